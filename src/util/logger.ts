@@ -1,0 +1,98 @@
+/**
+ * Logging. Accepts the official Node SDK's `loggerProvider` + `logLevel` and the
+ * Python SDK's `logger` (any object with debug/info/warn/error: console, pino,
+ * winston). A user `logger` keeps its own level; `debug` only affects ours.
+ */
+
+export enum LogLevel {
+  Disable = 0,
+  Error = 1,
+  Warn = 2,
+  Info = 3,
+  Debug = 4,
+  Verbose = 5,
+}
+
+/** The official SDK's logger interface. */
+export interface LoggerProvider {
+  verbose?(message?: unknown, ...optionalParams: unknown[]): void;
+  debug(message?: unknown, ...optionalParams: unknown[]): void;
+  info(message?: unknown, ...optionalParams: unknown[]): void;
+  warn(message?: unknown, ...optionalParams: unknown[]): void;
+  error(message?: unknown, ...optionalParams: unknown[]): void;
+}
+
+/** What the SDK logs through: every level exists, filtering already applied. */
+export interface Logger {
+  verbose(message: string, ...rest: unknown[]): void;
+  debug(message: string, ...rest: unknown[]): void;
+  info(message: string, ...rest: unknown[]): void;
+  warn(message: string, ...rest: unknown[]): void;
+  error(message: string, ...rest: unknown[]): void;
+}
+
+export interface LoggingOptions {
+  debug?: boolean;
+  logLevel?: LogLevel;
+  loggerProvider?: LoggerProvider;
+  /** Python SDK style: a ready logger that keeps its own level. */
+  logger?: LoggerProvider;
+}
+
+const PREFIX = '[Experiment] ';
+
+function isLoggerLike(value: unknown): value is LoggerProvider {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  return ['debug', 'info', 'warn', 'error'].every((m) => typeof v[m] === 'function');
+}
+
+function call(target: LoggerProvider, method: keyof LoggerProvider, message: string, rest: unknown[]): void {
+  const fn = target[method] ?? target.debug;
+  try {
+    fn.call(target, PREFIX + message, ...rest);
+  } catch {
+    // A throwing user logger must never break flag evaluation.
+  }
+}
+
+/**
+ * Build the SDK logger from user options. Invalid logger objects are reported
+ * on the console once and replaced by the default.
+ */
+export function createLogger(options: LoggingOptions): Logger {
+  if (options.logger !== undefined) {
+    if (isLoggerLike(options.logger)) {
+      const user = options.logger;
+      // Python semantics: the user's logger filters by its own level.
+      return makeLogger(user, LogLevel.Verbose);
+    }
+    console.warn(PREFIX + 'config.logger must have debug, info, warn and error methods; using the console');
+  }
+  let level = options.logLevel ?? LogLevel.Error;
+  if (!Object.values(LogLevel).includes(level)) {
+    console.warn(PREFIX + `config.logLevel ${String(level)} is not a LogLevel; using Error`);
+    level = LogLevel.Error;
+  }
+  if (options.debug === true && level < LogLevel.Debug) level = LogLevel.Debug;
+  let provider: LoggerProvider = console;
+  if (options.loggerProvider !== undefined) {
+    if (isLoggerLike(options.loggerProvider)) provider = options.loggerProvider;
+    else console.warn(PREFIX + 'config.loggerProvider must have debug, info, warn and error methods; using the console');
+  }
+  return makeLogger(provider, level);
+}
+
+const noop = (): void => undefined;
+
+function makeLogger(target: LoggerProvider, level: LogLevel): Logger {
+  const at = (min: LogLevel, method: keyof LoggerProvider) =>
+    level >= min ? (message: string, ...rest: unknown[]) => call(target, method, message, rest) : noop;
+  return {
+    verbose: at(LogLevel.Verbose, 'verbose'),
+    debug: at(LogLevel.Debug, 'debug'),
+    info: at(LogLevel.Info, 'info'),
+    warn: at(LogLevel.Warn, 'warn'),
+    error: at(LogLevel.Error, 'error'),
+  };
+}
