@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+'use strict';
+// Build the addon with cmake-js and lay it out the way prebuildify does, so that
+// node-gyp-build finds it at run time:
+//
+//   prebuilds/<platform>-<arch>/amplitude-experiment-native[.glibc|.musl].node   (stripped)
+//
+// usage: node scripts/prebuild.js [--arch x64|arm64] [--debug] [--keep-symbols]
+//
+// Builds into build-<platform>-<arch>/ (never build/, whose Release/*.node would
+// shadow the prebuilds in node-gyp-build's search order).
+// On Linux, --arch arm64 on an x64 host cross-builds with Debian's
+// g++-aarch64-linux-gnu through cmake/aarch64-linux-gnu.cmake (cmake-js --arch on
+// its own would silently build x86-64; the result is checked with the ELF header).
+// On macOS, --arch sets CMAKE_OSX_ARCHITECTURES (via cmake-js).
+
+const { execFileSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+
+function argValue(name) {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return undefined;
+  const v = process.argv[i + 1];
+  if (!v || v.startsWith('--')) throw new Error(`${name} needs a value`);
+  return v;
+}
+
+const platform = os.platform();
+const hostArch = os.arch();
+const arch = argValue('--arch') || process.env.npm_config_arch || hostArch;
+const debug = process.argv.includes('--debug');
+const keepSymbols = process.argv.includes('--keep-symbols');
+const parallel = process.env.PREBUILD_PARALLEL || String(Math.min(2, os.availableParallelism?.() || os.cpus().length));
+const cross = arch !== hostArch;
+
+const linuxTriples = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
+const elfMachine = { x64: 62 /* EM_X86_64 */, arm64: 183 /* EM_AARCH64 */ };
+
+const outDir = path.join(root, `build-${platform}-${arch}`);
+const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json', { paths: [root] })), 'bin', 'cmake-js');
+const args = [cmakeJs, 'rebuild', '--arch', arch, '--out', outDir, '--parallel', parallel];
+if (debug) args.push('--debug');
+if (platform === 'linux' && cross) {
+  const triple = linuxTriples[arch];
+  const toolchain = triple && path.join(root, 'cmake', `${triple}.cmake`);
+  if (!toolchain || !fs.existsSync(toolchain)) {
+    throw new Error(`no cross toolchain file for linux-${arch} (looked for cmake/${triple}.cmake)`);
+  }
+  args.push(`--CDCMAKE_TOOLCHAIN_FILE=${toolchain}`);
+}
+
+const started = Date.now();
+console.log(`prebuild: cmake-js ${args.slice(1).join(' ')}`);
+try {
+  execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+} catch (err) {
+  console.error(`prebuild: cmake-js failed (${err.status != null ? 'exit ' + err.status : err.message})`);
+  process.exit(1);
+}
+
+const relDir = path.join(outDir, debug ? 'Debug' : 'Release');
+const built = fs.readdirSync(relDir).filter((f) => f.endsWith('.node'));
+if (built.length !== 1) throw new Error(`expected exactly one .node in ${relDir}, found: ${built.join(', ') || 'none'}`);
+const src = path.join(relDir, built[0]);
+
+if (platform === 'linux') {
+  // e_machine is a little-endian u16 at offset 18 of the ELF header.
+  const head = Buffer.alloc(20);
+  const fd = fs.openSync(src, 'r');
+  fs.readSync(fd, head, 0, 20, 0);
+  fs.closeSync(fd);
+  const machine = head.readUInt16LE(18);
+  if (head.toString('latin1', 1, 4) !== 'ELF' || machine !== elfMachine[arch]) {
+    throw new Error(`${src} is not an ELF for ${arch} (e_machine=${machine}); check the toolchain`);
+  }
+}
+
+// prebuildify's naming: <pkg name, / -> +>[.glibc|.musl].node (no napi/abi tag with --napi).
+const tags = [pkg.name.replace(/\//g, '+')];
+if (platform === 'linux') tags.push(isMusl() ? 'musl' : 'glibc');
+const destDir = path.join(root, 'prebuilds', `${platform}-${arch}`);
+fs.mkdirSync(destDir, { recursive: true });
+const dest = path.join(destDir, `${tags.join('.')}.node`);
+fs.copyFileSync(src, dest);
+
+if (!keepSymbols) {
+  if (platform === 'linux') {
+    const strip = cross ? `${linuxTriples[arch]}-strip` : 'strip';
+    execFileSync(strip, ['--strip-unneeded', dest], { stdio: 'inherit' });
+  } else if (platform === 'darwin') {
+    execFileSync('strip', ['-x', dest], { stdio: 'inherit' });
+  }
+}
+
+const secs = ((Date.now() - started) / 1000).toFixed(1);
+console.log(`prebuild: ${path.relative(root, dest)} ${fs.statSync(dest).size} bytes (${secs} s)`);
+
+function isMusl() {
+  if (process.env.LIBC) return process.env.LIBC === 'musl';
+  if (fs.existsSync('/etc/alpine-release')) return true;
+  try {
+    return !process.report.getReport().header.glibcVersionRuntime;
+  } catch {
+    return false;
+  }
+}
