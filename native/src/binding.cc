@@ -1,0 +1,102 @@
+// Module entry: one AddonData per napi_env (main thread or worker), the
+// Snapshot class, and a few pure functions exposed for conformance tests.
+#include <napi.h>
+
+#include "addon_data.h"
+#include "js_string.h"
+#include "murmur3.h"
+#include "semantic_version.h"
+#include "snapshot_wrap.h"
+
+namespace experiment {
+
+namespace {
+
+std::string toWtf8(const Napi::String& s) {
+  std::u16string units = s.Utf16Value();
+  std::string out;
+  for (size_t i = 0; i < units.size(); i++) {
+    uint32_t c = units[i];
+    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < units.size() && units[i + 1] >= 0xDC00 && units[i + 1] <= 0xDFFF) {
+      c = 0x10000 + ((c - 0xD800) << 10) + (units[i + 1] - 0xDC00u);
+      i++;
+    }
+    appendCodePoint(c, out);
+  }
+  return out;
+}
+
+bool expectStrings(const Napi::CallbackInfo& info, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (info.Length() <= i || !info[i].IsString()) {
+      Napi::TypeError::New(info.Env(), "expected string arguments").ThrowAsJavaScriptException();
+      return false;
+    }
+  }
+  return true;
+}
+
+// murmur3(text, seed?) over the UTF-8 the reference engine produces.
+Napi::Value Murmur3(const Napi::CallbackInfo& info) {
+  if (!expectStrings(info, 1)) return info.Env().Undefined();
+  std::string bytes = toWtf8(info[0].As<Napi::String>());
+  uint32_t seed = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
+  return Napi::Number::New(info.Env(), murmur3_x86_32(bytes.data(), bytes.size(), seed));
+}
+
+// compareVersions(a, b): -1/0/1, or null when either does not parse.
+Napi::Value CompareVersions(const Napi::CallbackInfo& info) {
+  if (!expectStrings(info, 2)) return info.Env().Undefined();
+  auto a = SemanticVersion::parse(toWtf8(info[0].As<Napi::String>()));
+  auto b = SemanticVersion::parse(toWtf8(info[1].As<Napi::String>()));
+  if (!a || !b) return info.Env().Null();
+  return Napi::Number::New(info.Env(), a->compare(*b));
+}
+
+Napi::Value ParseVersionOk(const Napi::CallbackInfo& info) {
+  if (!expectStrings(info, 1)) return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), SemanticVersion::parse(toWtf8(info[0].As<Napi::String>())).has_value());
+}
+
+Napi::Value NumberToString(const Napi::CallbackInfo& info) {
+  std::string out;
+  appendJsNumber(info[0].ToNumber().DoubleValue(), out);
+  return Napi::String::New(info.Env(), out);
+}
+
+Napi::Value StringToNumber(const Napi::CallbackInfo& info) {
+  if (!expectStrings(info, 1)) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), jsStringToNumber(toWtf8(info[0].As<Napi::String>())));
+}
+
+Napi::Value CompareStrings(const Napi::CallbackInfo& info) {
+  if (!expectStrings(info, 2)) return info.Env().Undefined();
+  int c = compareUtf16(toWtf8(info[0].As<Napi::String>()), toWtf8(info[1].As<Napi::String>()));
+  return Napi::Number::New(info.Env(), c < 0 ? -1 : c > 0 ? 1 : 0);
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);
+  Napi::Function snapshot = SnapshotWrap::DefineClass(env);
+  data->snapshotConstructor = Napi::Persistent(snapshot);
+  exports.Set("Snapshot", snapshot);
+  Napi::Object internals = Napi::Object::New(env);
+  internals.Set("murmur3", Napi::Function::New(env, Murmur3, "murmur3"));
+  internals.Set("compareVersions", Napi::Function::New(env, CompareVersions, "compareVersions"));
+  internals.Set("parseVersionOk", Napi::Function::New(env, ParseVersionOk, "parseVersionOk"));
+  internals.Set("numberToString", Napi::Function::New(env, NumberToString, "numberToString"));
+  internals.Set("stringToNumber", Napi::Function::New(env, StringToNumber, "stringToNumber"));
+  internals.Set("compareStrings", Napi::Function::New(env, CompareStrings, "compareStrings"));
+  exports.Set("internals", internals);
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace experiment
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return experiment::Init(env, exports); }
+
+NODE_API_MODULE(experiment_native, InitModule)

@@ -1,0 +1,98 @@
+// Evaluates a Snapshot for one user. One Evaluator per napi_env: it owns the
+// reusable scratch (parsed user, per-call result marks) so an evaluation
+// allocates nothing once warmed up.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "json_document.h"
+#include "json_parser.h"
+#include "snapshot.h"
+
+namespace experiment {
+
+// What the evaluator needs from the JavaScript side: the host's regex engine
+// (exact ECMAScript semantics) and full-Unicode toLowerCase.
+class ScriptHost {
+ public:
+  virtual ~ScriptHost() = default;
+  virtual bool regexTest(int32_t regexId, std::string_view subject) = 0;
+  virtual void toLowerCase(std::string_view text, std::string& out) = 0;
+};
+
+// One entry per evaluated flag: its index and result id (-1: no result).
+struct EvaluationOutput {
+  int32_t* data;
+  uint32_t capacity;  // in entries (pairs)
+};
+
+class Evaluator {
+ public:
+  Evaluator();
+
+  // Builds the evaluation context from a user JSON object (as JSON.stringify
+  // writes it) the way the official SDK's convertUserToEvaluationContext does.
+  // An empty string means no user.
+  void setUser(std::string_view userJson);
+
+  // Evaluates all flags (keys == nullptr) or the given flag indices plus
+  // their dependencies. Returns the number of entries written.
+  uint32_t evaluate(const Snapshot& snapshot, ScriptHost& host, const int32_t* keys, uint32_t keyCount,
+                    EvaluationOutput out);
+
+ private:
+  struct Value {
+    enum class Kind : uint8_t { Missing, Node, Function, ObjectPrototype, ArrayPrototype, Number, Target, Results };
+    Kind kind = Kind::Missing;
+    const JsonDocument* doc = nullptr;
+    uint32_t id = kNoNode;
+    std::string_view name;  // Function: its name
+    double number = 0;
+  };
+
+  void buildContext(uint32_t user);
+  int32_t evaluateFlag(uint32_t flagIndex);
+  bool matchCondition(const Condition& c);
+  int32_t bucket(const Segment& segment);
+  Value select(const Selector& selector);
+  Value lookup(const Value& from, std::string_view key);
+  // String coercion (String(v), or JSON.stringify for objects); false when null.
+  bool coerceString(const Value& v, std::string& buffer, std::string_view& out);
+  // The reference's coerceStringArray; false when the value is not a list.
+  bool coerceList(const Value& v);
+  bool matchString(std::string_view s, const Condition& c);
+  bool matchSet(const Condition& c);
+  bool matchesIsList(std::string_view value);
+  bool listHasBooleans();
+
+  const Snapshot* snapshot_ = nullptr;
+  ScriptHost* host_ = nullptr;
+  uint32_t call_ = 0;
+  std::vector<uint32_t> stamp_;       // flag visited in this call
+  std::vector<uint32_t> resultStamp_; // flag has a result in this call
+  std::vector<int32_t> resultId_;
+  std::vector<uint32_t> resultOrder_; // flags with results, in evaluation order
+
+  JsonDocument user_;
+  JsonParser userParser_;
+  uint32_t context_ = kNoNode;
+  std::vector<uint32_t> pairs_;
+
+  // Scratch for coercions; views into these live only within one condition.
+  std::string propBuffer_;
+  std::string elementBuffer_;
+  std::string lowerBuffer_;
+  std::string lowerFilter_;
+  std::string hashBuffer_;
+  std::vector<std::pair<uint32_t, uint32_t>> listSpans_;
+  std::string listArena_;
+  std::vector<std::string_view> list_;
+  std::vector<std::string_view> sorted_;
+  JsonDocument listDoc_;
+  JsonParser listParser_;
+};
+
+}  // namespace experiment

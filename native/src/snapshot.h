@@ -1,0 +1,145 @@
+// An immutable, compiled set of flag configs: everything that can be done
+// once per payload (validation, selector and condition pre-parsing, variant
+// lookups, dependency order and closures) is done here, not per evaluation.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "json_document.h"
+#include "semantic_version.h"
+
+namespace experiment {
+
+enum class Op : uint8_t {
+  Is, IsNot, Contains, DoesNotContain,
+  Less, LessOrEqual, Greater, GreaterOrEqual,
+  VersionLess, VersionLessOrEqual, VersionGreater, VersionGreaterOrEqual,
+  SetIs, SetIsNot, SetContains, SetDoesNotContain, SetContainsAny, SetDoesNotContainAny,
+  RegexMatch, RegexDoesNotMatch,
+  Unknown,
+};
+
+struct Selector {
+  enum class Root : uint8_t { Missing, Context, Result, Target };
+  Root root = Root::Missing;
+  // Elements after the root (for Target: the whole selector).
+  std::vector<std::string> path;
+  // Result root: the index of the flag named by path[0], or -1.
+  int32_t resultFlag = -1;
+};
+
+struct FilterValue {
+  std::string raw;
+  std::string lower;          // toLowerCase(raw); filled for contains operators
+  bool isBooleanWord = false;
+  double number = 0;          // Number(raw)
+  std::optional<SemanticVersion> version;
+  int32_t regexId = -1;
+};
+
+struct Condition {
+  Selector selector;
+  Op op = Op::Unknown;
+  std::vector<FilterValue> values;
+  bool containsNone = false;
+  bool containsBooleans = false;
+  bool anyVersion = false;
+  uint32_t distinctValues = 0;
+};
+
+struct Distribution {
+  double start = 0, end = 0;
+  int32_t variant = -1;
+};
+
+struct Allocation {
+  double start = 0, end = 0;
+  std::vector<Distribution> distributions;
+};
+
+struct Segment {
+  bool hasConditions = false;
+  std::vector<std::vector<Condition>> conditions;
+  bool hasBucket = false;
+  Selector bucketSelector;
+  std::string saltSlash;  // salt + "/"
+  std::vector<Allocation> allocations;
+  int32_t variant = -1;   // -1: absent or not a key of the flag's variants
+};
+
+struct Flag {
+  std::string key;
+  uint32_t node = kNoNode;          // the flag object in the payload document
+  uint32_t payloadIndex = 0;        // position in the payload array
+  std::vector<std::string> variantKeys;
+  std::vector<uint32_t> variantNodes;
+  std::vector<Segment> segments;
+  std::vector<std::string> dependencies;
+  uint32_t resultBase = 0;          // result id = resultBase + segment * variants + variant
+  std::vector<uint32_t> mergedResults;  // merged result objects, when a selector reads them
+};
+
+struct RejectedFlag {
+  std::string key;
+  std::string reason;
+};
+
+class Snapshot {
+ public:
+  // Parses and validates a v2 flag-config payload. Returns false with
+  // `error` set when the payload as a whole is unusable.
+  bool parse(std::string_view payload, std::string& error);
+
+  // Regex patterns used by the flags (index = regex id). The host validates
+  // them in its own regex engine, then calls finalize with the invalid ids.
+  const std::vector<std::string>& regexPatterns() const { return regexPatterns_; }
+  // Contains-operator filter values that are not ASCII; the host lower-cases
+  // them with JavaScript's toLowerCase (full Unicode) and hands them back.
+  std::vector<std::string> nonAsciiContainsValues() const;
+  void finalize(const std::vector<std::pair<int32_t, std::string>>& invalidRegexes,
+                const std::vector<std::string>& loweredNonAscii);
+
+  const std::vector<Flag>& flags() const { return flags_; }
+  const std::vector<RejectedFlag>& rejected() const { return rejected_; }
+  const std::vector<uint32_t>& allOrder() const { return allOrder_; }
+  const std::vector<uint32_t>& closure(uint32_t flag) const { return closures_[flag]; }
+  uint32_t resultCount() const { return resultCount_; }
+  const JsonDocument& document() const { return doc_; }
+  bool needsAllMergedResults() const { return needsAllMerged_; }
+  int32_t indexOf(std::string_view key) const;
+
+ private:
+  struct Candidate {
+    Flag flag;
+    bool rejected = false;
+    std::string reason;
+  };
+  bool compileFlag(uint32_t node, Flag& flag, std::string& reason);
+  bool compileSegment(const Flag& flag, uint32_t node, Segment& segment, std::string& reason);
+  bool compileCondition(uint32_t node, Condition& condition, std::string& reason);
+  bool compileSelector(uint32_t node, Selector& selector, std::string& reason);
+  int32_t variantIndex(const Flag& flag, std::string_view key) const;
+  void buildOrder();
+  void buildMergedResults();
+
+  JsonDocument doc_;
+  std::vector<Candidate> candidates_;
+  std::vector<Flag> flags_;
+  std::vector<RejectedFlag> rejected_;
+  std::vector<std::string> regexPatterns_;
+  std::vector<uint32_t> allOrder_;
+  std::vector<std::vector<uint32_t>> closures_;
+  std::unordered_map<std::string, uint32_t> index_;
+  uint32_t resultCount_ = 0;
+  bool needsAllMerged_ = false;
+};
+
+Op parseOp(std::string_view op);
+bool isSetOp(Op op);
+
+}  // namespace experiment

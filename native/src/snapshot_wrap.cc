@@ -1,0 +1,252 @@
+#include "snapshot_wrap.h"
+
+#include <string>
+#include <vector>
+
+#include "addon_data.h"
+#include "js_string.h"
+
+namespace experiment {
+
+namespace {
+
+// UTF-16 from V8 to WTF-8 (lone surrogates kept, as the reference hashes them).
+void utf16ToWtf8(const std::u16string& in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); i++) {
+    uint32_t c = in[i];
+    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < in.size() && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
+      c = 0x10000 + ((c - 0xD800) << 10) + (in[i + 1] - 0xDC00u);
+      i++;
+    }
+    appendCodePoint(c, out);
+  }
+}
+
+// Calls back into JavaScript for what only V8 does exactly: RegExp and toLowerCase.
+class JsScriptHost : public ScriptHost {
+ public:
+  JsScriptHost(Napi::Env env, Napi::FunctionReference& regexTest, Napi::FunctionReference& toLowerCase)
+      : env_(env), regexTest_(regexTest), toLowerCase_(toLowerCase) {}
+
+  bool regexTest(int32_t regexId, std::string_view subject) override {
+    if (regexTest_.IsEmpty() || regexId < 0) return false;
+    wtf8ToUtf16(subject, utf16_);
+    Napi::Value result = regexTest_.Call({Napi::Number::New(env_, regexId),
+                                          Napi::String::New(env_, utf16_.data(), utf16_.size())});
+    if (env_.IsExceptionPending()) {
+      env_.GetAndClearPendingException();
+      return false;
+    }
+    return !result.IsEmpty() && result.ToBoolean().Value();
+  }
+
+  void toLowerCase(std::string_view text, std::string& out) override {
+    if (toLowerCase_.IsEmpty()) {
+      asciiLower(text, out);
+      return;
+    }
+    wtf8ToUtf16(text, utf16_);
+    Napi::Value result = toLowerCase_.Call({Napi::String::New(env_, utf16_.data(), utf16_.size())});
+    if (env_.IsExceptionPending() || result.IsEmpty() || !result.IsString()) {
+      if (env_.IsExceptionPending()) env_.GetAndClearPendingException();
+      asciiLower(text, out);
+      return;
+    }
+    utf16ToWtf8(result.As<Napi::String>().Utf16Value(), out);
+  }
+
+ private:
+  Napi::Env env_;
+  Napi::FunctionReference& regexTest_;
+  Napi::FunctionReference& toLowerCase_;
+  std::u16string utf16_;
+};
+
+Napi::Array toStringArray(Napi::Env env, const std::vector<std::string>& values) {
+  Napi::Array out = Napi::Array::New(env, values.size());
+  std::u16string utf16;
+  for (uint32_t i = 0; i < values.size(); i++) {
+    wtf8ToUtf16(values[i], utf16);
+    out.Set(i, Napi::String::New(env, utf16.data(), utf16.size()));
+  }
+  return out;
+}
+
+Napi::String toJsString(Napi::Env env, std::string_view value) {
+  std::u16string utf16;
+  wtf8ToUtf16(value, utf16);
+  return Napi::String::New(env, utf16.data(), utf16.size());
+}
+
+}  // namespace
+
+Napi::Function SnapshotWrap::DefineClass(Napi::Env env) {
+  return ObjectWrap<SnapshotWrap>::DefineClass(
+      env, "Snapshot",
+      {
+          InstanceMethod<&SnapshotWrap::RegexPatterns>("regexPatterns"),
+          InstanceMethod<&SnapshotWrap::NonAsciiContainsValues>("nonAsciiContainsValues"),
+          InstanceMethod<&SnapshotWrap::Finalize>("finalize"),
+          InstanceMethod<&SnapshotWrap::Evaluate>("evaluate"),
+      });
+}
+
+SnapshotWrap::SnapshotWrap(const Napi::CallbackInfo& info) : ObjectWrap<SnapshotWrap>(info) {
+  Napi::Env env = info.Env();
+  std::string owned;
+  std::string_view payload;
+  if (info.Length() >= 1 && info[0].IsTypedArray()) {
+    Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+    if (array.TypedArrayType() != napi_uint8_array) {
+      Napi::TypeError::New(env, "flag payload must be a string or a Uint8Array").ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+    payload = std::string_view(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
+  } else if (info.Length() >= 1 && info[0].IsString()) {
+    owned = info[0].As<Napi::String>().Utf8Value();
+    payload = owned;
+  } else {
+    Napi::TypeError::New(env, "flag payload must be a string or a Uint8Array").ThrowAsJavaScriptException();
+    return;
+  }
+  snapshot_ = std::make_unique<Snapshot>();
+  std::string error;
+  if (!snapshot_->parse(payload, error)) {
+    snapshot_.reset();
+    Napi::Error::New(env, error).ThrowAsJavaScriptException();
+  }
+}
+
+SnapshotWrap::~SnapshotWrap() = default;
+
+Napi::Value SnapshotWrap::RegexPatterns(const Napi::CallbackInfo& info) {
+  if (!snapshot_) return info.Env().Undefined();
+  return toStringArray(info.Env(), snapshot_->regexPatterns());
+}
+
+Napi::Value SnapshotWrap::NonAsciiContainsValues(const Napi::CallbackInfo& info) {
+  if (!snapshot_) return info.Env().Undefined();
+  return toStringArray(info.Env(), snapshot_->nonAsciiContainsValues());
+}
+
+// finalize(invalidRegexes: [id, message][], lowered: string[], regexTest, toLowerCase)
+//   -> { keys, rejected, resultBase, variantKeys }
+Napi::Value SnapshotWrap::Finalize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!snapshot_ || finalized_) {
+    Napi::Error::New(env, "snapshot is not in a state to finalize").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsFunction() ||
+      !info[3].IsFunction()) {
+    Napi::TypeError::New(env, "finalize(invalidRegexes, lowered, regexTest, toLowerCase)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<std::pair<int32_t, std::string>> invalid;
+  Napi::Array bad = info[0].As<Napi::Array>();
+  for (uint32_t i = 0; i < bad.Length(); i++) {
+    Napi::Value entry = bad.Get(i);
+    if (!entry.IsArray()) continue;
+    Napi::Array pair = entry.As<Napi::Array>();
+    invalid.emplace_back(pair.Get(0u).ToNumber().Int32Value(), pair.Get(1u).ToString().Utf8Value());
+  }
+  std::vector<std::string> lowered;
+  Napi::Array low = info[1].As<Napi::Array>();
+  std::string buffer;
+  for (uint32_t i = 0; i < low.Length(); i++) {
+    utf16ToWtf8(low.Get(i).ToString().Utf16Value(), buffer);
+    lowered.push_back(buffer);
+  }
+  regexTest_ = Napi::Persistent(info[2].As<Napi::Function>());
+  toLowerCase_ = Napi::Persistent(info[3].As<Napi::Function>());
+  snapshot_->finalize(invalid, lowered);
+  finalized_ = true;
+
+  const auto& flags = snapshot_->flags();
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Array keys = Napi::Array::New(env, flags.size());
+  Napi::Array variantKeys = Napi::Array::New(env, flags.size());
+  Napi::Array segmentCounts = Napi::Array::New(env, flags.size());
+  Napi::Array resultBase = Napi::Array::New(env, flags.size());
+  Napi::Array payloadIndex = Napi::Array::New(env, flags.size());
+  for (uint32_t i = 0; i < flags.size(); i++) {
+    keys.Set(i, toJsString(env, flags[i].key));
+    variantKeys.Set(i, toStringArray(env, flags[i].variantKeys));
+    segmentCounts.Set(i, Napi::Number::New(env, static_cast<double>(flags[i].segments.size())));
+    resultBase.Set(i, Napi::Number::New(env, flags[i].resultBase));
+    payloadIndex.Set(i, Napi::Number::New(env, flags[i].payloadIndex));
+  }
+  Napi::Array rejected = Napi::Array::New(env, snapshot_->rejected().size());
+  for (uint32_t i = 0; i < snapshot_->rejected().size(); i++) {
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("flagKey", toJsString(env, snapshot_->rejected()[i].key));
+    r.Set("reason", toJsString(env, snapshot_->rejected()[i].reason));
+    rejected.Set(i, r);
+  }
+  out.Set("keys", keys);
+  out.Set("variantKeys", variantKeys);
+  out.Set("segmentCounts", segmentCounts);
+  out.Set("resultBase", resultBase);
+  out.Set("payloadIndex", payloadIndex);
+  out.Set("resultCount", Napi::Number::New(env, snapshot_->resultCount()));
+  out.Set("rejected", rejected);
+
+  // Shared buffers for the hot path: flag indices in, (flag, result) pairs out.
+  const size_t n = flags.size();
+  Napi::Int32Array output = Napi::Int32Array::New(env, 2 * n + 2);
+  Napi::Int32Array keyBuffer = Napi::Int32Array::New(env, n + 1);
+  outputData_ = output.Data();
+  outputCapacity_ = static_cast<uint32_t>(n + 1);
+  keysData_ = keyBuffer.Data();
+  keysCapacity_ = static_cast<uint32_t>(n + 1);
+  output_ = Napi::Persistent(output);
+  keys_ = Napi::Persistent(keyBuffer);
+  out.Set("output", output);
+  out.Set("input", keyBuffer);
+  return out;
+}
+
+// evaluate(userJson: string, keyCount: number) -> entries written to output.
+// keyCount < 0 evaluates every flag; otherwise the first keyCount indices of
+// the input buffer are the requested flags.
+Napi::Value SnapshotWrap::Evaluate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!snapshot_ || !finalized_) {
+    Napi::Error::New(env, "snapshot is not finalized").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  AddonData* data = env.GetInstanceData<AddonData>();
+  std::string& buffer = data->userBuffer;
+  std::string_view user;
+  if (info.Length() >= 1 && info[0].IsString()) {
+    napi_value value = info[0];
+    if (buffer.size() < 1024) buffer.resize(1024);
+    size_t copied = 0;
+    napi_get_value_string_utf8(env, value, buffer.data(), buffer.size(), &copied);
+    if (copied + 1 >= buffer.size()) {
+      // Possibly truncated: ask for the exact length and copy again.
+      size_t length = 0;
+      napi_get_value_string_utf8(env, value, nullptr, 0, &length);
+      buffer.resize(length + 1);
+      napi_get_value_string_utf8(env, value, buffer.data(), buffer.size(), &copied);
+    }
+    user = std::string_view(buffer.data(), copied);
+  }
+  int32_t keyCount = info.Length() >= 2 ? info[1].As<Napi::Number>().Int32Value() : -1;
+  Evaluator& evaluator = data->evaluator;
+  evaluator.setUser(user);
+  JsScriptHost host(env, regexTest_, toLowerCase_);
+  const int32_t* keys = nullptr;
+  uint32_t count = 0;
+  if (keyCount >= 0) {
+    keys = keysData_;
+    count = std::min(static_cast<uint32_t>(keyCount), keysCapacity_);
+  }
+  uint32_t written = evaluator.evaluate(*snapshot_, host, keys, count, {outputData_, outputCapacity_});
+  return Napi::Number::New(env, written);
+}
+
+}  // namespace experiment

@@ -1,0 +1,38 @@
+// The JavaScript face of a Snapshot: construction from payload bytes,
+// finalization with the host's regex and lower-casing, and the evaluate hot path.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "snapshot.h"
+
+namespace experiment {
+
+class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
+ public:
+  static Napi::Function DefineClass(Napi::Env env);
+  explicit SnapshotWrap(const Napi::CallbackInfo& info);
+  ~SnapshotWrap() override;
+
+ private:
+  Napi::Value RegexPatterns(const Napi::CallbackInfo& info);
+  Napi::Value NonAsciiContainsValues(const Napi::CallbackInfo& info);
+  Napi::Value Finalize(const Napi::CallbackInfo& info);
+  Napi::Value Evaluate(const Napi::CallbackInfo& info);
+
+  std::unique_ptr<Snapshot> snapshot_;
+  bool finalized_ = false;
+  int64_t externalBytes_ = 0;
+  Napi::FunctionReference regexTest_;
+  Napi::FunctionReference toLowerCase_;
+  Napi::Reference<Napi::Int32Array> output_;
+  Napi::Reference<Napi::Int32Array> keys_;
+  int32_t* outputData_ = nullptr;
+  uint32_t outputCapacity_ = 0;
+  int32_t* keysData_ = nullptr;
+  uint32_t keysCapacity_ = 0;
+};
+
+}  // namespace experiment

@@ -1,0 +1,173 @@
+import type { EvaluationVariant, ExperimentUser, Variant, Variants } from '../types';
+import { type Engine, type FlagSnapshot, FlagPayloadError, type RejectedFlag } from './types';
+import { buildVariant, deepFreeze } from './variant';
+
+/** The addon's exports (native/src/binding.cc). Only this module knows them. */
+export interface NativeAddon {
+  Snapshot: new (payload: string | Uint8Array) => NativeSnapshotHandle;
+  internals: NativeInternals;
+  abiVersion: number;
+}
+
+export interface NativeInternals {
+  murmur3(text: string, seed?: number): number;
+  compareVersions(a: string, b: string): number | null;
+  parseVersionOk(text: string): boolean;
+  numberToString(value: number): string;
+  stringToNumber(text: string): number;
+  compareStrings(a: string, b: string): number;
+}
+
+interface FinalizeInfo {
+  keys: string[];
+  variantKeys: string[][];
+  segmentCounts: number[];
+  resultBase: number[];
+  payloadIndex: number[];
+  resultCount: number;
+  rejected: RejectedFlag[];
+  output: Int32Array;
+  input: Int32Array;
+}
+
+interface NativeSnapshotHandle {
+  regexPatterns(): string[];
+  nonAsciiContainsValues(): string[];
+  finalize(
+    invalidRegexes: Array<[number, string]>,
+    lowered: string[],
+    regexTest: (id: number, subject: string) => boolean,
+    toLowerCase: (text: string) => string,
+  ): FinalizeInfo;
+  evaluate(userJson: string, keyCount: number): number;
+}
+
+type JsonObject = Record<string, unknown>;
+
+const toLowerCase = (text: string): string => text.toLowerCase();
+
+function userJson(user: ExperimentUser | undefined, warn: (message: string) => void): string {
+  if (user === undefined || user === null) return '';
+  try {
+    return JSON.stringify(user) ?? '';
+  } catch {
+    try {
+      // BigInt is the one JSON-hostile value worth keeping: String() it as the reference would.
+      return JSON.stringify(user, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? '';
+    } catch (err) {
+      warn(`user cannot be serialized (${(err as Error).message}); evaluating without user properties`);
+      return '';
+    }
+  }
+}
+
+class NativeFlagSnapshot implements FlagSnapshot {
+  readonly size: number;
+  readonly rejected: readonly RejectedFlag[];
+  private readonly handle: NativeSnapshotHandle;
+  private readonly info: FinalizeInfo;
+  private readonly index = new Map<string, number>();
+  private readonly flags: JsonObject[];
+  private readonly results: Array<Variant | undefined>;
+  private readonly output: Int32Array;
+  private readonly input: Int32Array;
+
+  constructor(
+    addon: NativeAddon,
+    payload: string | Uint8Array,
+    private readonly warn: (message: string) => void,
+  ) {
+    let handle: NativeSnapshotHandle;
+    try {
+      handle = new addon.Snapshot(payload);
+    } catch (err) {
+      throw new FlagPayloadError((err as Error).message);
+    }
+    const patterns = handle.regexPatterns();
+    const compiled: Array<RegExp | undefined> = new Array(patterns.length);
+    const invalid: Array<[number, string]> = [];
+    patterns.forEach((pattern, id) => {
+      try {
+        compiled[id] = new RegExp(pattern);
+      } catch (err) {
+        invalid.push([id, (err as Error).message]);
+      }
+    });
+    // The reference builds `new RegExp(filter)` per test; without flags a
+    // compiled RegExp is stateless, so reusing it gives the same answers.
+    const regexTest = (id: number, subject: string): boolean => compiled[id]?.exec(subject) != null;
+    const lowered = handle.nonAsciiContainsValues().map(toLowerCase);
+    this.info = handle.finalize(invalid, lowered, regexTest, toLowerCase);
+    this.handle = handle;
+    this.output = this.info.output;
+    this.input = this.info.input;
+    this.size = this.info.keys.length;
+    this.rejected = Object.freeze(this.info.rejected.map((r) => Object.freeze({ ...r })));
+    this.info.keys.forEach((key, i) => this.index.set(key, i));
+    const parsed = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8')) as unknown[];
+    this.flags = this.info.payloadIndex.map((i) => parsed[i] as JsonObject);
+    this.results = new Array(this.info.resultCount);
+  }
+
+  keys(): string[] {
+    return [...this.info.keys];
+  }
+
+  has(flagKey: string): boolean {
+    return this.index.has(flagKey);
+  }
+
+  flag(flagKey: string): Record<string, unknown> | undefined {
+    const i = this.index.get(flagKey);
+    return i === undefined ? undefined : this.flags[i];
+  }
+
+  evaluate(user: ExperimentUser | undefined, flagKeys?: readonly string[]): Variants {
+    const json = userJson(user, this.warn);
+    let count: number;
+    if (flagKeys === undefined || flagKeys === null || flagKeys.length === 0) {
+      count = this.handle.evaluate(json, -1);
+    } else {
+      const input = this.input;
+      let n = 0;
+      for (let i = 0; i < flagKeys.length && n < input.length; i++) {
+        const idx = this.index.get(flagKeys[i]);
+        if (idx !== undefined) input[n++] = idx;
+      }
+      if (n === 0) return {};
+      count = this.handle.evaluate(json, n);
+    }
+    const out: Variants = {};
+    const output = this.output;
+    const keys = this.info.keys;
+    for (let i = 0; i < count; i++) {
+      const rid = output[2 * i + 1];
+      if (rid < 0) continue;
+      const f = output[2 * i];
+      out[keys[f]] = this.results[rid] ?? this.materialize(f, rid);
+    }
+    return out;
+  }
+
+  private materialize(f: number, rid: number): Variant {
+    const variantKeys = this.info.variantKeys[f];
+    const local = rid - this.info.resultBase[f];
+    const segmentIndex = Math.floor(local / variantKeys.length);
+    const variantKey = variantKeys[local % variantKeys.length];
+    const flag = this.flags[f];
+    const segment = (flag.segments as JsonObject[])[segmentIndex];
+    const variant = (flag.variants as Record<string, EvaluationVariant>)[variantKey];
+    const result = deepFreeze(buildVariant(flag, segment, variant));
+    this.results[rid] = result;
+    return result;
+  }
+}
+
+export function createNativeEngine(addon: NativeAddon, warn: (message: string) => void = () => undefined): Engine {
+  return {
+    kind: 'native',
+    load(payload: string | Uint8Array): FlagSnapshot {
+      return new NativeFlagSnapshot(addon, payload, warn);
+    },
+  };
+}
