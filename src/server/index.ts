@@ -21,7 +21,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Engine } from '../engine/types';
-import { createJsEngine as loadEngine } from '../engine/js-engine';
+import { loadEngine } from '../engine';
 import { Router } from './router';
 import { ServerState } from './state';
 import type { CapturedBatch, FlagsInput } from './state';
