@@ -1,0 +1,286 @@
+/**
+ * HTTP for every client in the SDK (remote fetch, flag poller, stream,
+ * cohort download): undici with one keep-alive Agent per HttpClient, a total
+ * deadline per request, abort through AbortSignal, and close() that aborts
+ * whatever is still in flight.
+ *
+ * Non-2xx statuses are returned, not thrown: each caller decides what a
+ * status means. Transport failures (timeout, reset, refused, abort, close)
+ * reject with FetchError, whose `code` says which.
+ */
+import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
+
+export type FetchErrorCode =
+  /** The server answered with a status the caller treats as failure; see statusCode. */
+  | 'HTTP_STATUS'
+  /** No complete response within the request's timeout. */
+  | 'TIMEOUT'
+  /** Connection refused, reset, closed mid-body, DNS failure... see cause. */
+  | 'NETWORK'
+  /** A response arrived but its body was not what the protocol says (e.g. not JSON). */
+  | 'INVALID_RESPONSE'
+  /** The caller's AbortSignal fired. */
+  | 'ABORTED'
+  /** The client was closed while the request was in flight (or before it started). */
+  | 'CLOSED';
+
+export interface FetchErrorOptions {
+  code?: FetchErrorCode;
+  cause?: unknown;
+  /** Number of HTTP attempts made before giving up (set by retrying callers). */
+  attempts?: number;
+}
+
+/**
+ * A failed request. Like the official SDK's FetchError it carries
+ * `statusCode` (the HTTP status when the server answered; undefined when no
+ * response was received), plus `code` and the underlying `cause`.
+ */
+export class FetchError extends Error {
+  override readonly name = 'FetchError';
+  readonly statusCode: number | undefined;
+  readonly code: FetchErrorCode;
+  override readonly cause: unknown;
+  attempts: number;
+
+  constructor(statusCode: number | undefined, message: string, options: FetchErrorOptions = {}) {
+    super(message);
+    this.statusCode = statusCode;
+    this.code = options.code ?? (statusCode !== undefined ? 'HTTP_STATUS' : 'NETWORK');
+    this.cause = options.cause;
+    this.attempts = options.attempts ?? 1;
+  }
+}
+
+export function isFetchError(e: unknown): e is FetchError {
+  return e instanceof FetchError;
+}
+
+export interface HttpClientOptions {
+  /**
+   * A caller-owned undici Dispatcher (Agent, Pool, ProxyAgent, MockAgent...).
+   * When given, the client uses it as is and close() does not close it.
+   */
+  dispatcher?: Dispatcher;
+  /** Max connections per origin for the client's own Agent. Default: unlimited. */
+  connections?: number;
+  /** Idle keep-alive timeout for the client's own Agent, ms. Default 4000 (undici's). */
+  keepAliveTimeoutMillis?: number;
+  /** TLS/socket options for the client's own Agent (undici `connect` options). */
+  connect?: Agent.Options['connect'];
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD' | 'PATCH';
+
+export interface HttpRequest {
+  /** Absolute URL, or use origin + path (cheaper: no URL parsing per request). */
+  url?: string | URL;
+  origin?: string;
+  /** Path plus query, starting with '/'. */
+  path?: string;
+  method?: HttpMethod;
+  headers?: Record<string, string>;
+  body?: string | Uint8Array;
+  /**
+   * Total deadline for the request: connect, headers and body. 0 fails at
+   * once (as the official SDK's timeout 0 does). Undefined: no deadline.
+   */
+  timeoutMillis?: number;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The whole body. */
+  body: Buffer;
+}
+
+export interface HttpStream {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The response body as it arrives. Destroy it (or call abort) when done. */
+  body: Readable;
+  abort(reason?: unknown): void;
+}
+
+/** Split an absolute http(s) URL into undici's origin and path (with query). */
+export function splitUrl(url: string | URL): { origin: string; path: string } {
+  const u = typeof url === 'string' ? new URL(url) : url;
+  return { origin: u.origin, path: (u.pathname || '/') + u.search };
+}
+
+const CLOSED_MESSAGE = 'HTTP client closed';
+
+function describe(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+/** One keep-alive HTTP client. Create one per SDK client; close() when done. */
+export class HttpClient {
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly inFlight = new Set<AbortController>();
+  private closed = false;
+
+  constructor(options: HttpClientOptions = {}) {
+    if (options.dispatcher) {
+      this.dispatcher = options.dispatcher;
+      this.ownsDispatcher = false;
+    } else {
+      const agentOptions: Agent.Options = {};
+      if (options.connections !== undefined) agentOptions.connections = options.connections;
+      if (options.keepAliveTimeoutMillis !== undefined) agentOptions.keepAliveTimeout = options.keepAliveTimeoutMillis;
+      if (options.connect !== undefined) agentOptions.connect = options.connect;
+      this.dispatcher = new Agent(agentOptions);
+      this.ownsDispatcher = true;
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Send a request and read the whole body. Rejects only with FetchError. */
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const { controller, cleanup } = this.begin(req);
+    try {
+      const res = await this.dispatch(req, controller.signal);
+      const body = Buffer.from(await res.body.arrayBuffer());
+      return { status: res.statusCode, headers: res.headers, body };
+    } catch (e) {
+      throw this.translate(e, controller, req);
+    } finally {
+      cleanup();
+    }
+  }
+
+  /**
+   * Open a streaming response (SSE, large downloads). The deadline
+   * (`timeoutMillis`) covers only the wait for the response headers; after
+   * that the stream lives until the caller aborts it, the signal fires or the
+   * client closes.
+   */
+  async stream(req: HttpRequest): Promise<HttpStream> {
+    const { controller, cleanup, clearDeadline } = this.begin(req);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.dispatch(req, controller.signal);
+    } catch (e) {
+      cleanup();
+      throw this.translate(e, controller, req);
+    }
+    clearDeadline();
+    const body = res.body;
+    body.once('close', cleanup);
+    return {
+      status: res.statusCode,
+      headers: res.headers,
+      body,
+      abort: (reason?: unknown) => {
+        if (!controller.signal.aborted) controller.abort(reason ?? new FetchError(undefined, 'stream aborted', { code: 'ABORTED' }));
+        body.destroy();
+      },
+    };
+  }
+
+  /** Abort every in-flight request (they reject with code CLOSED) and release the connections. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const reason = new FetchError(undefined, CLOSED_MESSAGE, { code: 'CLOSED' });
+    for (const c of this.inFlight) c.abort(reason);
+    this.inFlight.clear();
+    if (this.ownsDispatcher) {
+      try {
+        await this.dispatcher.destroy(reason);
+      } catch {
+        // already destroyed
+      }
+    }
+  }
+
+  private begin(req: HttpRequest): { controller: AbortController; cleanup: () => void; clearDeadline: () => void } {
+    const controller = new AbortController();
+    if (this.closed) {
+      controller.abort(new FetchError(undefined, CLOSED_MESSAGE, { code: 'CLOSED' }));
+      return { controller, cleanup: () => undefined, clearDeadline: () => undefined };
+    }
+    this.inFlight.add(controller);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = req.timeoutMillis;
+    if (timeout !== undefined && timeout !== null && Number.isFinite(timeout)) {
+      const onTimeout = (): void => {
+        controller.abort(
+          new FetchError(undefined, `Request timed out after ${timeout} ms`, { code: 'TIMEOUT' }),
+        );
+      };
+      if (timeout <= 0) onTimeout();
+      else {
+        timer = setTimeout(onTimeout, timeout);
+        // The request's socket keeps the process alive while it matters; the timer need not.
+        timer.unref();
+      }
+    }
+    const userSignal = req.signal;
+    let onUserAbort: (() => void) | undefined;
+    if (userSignal) {
+      onUserAbort = () => {
+        controller.abort(
+          new FetchError(undefined, 'Request aborted: ' + describe(userSignal.reason), {
+            code: 'ABORTED',
+            cause: userSignal.reason,
+          }),
+        );
+      };
+      if (userSignal.aborted) onUserAbort();
+      else userSignal.addEventListener('abort', onUserAbort, { once: true });
+    }
+    const clearDeadline = (): void => {
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        timer = undefined;
+      }
+    };
+    const cleanup = (): void => {
+      clearDeadline();
+      if (userSignal && onUserAbort) userSignal.removeEventListener('abort', onUserAbort);
+      this.inFlight.delete(controller);
+    };
+    return { controller, cleanup, clearDeadline };
+  }
+
+  private dispatch(req: HttpRequest, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    let origin = req.origin;
+    let path = req.path;
+    if (req.url !== undefined) {
+      const split = splitUrl(req.url);
+      origin = split.origin;
+      path = split.path;
+    }
+    if (!origin || !path) {
+      return Promise.reject(new FetchError(undefined, 'HttpClient.request needs url, or origin and path', { code: 'NETWORK' }));
+    }
+    return this.dispatcher.request({
+      origin,
+      path,
+      method: req.method ?? 'GET',
+      headers: req.headers,
+      body: req.body,
+      signal,
+    });
+  }
+
+  private translate(e: unknown, controller: AbortController, req: HttpRequest): FetchError {
+    // An abort (timeout, close, user signal) surfaces as the reason we gave.
+    if (controller.signal.aborted && controller.signal.reason instanceof FetchError) return controller.signal.reason;
+    if (e instanceof FetchError) return e;
+    if (this.closed) return new FetchError(undefined, CLOSED_MESSAGE, { code: 'CLOSED', cause: e });
+    const target = req.path ?? (req.url !== undefined ? String(req.url) : '');
+    return new FetchError(undefined, `Request failed (${target}): ${describe(e)}`, { code: 'NETWORK', cause: e });
+  }
+}

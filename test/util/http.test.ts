@@ -1,0 +1,222 @@
+import { createServer as createNetServer } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLocalServer } from '../../src/server';
+import type { LocalServer } from '../../src/server';
+import { FetchError, HttpClient, splitUrl } from '../../src/util/http';
+import { FLAGS } from '../server/fixtures';
+
+const unhandled: unknown[] = [];
+const onUnhandled = (e: unknown): void => void unhandled.push(e);
+beforeAll(() => void process.on('unhandledRejection', onUnhandled));
+afterAll(() => {
+  process.off('unhandledRejection', onUnhandled);
+  expect(unhandled).toEqual([]);
+});
+
+let server: LocalServer;
+let client: HttpClient;
+
+beforeEach(async () => {
+  server = await createLocalServer({ flags: FLAGS });
+  client = new HttpClient();
+});
+afterEach(async () => {
+  await client.close();
+  await server.close();
+});
+
+async function rejection(p: Promise<unknown>): Promise<FetchError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(FetchError);
+    return e as FetchError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('HttpClient', () => {
+  it('GET returns status, headers and the whole body', async () => {
+    const res = await client.request({ url: server.url + '/sdk/v2/flags', headers: { 'X-Custom': 'v' } });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(res.body.toString('utf8'))).toEqual(FLAGS);
+    expect(server.requests('flags')[0].headers['x-custom']).toBe('v');
+  });
+
+  it('origin + path works like url', async () => {
+    const { origin, path } = splitUrl(server.url + '/sdk/v2/flags?v=0');
+    expect(path).toBe('/sdk/v2/flags?v=0');
+    const res = await client.request({ origin, path });
+    expect(res.status).toBe(200);
+    expect(server.requests('flags')[0].url).toBe('/sdk/v2/flags?v=0');
+  });
+
+  it('POST sends the body', async () => {
+    const body = JSON.stringify({ api_key: 'k', events: [{ event_type: 'e' }] });
+    const res = await client.request({
+      url: server.url + '/2/httpapi',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(server.events()).toEqual([{ event_type: 'e' }]);
+  });
+
+  it('non-2xx statuses are returned, not thrown', async () => {
+    server.injectFaults('flags', { status: 503, body: 'unavailable' });
+    const res = await client.request({ url: server.url + '/sdk/v2/flags' });
+    expect(res.status).toBe(503);
+    expect(res.body.toString()).toBe('unavailable');
+  });
+
+  it('keeps connections alive between requests', async () => {
+    for (let i = 0; i < 10; i++) await client.request({ url: server.url + '/sdk/v2/flags' });
+    const ports = new Set(server.requests('flags').map((r) => r.remotePort));
+    // undici may open a second connection while the first is being released; never one per request.
+    expect(ports.size).toBeLessThanOrEqual(2);
+  });
+
+  it('a total deadline: rejects with TIMEOUT when no response arrives in time', async () => {
+    server.injectFaults('flags', { hang: true });
+    const start = performance.now();
+    const e = await rejection(client.request({ url: server.url + '/sdk/v2/flags', timeoutMillis: 100 }));
+    expect(e.code).toBe('TIMEOUT');
+    expect(e.statusCode).toBeUndefined();
+    expect(e.message).toMatch(/timed out after 100 ms/);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(95);
+  });
+
+  it('the deadline covers the body too (slow body)', async () => {
+    server.injectFaults('flags', { slowBodyMs: 2000 });
+    const e = await rejection(client.request({ url: server.url + '/sdk/v2/flags', timeoutMillis: 200 }));
+    expect(e.code).toBe('TIMEOUT');
+  });
+
+  it('timeoutMillis 0 fails at once without sending', async () => {
+    const e = await rejection(client.request({ url: server.url + '/sdk/v2/flags', timeoutMillis: 0 }));
+    expect(e.code).toBe('TIMEOUT');
+    expect(server.requests()).toHaveLength(0);
+  });
+
+  it('a reset connection rejects with NETWORK and the cause', async () => {
+    server.injectFaults('flags', { reset: true });
+    const e = await rejection(client.request({ url: server.url + '/sdk/v2/flags' }));
+    expect(e.code).toBe('NETWORK');
+    expect(e.cause).toBeInstanceOf(Error);
+    // The client recovers on a new connection.
+    expect((await client.request({ url: server.url + '/sdk/v2/flags' })).status).toBe(200);
+  });
+
+  it('a truncated body rejects with NETWORK', async () => {
+    server.injectFaults('flags', { truncate: true });
+    const e = await rejection(client.request({ url: server.url + '/sdk/v2/flags' }));
+    expect(e.code).toBe('NETWORK');
+  });
+
+  it('a refused connection rejects with NETWORK', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createNetServer();
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const e = await rejection(client.request({ url: `http://127.0.0.1:${port}/x`, timeoutMillis: 5000 }));
+    expect(e.code).toBe('NETWORK');
+    expect((e.cause as { code?: string }).code).toBe('ECONNREFUSED');
+  });
+
+  it("the caller's signal aborts with ABORTED (already aborted or during the request)", async () => {
+    server.injectFaults('flags', { hang: true });
+    const ac = new AbortController();
+    const p = client.request({ url: server.url + '/sdk/v2/flags', signal: ac.signal });
+    await server.waitForRequests('flags', 1);
+    ac.abort(new Error('user gave up'));
+    const e = await rejection(p);
+    expect(e.code).toBe('ABORTED');
+    expect((e.cause as Error).message).toBe('user gave up');
+
+    const done = new AbortController();
+    done.abort();
+    expect((await rejection(client.request({ url: server.url + '/sdk/v2/flags', signal: done.signal }))).code).toBe(
+      'ABORTED',
+    );
+  });
+
+  it('close() aborts in-flight requests with CLOSED, and later requests fail the same way', async () => {
+    server.injectFaults('flags', { hang: true, times: 3 });
+    const pending = [1, 2, 3].map(() =>
+      rejection(client.request({ url: server.url + '/sdk/v2/flags', timeoutMillis: 60_000 })),
+    );
+    await server.waitForRequests('flags', 3);
+    const start = performance.now();
+    await client.close();
+    for (const e of await Promise.all(pending)) expect(e.code).toBe('CLOSED');
+    expect(performance.now() - start).toBeLessThan(30_000);
+    expect(client.isClosed).toBe(true);
+    expect((await rejection(client.request({ url: server.url + '/sdk/v2/flags' }))).code).toBe('CLOSED');
+    await client.close(); // idempotent
+  });
+
+  it('uses a caller-supplied dispatcher and leaves it open on close()', async () => {
+    const agent = new Agent();
+    const own = new HttpClient({ dispatcher: agent });
+    expect((await own.request({ url: server.url + '/sdk/v2/flags' })).status).toBe(200);
+    await own.close();
+    expect(agent.closed).toBe(false);
+    expect((await agent.request({ origin: server.url, path: '/sdk/v2/flags', method: 'GET' })).statusCode).toBe(200);
+    await agent.close();
+  });
+
+  it('connections limits the pool', async () => {
+    const limited = new HttpClient({ connections: 1 });
+    server.injectFaults('flags', { delayMs: 30, times: 4 });
+    await Promise.all([1, 2, 3, 4].map(() => limited.request({ url: server.url + '/sdk/v2/flags' })));
+    expect(new Set(server.requests('flags').map((r) => r.remotePort)).size).toBe(1);
+    await limited.close();
+  });
+
+  it('stream() hands over the body as it arrives; abort() ends it', async () => {
+    server.addRoute({
+      name: 'stream',
+      methods: ['GET'],
+      path: '/sdk/stream/v1/flags',
+      handler: (ctx) => {
+        ctx.res.writeHead(200, { 'content-type': 'text/event-stream' });
+        ctx.res.write('data: one\n\n');
+        return undefined;
+      },
+    });
+    const s = await client.stream({ url: server.url + '/sdk/stream/v1/flags', timeoutMillis: 1000 });
+    expect(s.status).toBe(200);
+    const first = await new Promise<string>((resolve) => s.body.once('data', (c: Buffer) => resolve(c.toString())));
+    expect(first).toBe('data: one\n\n');
+    // The headers deadline no longer applies once the stream is open.
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(s.body.destroyed).toBe(false);
+    s.abort();
+    expect(s.body.destroyed).toBe(true);
+  });
+
+  it('stream() times out waiting for headers', async () => {
+    server.injectFaults('flags', { hang: true });
+    const e = await rejection(client.stream({ url: server.url + '/sdk/v2/flags', timeoutMillis: 100 }));
+    expect(e.code).toBe('TIMEOUT');
+  });
+
+  it('FetchError carries statusCode, code, cause and attempts', () => {
+    const cause = new Error('x');
+    const e = new FetchError(503, 'Fetch error response: status=503', { cause, attempts: 3 });
+    expect(e).toBeInstanceOf(Error);
+    expect(e.name).toBe('FetchError');
+    expect(e.statusCode).toBe(503);
+    expect(e.code).toBe('HTTP_STATUS');
+    expect(e.cause).toBe(cause);
+    expect(e.attempts).toBe(3);
+    expect(new FetchError(undefined, 'down').code).toBe('NETWORK');
+  });
+});
