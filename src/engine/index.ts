@@ -6,9 +6,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createNativeEngine, type NativeAddon } from './native-engine';
 import type { Engine } from './types';
+import { getDiagnosis, selectEngine, type EngineDiagnosis } from './diagnose';
 
 export type { Engine, FlagSnapshot, RejectedFlag } from './types';
 export { FlagPayloadError } from './types';
+export type { EngineDiagnosis } from './diagnose';
+export { formatDiagnosis } from './diagnose';
 
 export interface EngineLoadInfo {
   engine: 'native' | 'js';
@@ -56,14 +59,30 @@ export function loadNativeAddon(): NativeAddon {
 
 let engine: Engine | undefined;
 
+// ---- fallback wiring (issue 5; owned by the build/distribution side) --------
+// Native first; if the addon does not load, the pure-JS engine with one
+// warning. AMPLITUDE_EXPERIMENT_ENGINE=js|native forces one (see diagnose.ts).
+
 /** The evaluation engine for this thread. */
 export function loadEngine(): Engine {
   if (engine) return engine;
-  engine = createNativeEngine(loadNativeAddon());
+  engine = selectEngine(() => {
+    const native = createNativeEngine(loadNativeAddon());
+    return { engine: native, binary: loadInfo?.binary ?? '' };
+  });
   return engine;
 }
 
 /** How the engine was loaded (for diagnose()). */
 export function engineLoadInfo(): EngineLoadInfo | undefined {
-  return loadInfo;
+  if (!engine) return undefined;
+  const d = getDiagnosis();
+  if (d.engine === 'native') return { engine: 'native', binary: d.binary ?? undefined };
+  return { engine: 'js', fallbackReason: d.fallbackReason ?? undefined };
+}
+
+/** Which engine runs, from which binary, on what platform, and why a fallback happened. */
+export function diagnose(): EngineDiagnosis {
+  loadEngine();
+  return getDiagnosis();
 }
