@@ -1,0 +1,255 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * evaluateV2 time per call: this SDK vs @amplitude/experiment-node-server 1.13.6, in one process, on the same
+ * generated configs (realistic profile of test/support/generator.ts) of 10, 100 and 1000 flags.
+ *
+ *   npm run build:ts && node bench/eval.js            (see bench/README.md)
+ *
+ * Options (environment):
+ *   BENCH_SIZES=10,100,1000   flag counts
+ *   BENCH_CELL_MS=900         measured time per cell (split into BENCH_ROUNDS rounds, official and ours alternating)
+ *   BENCH_ROUNDS=3            rounds per cell; the reported figure is the median round
+ *   BENCH_SEED=7              generator seed
+ *   BENCH_USERS=64            distinct users cycled through
+ */
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const Module = require('module');
+
+const ROOT = path.resolve(__dirname, '..');
+const SIZES = (process.env.BENCH_SIZES || '10,100,1000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const CELL_MS = Number(process.env.BENCH_CELL_MS || 900);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
+const SEED = Number(process.env.BENCH_SEED || 7) >>> 0;
+const USERS = Math.max(1, Number(process.env.BENCH_USERS || 64));
+const WARMUP_MS = 150;
+const VERIFY_USERS = 24;
+
+function fail(message) {
+  console.error(`bench/eval.js: ${message}`);
+  process.exit(1);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The SDKs
+// ---------------------------------------------------------------------------------------------------------------
+
+function loadOurs() {
+  // BENCH_OURS=<module> measures another module in place of this SDK (checks the bench itself, e.g. official vs
+  // official should give ratios near 1.00x).
+  const entry = process.env.BENCH_OURS ? require.resolve(process.env.BENCH_OURS, { paths: [process.cwd()] }) : path.join(ROOT, 'dist', 'cjs', 'index.js');
+  if (!fs.existsSync(entry)) {
+    fail(`this SDK's build is missing (${path.relative(ROOT, entry)}). Run "npm run build:ts" (and "npm run build:native" for the addon) first.`);
+  }
+  let sdk;
+  try {
+    sdk = require(entry);
+  } catch (err) {
+    fail(`loading ${path.relative(ROOT, entry)} failed: ${err && err.stack ? err.stack : err}`);
+  }
+  if (!sdk.Experiment || typeof sdk.Experiment.initializeLocal !== 'function') {
+    fail(`${path.relative(ROOT, entry)} does not export Experiment.initializeLocal yet; nothing to measure.`);
+  }
+  return sdk;
+}
+
+function loadOfficial() {
+  try {
+    return require('@amplitude/experiment-node-server');
+  } catch (err) {
+    fail(`@amplitude/experiment-node-server is not installed (npm install): ${err.message}`);
+  }
+}
+
+/** test/support/generator.ts, transpiled in memory (it has no imports). */
+function loadGenerator() {
+  const file = path.join(ROOT, 'test', 'support', 'generator.ts');
+  let ts;
+  try {
+    ts = require('typescript');
+  } catch {
+    fail('the "typescript" devDependency is needed to load test/support/generator.ts (npm install).');
+  }
+  const out = ts.transpileModule(fs.readFileSync(file, 'utf8'), {
+    fileName: file,
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+  });
+  const m = new Module(file, module);
+  m.filename = file;
+  m.paths = Module._nodeModulePaths(path.dirname(file));
+  m._compile(out.outputText, file);
+  return m.exports;
+}
+
+function describeOurEngine(sdk) {
+  if (process.env.BENCH_OURS) return `n/a (BENCH_OURS=${process.env.BENCH_OURS})`;
+  try {
+    if (typeof sdk.diagnose === 'function') {
+      const d = sdk.diagnose();
+      if (d && d.engine) return `${d.engine}${d.fallbackReason ? ` (fallback: ${d.fallbackReason})` : ''}`;
+    }
+  } catch {
+    // fall through
+  }
+  try {
+    const engine = require(path.join(ROOT, 'dist', 'cjs', 'engine')).loadEngine();
+    return engine.kind;
+  } catch (err) {
+    return `unknown (${err.message.split('\n')[0]})`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Comparison (same strictness as the differential test: values, undefined-valued keys, key order)
+// ---------------------------------------------------------------------------------------------------------------
+
+function firstDifference(expected, actual, p = '$') {
+  if (typeof expected !== typeof actual) return `${p}: ${typeof expected} vs ${typeof actual}`;
+  if (expected === null || actual === null || typeof expected !== 'object') {
+    return Object.is(expected, actual) ? null : `${p}: ${JSON.stringify(expected)} vs ${JSON.stringify(actual)}`;
+  }
+  if (Array.isArray(expected) !== Array.isArray(actual)) return `${p}: array vs non-array`;
+  const ek = Object.keys(expected);
+  const ak = Object.keys(actual);
+  if (ek.join('\u0000') !== ak.join('\u0000')) return `${p}: keys ${JSON.stringify(ek)} vs ${JSON.stringify(ak)}`;
+  for (const k of ek) {
+    const d = firstDifference(expected[k], actual[k], `${p}[${JSON.stringify(k)}]`);
+    if (d) return d;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Timing
+// ---------------------------------------------------------------------------------------------------------------
+
+let sink = 0;
+
+/** ns per call of fn over the users, for about `ms` milliseconds. */
+function measure(fn, users, ms) {
+  let i = 0;
+  // batch so that one clock read covers >= ~2 ms of work
+  let batch = 1;
+  for (;;) {
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < batch; k++) sink += Object.keys(fn(users[i++ % users.length])).length;
+    const dt = Number(process.hrtime.bigint() - t0);
+    if (dt >= 2e6 || batch >= 1 << 20) break;
+    batch *= 2;
+  }
+  let calls = 0;
+  const start = process.hrtime.bigint();
+  const budget = BigInt(Math.round(ms * 1e6));
+  let elapsed = 0n;
+  do {
+    for (let k = 0; k < batch; k++) sink += Object.keys(fn(users[i++ % users.length])).length;
+    calls += batch;
+    elapsed = process.hrtime.bigint() - start;
+  } while (elapsed < budget);
+  return Number(elapsed) / calls;
+}
+
+function warm(fn, users, ms) {
+  const end = Date.now() + ms;
+  let i = 0;
+  while (Date.now() < end) for (let k = 0; k < 8; k++) sink += Object.keys(fn(users[i++ % users.length])).length;
+}
+
+function median(xs) {
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function fmt(ns) {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(ns >= 1e5 ? 0 : ns >= 1e4 ? 1 : 2)} µs`;
+  return `${ns.toFixed(0)} ns`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------------------------
+
+function main() {
+  const ours = loadOurs();
+  const official = loadOfficial();
+  const gen = loadGenerator();
+
+  const cpu = (os.cpus()[0] && os.cpus()[0].model) || 'unknown CPU';
+  console.log(`evaluateV2 per call: amplitude-experiment-native vs @amplitude/experiment-node-server 1.13.6`);
+  console.log(`node ${process.version}, ${os.platform()}-${os.arch()}, ${os.cpus().length} x ${cpu}`);
+  console.log(`our engine: ${describeOurEngine(ours)}; seed ${SEED}, ${USERS} users, ${ROUNDS} x ${Math.round(CELL_MS / ROUNDS)} ms per cell (median round)\n`);
+
+  const rows = [];
+  const warnings = [];
+  for (const size of SIZES) {
+    const c = gen.generateCase(gen.deriveSeed(SEED, size), size, USERS, { profile: 'realistic' });
+    const record = {};
+    for (const f of JSON.parse(JSON.stringify(c.flags))) record[f.key] = f;
+    // One client per size; instances are cached by api key, so the key names the size.
+    const apiKey = `server-bench-${size}-${SEED}`;
+    const theirs = official.Experiment.initializeLocal(apiKey, { bootstrap: record, logLevel: official.LogLevel.Disable });
+    // Logging off on both sides: with cohort filters and no cohort sync the official client logs an error per call.
+    const quiet = official.LogLevel.Disable;
+    const mine = ours.Experiment.initializeLocal(apiKey, { bootstrap: record, logLevel: quiet, instanceName: 'ours' });
+    const users = c.users.filter((u) => u !== undefined);
+
+    // The one-flag case asks for a flag that has dependencies when there is one (the usual experiment setup).
+    const withDeps = c.flags.find((f) => Array.isArray(f.dependencies) && f.dependencies.length > 0);
+    const oneKey = (withDeps || c.flags[0]).key;
+    const cases = [
+      { name: 'all flags', keys: undefined },
+      { name: `1 flag`, keys: [oneKey] },
+    ];
+
+    for (const cs of cases) {
+      // Same answers? Fresh copies of each user for each SDK (the official client writes cohort_ids into the user).
+      let bad = 0;
+      for (const u of users.slice(0, VERIFY_USERS)) {
+        const a = theirs.evaluateV2(structuredClone(u), cs.keys);
+        const b = mine.evaluateV2(structuredClone(u), cs.keys);
+        const d = firstDifference(a, b);
+        if (d && bad++ === 0) warnings.push(`WARNING: ${size} flags, ${cs.name}: results differ from the official SDK, e.g. ${d.slice(0, 300)}`);
+      }
+      if (bad > 1) warnings.push(`WARNING: ${size} flags, ${cs.name}: ${bad} of ${Math.min(VERIFY_USERS, users.length)} users differ`);
+
+      const evaluated = Object.keys(theirs.evaluateV2(structuredClone(users[0]), cs.keys)).length;
+      const fOfficial = (u) => theirs.evaluateV2(u, cs.keys);
+      const fOurs = (u) => mine.evaluateV2(u, cs.keys);
+      warm(fOfficial, users, WARMUP_MS);
+      warm(fOurs, users, WARMUP_MS);
+      const tOfficial = [];
+      const tOurs = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        // alternate who goes first, so drift on a shared machine hits both
+        if (r % 2 === 0) {
+          tOfficial.push(measure(fOfficial, users, CELL_MS / ROUNDS));
+          tOurs.push(measure(fOurs, users, CELL_MS / ROUNDS));
+        } else {
+          tOurs.push(measure(fOurs, users, CELL_MS / ROUNDS));
+          tOfficial.push(measure(fOfficial, users, CELL_MS / ROUNDS));
+        }
+      }
+      const o = median(tOfficial);
+      const m = median(tOurs);
+      rows.push({ size, name: cs.keys ? `${cs.name} (${cs.keys[0]})` : cs.name, evaluated, o, m });
+      process.stdout.write(`  measured ${size} flags, ${cs.name}\n`);
+    }
+  }
+
+  const header = ['flags', 'case', 'results', 'official / call', 'ours / call', 'official / ours'];
+  const table = rows.map((r) => [String(r.size), r.name, String(r.evaluated), fmt(r.o), fmt(r.m), `${(r.o / r.m).toFixed(2)}x`]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
+  const line = (cells) => cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log('\n' + line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of table) console.log(line(row));
+  console.log('\nresults = variants returned for the first user; ratio > 1 means this SDK is faster.');
+  for (const w of warnings) console.log(w);
+  if (sink === -1) console.log(''); // keep results observable
+  process.exit(0); // clients may hold timers; the numbers are printed
+}
+
+main();
