@@ -52,8 +52,18 @@ interface ProcessReportHeader {
   glibcVersionRuntime?: string;
 }
 
-/** 'glibc' | 'musl' on Linux (the same rule node-gyp-build uses, refined by the process report), else null. */
+let libcCache: { libc: 'glibc' | 'musl' | null; glibcVersion: string | null } | undefined;
+
+/**
+ * 'glibc' | 'musl' on Linux, else null: LIBC env first (as node-gyp-build), then
+ * the process report's glibc version (musl when there is none). Computed once:
+ * a process report takes ~10 ms.
+ */
 export function detectLibc(): { libc: 'glibc' | 'musl' | null; glibcVersion: string | null } {
+  return (libcCache ??= computeLibc());
+}
+
+function computeLibc(): { libc: 'glibc' | 'musl' | null; glibcVersion: string | null } {
   if (process.platform !== 'linux') return { libc: null, glibcVersion: null };
   let glibcVersion: string | null = null;
   try {
