@@ -82,7 +82,7 @@ describe('js engine', () => {
     const snapshot = engine.load(JSON.stringify(payload));
     const reasons = Object.fromEntries(snapshot.rejected.map((r) => [r.flagKey, r.reason]));
     expect(Object.keys(reasons).sort()).toEqual(
-      ['[12]', '[13]', 'bad-bucket', 'bad-regex', 'cycle-x', 'cycle-y', 'no-segments', 'no-variants', 'number-value', 'segments-object', 'self'].sort(),
+      ['#12', '#13', 'bad-bucket', 'bad-regex', 'cycle-x', 'cycle-y', 'no-segments', 'no-variants', 'number-value', 'segments-object', 'self'].sort(),
     );
     expect(reasons['number-value']).toMatch(/string/);
     expect(reasons['bad-regex']).toMatch(/regex/);

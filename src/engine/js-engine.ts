@@ -37,6 +37,7 @@ function isObject(v: unknown): v is Json {
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
@@ -391,15 +392,18 @@ export function loadJsSnapshot(payload: string | Uint8Array): FlagSnapshot {
   // Keyed like the official SdkFlagApi: a repeated key keeps its first position and its last config.
   const record: Record<string, CoreFlag> = {};
   const reasons = new Map<string, string>();
+  const firstIndex = new Map<string, number>();
+  const indexOf = (r: RejectedFlag): number => firstIndex.get(r.flagKey) ?? Number(r.flagKey.slice(1));
   parsed.forEach((flag: unknown, i: number) => {
     if (!isObject(flag)) {
-      rejected.push({ flagKey: `[${i}]`, reason: `flag at index ${i} must be an object, got ${describe(flag)}` });
+      rejected.push({ flagKey: `#${i}`, reason: `flag at index ${i} must be an object, got ${describe(flag)}` });
       return;
     }
     if (typeof flag.key !== 'string' || flag.key === '') {
-      rejected.push({ flagKey: `[${i}]`, reason: `flag at index ${i} has no string key` });
+      rejected.push({ flagKey: `#${i}`, reason: `flag at index ${i} has no string key` });
       return;
     }
+    if (!firstIndex.has(flag.key)) firstIndex.set(flag.key, i);
     const reason = validateFlag(flag);
     if (reason) reasons.set(flag.key, reason);
     else reasons.delete(flag.key);
@@ -417,6 +421,7 @@ export function loadJsSnapshot(payload: string | Uint8Array): FlagSnapshot {
     rejected.push({ flagKey: key, reason: `dependency cycle: ${[...cycle, cycle[0]].join(' -> ')}` });
   }
 
+  rejected.sort((a, b) => indexOf(a) - indexOf(b)); // payload order, like the native engine
   return new JsSnapshot(dependencyOrder(record), rejected);
 }
 
