@@ -17,7 +17,7 @@ import { backoffDelay, sleep } from '../util/backoff';
 import type { BackoffOptions } from '../util/backoff';
 import { FetchError, HttpClient } from '../util/http';
 import type { Logger } from '../util/logger';
-import { evaluationVariantsToVariants, filterDefaultVariants } from '../util/variant';
+import { convertParsedVariants, filterDefaultVariants } from '../util/variant';
 import { resolveRemoteConfig } from '../config/remote';
 import type { RemoteEvaluationConfig, ResolvedRemoteConfig } from '../config/remote';
 import type { ExperimentUser, Variants } from '../types';
@@ -267,7 +267,7 @@ export class RemoteEvaluationClient {
         code: 'INVALID_RESPONSE',
       });
     }
-    const variants = evaluationVariantsToVariants(parsed as Record<string, unknown>);
+    const variants = convertParsedVariants(parsed as Record<string, unknown>);
     this.logger.debug('Fetched variants: ', variants);
     return variants;
   }

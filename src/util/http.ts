@@ -119,11 +119,116 @@ function describe(e: unknown): string {
   return String(e);
 }
 
+function closedError(cause?: unknown): FetchError {
+  return new FetchError(undefined, CLOSED_MESSAGE, { code: 'CLOSED', cause });
+}
+
+function timeoutError(timeout: number): FetchError {
+  return new FetchError(undefined, `Request timed out after ${timeout} ms`, { code: 'TIMEOUT' });
+}
+
+function abortedError(signal: AbortSignal): FetchError {
+  return new FetchError(undefined, 'Request aborted: ' + describe(signal.reason), {
+    code: 'ABORTED',
+    cause: signal.reason,
+  });
+}
+
+
+/**
+ * Collects one response. Settles its promise exactly once: on the response's
+ * end, on an undici error, or on fail() (timeout, caller abort, close), in
+ * which case the request is aborted too.
+ */
+class BufferingHandler implements Dispatcher.DispatchHandler {
+  target = '';
+  private controller: Dispatcher.DispatchController | undefined;
+  private pendingAbort: Error | undefined;
+  private settled = false;
+  private status = 0;
+  private headers: Record<string, string | string[] | undefined> = {};
+  private chunks: Buffer[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private signal: AbortSignal | undefined;
+  private onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly resolve: (r: HttpResponse) => void,
+    private readonly reject: (e: FetchError) => void,
+    private readonly registry: Set<BufferingHandler>,
+  ) {}
+
+  startTimer(timeout: number): void {
+    this.timer = setTimeout(() => this.fail(timeoutError(timeout)), timeout);
+    // The request's socket keeps the process alive while it matters; the timer need not.
+    this.timer.unref();
+  }
+
+  watch(signal: AbortSignal): void {
+    this.signal = signal;
+    this.onAbort = () => this.fail(abortedError(signal));
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Settle with an error now and abort the request (at once, or as soon as undici starts it). */
+  fail(error: FetchError): void {
+    if (this.settled) return;
+    this.finish();
+    this.reject(error);
+    if (this.controller) this.controller.abort(error);
+    else this.pendingAbort = error;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.pendingAbort) controller.abort(this.pendingAbort);
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    this.finish();
+    const chunks = this.chunks;
+    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    this.resolve({ status: this.status, headers: this.headers, body });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.settled) return;
+    this.finish();
+    this.reject(
+      error instanceof FetchError
+        ? error
+        : new FetchError(undefined, `Request failed (${this.target}): ${describe(error)}`, { code: 'NETWORK', cause: error }),
+    );
+  }
+
+  private finish(): void {
+    this.settled = true;
+    this.registry.delete(this);
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.signal && this.onAbort) this.signal.removeEventListener('abort', this.onAbort);
+  }
+}
+
 /** One keep-alive HTTP client. Create one per SDK client; close() when done. */
 export class HttpClient {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly inFlight = new Set<AbortController>();
+  private readonly inFlightHandlers = new Set<BufferingHandler>();
   private closed = false;
 
   constructor(options: HttpClientOptions = {}) {
@@ -144,18 +249,48 @@ export class HttpClient {
     return this.closed;
   }
 
-  /** Send a request and read the whole body. Rejects only with FetchError. */
-  async request(req: HttpRequest): Promise<HttpResponse> {
-    const { controller, cleanup } = this.begin(req);
-    try {
-      const res = await this.dispatch(req, controller.signal);
-      const body = Buffer.from(await res.body.arrayBuffer());
-      return { status: res.statusCode, headers: res.headers, body };
-    } catch (e) {
-      throw this.translate(e, controller, req);
-    } finally {
-      cleanup();
-    }
+  /**
+   * Send a request and read the whole body. Rejects only with FetchError.
+   * Uses undici's dispatch() with a buffering handler: no stream per
+   * response, no AbortController per request.
+   */
+  request(req: HttpRequest): Promise<HttpResponse> {
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const handler = new BufferingHandler(resolve, reject, this.inFlightHandlers);
+      if (this.closed) return handler.fail(closedError());
+      let origin = req.origin;
+      let path = req.path;
+      if (req.url !== undefined) {
+        try {
+          ({ origin, path } = splitUrl(req.url));
+        } catch (e) {
+          return handler.fail(new FetchError(undefined, `Invalid URL: ${describe(e)}`, { code: 'NETWORK', cause: e }));
+        }
+      }
+      if (!origin || !path) {
+        return handler.fail(new FetchError(undefined, 'HttpClient.request needs url, or origin and path', { code: 'NETWORK' }));
+      }
+      handler.target = path;
+      const timeout = req.timeoutMillis;
+      if (timeout !== undefined && timeout !== null && Number.isFinite(timeout)) {
+        if (timeout <= 0) return handler.fail(timeoutError(timeout));
+        handler.startTimer(timeout);
+      }
+      const signal = req.signal;
+      if (signal) {
+        if (signal.aborted) return handler.fail(abortedError(signal));
+        handler.watch(signal);
+      }
+      this.inFlightHandlers.add(handler);
+      try {
+        this.dispatcher.dispatch(
+          { origin, path, method: req.method ?? 'GET', headers: req.headers, body: req.body ?? null },
+          handler,
+        );
+      } catch (e) {
+        handler.fail(this.closed ? closedError(e) : new FetchError(undefined, `Request failed (${path}): ${describe(e)}`, { code: 'NETWORK', cause: e }));
+      }
+    });
   }
 
   /**
@@ -191,9 +326,11 @@ export class HttpClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const reason = new FetchError(undefined, CLOSED_MESSAGE, { code: 'CLOSED' });
+    const reason = closedError();
     for (const c of this.inFlight) c.abort(reason);
     this.inFlight.clear();
+    for (const h of Array.from(this.inFlightHandlers)) h.fail(reason);
+    this.inFlightHandlers.clear();
     if (this.ownsDispatcher) {
       try {
         await this.dispatcher.destroy(reason);

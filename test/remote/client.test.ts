@@ -200,6 +200,9 @@ describe('fetchV2: results', () => {
     const a = await client().fetchV2({});
     const b = await official().fetchV2({});
     expect(a).toStrictEqual(b);
+    // Same keys in the same order (value included even when undefined).
+    for (const k of Object.keys(b)) expect(Object.keys(a[k])).toEqual(Object.keys(b[k]));
+    expect(Object.keys(a)).toEqual(Object.keys(b));
     expect(a.json.value).toBe('{"a":[1,"two"]}');
     expect(a.num.value).toBe('42');
     expect(a.bool.value).toBe('false');
