@@ -385,6 +385,8 @@ export interface Universe {
   /** Variant keys of each flag key (filled while generating flags, used for sticky bucketing user props). */
   variantKeysByFlag: Map<string, string[]>;
   undefinedUserFields: boolean;
+  /** A few arrays per case that both users and set conditions draw from, so set equality really happens. */
+  arrays: unknown[][];
 }
 
 const KEY_SHAPES_FUZZ: readonly (readonly [string, number])[] = [
@@ -444,7 +446,11 @@ export function makeUniverse(rng: Rng, flagCount: number, opts: GenOptions = {})
   for (let i = 0; i < 20; i++) deviceIds.push(uuid(rng));
   for (let i = 0; i < 5; i++) deviceIds.push(`d-${i}`);
   if (profile === 'fuzz') deviceIds.push(1, 1.5, 0, -0, 12345678901, 1e21, '', 'a\uD800b', '😀📱', 'Ĳ-device');
+  const arrays: unknown[][] = [];
+  const tokens = profile === 'realistic' ? REAL_ARR_TOKENS : ARR_TOKENS;
+  for (let i = 0; i < 4; i++) arrays.push(rng.sample(tokens, rng.int(0, 3)));
   return {
+    arrays,
     profile,
     props,
     userIds,
@@ -471,6 +477,7 @@ function userValueOfKind(rng: Rng, kind: Kind, u: Universe): unknown {
     case 'ver':
       return rng.pick(real ? REAL_VERSION_VALUES : VERSION_VALUES);
     case 'arr': {
+      if (u.arrays.length && rng.chance(0.35)) return u.arrays[rng.int(0, u.arrays.length - 1)]!.slice();
       const small = !real && rng.chance(0.5); // small alphabet: equal sets between users and filters are common
       const n = small ? rng.int(0, 2) : rng.int(0, real ? 3 : 4);
       const out: unknown[] = [];
@@ -547,7 +554,9 @@ function filterValues(rng: Rng, op: string, kind: Kind, u: Universe, fieldPool?:
       if (i === 0 && !fieldPool && rng.chance(0.6)) {
         // Take (part of) one plausible property value as the whole filter set, so set equality and
         // containment actually happen.
-        const whole = candidateStrings(rng, kind, u);
+        const whole = rng.chance(0.5) && u.arrays.length
+          ? rng.pick(u.arrays).filter((e) => e !== null).map(asFilterString)
+          : candidateStrings(rng, kind, u);
         const part = op === 'set is' || op === 'set is not' || rng.chance(0.3) ? whole : rng.sample(whole, rng.int(1, Math.max(1, whole.length)));
         out.push(...part);
         break;
