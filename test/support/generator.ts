@@ -338,6 +338,44 @@ function alnum(rng: Rng, n: number): string {
   return s;
 }
 
+/** Random text over several scripts and planes (astral emoji, combining marks, odd spaces, rare lone surrogates). */
+export function randomText(rng: Rng, maxLen = 8): string {
+  const ranges: readonly (readonly [number, number, number])[] = [
+    [0x20, 0x7e, 40], // ASCII
+    [0xa0, 0xff, 8], // Latin-1 (incl. no-break space)
+    [0x391, 0x3c9, 6], // Greek (incl. capital sigma)
+    [0x400, 0x44f, 5], // Cyrillic
+    [0x4e00, 0x4e80, 5], // CJK
+    [0x300, 0x36f, 3], // combining marks
+    [0x1f600, 0x1f64f, 6], // emoji (astral: surrogate pairs in UTF-16)
+    [0x2000, 0x200b, 2], // spaces, zero-width space
+    [0xff01, 0xff5e, 3], // fullwidth forms (sort above surrogates in UTF-16)
+    [0x130, 0x131, 2], // dotted / dotless i
+    [0xd800, 0xdfff, 1], // lone surrogates
+  ];
+  const n = rng.int(1, maxLen);
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    const [lo, hi] = rng.weighted(ranges.map((r) => [r, r[2]] as const));
+    out += String.fromCodePoint(rng.int(lo, hi));
+  }
+  return out;
+}
+
+/** A random finite double or integer of any magnitude (exercises JS number formatting exactly). */
+function randomNumber(rng: Rng): number {
+  switch (rng.int(0, 3)) {
+    case 0:
+      return rng.int(-1000000, 1000000);
+    case 1:
+      return (rng.float() - 0.5) * 10 ** rng.int(-12, 30);
+    case 2:
+      return Math.round((rng.float() - 0.5) * 2 ** rng.int(30, 70));
+    default:
+      return Number((rng.float() * 1000).toFixed(rng.int(0, 4)));
+  }
+}
+
 function uuid(rng: Rng): string {
   const hex = () => (rng.u32() >>> 0).toString(16).padStart(8, '0');
   const a = hex();
@@ -445,7 +483,11 @@ export function makeUniverse(rng: Rng, flagCount: number, opts: GenOptions = {})
   const deviceIds: unknown[] = [];
   for (let i = 0; i < 20; i++) deviceIds.push(uuid(rng));
   for (let i = 0; i < 5; i++) deviceIds.push(`d-${i}`);
-  if (profile === 'fuzz') deviceIds.push(1, 1.5, 0, -0, 12345678901, 1e21, '', 'a\uD800b', '😀📱', 'Ĳ-device');
+  if (profile === 'fuzz') {
+    deviceIds.push(1, 1.5, 0, -0, 12345678901, 1e21, '', 'a\uD800b', '😀📱', 'Ĳ-device');
+    for (let i = 0; i < 4; i++) deviceIds.push(randomText(rng, 12));
+    for (let i = 0; i < 2; i++) deviceIds.push(randomNumber(rng));
+  }
   const arrays: unknown[][] = [];
   const tokens = profile === 'realistic' ? REAL_ARR_TOKENS : ARR_TOKENS;
   for (let i = 0; i < 4; i++) arrays.push(rng.sample(tokens, rng.int(0, 3)));
@@ -469,8 +511,10 @@ function userValueOfKind(rng: Rng, kind: Kind, u: Universe): unknown {
   const real = u.profile === 'realistic';
   switch (kind) {
     case 'str':
+      if (!real && rng.chance(0.06)) return randomText(rng);
       return rng.pick(real ? REAL_STR_VALUES : STR_VALUES);
     case 'num':
+      if (!real && rng.chance(0.2)) return rng.chance(0.8) ? randomNumber(rng) : String(randomNumber(rng));
       return rng.pick(real ? REAL_NUM_VALUES : NUM_VALUES);
     case 'bool':
       return real ? rng.pick([true, false]) : rng.pick(BOOL_VALUES);
