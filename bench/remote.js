@@ -114,9 +114,12 @@ async function measure(fetchOne, users, concurrency, durationMs) {
     }
   }
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: concurrency }, worker));
+  const cpu = process.cpuUsage(cpu0);
   const elapsed = (performance.now() - start) / 1000;
-  return { rps: count / elapsed, errors };
+  // Client CPU per request (user + system, µs): less sensitive to other load on the machine than rps.
+  return { rps: count / elapsed, cpuPerRequest: (cpu.user + cpu.system) / Math.max(1, count), errors };
 }
 
 function median(values) {
@@ -183,7 +186,7 @@ async function main() {
       for (const name of order) {
         const m = await measure((u) => clients[name].fetchV2(u), users, conc, durationMs);
         if (m.errors) console.log(`  ${name} ${mode}: ${m.errors} errors`);
-        results[mode][name].push(m.rps);
+        results[mode][name].push(m);
       }
     }
   }
@@ -194,11 +197,18 @@ async function main() {
   console.log(`${'mode'.padEnd(16)}${col(names[0], 30)}${col(names[1], 36)}${col('ratio', 9)}`);
   let ratioAtConcurrency = 0;
   for (const [mode] of modes) {
-    const a = median(results[mode][names[0]]);
-    const b = median(results[mode][names[1]]);
+    const a = median(results[mode][names[0]].map((m) => m.rps));
+    const b = median(results[mode][names[1]].map((m) => m.rps));
     const ratio = a / b;
     if (mode !== 'sequential') ratioAtConcurrency = ratio;
     console.log(`${mode.padEnd(16)}${col(a.toFixed(0), 30)}${col(b.toFixed(0), 36)}${col(ratio.toFixed(2) + 'x', 9)}`);
+  }
+  console.log('');
+  console.log('client CPU per request, µs (median)');
+  for (const [mode] of modes) {
+    const a = median(results[mode][names[0]].map((m) => m.cpuPerRequest));
+    const b = median(results[mode][names[1]].map((m) => m.cpuPerRequest));
+    console.log(`${mode.padEnd(16)}${col(a.toFixed(1), 30)}${col(b.toFixed(1), 36)}${col((b / a).toFixed(2) + 'x', 9)}`);
   }
   console.log('');
   console.log(
