@@ -1,0 +1,30 @@
+/**
+ * amplitude-experiment-native: a drop-in for @amplitude/experiment-node-server
+ * with a native evaluator. Same exported names, plus the Python SDK's options.
+ */
+export { Experiment } from './factory';
+export { LocalEvaluationClient } from './local/client';
+export type { EvaluateOptions } from './local/client';
+export {
+  LocalEvaluationDefaults,
+  CohortSyncConfigDefaults,
+  ExposureConfigDefaults,
+  AssignmentConfigDefaults,
+} from './config/local';
+export type {
+  LocalEvaluationConfig,
+  AssignmentConfig,
+  ExposureConfig,
+  CohortSyncConfig,
+  FlagBootstrap,
+} from './config/local';
+export { RemoteEvaluationClient, ExperimentClient, RemoteEvaluationDefaults, Defaults, FetchError } from './remote';
+export type { RemoteEvaluationConfig, ExperimentConfig, FetchOptions, FetchCallback, FetchErrorCode } from './remote';
+export { AmplitudeCookie } from './cookie';
+export { LogLevel } from './util/logger';
+export type { LoggerProvider } from './util/logger';
+export { ServerZone, EU_SERVER_URLS, US_SERVER_URLS, ConfigError } from './config/common';
+export type { ExperimentUser, Variant, Variants, FlagConfig, EvaluationFlag } from './types';
+export { diagnose, formatDiagnosis, FlagPayloadError } from './engine';
+export type { EngineDiagnosis } from './engine';
+export { VERSION } from './version';

@@ -1,0 +1,140 @@
+/**
+ * Fetches flag configs (`GET {serverUrl}/sdk/v2/flags`) and keeps them fresh
+ * by polling. Failures back off through the project's one backoff helper and
+ * never stop the poller; the store keeps its last good snapshot meanwhile.
+ */
+import { Backoff, sleep } from '../util/backoff';
+import { FetchError, HttpClient, splitUrl } from '../util/http';
+import type { Logger } from '../util/logger';
+import { LIBRARY } from '../version';
+
+export interface FlagPollerOptions {
+  apiKey: string;
+  serverUrl: string;
+  pollingIntervalMillis: number;
+  requestTimeoutMillis: number;
+  http: HttpClient;
+  logger: Logger;
+  /** Hands a payload to the store; false when it was not usable (kept the old one). */
+  onPayload: (body: Buffer) => boolean;
+}
+
+/** A response that retrying will not fix (bad key, wrong URL). */
+export function isPermanentFailure(error: unknown): boolean {
+  if (!(error instanceof FetchError) || error.statusCode === undefined) return false;
+  const s = error.statusCode;
+  return s >= 400 && s < 500 && s !== 408 && s !== 429;
+}
+
+export class FlagPoller {
+  private readonly origin: string;
+  private readonly path: string;
+  private readonly failureBackoff: Backoff;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly abort = new AbortController();
+  private stopped = false;
+
+  constructor(private readonly options: FlagPollerOptions) {
+    const { origin, path } = splitUrl(options.serverUrl + '/sdk/v2/flags');
+    this.origin = origin;
+    this.path = path;
+    this.failureBackoff = new Backoff({
+      minMillis: 1000,
+      maxMillis: Math.max(1000, options.pollingIntervalMillis),
+      scalar: 2,
+    });
+  }
+
+  /** One request; resolves with the body of a 200, rejects with FetchError otherwise. */
+  async fetchOnce(): Promise<Buffer> {
+    const response = await this.options.http.request({
+      origin: this.origin,
+      path: this.path,
+      method: 'GET',
+      headers: {
+        Authorization: `Api-Key ${this.options.apiKey}`,
+        'X-Amp-Exp-Library': LIBRARY,
+      },
+      timeoutMillis: this.options.requestTimeoutMillis,
+      signal: this.abort.signal,
+    });
+    if (response.status !== 200) {
+      throw new FetchError(response.status, `flag request failed: status=${response.status}`);
+    }
+    return response.body;
+  }
+
+  /**
+   * Load flags until one payload is accepted or `deadline` passes. Rejects at
+   * once on a permanent failure (401, 403, 404...).
+   */
+  async loadInitial(deadline: number): Promise<void> {
+    const backoff = new Backoff({ minMillis: 250, maxMillis: 5000, scalar: 2 });
+    let lastError: unknown;
+    while (!this.stopped) {
+      try {
+        const body = await this.fetchOnce();
+        if (this.options.onPayload(body)) return;
+        lastError = new Error('the flag payload was not usable (see the logged error)');
+      } catch (err) {
+        if (this.stopped) break;
+        if (isPermanentFailure(err)) throw describeFailure(err);
+        lastError = err;
+      }
+      const wait = backoff.next();
+      if (Date.now() + wait >= deadline) break;
+      this.options.logger.debug(`flag fetch failed (${String((lastError as Error)?.message)}); retrying in ${wait} ms`);
+      try {
+        await sleep(wait, { signal: this.abort.signal });
+      } catch {
+        break;
+      }
+    }
+    throw describeFailure(lastError ?? new Error('client stopped'));
+  }
+
+  /** Poll every interval until stop(); timers never keep the process alive. */
+  startPolling(): void {
+    if (this.stopped || this.timer) return;
+    this.schedule(this.options.pollingIntervalMillis);
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.poll(), delay);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    this.timer = undefined;
+    try {
+      const body = await this.fetchOnce();
+      this.options.onPayload(body);
+      this.failureBackoff.reset();
+      this.schedule(this.options.pollingIntervalMillis);
+    } catch (err) {
+      if (this.stopped) return;
+      const wait = this.failureBackoff.next();
+      this.options.logger.warn(`flag poll failed: ${(err as Error).message}; next try in ${wait} ms`);
+      this.schedule(wait);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.abort.abort(new Error('client stopped'));
+  }
+}
+
+function describeFailure(error: unknown): Error {
+  if (error instanceof FetchError && (error.statusCode === 401 || error.statusCode === 403)) {
+    return new FetchError(
+      error.statusCode,
+      `flag request was rejected with status ${error.statusCode}: check the deployment key (a server deployment key is required)`,
+      { cause: error },
+    );
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
