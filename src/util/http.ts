@@ -134,7 +134,6 @@ function abortedError(signal: AbortSignal): FetchError {
   });
 }
 
-
 /**
  * Collects one response. Settles its promise exactly once: on the response's
  * end, on an undici error, or on fail() (timeout, caller abort, close), in
