@@ -207,13 +207,24 @@ function main() {
     for (const cs of cases) {
       // Same answers? Fresh copies of each user for each SDK (the official client writes cohort_ids into the user).
       let bad = 0;
+      let cohortOnly = 0;
       for (const u of users.slice(0, VERIFY_USERS)) {
-        const a = theirs.evaluateV2(structuredClone(u), cs.keys);
+        const u1 = structuredClone(u);
+        const a = theirs.evaluateV2(u1, cs.keys);
         const b = mine.evaluateV2(structuredClone(u), cs.keys);
         const d = firstDifference(a, b);
-        if (d && bad++ === 0) warnings.push(`WARNING: ${size} flags, ${cs.name}: results differ from the official SDK, e.g. ${d.slice(0, 300)}`);
+        if (!d) continue;
+        // The official client overwrites user.cohort_ids in place (with the cohorts from its own cohort storage)
+        // when flags use cohort filters. Same inputs as the official engine saw -> same answer?
+        if (!firstDifference(a, mine.evaluateV2(structuredClone(u1), cs.keys))) cohortOnly++;
+        if (bad++ === 0) warnings.push(`WARNING: ${size} flags, ${cs.name}: results differ from the official SDK, e.g. ${d.slice(0, 300)}`);
       }
-      if (bad > 1) warnings.push(`WARNING: ${size} flags, ${cs.name}: ${bad} of ${Math.min(VERIFY_USERS, users.length)} users differ`);
+      if (bad > 0) {
+        warnings.push(
+          `WARNING: ${size} flags, ${cs.name}: ${bad} of ${Math.min(VERIFY_USERS, users.length)} users differ` +
+            (cohortOnly ? `; for ${cohortOnly} of them the results agree once this SDK gets the user as the official client rewrote it (cohort_ids replaced by its cohort enrichment)` : ''),
+        );
+      }
 
       const evaluated = Object.keys(theirs.evaluateV2(structuredClone(users[0]), cs.keys)).length;
       const fOfficial = (u) => theirs.evaluateV2(u, cs.keys);
