@@ -191,6 +191,10 @@ Napi::Value SnapshotWrap::Finalize(const Napi::CallbackInfo& info) {
   out.Set("segmentCounts", segmentCounts);
   out.Set("resultBase", resultBase);
   out.Set("payloadIndex", payloadIndex);
+  const auto& allOrder = snapshot_->allOrder();
+  Napi::Array order = Napi::Array::New(env, allOrder.size());
+  for (uint32_t i = 0; i < allOrder.size(); i++) order.Set(i, Napi::Number::New(env, allOrder[i]));
+  out.Set("order", order);
   out.Set("resultCount", Napi::Number::New(env, snapshot_->resultCount()));
   out.Set("rejected", rejected);
 

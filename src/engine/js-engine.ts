@@ -346,12 +346,32 @@ class JsSnapshot implements FlagSnapshot {
 
   private select(flagKeys?: readonly string[]): CoreFlag[] {
     if (!flagKeys || flagKeys.length === 0) return this.order;
-    const wanted = new Set<number>();
+    // The reference topologicalSort(flags, flagKeys): DFS post-order from each
+    // requested key in turn, each flag once (iterative; no cycles remain).
+    const emitted = new Set<number>();
+    const out: CoreFlag[] = [];
     for (const key of flagKeys) {
-      const closure = typeof key === 'string' ? this.closure(key) : undefined;
-      if (closure) for (const p of closure) wanted.add(p);
+      const start = typeof key === 'string' ? this.position.get(key) : undefined;
+      if (start === undefined || emitted.has(start)) continue;
+      const onPath = new Set<number>([start]);
+      const stack: Array<[number, number]> = [[start, 0]];
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        const deps = this.order[top[0]]!.dependencies ?? [];
+        if (top[1] < deps.length) {
+          const p = this.position.get(deps[top[1]++]!);
+          if (p !== undefined && !emitted.has(p) && !onPath.has(p)) {
+            onPath.add(p);
+            stack.push([p, 0]);
+          }
+          continue;
+        }
+        stack.pop();
+        emitted.add(top[0]);
+        out.push(this.order[top[0]]!);
+      }
     }
-    return [...wanted].sort((a, b) => a - b).map((p) => this.order[p]!);
+    return out;
   }
 
   private evaluateEach(context: Record<string, unknown>, flags: CoreFlag[]): Record<string, CoreVariant> {

@@ -24,6 +24,8 @@ interface FinalizeInfo {
   segmentCounts: number[];
   resultBase: number[];
   payloadIndex: number[];
+  /** Flag indices in evaluation (dependency) order. */
+  order: number[];
   resultCount: number;
   rejected: RejectedFlag[];
   output: Int32Array;
@@ -110,7 +112,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
   }
 
   keys(): string[] {
-    return [...this.info.keys];
+    return this.info.order.map((i) => this.info.keys[i]);
   }
 
   has(flagKey: string): boolean {
