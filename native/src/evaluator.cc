@@ -199,9 +199,14 @@ uint32_t Evaluator::evaluate(const Snapshot& snapshot, ScriptHost& host, const i
   if (++call_ == 0) {
     std::fill(stamp_.begin(), stamp_.end(), 0);
     std::fill(resultStamp_.begin(), resultStamp_.end(), 0);
+    std::fill(slotStamp_.begin(), slotStamp_.end(), 0);
     call_ = 1;
   }
   resultOrder_.clear();
+  if (slotStamp_.size() < snapshot.selectorSlots()) {
+    slotStamp_.resize(snapshot.selectorSlots(), 0);
+    slotValue_.resize(snapshot.selectorSlots());
+  }
   uint32_t written = 0;
   auto visit = [&](uint32_t f) {
     int32_t rid = evaluateFlag(f);
@@ -287,6 +292,11 @@ Evaluator::Value Evaluator::select(const Selector& selector) {
     case Selector::Root::Missing:
       return cur;
     case Selector::Root::Context:
+      if (selector.slot >= 0) {
+        cur = resolveSlot(static_cast<uint32_t>(selector.slot));
+        if (cur.kind == Value::Kind::Node && cur.doc->type(cur.id) == JsonType::Null) cur = Value{};
+        return cur;
+      }
       cur.kind = Value::Kind::Node;
       cur.doc = &user_;
       cur.id = context_;
@@ -321,6 +331,24 @@ Evaluator::Value Evaluator::select(const Selector& selector) {
   }
   if (cur.kind == Value::Kind::Node && cur.doc->type(cur.id) == JsonType::Null) cur = Value{};
   return cur;
+}
+
+const Evaluator::Value& Evaluator::resolveSlot(uint32_t slot) {
+  // Context values depend only on the user: each path prefix is resolved once
+  // per evaluate call (stamped with the call number).
+  if (slotStamp_[slot] == call_) return slotValue_[slot];
+  const int32_t parent = snapshot_->slotParent(slot);
+  Value base;
+  if (parent < 0) {
+    base.kind = Value::Kind::Node;
+    base.doc = &user_;
+    base.id = context_;
+  } else {
+    base = resolveSlot(static_cast<uint32_t>(parent));
+  }
+  slotValue_[slot] = base.kind == Value::Kind::Missing ? Value{} : lookup(base, snapshot_->slotKey(slot));
+  slotStamp_[slot] = call_;
+  return slotValue_[slot];
 }
 
 Evaluator::Value Evaluator::lookup(const Value& from, std::string_view key) {

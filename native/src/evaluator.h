@@ -58,6 +58,7 @@ class Evaluator {
   bool matchCondition(const Condition& c);
   int32_t bucket(const Segment& segment);
   Value select(const Selector& selector);
+  const Value& resolveSlot(uint32_t slot);
   Value lookup(const Value& from, std::string_view key);
   // String coercion (String(v), or JSON.stringify for objects); false when null.
   bool coerceString(const Value& v, std::string& buffer, std::string_view& out);
@@ -75,6 +76,10 @@ class Evaluator {
   std::vector<uint32_t> resultStamp_; // flag has a result in this call
   std::vector<int32_t> resultId_;
   std::vector<uint32_t> resultOrder_; // flags with results, in evaluation order
+
+  // Context selector values, resolved at most once per call (by slot).
+  std::vector<uint32_t> slotStamp_;
+  std::vector<Value> slotValue_;
 
   JsonDocument user_;
   JsonParser userParser_;

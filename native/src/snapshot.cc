@@ -584,8 +584,40 @@ void Snapshot::finalize(const std::vector<std::pair<int32_t, std::string>>& inva
 
   buildOrder();
   buildMergedResults();
+  assignSelectorSlots();
 }
 
+void Snapshot::assignSelectorSlots() {
+  // One slot per distinct path prefix, so selectors sharing a prefix
+  // (context.user.user_properties...) walk it once per evaluation.
+  std::unordered_map<std::string, int32_t> slots;
+  std::string joined;
+  auto assign = [&](Selector& s) {
+    if (s.root != Selector::Root::Context || s.path.empty()) return;
+    joined.clear();
+    int32_t parent = -1;
+    for (const auto& part : s.path) {
+      joined += part;
+      joined.push_back('\0');
+      auto it = slots.find(joined);
+      if (it == slots.end()) {
+        it = slots.emplace(joined, static_cast<int32_t>(slotKeys_.size())).first;
+        slotParents_.push_back(parent);
+        slotKeys_.push_back(part);
+      }
+      parent = it->second;
+    }
+    s.slot = parent;
+  };
+  for (auto& flag : flags_) {
+    for (auto& seg : flag.segments) {
+      assign(seg.bucketSelector);
+      for (auto& group : seg.conditions) {
+        for (auto& c : group) assign(c.selector);
+      }
+    }
+  }
+}
 int32_t Snapshot::indexOf(std::string_view key) const {
   auto it = index_.find(std::string(key));
   return it == index_.end() ? -1 : static_cast<int32_t>(it->second);

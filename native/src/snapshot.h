@@ -31,6 +31,9 @@ struct Selector {
   std::vector<std::string> path;
   // Result root: the index of the flag named by path[0], or -1.
   int32_t resultFlag = -1;
+  // Context root: a slot shared by every selector with the same path, so an
+  // evaluation resolves each distinct path once.
+  int32_t slot = -1;
 };
 
 struct FilterValue {
@@ -111,6 +114,11 @@ class Snapshot {
   uint32_t resultCount() const { return resultCount_; }
   const JsonDocument& document() const { return doc_; }
   bool needsAllMergedResults() const { return needsAllMerged_; }
+  // Context paths form a trie of slots; slot i is key slotKey(i) looked up in
+  // slot slotParent(i) (-1: the context object itself).
+  uint32_t selectorSlots() const { return static_cast<uint32_t>(slotKeys_.size()); }
+  int32_t slotParent(uint32_t slot) const { return slotParents_[slot]; }
+  const std::string& slotKey(uint32_t slot) const { return slotKeys_[slot]; }
   int32_t indexOf(std::string_view key) const;
 
  private:
@@ -126,6 +134,7 @@ class Snapshot {
   int32_t variantIndex(const Flag& flag, std::string_view key) const;
   void buildOrder();
   void buildMergedResults();
+  void assignSelectorSlots();
 
   JsonDocument doc_;
   std::vector<Candidate> candidates_;
@@ -137,6 +146,8 @@ class Snapshot {
   std::unordered_map<std::string, uint32_t> index_;
   uint32_t resultCount_ = 0;
   bool needsAllMerged_ = false;
+  std::vector<int32_t> slotParents_;
+  std::vector<std::string> slotKeys_;
 };
 
 Op parseOp(std::string_view op);

@@ -8,6 +8,8 @@
 
 namespace experiment {
 
+Napi::Value toJsString(Napi::Env env, std::string_view value);
+
 namespace {
 
 // UTF-16 from V8 to WTF-8 (lone surrogates kept, as the reference hashes them).
@@ -31,9 +33,7 @@ class JsScriptHost : public ScriptHost {
 
   bool regexTest(int32_t regexId, std::string_view subject) override {
     if (regexTest_.IsEmpty() || regexId < 0) return false;
-    wtf8ToUtf16(subject, utf16_);
-    Napi::Value result = regexTest_.Call({Napi::Number::New(env_, regexId),
-                                          Napi::String::New(env_, utf16_.data(), utf16_.size())});
+    Napi::Value result = regexTest_.Call({Napi::Number::New(env_, regexId), toJsString(env_, subject)});
     if (env_.IsExceptionPending()) {
       env_.GetAndClearPendingException();
       return false;
@@ -46,8 +46,7 @@ class JsScriptHost : public ScriptHost {
       asciiLower(text, out);
       return;
     }
-    wtf8ToUtf16(text, utf16_);
-    Napi::Value result = toLowerCase_.Call({Napi::String::New(env_, utf16_.data(), utf16_.size())});
+    Napi::Value result = toLowerCase_.Call({toJsString(env_, text)});
     if (env_.IsExceptionPending() || result.IsEmpty() || !result.IsString()) {
       if (env_.IsExceptionPending()) env_.GetAndClearPendingException();
       asciiLower(text, out);
@@ -60,23 +59,35 @@ class JsScriptHost : public ScriptHost {
   Napi::Env env_;
   Napi::FunctionReference& regexTest_;
   Napi::FunctionReference& toLowerCase_;
-  std::u16string utf16_;
 };
+
+bool hasSurrogate(std::string_view s) {
+  for (size_t i = 0; i + 1 < s.size(); i++) {
+    if (static_cast<unsigned char>(s[i]) == 0xED && static_cast<unsigned char>(s[i + 1]) >= 0xA0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// napi_create_string_utf16 on Node 20 replaces lone surrogates with U+FFFD,
+// so a string holding one crosses as its UTF-16 code units (a Uint16Array)
+// and the TypeScript side turns it into a string; everything else is a string.
+Napi::Value toJsString(Napi::Env env, std::string_view value) {
+  if (!hasSurrogate(value)) return Napi::String::New(env, value.data(), value.size());
+  std::u16string utf16;
+  wtf8ToUtf16(value, utf16);
+  Napi::Uint16Array units = Napi::Uint16Array::New(env, utf16.size());
+  std::copy(utf16.begin(), utf16.end(), units.Data());
+  return units;
+}
+
+namespace {
 
 Napi::Array toStringArray(Napi::Env env, const std::vector<std::string>& values) {
   Napi::Array out = Napi::Array::New(env, values.size());
-  std::u16string utf16;
-  for (uint32_t i = 0; i < values.size(); i++) {
-    wtf8ToUtf16(values[i], utf16);
-    out.Set(i, Napi::String::New(env, utf16.data(), utf16.size()));
-  }
+  for (uint32_t i = 0; i < values.size(); i++) out.Set(i, toJsString(env, values[i]));
   return out;
-}
-
-Napi::String toJsString(Napi::Env env, std::string_view value) {
-  std::u16string utf16;
-  wtf8ToUtf16(value, utf16);
-  return Napi::String::New(env, utf16.data(), utf16.size());
 }
 
 }  // namespace

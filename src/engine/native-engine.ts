@@ -18,6 +18,29 @@ export interface NativeInternals {
   compareStrings(a: string, b: string): number;
 }
 
+/**
+ * A string from the addon: a plain string, or its UTF-16 code units when it
+ * holds a lone surrogate (Node-API would replace those with U+FFFD).
+ */
+type NativeString = string | Uint16Array;
+
+// Little-endian, like every platform the addon ships for.
+const asString = (v: NativeString): string =>
+  typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf16le');
+
+interface RawFinalizeInfo {
+  keys: NativeString[];
+  variantKeys: NativeString[][];
+  segmentCounts: number[];
+  resultBase: number[];
+  payloadIndex: number[];
+  order: number[];
+  resultCount: number;
+  rejected: Array<{ flagKey: NativeString; reason: NativeString }>;
+  output: Int32Array;
+  input: Int32Array;
+}
+
 interface FinalizeInfo {
   keys: string[];
   variantKeys: string[][];
@@ -33,20 +56,20 @@ interface FinalizeInfo {
 }
 
 interface NativeSnapshotHandle {
-  regexPatterns(): string[];
-  nonAsciiContainsValues(): string[];
+  regexPatterns(): NativeString[];
+  nonAsciiContainsValues(): NativeString[];
   finalize(
     invalidRegexes: Array<[number, string]>,
     lowered: string[],
-    regexTest: (id: number, subject: string) => boolean,
-    toLowerCase: (text: string) => string,
-  ): FinalizeInfo;
+    regexTest: (id: number, subject: NativeString) => boolean,
+    toLowerCase: (text: NativeString) => string,
+  ): RawFinalizeInfo;
   evaluate(userJson: string, keyCount: number): number;
 }
 
 type JsonObject = Record<string, unknown>;
 
-const toLowerCase = (text: string): string => text.toLowerCase();
+const toLowerCase = (text: NativeString): string => asString(text).toLowerCase();
 
 function userJson(user: ExperimentUser | undefined, warn: (message: string) => void): string {
   if (user === undefined || user === null) return '';
@@ -85,7 +108,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
     } catch (err) {
       throw new FlagPayloadError((err as Error).message);
     }
-    const patterns = handle.regexPatterns();
+    const patterns = handle.regexPatterns().map(asString);
     const compiled: Array<RegExp | undefined> = new Array(patterns.length);
     const invalid: Array<[number, string]> = [];
     patterns.forEach((pattern, id) => {
@@ -97,9 +120,15 @@ class NativeFlagSnapshot implements FlagSnapshot {
     });
     // The reference builds `new RegExp(filter)` per test; without flags a
     // compiled RegExp is stateless, so reusing it gives the same answers.
-    const regexTest = (id: number, subject: string): boolean => compiled[id]?.exec(subject) != null;
+    const regexTest = (id: number, subject: NativeString): boolean => compiled[id]?.exec(asString(subject)) != null;
     const lowered = handle.nonAsciiContainsValues().map(toLowerCase);
-    this.info = handle.finalize(invalid, lowered, regexTest, toLowerCase);
+    const raw = handle.finalize(invalid, lowered, regexTest, toLowerCase);
+    this.info = {
+      ...raw,
+      keys: raw.keys.map(asString),
+      variantKeys: raw.variantKeys.map((keys) => keys.map(asString)),
+      rejected: raw.rejected.map((r) => ({ flagKey: asString(r.flagKey), reason: asString(r.reason) })),
+    };
     this.handle = handle;
     this.output = this.info.output;
     this.input = this.info.input;
