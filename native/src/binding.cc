@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "addon_data.h"
+#include "cohort_store_wrap.h"
 #include "js_string.h"
 #include "murmur3.h"
 #include "semantic_version.h"
@@ -83,6 +84,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function snapshot = SnapshotWrap::DefineClass(env);
   data->snapshotConstructor = Napi::Persistent(snapshot);
   exports.Set("Snapshot", snapshot);
+  exports.Set("CohortStore", CohortStoreWrap::DefineClass(env));
   Napi::Object internals = Napi::Object::New(env);
   internals.Set("murmur3", Napi::Function::New(env, Murmur3, "murmur3"));
   internals.Set("compareVersions", Napi::Function::New(env, CompareVersions, "compareVersions"));
