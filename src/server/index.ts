@@ -5,6 +5,8 @@
  *
  *   GET  /sdk/v2/flags       the configured flags (JSON array)
  *   GET  /sdk/v2/vardata     remote evaluation with this SDK's engine (POST too, Python style)
+ *   GET  /sdk/stream/v1/flags  SSE flag stream (full flags per message, keep-alives)
+ *   GET  /sdk/v1/cohort/:id  cohort download (Basic auth, maxCohortSize, lastModified)
  *   POST /2/httpapi, /batch  analytics events, captured for inspection
  *
  * Routes live in a table (src/server/routes/*): add a route there and list
@@ -29,14 +31,26 @@ import type { Fault, RequestLogEntry, Route, RouteContext, RouteResponse } from 
 import { flagsRoute } from './routes/flags';
 import { vardataRoute } from './routes/vardata';
 import { batchApiRoute, httpApiRoute } from './routes/httpapi';
+import { streamRoute } from './routes/stream';
+import { cohortRoute } from './routes/cohort';
+import type { ServedCohort } from './state';
+import type { StreamHubOptions } from './stream-hub';
 import { jsonError } from './routes/util';
 
 export type { Fault, RequestLogEntry, Route, RouteContext, RouteResponse } from './types';
-export type { CapturedBatch, FlagsInput } from './state';
+export type { CapturedBatch, FlagsInput, ServedCohort } from './state';
+export type { StreamHubOptions } from './stream-hub';
 export { ServerState } from './state';
 
 /** The routes every server has. Extensions (stream, cohorts) are added here. */
-export const DEFAULT_ROUTES: readonly Route[] = [flagsRoute, vardataRoute, httpApiRoute, batchApiRoute];
+export const DEFAULT_ROUTES: readonly Route[] = [
+  flagsRoute,
+  vardataRoute,
+  streamRoute,
+  cohortRoute,
+  httpApiRoute,
+  batchApiRoute,
+];
 
 /** Largest request body accepted (analytics batches), bytes. */
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
@@ -50,6 +64,12 @@ export interface LocalServerOptions {
   flags?: FlagsInput;
   /** Deployment keys accepted (Authorization: Api-Key <key>); unset or empty: any. */
   apiKeys?: readonly string[];
+  /** Cohorts served by /sdk/v1/cohort/:id. */
+  cohorts?: readonly ServedCohort[];
+  /** Cohort credentials accepted, as { apiKey, secretKey } pairs; unset or empty: any. */
+  cohortKeys?: readonly { apiKey: string; secretKey: string }[];
+  /** SSE stream behaviour (keep-alive interval, initial flags). */
+  stream?: Partial<StreamHubOptions>;
   /** Evaluation engine for /sdk/v2/vardata. Default: this SDK's loadEngine(). */
   engine?: Engine;
   /** Extra routes, or replacements for default routes of the same name. */
@@ -84,6 +104,17 @@ export interface LocalServer {
   /** Analytics batches as received (api key, events, options). */
   eventBatches(): CapturedBatch[];
   clearEvents(): void;
+  /** Add or replace a cohort served by /sdk/v1/cohort/:id. */
+  setCohort(cohort: ServedCohort): void;
+  deleteCohort(cohortId: string): boolean;
+  /** Change the SSE stream's behaviour (applies to open connections too). */
+  setStreamOptions(options: Partial<StreamHubOptions>): void;
+  /** Write raw SSE text (or garbage) to every open stream connection. */
+  pushStream(raw: string): void;
+  /** End every open stream connection ('end': cleanly; 'destroy': reset the sockets). */
+  closeStreams(mode?: 'end' | 'destroy'): void;
+  /** Stream connections open now. */
+  readonly openStreams: number;
   /** Add or replace a route at run time. */
   addRoute(route: Route): void;
   /** Stop accepting requests, end open ones (including hanging and streaming ones) and free the port. */
@@ -113,6 +144,11 @@ class LocalServerImpl implements LocalServer {
     );
     for (const key of options.apiKeys ?? []) this.state.apiKeys.add(key);
     if (options.flags !== undefined) this.state.setFlags(options.flags);
+    for (const c of options.cohorts ?? []) this.state.setCohort(c);
+    for (const k of options.cohortKeys ?? []) {
+      this.state.cohortKeys.add(Buffer.from(`${k.apiKey}:${k.secretKey}`).toString('base64'));
+    }
+    if (options.stream) Object.assign(this.state.streams.options, options.stream);
     this.router = new Router([...DEFAULT_ROUTES, ...(options.routes ?? [])]);
     this.host = options.host ?? '127.0.0.1';
     this.closing = new Promise((resolve) => (this.closingResolve = resolve));
@@ -223,10 +259,36 @@ class LocalServerImpl implements LocalServer {
     this.router.add(route);
   }
 
+  setCohort(cohort: ServedCohort): void {
+    this.state.setCohort(cohort);
+  }
+
+  deleteCohort(cohortId: string): boolean {
+    return this.state.deleteCohort(cohortId);
+  }
+
+  setStreamOptions(options: Partial<StreamHubOptions>): void {
+    Object.assign(this.state.streams.options, options);
+    this.state.streams.refreshKeepAlives();
+  }
+
+  pushStream(raw: string): void {
+    this.state.streams.pushRaw(raw);
+  }
+
+  closeStreams(mode: 'end' | 'destroy' = 'end'): void {
+    this.state.streams.closeAll(mode);
+  }
+
+  get openStreams(): number {
+    return this.state.streams.size;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.closingResolve();
+    this.state.streams.closeAll('destroy');
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));

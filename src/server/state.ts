@@ -6,6 +6,30 @@
 import type { Engine, FlagSnapshot } from '../engine/types';
 import type { EvaluationFlag } from '../types';
 import type { Fault, RequestLogEntry } from './types';
+import { StreamHub } from './stream-hub';
+
+/** A cohort served by GET /sdk/v1/cohort/:id. */
+export interface ServedCohort {
+  cohortId: string;
+  /** 'User' for user cohorts, else the group type. Default 'User'. */
+  groupType?: string;
+  groupTypeId?: number;
+  lastComputed?: number;
+  /** Default: Date.now() when set. Requests with lastModified >= this get 204. */
+  lastModified?: number;
+  /** Default memberIds.length. Compared with maxCohortSize (413). */
+  size?: number;
+  memberIds: readonly string[];
+}
+
+interface StoredCohort {
+  cohortId: string;
+  lastModified: number;
+  size: number;
+  /** Serialized on first request. */
+  body: Buffer | undefined;
+  source: ServedCohort;
+}
 
 export interface CapturedBatch {
   apiKey: string;
@@ -34,6 +58,12 @@ export class ServerState {
   /** Vardata responses by (user header, flag keys header); evaluation is deterministic per flag set. */
   readonly vardataCache = new Map<string, Buffer>();
   private readonly faults = new Map<string, Fault[]>();
+  /** Open SSE connections of /sdk/stream/v1/flags. */
+  readonly streams = new StreamHub();
+  /** Cohorts served by /sdk/v1/cohort/:id. */
+  readonly cohorts = new Map<string, StoredCohort>();
+  /** Accepted `Basic base64(apiKey:secretKey)` credentials; empty: any (or none). */
+  readonly cohortKeys = new Set<string>();
 
   constructor(engineProvider: () => Engine, logRequests: boolean, maxLoggedRequests: number) {
     this.engineProvider = engineProvider;
@@ -48,6 +78,59 @@ export class ServerState {
     this.flagsVersionValue++;
     this.snapshotValue = undefined;
     this.vardataCache.clear();
+    this.streams.broadcast(this.flagsText);
+  }
+
+  // ---- cohorts ----
+
+  /** Add or replace a cohort. */
+  setCohort(cohort: ServedCohort): void {
+    this.cohorts.set(cohort.cohortId, {
+      cohortId: cohort.cohortId,
+      lastModified: cohort.lastModified ?? Date.now(),
+      size: cohort.size ?? cohort.memberIds.length,
+      body: undefined,
+      source: cohort,
+    });
+  }
+
+  deleteCohort(cohortId: string): boolean {
+    return this.cohorts.delete(cohortId);
+  }
+
+  /** The 200 body for a cohort (serialized once). */
+  cohortBody(cohortId: string): Buffer {
+    const c = this.cohorts.get(cohortId);
+    if (!c) throw new Error(`no cohort ${cohortId}`);
+    if (!c.body) {
+      const s = c.source;
+      const head = JSON.stringify({
+        cohortId: c.cohortId,
+        groupType: s.groupType ?? 'User',
+        groupTypeId: s.groupTypeId ?? 0,
+        lastComputed: s.lastComputed ?? c.lastModified,
+        lastModified: c.lastModified,
+        size: c.size,
+      });
+      // memberIds serialized piecewise: a million ids must not need one giant intermediate string twice.
+      const parts: Buffer[] = [Buffer.from(head.slice(0, -1) + ',"memberIds":[')];
+      const ids = s.memberIds;
+      const chunk = 10_000;
+      for (let i = 0; i < ids.length; i += chunk) {
+        const piece = JSON.stringify(ids.slice(i, i + chunk)).slice(1, -1);
+        parts.push(Buffer.from((i > 0 ? ',' : '') + piece));
+      }
+      parts.push(Buffer.from(']}'));
+      c.body = Buffer.concat(parts);
+    }
+    return c.body;
+  }
+
+  /** True when the Authorization header carries accepted cohort credentials (or none are configured). */
+  checkCohortAuth(authorization: string | undefined): boolean {
+    if (this.cohortKeys.size === 0) return true;
+    if (!authorization || !authorization.startsWith('Basic ')) return false;
+    return this.cohortKeys.has(authorization.slice('Basic '.length).trim());
   }
 
   /** The flag payload as served by GET /sdk/v2/flags. */
