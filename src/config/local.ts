@@ -21,6 +21,8 @@ import {
 export interface AssignmentConfig {
   apiKey: string;
   cacheCapacity?: number;
+  /** Python SDK option: copy the user's fields and user_properties onto assignment events. Default false. */
+  sendEvaluatedProps?: boolean;
   [analyticsNodeOption: string]: unknown;
 }
 

@@ -3,16 +3,29 @@
  * background; evaluateV2 runs synchronously in the native engine.
  */
 import { loadEngine, type Engine, type FlagSnapshot, FlagPayloadError } from '../engine';
+import { type CohortStore, createCohortStore } from '../engine/cohort-store';
 import { type FlagBootstrap, type LocalEvaluationConfig, type ResolvedLocalConfig, resolveLocalConfig } from '../config/local';
 import type { ExperimentUser, Variants } from '../types';
 import { HttpClient } from '../util/http';
 import type { Logger } from '../util/logger';
+import { buildCohortIndex, type CohortIndex } from './cohort-utils';
+import { CohortSync, enrichUser } from './cohorts';
+import { createTracking, DEFAULT_FLUSH_TIMEOUT_MILLIS, type Tracking } from './exposure';
 import { FlagPoller } from './flag-poller';
+import { internalsOf } from './internals';
+import { StreamingUpdater } from './stream';
 
 export interface EvaluateOptions {
   /** Track an exposure event for each evaluated variant (needs exposureConfig). */
   tracksExposure?: boolean;
 }
+
+export interface CloseOptions {
+  /** How long close() waits for tracked events to be sent. Default 10000. */
+  flushTimeoutMillis?: number;
+}
+
+const NO_COHORTS: ReadonlySet<string> = new Set();
 
 function bootstrapPayload(bootstrap: FlagBootstrap): string {
   if (typeof bootstrap === 'string') return bootstrap;
@@ -26,10 +39,26 @@ export class LocalEvaluationClient {
   private readonly http: HttpClient;
   private readonly poller: FlagPoller;
   private snapshot: FlagSnapshot | undefined;
+  /** Cohort references of `snapshot`; undefined when it has none (the common case: no per-call work). */
+  private cohortIndex: CohortIndex | undefined;
+  /** Present with cohortSyncConfig. */
+  private readonly cohortStore: CohortStore | undefined;
+  private readonly cohortSync: CohortSync | undefined;
+  /** Present with exposureConfig or assignmentConfig. */
+  private readonly tracking: Tracking | undefined;
+  /** Present with streamUpdates. */
+  private readonly streaming: StreamingUpdater | undefined;
+  /** Flag payloads are installed one after the other (cohorts first, then the snapshot swap). */
+  private updateChain: Promise<void> = Promise.resolve();
+  private updateSeq = 0;
   private startPromise: Promise<void> | undefined;
+  private flushPromise: Promise<void> | undefined;
   private closed = false;
   private readonly reported = new Set<string>();
+  private readonly reportedCohorts = new Set<string>();
   private warnedEmpty = false;
+  private warnedNoCohortSync = false;
+  private warnedNoTracking = false;
 
   constructor(
     private readonly apiKey: string,
@@ -42,6 +71,7 @@ export class LocalEvaluationClient {
     }
     this.engine = loadEngine();
     this.http = new HttpClient({ dispatcher: this.config.dispatcher });
+    const internals = internalsOf(config);
     this.poller = new FlagPoller({
       apiKey,
       serverUrl: this.config.serverUrl,
@@ -49,26 +79,63 @@ export class LocalEvaluationClient {
       requestTimeoutMillis: this.config.flagConfigPollerRequestTimeoutMillis,
       http: this.http,
       logger: this.logger,
-      onPayload: (body) => this.applyFlagPayload(body, 'server'),
+      onPayload: (body) => this.submitFlagPayload(body, 'server'),
     });
+    if (this.config.streamUpdates) {
+      this.streaming = new StreamingUpdater({
+        apiKey,
+        streamServerUrl: this.config.streamServerUrl,
+        connTimeoutMillis: this.config.streamFlagConnTimeoutMillis,
+        http: this.http,
+        logger: this.logger,
+        poller: this.poller,
+        onPayload: (payload) => this.submitFlagPayload(payload, 'stream'),
+        timings: internals.stream,
+      });
+    }
+    const sync = this.config.cohortSyncConfig;
+    if (sync) {
+      this.cohortStore = createCohortStore(internals.cohortStore);
+      this.cohortSync = new CohortSync({
+        apiKey: sync.apiKey,
+        secretKey: sync.secretKey,
+        cohortServerUrl: sync.cohortServerUrl,
+        maxCohortSize: sync.maxCohortSize,
+        pollingIntervalMillis: internals.cohortPollingIntervalMillis ?? sync.cohortPollingIntervalMillis,
+        http: this.http,
+        logger: this.logger,
+        store: this.cohortStore,
+        retryBackoff: internals.cohortRetryBackoff,
+        missingRetryBackoff: internals.cohortMissingRetryBackoff,
+        requestTimeoutMillis: internals.cohortRequestTimeoutMillis,
+      });
+    }
+    this.tracking = createTracking(
+      this.config.exposureConfig,
+      this.config.assignmentConfig,
+      this.logger,
+      internals.analyticsFactory,
+    );
     if (this.config.bootstrap !== undefined) {
-      this.applyFlagPayload(bootstrapPayload(this.config.bootstrap), 'bootstrap');
+      // Installed at once; the cohorts it references are downloaded by start().
+      const next = this.parseFlagPayload(bootstrapPayload(this.config.bootstrap), 'bootstrap');
+      if (next) this.installSnapshot(next, buildCohortIndex(next));
     }
   }
 
   /**
-   * Parse a flag payload into a new snapshot and swap it in. On a payload that
-   * is unusable as a whole, log and keep the previous snapshot. Flags that fail
-   * validation are logged once each and left out; the others are served.
+   * Parse a flag payload into a snapshot. On a payload that is unusable as a
+   * whole, log and return undefined (the previous snapshot stays). Flags that
+   * fail validation are logged once each and left out; the others are served.
    */
-  private applyFlagPayload(payload: string | Uint8Array, source: string): boolean {
+  private parseFlagPayload(payload: string | Uint8Array, source: string): FlagSnapshot | undefined {
     let next: FlagSnapshot;
     try {
       next = this.engine.load(payload);
     } catch (err) {
       const why = err instanceof FlagPayloadError ? err.message : `unexpected error: ${(err as Error).message}`;
       this.logger.error(`flag configs from ${source} were not applied (${why}); keeping the previous flags`);
-      return false;
+      return undefined;
     }
     for (const r of next.rejected) {
       const line = `flag ${JSON.stringify(r.flagKey)} left out: ${r.reason}`;
@@ -77,39 +144,147 @@ export class LocalEvaluationClient {
         this.logger.error(line);
       }
     }
-    this.snapshot = next;
     this.logger.debug(`loaded ${next.size} flags from ${source}`);
-    return true;
+    return next;
   }
 
   /**
-   * Fetch flag configs and start polling. Resolves once flags are loaded;
-   * rejects on an authentication failure or after startTimeoutMillis. Polling
-   * continues in the background either way until stop().
+   * Parse a payload and install it once the cohorts it references are loaded
+   * (or failed for good this round), after any payload submitted before it.
+   * Resolves false when the payload was unusable. A payload superseded by a
+   * newer one while its cohorts loaded is dropped.
+   */
+  private submitFlagPayload(payload: string | Uint8Array, source: string): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    const next = this.parseFlagPayload(payload, source);
+    if (!next) return Promise.resolve(false);
+    const seq = ++this.updateSeq;
+    const run = this.updateChain.then(async () => {
+      if (this.closed || seq !== this.updateSeq) return;
+      const index = buildCohortIndex(next);
+      if (index && this.cohortSync) await this.cohortSync.loadMissing(index.all);
+      if (this.closed || seq !== this.updateSeq) return;
+      this.installSnapshot(next, index);
+    });
+    this.updateChain = run.catch((err: unknown) => {
+      this.logger.error(`flag update failed: ${(err as Error)?.message ?? String(err)}`);
+    });
+    return this.updateChain.then(() => true);
+  }
+
+  private installSnapshot(next: FlagSnapshot, index: CohortIndex | undefined): void {
+    this.snapshot = next;
+    this.cohortIndex = index;
+    if (index && !this.cohortSync && !this.warnedNoCohortSync) {
+      this.warnedNoCohortSync = true;
+      this.logger.error('Cohorts found in flag configs but no cohort download configured (set cohortSyncConfig)');
+    }
+    if (this.cohortSync) this.cohortSync.removeUnused(index?.all ?? NO_COHORTS);
+    this.reportMissingCohorts();
+  }
+
+  /** Log each referenced cohort that is not loaded, once per cohort (not per evaluation). */
+  private reportMissingCohorts(): void {
+    const index = this.cohortIndex;
+    if (!index || !this.cohortSync) return;
+    const store = this.cohortStore;
+    for (const [flagKey, ids] of index.byFlag) {
+      const missing: string[] = [];
+      for (const id of ids) {
+        if (!store?.has(id) && !this.reportedCohorts.has(id)) {
+          this.reportedCohorts.add(id);
+          missing.push(id);
+        }
+      }
+      if (missing.length > 0) {
+        this.logger.error(`Flag ${flagKey} has cohort ids ${missing.join(',')} unavailable, evaluation may be incorrect`);
+      }
+    }
+  }
+
+  /**
+   * Fetch flag configs (stream or poll) and the cohorts they reference, then
+   * keep both fresh in the background. Resolves once flags and their cohorts
+   * are loaded (a cohort that fails to download is logged, not fatal, as in
+   * the official SDK); rejects on an authentication failure or after
+   * startTimeoutMillis. Background updates continue either way until stop().
    */
   start(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('client is stopped'));
     if (!this.startPromise) {
-      const deadline = Date.now() + this.config.startTimeoutMillis;
-      this.startPromise = this.poller.loadInitial(deadline).finally(() => {
-        if (!this.closed) this.poller.startPolling();
+      const timeout = this.config.startTimeoutMillis;
+      const deadline = Date.now() + timeout;
+      const work = this.startWork(deadline);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`start() timed out after ${timeout} ms (flags or cohorts not loaded yet; updates continue in the background)`));
+        }, timeout);
+        timer.unref();
       });
+      work.catch(() => undefined);
+      timedOut.catch(() => undefined);
+      this.startPromise = Promise.race([work, timedOut]).finally(() => clearTimeout(timer));
     }
     return this.startPromise;
   }
 
-  /** Stop polling and abort requests in flight. */
+  private async startWork(deadline: number): Promise<void> {
+    try {
+      if (this.streaming) {
+        await this.streaming.start(deadline);
+      } else {
+        try {
+          await this.poller.loadInitial(deadline);
+        } finally {
+          if (!this.closed) this.poller.startPolling();
+        }
+      }
+      await this.updateChain;
+      // Bootstrap flags reference cohorts that no download has covered yet.
+      const index = this.cohortIndex;
+      if (index && this.cohortSync && !this.closed) {
+        await this.cohortSync.loadMissing(index.all);
+        this.reportMissingCohorts();
+      }
+    } finally {
+      if (this.cohortSync && !this.closed) {
+        this.cohortSync.startPolling(
+          () => this.cohortIndex?.all ?? NO_COHORTS,
+          () => this.reportMissingCohorts(),
+        );
+        this.cohortSync.scheduleMissingRetry();
+      }
+    }
+  }
+
+  /**
+   * Stop polling, streaming and cohort refresh; abort requests in flight;
+   * start sending tracked events (close() awaits that). Evaluation keeps
+   * working on the last flags and cohorts.
+   */
   stop(): void {
     if (this.closed) return;
     this.closed = true;
+    this.streaming?.stop();
     this.poller.stop();
+    this.cohortSync?.stop();
     void this.http.close().catch(() => undefined);
+    if (this.tracking) this.flushPromise = this.tracking.flush(DEFAULT_FLUSH_TIMEOUT_MILLIS).catch(() => undefined);
   }
 
-  /** stop(), awaiting the release of connections. */
-  async close(): Promise<void> {
-    this.stop();
-    await this.http.close().catch(() => undefined);
+  /** stop(), then wait for connections to be released and tracked events to be sent (bounded by flushTimeoutMillis). */
+  async close(options: CloseOptions = {}): Promise<void> {
+    const wasClosed = this.closed;
+    const flushTimeout = options.flushTimeoutMillis ?? DEFAULT_FLUSH_TIMEOUT_MILLIS;
+    if (!wasClosed) {
+      this.closed = true;
+      this.streaming?.stop();
+      this.poller.stop();
+      this.cohortSync?.stop();
+      if (this.tracking) this.flushPromise = this.tracking.flush(flushTimeout).catch(() => undefined);
+    }
+    await Promise.all([this.http.close().catch(() => undefined), this.flushPromise]);
   }
 
   /**
@@ -127,8 +302,15 @@ export class LocalEvaluationClient {
       }
       return {};
     }
-    void options;
-    return snapshot.evaluate(user, flagKeys);
+    const index = this.cohortIndex;
+    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cohortStore);
+    const results = snapshot.evaluate(evaluated, flagKeys);
+    if (this.tracking !== undefined) this.tracking.onEvaluate(evaluated, results, options?.tracksExposure);
+    else if (options?.tracksExposure === true && !this.warnedNoTracking) {
+      this.warnedNoTracking = true;
+      this.logger.warn('tracksExposure is set but no exposureConfig was given: exposures are not tracked');
+    }
+    return results;
   }
 
   /**

@@ -16,7 +16,7 @@ export interface FlagPollerOptions {
   http: HttpClient;
   logger: Logger;
   /** Hands a payload to the store; false when it was not usable (kept the old one). */
-  onPayload: (body: Buffer) => boolean;
+  onPayload: (body: Buffer) => boolean | Promise<boolean>;
 }
 
 /** A response that retrying will not fix (bad key, wrong URL). */
@@ -33,6 +33,9 @@ export class FlagPoller {
   private timer: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
   private stopped = false;
+  /** Polling scheduled (startPolling until pausePolling/stop). */
+  private active = false;
+  private inFlight = false;
 
   constructor(private readonly options: FlagPollerOptions) {
     const { origin, path } = splitUrl(options.serverUrl + '/sdk/v2/flags');
@@ -74,7 +77,7 @@ export class FlagPoller {
     while (!this.stopped) {
       try {
         const body = await this.fetchOnce();
-        if (this.options.onPayload(body)) return;
+        if (await this.options.onPayload(body)) return;
         lastError = new Error('the flag payload was not usable (see the logged error)');
       } catch (err) {
         if (this.stopped) break;
@@ -93,35 +96,61 @@ export class FlagPoller {
     throw describeFailure(lastError ?? new Error('client stopped'));
   }
 
-  /** Poll every interval until stop(); timers never keep the process alive. */
+  /** Poll every interval until pausePolling() or stop(); timers never keep the process alive. */
   startPolling(): void {
-    if (this.stopped || this.timer) return;
-    this.schedule(this.options.pollingIntervalMillis);
+    if (this.stopped || this.active) return;
+    this.active = true;
+    if (!this.inFlight) this.schedule(this.options.pollingIntervalMillis);
+  }
+
+  /** Stop scheduling polls (the stream took over); startPolling() resumes. */
+  pausePolling(): void {
+    this.active = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  get isPolling(): boolean {
+    return this.active;
+  }
+
+  /** Poll now (unless a poll is in flight); the schedule continues from it when polling is active. */
+  pollNow(): void {
+    if (this.stopped || this.inFlight) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    void this.poll();
   }
 
   private schedule(delay: number): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.active) return;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.poll(), delay);
     this.timer.unref();
   }
 
   private async poll(): Promise<void> {
     this.timer = undefined;
+    this.inFlight = true;
+    let next: number;
     try {
       const body = await this.fetchOnce();
-      this.options.onPayload(body);
+      await this.options.onPayload(body);
       this.failureBackoff.reset();
-      this.schedule(this.options.pollingIntervalMillis);
+      next = this.options.pollingIntervalMillis;
     } catch (err) {
       if (this.stopped) return;
-      const wait = this.failureBackoff.next();
-      this.options.logger.warn(`flag poll failed: ${(err as Error).message}; next try in ${wait} ms`);
-      this.schedule(wait);
+      next = this.failureBackoff.next();
+      this.options.logger.warn(`flag poll failed: ${(err as Error).message}; next try in ${next} ms`);
+    } finally {
+      this.inFlight = false;
     }
+    this.schedule(next);
   }
 
   stop(): void {
     this.stopped = true;
+    this.active = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.abort.abort(new Error('client stopped'));

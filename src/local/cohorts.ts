@@ -1,0 +1,300 @@
+/**
+ * Cohort sync for local evaluation: downloads the cohorts flags reference
+ * (`GET {cohortServerUrl}/sdk/v1/cohort/{id}?maxCohortSize=N[&lastModified=M]`,
+ * Basic auth), keeps them in the engine's CohortStore (native memory, parsed
+ * off the main thread), refreshes them every cohortPollingIntervalMillis,
+ * and enriches users with the cohorts they are in.
+ *
+ * Status handling as the official SDK: 200 replaces the cohort, 204 keeps
+ * it, 413 (larger than maxCohortSize) and other 4xx except 429 are not
+ * retried; 429, 5xx, timeouts, network errors and unparsable bodies are
+ * retried through the backoff helper. A failed download never removes a
+ * cohort that is loaded: the last good members keep serving.
+ */
+import type { CohortStore } from '../engine/cohort-store';
+import type { ExperimentUser } from '../types';
+import { Backoff, sleep } from '../util/backoff';
+import { FetchError, type HttpClient, splitUrl } from '../util/http';
+import type { Logger } from '../util/logger';
+import { LIBRARY } from '../version';
+import { type CohortIndex, USER_GROUP_TYPE } from './cohort-utils';
+
+/** Per-request deadline, as the official SDK's COHORT_CONFIG_TIMEOUT. */
+export const COHORT_REQUEST_TIMEOUT_MILLIS = 20_000;
+/** Attempts per download before the round gives up (the official SDK makes 3). */
+export const COHORT_ATTEMPTS = 3;
+/** Downloads in flight at once (the official SDK's Executor(4)). */
+export const COHORT_CONCURRENCY = 4;
+
+/** Retry schedule within one download (the official SDK waits a flat 100 ms). */
+export const COHORT_RETRY_BACKOFF = Object.freeze({ minMillis: 250, maxMillis: 5_000, scalar: 2 });
+
+export interface CohortSyncOptions {
+  apiKey: string;
+  secretKey: string;
+  cohortServerUrl: string;
+  maxCohortSize: number;
+  pollingIntervalMillis: number;
+  http: HttpClient;
+  logger: Logger;
+  store: CohortStore;
+  /** Overrides for tests: retry schedule within a download, and the missing-cohort retry schedule. */
+  retryBackoff?: { minMillis: number; maxMillis: number; scalar: number };
+  missingRetryBackoff?: { minMillis: number; maxMillis: number; scalar: number };
+  requestTimeoutMillis?: number;
+}
+
+/** How one download ended. */
+export type CohortOutcome = 'loaded' | 'unchanged' | 'too-large' | 'rejected' | 'failed' | 'stopped';
+
+function isRetryableStatus(status: number): boolean {
+  return status === 429 || status < 400 || status >= 500;
+}
+
+export class CohortSync {
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly authorization: string;
+  private readonly abort = new AbortController();
+  private readonly inFlight = new Map<string, Promise<CohortOutcome>>();
+  private readonly waiting: Array<() => void> = [];
+  private running = 0;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private missingTimer: NodeJS.Timeout | undefined;
+  private readonly missingBackoff: Backoff;
+  private stopped = false;
+  private referenced: () => ReadonlySet<string> = () => new Set();
+  private onChange: () => void = () => undefined;
+
+  constructor(private readonly options: CohortSyncOptions) {
+    const { origin, path } = splitUrl(options.cohortServerUrl + '/sdk/v1/cohort');
+    this.origin = origin;
+    this.basePath = path;
+    this.authorization = 'Basic ' + Buffer.from(`${options.apiKey}:${options.secretKey}`).toString('base64');
+    this.missingBackoff = new Backoff(
+      options.missingRetryBackoff ?? { minMillis: 2_000, maxMillis: options.pollingIntervalMillis, scalar: 2 },
+    );
+  }
+
+  get store(): CohortStore {
+    return this.options.store;
+  }
+
+  /**
+   * Download the referenced cohorts that are not loaded yet (in parallel,
+   * at most COHORT_CONCURRENCY at once). Resolves when each has loaded or
+   * failed for good this round; never rejects.
+   */
+  async loadMissing(ids: Iterable<string>): Promise<void> {
+    const missing = Array.from(ids).filter((id) => !this.options.store.has(id));
+    await Promise.all(missing.map((id) => this.download(id, undefined)));
+  }
+
+  /** Refresh every referenced cohort (with its lastModified). */
+  async refresh(ids: Iterable<string>): Promise<void> {
+    let changed = false;
+    await Promise.all(
+      Array.from(ids).map(async (id) => {
+        const lastModified = this.options.store.info(id)?.lastModified;
+        const outcome = await this.download(id, lastModified);
+        if (outcome === 'loaded') changed = true;
+      }),
+    );
+    if (changed) this.onChange();
+  }
+
+  /** Remove loaded cohorts that no flag references any more. */
+  removeUnused(keep: ReadonlySet<string>): void {
+    for (const id of this.options.store.ids()) {
+      if (!keep.has(id)) {
+        this.options.store.remove(id);
+        this.options.logger.debug(`cohort ${id} removed (no flag references it)`);
+      }
+    }
+  }
+
+  /**
+   * Refresh the referenced cohorts every pollingIntervalMillis; retry
+   * missing ones sooner, with backoff. `onChange` runs after a refresh that
+   * loaded something.
+   */
+  startPolling(referenced: () => ReadonlySet<string>, onChange: () => void): void {
+    this.referenced = referenced;
+    this.onChange = onChange;
+    if (this.stopped || this.pollTimer) return;
+    this.schedulePoll();
+  }
+
+  private schedulePoll(): void {
+    if (this.stopped) return;
+    this.pollTimer = setTimeout(() => {
+      void this.refresh(this.referenced()).finally(() => this.schedulePoll());
+    }, this.options.pollingIntervalMillis);
+    this.pollTimer.unref();
+  }
+
+  /** After a round left referenced cohorts missing: try them again later (backoff), until all are loaded. */
+  scheduleMissingRetry(): void {
+    if (this.stopped || this.missingTimer) return;
+    const missing = Array.from(this.referenced()).filter((id) => !this.options.store.has(id));
+    if (missing.length === 0) {
+      this.missingBackoff.reset();
+      return;
+    }
+    const wait = this.missingBackoff.next();
+    this.options.logger.debug(`cohorts ${missing.join(', ')} not loaded; retrying in ${wait} ms`);
+    this.missingTimer = setTimeout(() => {
+      this.missingTimer = undefined;
+      const ids = Array.from(this.referenced()).filter((id) => !this.options.store.has(id));
+      void this.loadMissing(ids).then(() => {
+        if (ids.some((id) => this.options.store.has(id))) this.onChange();
+        this.scheduleMissingRetry();
+      });
+    }, wait);
+    this.missingTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    if (this.missingTimer) clearTimeout(this.missingTimer);
+    this.pollTimer = undefined;
+    this.missingTimer = undefined;
+    this.abort.abort(new Error('client stopped'));
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  /** One cohort, deduplicated by (id, lastModified) while in flight. */
+  download(cohortId: string, lastModified: number | undefined): Promise<CohortOutcome> {
+    const key = `${cohortId}_${lastModified ? lastModified : ''}`;
+    let promise = this.inFlight.get(key);
+    if (!promise) {
+      promise = this.withSlot(() => this.downloadWithRetries(cohortId, lastModified)).finally(() =>
+        this.inFlight.delete(key),
+      );
+      this.inFlight.set(key, promise);
+    }
+    return promise;
+  }
+
+  private async withSlot<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.running >= COHORT_CONCURRENCY && !this.stopped) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private async downloadWithRetries(cohortId: string, lastModified: number | undefined): Promise<CohortOutcome> {
+    const backoff = new Backoff(this.options.retryBackoff ?? COHORT_RETRY_BACKOFF);
+    const logger = this.options.logger;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < COHORT_ATTEMPTS; attempt++) {
+      if (this.stopped) return 'stopped';
+      try {
+        return await this.downloadOnce(cohortId, lastModified);
+      } catch (err) {
+        if (this.stopped) return 'stopped';
+        if (err instanceof CohortTooLargeError) {
+          logger.error(`cohort ${cohortId} is not loaded: ${err.message}`);
+          return 'too-large';
+        }
+        if (err instanceof FetchError && err.statusCode !== undefined && !isRetryableStatus(err.statusCode)) {
+          const hint =
+            err.statusCode === 401 || err.statusCode === 403
+              ? ' (check cohortSyncConfig apiKey and secretKey: the project API and secret keys)'
+              : '';
+          logger.error(`cohort ${cohortId} download rejected with status ${err.statusCode}${hint}`);
+          return 'rejected';
+        }
+        lastError = err;
+      }
+      if (attempt === COHORT_ATTEMPTS - 1) break;
+      const wait = backoff.next();
+      logger.debug(`cohort ${cohortId} download failed (${describe(lastError)}); retrying in ${wait} ms`);
+      try {
+        await sleep(wait, { signal: this.abort.signal });
+      } catch {
+        return 'stopped';
+      }
+    }
+    const kept = this.options.store.has(cohortId) ? '; keeping the loaded members' : '';
+    logger.error(`cohort ${cohortId} download failed after ${COHORT_ATTEMPTS} attempts: ${describe(lastError)}${kept}`);
+    return 'failed';
+  }
+
+  private async downloadOnce(cohortId: string, lastModified: number | undefined): Promise<CohortOutcome> {
+    let path = `${this.basePath}/${encodeURIComponent(cohortId)}?maxCohortSize=${this.options.maxCohortSize}`;
+    if (lastModified) path += `&lastModified=${lastModified}`;
+    const response = await this.options.http.request({
+      origin: this.origin,
+      path,
+      method: 'GET',
+      headers: { Authorization: this.authorization, 'X-Amp-Exp-Library': LIBRARY },
+      timeoutMillis: this.options.requestTimeoutMillis ?? COHORT_REQUEST_TIMEOUT_MILLIS,
+      signal: this.abort.signal,
+    });
+    if (response.status === 200) {
+      const info = await this.options.store.load(response.body, cohortId);
+      this.options.logger.debug(`cohort ${info.cohortId} loaded: ${info.memberCount} members (${info.groupType})`);
+      return 'loaded';
+    }
+    if (response.status === 204) return 'unchanged';
+    if (response.status === 413) {
+      throw new CohortTooLargeError(`cohort is larger than maxCohortSize ${this.options.maxCohortSize} (status 413)`);
+    }
+    throw new FetchError(response.status, `cohort request failed: status=${response.status}`);
+  }
+}
+
+export class CohortTooLargeError extends Error {
+  override readonly name = 'CohortTooLargeError';
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * The user to evaluate, with `cohort_ids` (user cohorts the user_id is in)
+ * and `group_cohort_ids` (for the first name of each group type) set as the
+ * official SDK's enrichUserWithCohorts does, restricted to the cohorts the
+ * flags reference. The caller's object is never modified: a copy is made
+ * when something is set (nested group_cohort_ids objects are copied too).
+ */
+export function enrichUser(user: ExperimentUser, index: CohortIndex, store: CohortStore | undefined): ExperimentUser {
+  let out: ExperimentUser | undefined;
+  const userIds = index.user;
+  if (userIds !== undefined && user.user_id) {
+    out = { ...user };
+    out.cohort_ids = store ? store.memberOf(USER_GROUP_TYPE, user.user_id, userIds) : [];
+  }
+  const groups = user.groups;
+  if (groups !== undefined && groups !== null && typeof groups === 'object') {
+    let groupCohorts: Record<string, Record<string, string[]>> | undefined;
+    for (const groupType in groups) {
+      const names = groups[groupType];
+      if (names === null || names === undefined || !(names.length > 0)) continue;
+      const ids = index.byGroup.get(groupType);
+      if (ids === undefined) continue;
+      const name = names[0];
+      if (out === undefined) out = { ...user };
+      if (groupCohorts === undefined) {
+        const existing = user.group_cohort_ids;
+        groupCohorts = existing && typeof existing === 'object' ? { ...existing } : {};
+        out.group_cohort_ids = groupCohorts;
+      }
+      const existingType = groupCohorts[groupType];
+      const byName: Record<string, string[]> =
+        existingType && typeof existingType === 'object' ? { ...existingType } : {};
+      byName[name] = store ? store.memberOf(groupType, name, ids) : [];
+      groupCohorts[groupType] = byName;
+    }
+  }
+  return out ?? user;
+}

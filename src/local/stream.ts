@@ -1,0 +1,430 @@
+/**
+ * SSE flag streaming (`GET {streamServerUrl}/sdk/stream/v1/flags`), with the
+ * official SDK's protocol: headers `Authorization: Api-Key <key>` and
+ * `X-Amp-Exp-Library`; every `data` message is a full JSON array of flags;
+ * a data value of a single space is a keep-alive.
+ *
+ * FlagStream is one connection at a time: connect() resolves once the
+ * first flag payload was applied (within streamFlagConnTimeoutMillis), then
+ * the connection is watched: silence for longer than the keep-alive
+ * timeout, a closed response, or a payload that cannot be applied is an
+ * error (onError). Every 12-18 minutes the connection is replaced by a
+ * fresh one.
+ *
+ * StreamingUpdater puts the stream in front of the poller: when the stream
+ * cannot connect or fails, polling takes over and the stream is retried
+ * through the backoff helper; once it connects again, polling pauses.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import { Backoff, type BackoffOptions } from '../util/backoff';
+import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
+import type { Logger } from '../util/logger';
+import { LIBRARY } from '../version';
+import type { FlagPoller } from './flag-poller';
+
+/** 15 s server keep-alive + 2 s grace, as the official SDK. */
+export const STREAM_KEEP_ALIVE_TIMEOUT_MILLIS = 17_000;
+/** A connection is replaced after a random time in [min, max). */
+export const STREAM_MAX_CONNECTION_MIN_MILLIS = 12 * 60_000;
+export const STREAM_MAX_CONNECTION_MAX_MILLIS = 18 * 60_000;
+/** Reconnect schedule after a stream failure (the official SDK retries every 15-17 s). */
+export const STREAM_RETRY_BACKOFF: Readonly<BackoffOptions> = Object.freeze({
+  minMillis: 1_000,
+  maxMillis: 17_000,
+  scalar: 2,
+  jitter: 0.2,
+});
+/** A connection that lived this long resets the reconnect schedule when it fails. */
+export const STREAM_STABLE_MILLIS = 60_000;
+
+const KEEP_ALIVE_DATA = ' ';
+
+/** Timing overrides (tests). */
+export interface StreamTimings {
+  keepAliveTimeoutMillis?: number;
+  maxConnectionMinMillis?: number;
+  maxConnectionMaxMillis?: number;
+  retryBackoff?: BackoffOptions;
+  stableMillis?: number;
+}
+
+export interface FlagStreamOptions {
+  apiKey: string;
+  streamServerUrl: string;
+  /** Deadline for the response and the first flag payload. */
+  connTimeoutMillis: number;
+  http: HttpClient;
+  logger: Logger;
+  /** Apply a full flag payload; false (or a rejection) when it could not be used. */
+  onPayload: (payload: string) => boolean | Promise<boolean>;
+  timings?: StreamTimings;
+}
+
+/** Why a stream attempt or connection failed. */
+export class StreamError extends Error {
+  override readonly name = 'StreamError';
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Incremental text/event-stream parser (WHATWG rules for data/event fields and line endings). */
+export class SseParser {
+  private readonly decoder = new StringDecoder('utf8');
+  private buffer = '';
+  private data: string[] = [];
+  private eventType = '';
+  private sawCr = false;
+
+  constructor(private readonly onMessage: (data: string, eventType: string) => void) {}
+
+  push(chunk: Buffer | string): void {
+    let text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    if (this.sawCr && text.startsWith('\n')) text = text.slice(1);
+    this.sawCr = false;
+    this.buffer += text;
+    let start = 0;
+    for (;;) {
+      let i = start;
+      const len = this.buffer.length;
+      while (i < len) {
+        const c = this.buffer.charCodeAt(i);
+        if (c === 10 || c === 13) break;
+        i++;
+      }
+      if (i >= len) break;
+      const line = this.buffer.slice(start, i);
+      if (this.buffer.charCodeAt(i) === 13) {
+        if (i + 1 < len) {
+          if (this.buffer.charCodeAt(i + 1) === 10) i++;
+        } else {
+          this.sawCr = true;
+        }
+      }
+      start = i + 1;
+      this.line(line);
+    }
+    this.buffer = this.buffer.slice(start);
+  }
+
+  private line(line: string): void {
+    if (line.length === 0) {
+      if (this.data.length > 0) {
+        const data = this.data.join('\n');
+        const type = this.eventType;
+        this.data = [];
+        this.eventType = '';
+        this.onMessage(data, type);
+      } else {
+        this.eventType = '';
+      }
+      return;
+    }
+    if (line.charCodeAt(0) === 58 /* ':' */) return; // comment
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.eventType = value;
+    // id and retry are not used by this protocol
+  }
+}
+
+/** One SSE connection at a time; see the module comment. */
+export class FlagStream {
+  /** Called once per established connection that fails (not for a connect() that rejects). */
+  onError: (error: StreamError) => void = () => undefined;
+  private readonly origin: string;
+  private readonly path: string;
+  private current: HttpStream | undefined;
+  private generation = 0;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private connectedAt = 0;
+  private closed = false;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly options: FlagStreamOptions) {
+    const { origin, path } = splitUrl(options.streamServerUrl + '/sdk/stream/v1/flags');
+    this.origin = origin;
+    this.path = path;
+  }
+
+  /** performance-independent: when the current connection was established (Date.now()), 0 if none. */
+  get connectedSince(): number {
+    return this.connectedAt;
+  }
+
+  get isConnected(): boolean {
+    return this.current !== undefined && this.connectedAt > 0;
+  }
+
+  /**
+   * Open a connection and wait for the first flag payload to be applied.
+   * Rejects with StreamError (statusCode set for an HTTP status) on failure.
+   */
+  connect(): Promise<void> {
+    if (this.closed) return Promise.reject(new StreamError('stream closed'));
+    this.disconnect();
+    const generation = ++this.generation;
+    const timings = this.options.timings ?? {};
+    const keepAliveMillis = timings.keepAliveTimeoutMillis ?? STREAM_KEEP_ALIVE_TIMEOUT_MILLIS;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (error: StreamError): void => {
+        if (generation !== this.generation) return;
+        if (!settled) {
+          settled = true;
+          clearTimeout(connTimer);
+          this.disconnect();
+          reject(error);
+          return;
+        }
+        // An established connection failed.
+        this.disconnect();
+        this.onError(error);
+      };
+      const connTimer = setTimeout(
+        () => fail(new StreamError(`stream timed out after ${this.options.connTimeoutMillis} ms waiting for flags`)),
+        this.options.connTimeoutMillis,
+      );
+      connTimer.unref();
+
+      const armKeepAlive = (): void => {
+        if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
+        this.keepAliveTimer = setTimeout(
+          () => fail(new StreamError(`keep alive fail: no data for ${keepAliveMillis} ms`)),
+          keepAliveMillis,
+        );
+        this.keepAliveTimer.unref();
+      };
+
+      // Payloads are applied one at a time, in order.
+      let applying: Promise<void> = Promise.resolve();
+      const onMessage = (data: string, eventType: string): void => {
+        if (eventType !== '' && eventType !== 'message') return;
+        if (data === KEEP_ALIVE_DATA || data.length === 0) return;
+        applying = applying.then(async () => {
+          if (generation !== this.generation) return;
+          let ok: boolean;
+          try {
+            ok = await this.options.onPayload(data);
+          } catch {
+            ok = false;
+          }
+          if (generation !== this.generation) return;
+          if (!ok) {
+            fail(new StreamError('stream data parse error: the flag payload could not be applied'));
+            return;
+          }
+          if (!settled) {
+            settled = true;
+            clearTimeout(connTimer);
+            this.connectedAt = Date.now();
+            this.scheduleReplacement(generation);
+            resolve();
+          }
+        });
+      };
+      const parser = new SseParser(onMessage);
+
+      this.options.http
+        .stream({
+          origin: this.origin,
+          path: this.path,
+          method: 'GET',
+          headers: {
+            Authorization: `Api-Key ${this.options.apiKey}`,
+            'X-Amp-Exp-Library': LIBRARY,
+            Accept: 'text/event-stream',
+            'Cache-Control': 'no-cache',
+          },
+          timeoutMillis: this.options.connTimeoutMillis,
+          signal: this.abort.signal,
+        })
+        .then(
+          (s) => {
+            if (generation !== this.generation || this.closed) {
+              s.abort();
+              return;
+            }
+            if (s.status !== 200) {
+              s.abort();
+              fail(new StreamError(`stream request failed: status=${s.status}`, s.status));
+              return;
+            }
+            this.current = s;
+            armKeepAlive();
+            s.body.on('data', (chunk: Buffer) => {
+              if (generation !== this.generation) return;
+              armKeepAlive();
+              try {
+                parser.push(chunk);
+              } catch (err) {
+                fail(new StreamError('stream data parse error', undefined, { cause: err }));
+              }
+            });
+            s.body.on('error', (err: Error) => fail(new StreamError(`stream error: ${err.message}`, undefined, { cause: err })));
+            s.body.on('end', () => fail(new StreamError('stream closed by the server')));
+            s.body.on('close', () => fail(new StreamError('stream connection closed')));
+          },
+          (err: unknown) => {
+            const status = err instanceof FetchError ? err.statusCode : undefined;
+            fail(new StreamError(`stream connect failed: ${(err as Error)?.message ?? String(err)}`, status, { cause: err }));
+          },
+        );
+    });
+  }
+
+  /** Replace the connection after 12-18 minutes; a failed replacement is reported through onError. */
+  private scheduleReplacement(generation: number): void {
+    const t = this.options.timings ?? {};
+    const min = t.maxConnectionMinMillis ?? STREAM_MAX_CONNECTION_MIN_MILLIS;
+    const max = t.maxConnectionMaxMillis ?? STREAM_MAX_CONNECTION_MAX_MILLIS;
+    const after = Math.floor(min + Math.random() * Math.max(0, max - min));
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      if (generation !== this.generation || this.closed) return;
+      this.options.logger.debug('stream: replacing the connection (periodic reconnect)');
+      this.connect().catch((err: StreamError) => this.onError(err));
+    }, after);
+    this.reconnectTimer.unref();
+  }
+
+  /** Drop the current connection and its timers (a later connect() is allowed). */
+  disconnect(): void {
+    this.generation++;
+    this.connectedAt = 0;
+    if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.keepAliveTimer = undefined;
+    this.reconnectTimer = undefined;
+    const s = this.current;
+    this.current = undefined;
+    if (s) s.abort(new StreamError('stream disconnected'));
+  }
+
+  /** Close for good: drops the connection and aborts a connect in progress. */
+  close(): void {
+    this.closed = true;
+    this.disconnect();
+    this.abort.abort(new Error('client stopped'));
+  }
+}
+
+export interface StreamingUpdaterOptions extends FlagStreamOptions {
+  poller: FlagPoller;
+}
+
+/**
+ * Stream first, polling as the fallback. States: 'streaming' (poller
+ * paused) or 'polling' (poller running, stream retried with backoff).
+ */
+export class StreamingUpdater {
+  readonly stream: FlagStream;
+  private readonly poller: FlagPoller;
+  private readonly logger: Logger;
+  private readonly backoff: Backoff;
+  private readonly stableMillis: number;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private mode: 'idle' | 'streaming' | 'polling' = 'idle';
+  /** Stream connections established (tests and diagnostics). */
+  connections = 0;
+
+  constructor(options: StreamingUpdaterOptions) {
+    this.stream = new FlagStream(options);
+    this.poller = options.poller;
+    this.logger = options.logger;
+    this.backoff = new Backoff(options.timings?.retryBackoff ?? STREAM_RETRY_BACKOFF);
+    this.stableMillis = options.timings?.stableMillis ?? STREAM_STABLE_MILLIS;
+    this.stream.onError = (err) => this.onStreamFailure(err);
+  }
+
+  get state(): 'idle' | 'streaming' | 'polling' {
+    return this.mode;
+  }
+
+  /**
+   * Connect the stream; on failure load flags by polling (which rejects on
+   * an auth failure or at the deadline) and keep retrying the stream.
+   */
+  async start(deadline: number): Promise<void> {
+    try {
+      await this.stream.connect();
+      this.connections++;
+      this.mode = 'streaming';
+      this.logger.debug('stream: connected');
+      return;
+    } catch (err) {
+      if (this.stopped) throw err;
+      this.logger.warn(`flag stream unavailable (${(err as Error).message}); polling until it is back`);
+    }
+    this.mode = 'polling';
+    try {
+      await this.poller.loadInitial(deadline);
+    } finally {
+      if (!this.stopped) {
+        this.poller.startPolling();
+        this.scheduleRetry();
+      }
+    }
+  }
+
+  private onStreamFailure(err: StreamError): void {
+    if (this.stopped) return;
+    const since = this.stream.connectedSince;
+    if (since > 0 && Date.now() - since >= this.stableMillis) this.backoff.reset();
+    this.logger.warn(`flag stream failed (${err.message}); polling until it reconnects`);
+    this.fallBack();
+  }
+
+  private fallBack(): void {
+    if (this.mode !== 'polling') {
+      this.mode = 'polling';
+      this.poller.startPolling();
+      this.poller.pollNow();
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retryTimer) return;
+    const wait = this.backoff.next();
+    this.logger.debug(`stream: reconnecting in ${wait} ms`);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.retry();
+    }, wait);
+    this.retryTimer.unref();
+  }
+
+  private async retry(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.stream.connect();
+    } catch (err) {
+      if (this.stopped) return;
+      this.logger.debug(`stream: reconnect failed (${(err as Error).message})`);
+      this.fallBack();
+      return;
+    }
+    if (this.stopped) return;
+    this.connections++;
+    this.mode = 'streaming';
+    this.poller.pausePolling();
+    this.logger.info('flag stream reconnected; polling paused');
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.stream.close();
+  }
+}
