@@ -92,13 +92,14 @@ bool matchNull(const Condition& c) {
 }  // namespace
 
 Evaluator::Evaluator()
-    : userParser_(kMaxUserDepth, JsonParser::DepthPolicy::KeepRaw, false),
+    // The user JSON comes from V8 (valid UTF-8; lone surrogates arrive escaped).
+    : userParser_(kMaxUserDepth, JsonParser::DepthPolicy::KeepRaw, true),
       listParser_(kMaxUserDepth, JsonParser::DepthPolicy::KeepRaw, true) {}
 
 void Evaluator::setUser(std::string_view userJson) {
   user_.clear();
   uint32_t root = kNoNode;
-  if (!userJson.empty()) root = userParser_.parse(userJson, user_);
+  if (!userJson.empty()) root = userParser_.parseBorrowing(userJson, user_);
   buildContext(root);
 }
 
@@ -200,12 +201,14 @@ uint32_t Evaluator::evaluate(const Snapshot& snapshot, ScriptHost& host, const i
     std::fill(stamp_.begin(), stamp_.end(), 0);
     std::fill(resultStamp_.begin(), resultStamp_.end(), 0);
     std::fill(slotStamp_.begin(), slotStamp_.end(), 0);
+    for (auto& sc : slotScalar_) sc.stamp = 0;
     call_ = 1;
   }
   resultOrder_.clear();
   if (slotStamp_.size() < snapshot.selectorSlots()) {
     slotStamp_.resize(snapshot.selectorSlots(), 0);
     slotValue_.resize(snapshot.selectorSlots());
+    slotScalar_.resize(snapshot.selectorSlots());
   }
   uint32_t written = 0;
   auto visit = [&](uint32_t f) {
@@ -309,9 +312,28 @@ Evaluator::Value Evaluator::select(const Selector& selector) {
       int32_t f = selector.resultFlag;
       if (f >= 0 && resultStamp_[static_cast<size_t>(f)] == call_) {
         const Flag& flag = snapshot_->flags()[static_cast<size_t>(f)];
+        const size_t local = static_cast<size_t>(resultId_[static_cast<size_t>(f)]) - flag.resultBase;
+        // Results never change, so what the rest of the path selects in one is
+        // resolved once; values that are not nodes (functions of the
+        // prototype chain) are simply recomputed each time.
+        uint32_t& memo = selector.resolvedInResult[local];
+        if (memo != kUnresolved) {
+          if (memo == kNoNode) return cur;
+          cur.kind = Value::Kind::Node;
+          cur.doc = &snapshot_->document();
+          cur.id = memo;
+          return cur;
+        }
         cur.kind = Value::Kind::Node;
         cur.doc = &snapshot_->document();
-        cur.id = flag.mergedResults[static_cast<size_t>(resultId_[static_cast<size_t>(f)]) - flag.resultBase];
+        cur.id = flag.mergedResults[local];
+        for (size_t i = 1; i < selector.path.size() && cur.kind != Value::Kind::Missing; i++) {
+          cur = lookup(cur, selector.path[i]);
+        }
+        if (cur.kind == Value::Kind::Node && cur.doc->type(cur.id) == JsonType::Null) cur = Value{};
+        if (cur.kind == Value::Kind::Missing) memo = kNoNode;
+        else if (cur.kind == Value::Kind::Node && cur.doc == &snapshot_->document()) memo = cur.id;
+        return cur;
       } else {
         // Not a result in this call: the results object is a plain object.
         Value results;
@@ -548,7 +570,7 @@ bool Evaluator::coerceList(const Value& v) {
     std::string_view text = v.doc->string(v.id);
     if (text.empty() || text[0] != '[') return false;
     listDoc_.clear();
-    uint32_t root = listParser_.parse(text, listDoc_);
+    uint32_t root = listParser_.parseBorrowing(text, listDoc_);
     if (root == kNoNode || listDoc_.type(root) != JsonType::Array) return false;
     doc = &listDoc_;
     array = root;
@@ -583,6 +605,31 @@ bool Evaluator::coerceList(const Value& v) {
 }
 
 bool Evaluator::matchCondition(const Condition& c) {
+  if (c.selector.slot >= 0) {
+    const size_t slot = static_cast<size_t>(c.selector.slot);
+    const Value& v = resolveSlot(static_cast<uint32_t>(slot));
+    if (v.kind == Value::Kind::Missing ||
+        (v.kind == Value::Kind::Node && v.doc->type(v.id) == JsonType::Null)) {
+      return matchNull(c);
+    }
+    ScalarCache& sc = slotScalar_[slot];
+    if (sc.stamp != call_) {
+      sc.stamp = call_;
+      sc.numberReady = sc.versionReady = false;
+      sc.isList = coerceList(v);
+      sc.hasString = !sc.isList && coerceString(v, sc.buffer, sc.text);
+    } else if (sc.isList) {
+      coerceList(v);  // list_ is scratch shared by all conditions: rebuild it
+    }
+    if (isSetOp(c.op)) return sc.isList && matchSet(c);
+    if (sc.isList) {
+      for (std::string_view element : list_) {
+        if (matchString(element, c)) return true;
+      }
+      return false;
+    }
+    return sc.hasString && matchString(sc.text, c, &sc);
+  }
   const Value v = select(c.selector);
   if (v.kind == Value::Kind::Missing) return matchNull(c);
   const bool isList = coerceList(v);
@@ -598,7 +645,7 @@ bool Evaluator::matchCondition(const Condition& c) {
   return matchString(s, c);
 }
 
-bool Evaluator::matchString(std::string_view s, const Condition& c) {
+bool Evaluator::matchString(std::string_view s, const Condition& c, ScalarCache* cache) {
   switch (c.op) {
     case Op::Is:
     case Op::IsNot: {
@@ -638,7 +685,16 @@ bool Evaluator::matchString(std::string_view s, const Condition& c) {
     case Op::Greater:
     case Op::GreaterOrEqual: {
       // Number() never fails in the reference: unparsable sides are NaN.
-      const double p = jsStringToNumber(s);
+      double p;
+      if (cache) {
+        if (!cache->numberReady) {
+          cache->number = jsStringToNumber(s);
+          cache->numberReady = true;
+        }
+        p = cache->number;
+      } else {
+        p = jsStringToNumber(s);
+      }
       for (const auto& f : c.values) {
         if (compareNumbers(c.op, p, f.number)) return true;
       }
@@ -648,7 +704,18 @@ bool Evaluator::matchString(std::string_view s, const Condition& c) {
     case Op::VersionLessOrEqual:
     case Op::VersionGreater:
     case Op::VersionGreaterOrEqual: {
-      auto version = SemanticVersion::parse(s);
+      std::optional<SemanticVersion> parsed;
+      const std::optional<SemanticVersion>* versionPtr = &parsed;
+      if (cache) {
+        if (!cache->versionReady) {
+          cache->version = SemanticVersion::parse(s);
+          cache->versionReady = true;
+        }
+        versionPtr = &cache->version;
+      } else {
+        parsed = SemanticVersion::parse(s);
+      }
+      const auto& version = *versionPtr;
       if (!version || !c.anyVersion) {
         for (const auto& f : c.values) {
           if (compareOrdered(c.op, compareUtf16(s, f.raw))) return true;

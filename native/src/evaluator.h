@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,7 +65,20 @@ class Evaluator {
   bool coerceString(const Value& v, std::string& buffer, std::string_view& out);
   // The reference's coerceStringArray; false when the value is not a list.
   bool coerceList(const Value& v);
-  bool matchString(std::string_view s, const Condition& c);
+  // What a scalar context value coerces to, kept per slot for one call so the
+  // conditions sharing a selector convert it once.
+  struct ScalarCache {
+    uint32_t stamp = 0;
+    bool isList = false;
+    bool hasString = false;
+    bool numberReady = false;
+    bool versionReady = false;
+    std::string_view text;
+    std::string buffer;
+    double number = 0;
+    std::optional<SemanticVersion> version;
+  };
+  bool matchString(std::string_view s, const Condition& c, ScalarCache* cache = nullptr);
   bool matchSet(const Condition& c);
   bool matchesIsList(std::string_view value);
   bool listHasBooleans();
@@ -80,6 +94,7 @@ class Evaluator {
   // Context selector values, resolved at most once per call (by slot).
   std::vector<uint32_t> slotStamp_;
   std::vector<Value> slotValue_;
+  std::vector<ScalarCache> slotScalar_;
 
   JsonDocument user_;
   JsonParser userParser_;

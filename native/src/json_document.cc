@@ -6,6 +6,17 @@ void JsonDocument::clear() {
   nodes_.clear();
   kids_.clear();
   strings_.clear();
+  borrowed_ = std::string_view();
+}
+
+uint32_t JsonDocument::addBorrowedString(size_t offset, size_t length) {
+  JsonNode n;
+  n.type = JsonType::String;
+  n.start = static_cast<uint32_t>(offset);
+  n.count = static_cast<uint32_t>(length);
+  n.borrowed = true;
+  nodes_.push_back(n);
+  return static_cast<uint32_t>(nodes_.size() - 1);
 }
 
 uint32_t JsonDocument::addNull() {

@@ -25,6 +25,8 @@ struct JsonNode {
   double number = 0;
   // Raw nodes (nesting past the depth limit) remember whether they are arrays.
   bool rawIsArray = false;
+  // String/Raw bytes live in the borrowed input text, not the arena.
+  bool borrowed = false;
 };
 
 constexpr uint32_t kNoNode = 0xffffffffu;
@@ -41,12 +43,17 @@ class JsonDocument {
   uint32_t addArray(const uint32_t* kids, uint32_t count);
   uint32_t addObject(const uint32_t* kidPairs, uint32_t memberCount);
   uint32_t addRaw(std::string_view text, bool isArray);
+  // A string that is a slice of the borrowed input (see borrow()).
+  uint32_t addBorrowedString(size_t offset, size_t length);
+  // Lets string nodes point into `input` instead of copying it; the input
+  // must outlive the document's current contents (until clear()).
+  void borrow(std::string_view input) { borrowed_ = input; }
 
   const JsonNode& node(uint32_t id) const { return nodes_[id]; }
   JsonType type(uint32_t id) const { return nodes_[id].type; }
   std::string_view string(uint32_t id) const {
     const JsonNode& n = nodes_[id];
-    return std::string_view(strings_.data() + n.start, n.count);
+    return std::string_view((n.borrowed ? borrowed_.data() : strings_.data()) + n.start, n.count);
   }
   uint32_t size(uint32_t id) const { return nodes_[id].count; }
   uint32_t element(uint32_t id, uint32_t index) const { return kids_[nodes_[id].start + index]; }
@@ -61,6 +68,7 @@ class JsonDocument {
   std::vector<JsonNode> nodes_;
   std::vector<uint32_t> kids_;
   std::string strings_;
+  std::string_view borrowed_;
 };
 
 }  // namespace experiment

@@ -36,6 +36,14 @@ void JsonParser::skipWhitespace() {
   }
 }
 
+uint32_t JsonParser::parseBorrowing(std::string_view text, JsonDocument& doc) {
+  doc.borrow(text);
+  borrowing_ = true;
+  uint32_t root = parse(text, doc);
+  borrowing_ = false;
+  return root;
+}
+
 uint32_t JsonParser::parse(std::string_view text, JsonDocument& doc) {
   text_ = text;
   pos_ = 0;
@@ -219,6 +227,20 @@ uint32_t JsonParser::skipRaw() {
 }
 
 uint32_t JsonParser::parseString() {
+  if (borrowing_) {
+    // Plain strings (no escapes; bytes kept as they are) are slices of the input.
+    size_t i = pos_ + 1;
+    while (i < text_.size()) {
+      unsigned char c = static_cast<unsigned char>(text_[i]);
+      if (c == '"' || c == '\\' || c < 0x20 || (c >= 0x80 && !wtf8Input_)) break;
+      i++;
+    }
+    if (i < text_.size() && text_[i] == '"') {
+      uint32_t id = doc_->addBorrowedString(pos_ + 1, i - pos_ - 1);
+      pos_ = i + 1;
+      return id;
+    }
+  }
   if (!readString(scratch_)) return kNoNode;
   return doc_->addString(scratch_);
 }

@@ -25,6 +25,9 @@ class JsonParser {
   // Parses `text` into `doc` (appending) and returns the root node id, or
   // kNoNode with error() describing what is wrong and at which byte offset.
   uint32_t parse(std::string_view text, JsonDocument& doc);
+  // Like parse, but strings without escapes stay slices of `text`, which must
+  // outlive the document's contents (the hot path: no copy of user strings).
+  uint32_t parseBorrowing(std::string_view text, JsonDocument& doc);
   const std::string& error() const { return error_; }
 
  private:
@@ -37,6 +40,7 @@ class JsonParser {
   bool fail(const char* what);
 
   std::string_view text_;
+  bool borrowing_ = false;
   size_t pos_ = 0;
   JsonDocument* doc_ = nullptr;
   uint32_t maxDepth_;

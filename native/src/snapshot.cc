@@ -670,7 +670,11 @@ void Snapshot::buildMergedResults() {
   auto resolve = [&](Selector& s) {
     if (s.root != Selector::Root::Result || s.path.empty()) return;
     s.resultFlag = indexOf(s.path[0]);
-    if (s.resultFlag >= 0) needed[static_cast<size_t>(s.resultFlag)] = true;
+    if (s.resultFlag >= 0) {
+      needed[static_cast<size_t>(s.resultFlag)] = true;
+      const Flag& target = flags_[static_cast<size_t>(s.resultFlag)];
+      s.resolvedInResult.assign(target.segments.size() * target.variantKeys.size(), kUnresolved);
+    }
   };
   for (auto& flag : flags_) {
     for (auto& seg : flag.segments) {

@@ -34,7 +34,13 @@ struct Selector {
   // Context root: a slot shared by every selector with the same path, so an
   // evaluation resolves each distinct path once.
   int32_t slot = -1;
+  // Result root: what the path selects in each possible result of the flag
+  // (results are immutable), filled on first use by the evaluator of this
+  // snapshot's thread. kUnresolved: not yet; kNoNode: nothing selected.
+  mutable std::vector<uint32_t> resolvedInResult;
 };
+
+constexpr uint32_t kUnresolved = 0xfffffffeu;
 
 struct FilterValue {
   std::string raw;

@@ -96,6 +96,8 @@ class NativeFlagSnapshot implements FlagSnapshot {
   private readonly results: Array<Variant | undefined>;
   private readonly output: Int32Array;
   private readonly input: Int32Array;
+  /** Builds the all-flags result as one object literal (see compileAllFlagsBuilder). */
+  private readonly buildAll: AllFlagsBuilder | undefined;
 
   constructor(
     addon: NativeAddon,
@@ -138,6 +140,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
     const parsed = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8')) as unknown[];
     this.flags = this.info.payloadIndex.map((i) => parsed[i] as JsonObject);
     this.results = new Array(this.info.resultCount);
+    this.buildAll = compileAllFlagsBuilder(this.info.order.map((i) => this.info.keys[i]));
   }
 
   keys(): string[] {
@@ -168,8 +171,19 @@ class NativeFlagSnapshot implements FlagSnapshot {
       if (n === 0) return {};
       count = this.handle.evaluate(json, n);
     }
-    const out: Variants = {};
     const output = this.output;
+    if (flagKeys === undefined || flagKeys === null || flagKeys.length === 0) {
+      // Every flag has a result (real configs end in a catch-all segment):
+      // make sure each is materialized, then build the object in one literal.
+      let complete = this.buildAll !== undefined && count === this.size;
+      for (let i = 0; complete && i < count; i++) {
+        const rid = output[2 * i + 1];
+        if (rid < 0) complete = false;
+        else if (this.results[rid] === undefined) this.materialize(output[2 * i], rid);
+      }
+      if (complete) return this.buildAll!(this.results as Variant[], output);
+    }
+    const out: Variants = {};
     const keys = this.info.keys;
     for (let i = 0; i < count; i++) {
       const rid = output[2 * i + 1];
@@ -191,6 +205,26 @@ class NativeFlagSnapshot implements FlagSnapshot {
     const result = deepFreeze(buildVariant(flag, segment, variant));
     this.results[rid] = result;
     return result;
+  }
+}
+
+type AllFlagsBuilder = (results: Variant[], output: Int32Array) => Variants;
+
+/**
+ * For the all-flags call: a function returning `{ [key0]: results[output[1]],
+ * [key1]: results[output[3]], ... }` with the keys in evaluation order. V8
+ * builds such a literal with a precomputed shape, about 30x faster than
+ * adding 100 keys one by one. Undefined where code generation is disabled or
+ * a key would change the object's prototype (`__proto__`, which the official
+ * SDK also cannot return).
+ */
+function compileAllFlagsBuilder(keysInOrder: string[]): AllFlagsBuilder | undefined {
+  if (keysInOrder.length === 0 || keysInOrder.includes('__proto__')) return undefined;
+  const members = keysInOrder.map((key, i) => `${JSON.stringify(key)}: r[o[${2 * i + 1}]]`);
+  try {
+    return new Function('r', 'o', `return {${members.join(',')}};`) as AllFlagsBuilder;
+  } catch {
+    return undefined;
   }
 }
 
