@@ -107,7 +107,12 @@ export class JsCohortStore implements CohortStore {
   async load(body: Uint8Array, cohortId: string): Promise<CohortInfo> {
     // Yield first, as the native store does: loading is never synchronous.
     await Promise.resolve();
-    const parsed: unknown = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    } catch (err) {
+      throw new Error(`cohort payload not parsed: ${(err as Error).message}`);
+    }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new Error('cohort payload not parsed: not a JSON object');
     }

@@ -52,6 +52,8 @@ export class LocalEvaluationClient {
   private updateChain: Promise<void> = Promise.resolve();
   private updateSeq = 0;
   private startPromise: Promise<void> | undefined;
+  /** The bootstrap snapshot, until a fetched one replaces it. */
+  private bootstrapSnapshot: FlagSnapshot | undefined;
   private flushPromise: Promise<void> | undefined;
   private closed = false;
   private readonly reported = new Set<string>();
@@ -119,7 +121,10 @@ export class LocalEvaluationClient {
     if (this.config.bootstrap !== undefined) {
       // Installed at once; the cohorts it references are downloaded by start().
       const next = this.parseFlagPayload(bootstrapPayload(this.config.bootstrap), 'bootstrap');
-      if (next) this.installSnapshot(next, buildCohortIndex(next));
+      if (next) {
+        this.bootstrapSnapshot = next;
+        this.installSnapshot(next, buildCohortIndex(next));
+      }
     }
   }
 
@@ -241,9 +246,9 @@ export class LocalEvaluationClient {
         }
       }
       await this.updateChain;
-      // Bootstrap flags reference cohorts that no download has covered yet.
+      // Still on bootstrap flags (no fetched payload installed): their cohorts were never downloaded.
       const index = this.cohortIndex;
-      if (index && this.cohortSync && !this.closed) {
+      if (index && this.cohortSync && !this.closed && this.snapshot === this.bootstrapSnapshot) {
         await this.cohortSync.loadMissing(index.all);
         this.reportMissingCohorts();
       }

@@ -63,6 +63,8 @@ export class CohortSync {
   private missingTimer: NodeJS.Timeout | undefined;
   private readonly missingBackoff: Backoff;
   private stopped = false;
+  /** Cohorts whose last download ended in 413 or another non-retryable 4xx: left to the periodic refresh. */
+  private readonly definitive = new Set<string>();
   private referenced: () => ReadonlySet<string> = () => new Set();
   private onChange: () => void = () => undefined;
 
@@ -136,7 +138,7 @@ export class CohortSync {
   /** After a round left referenced cohorts missing: try them again later (backoff), until all are loaded. */
   scheduleMissingRetry(): void {
     if (this.stopped || this.missingTimer) return;
-    const missing = Array.from(this.referenced()).filter((id) => !this.options.store.has(id));
+    const missing = Array.from(this.referenced()).filter((id) => !this.options.store.has(id) && !this.definitive.has(id));
     if (missing.length === 0) {
       this.missingBackoff.reset();
       return;
@@ -145,7 +147,7 @@ export class CohortSync {
     this.options.logger.debug(`cohorts ${missing.join(', ')} not loaded; retrying in ${wait} ms`);
     this.missingTimer = setTimeout(() => {
       this.missingTimer = undefined;
-      const ids = Array.from(this.referenced()).filter((id) => !this.options.store.has(id));
+      const ids = Array.from(this.referenced()).filter((id) => !this.options.store.has(id) && !this.definitive.has(id));
       void this.loadMissing(ids).then(() => {
         if (ids.some((id) => this.options.store.has(id))) this.onChange();
         this.scheduleMissingRetry();
@@ -169,9 +171,13 @@ export class CohortSync {
     const key = `${cohortId}_${lastModified ? lastModified : ''}`;
     let promise = this.inFlight.get(key);
     if (!promise) {
-      promise = this.withSlot(() => this.downloadWithRetries(cohortId, lastModified)).finally(() =>
-        this.inFlight.delete(key),
-      );
+      promise = this.withSlot(() => this.downloadWithRetries(cohortId, lastModified))
+        .then((outcome) => {
+          if (outcome === 'too-large' || outcome === 'rejected') this.definitive.add(cohortId);
+          else if (outcome === 'loaded' || outcome === 'unchanged') this.definitive.delete(cohortId);
+          return outcome;
+        })
+        .finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, promise);
     }
     return promise;
