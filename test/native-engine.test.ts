@@ -1,0 +1,350 @@
+// Unit tests of the native engine's building blocks against JavaScript itself
+// (the reference engine runs on these JS semantics) and against the official
+// engine, plus whole-payload validation and hostile inputs.
+import { describe, expect, it } from 'vitest';
+import { FlagPayloadError, loadEngine } from '../src/engine';
+import { loadNativeAddon } from '../src/engine';
+import { officialEvaluate } from './support/official';
+
+const internals = loadNativeAddon().internals;
+
+// An independent murmur3 x86_32 over the UTF-8 the reference engine produces
+// (lone surrogates as 3-byte sequences), written from the algorithm's description.
+function utf8LikeReference(s: string): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+    else if ((c & 0xfc00) === 0xd800 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      c = 0x10000 + ((c & 0x3ff) << 10) + (s.charCodeAt(++i) & 0x3ff);
+      out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    } else out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+  }
+  return out;
+}
+
+function murmur3(s: string, seed = 0): number {
+  const data = utf8LikeReference(s);
+  let h = seed >>> 0;
+  const blocks = data.length >> 2;
+  const mix = (k: number) => {
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    return Math.imul(k, 0x1b873593);
+  };
+  for (let i = 0; i < blocks; i++) {
+    const k = data[4 * i] | (data[4 * i + 1] << 8) | (data[4 * i + 2] << 16) | (data[4 * i + 3] << 24);
+    h ^= mix(k);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  let k1 = 0;
+  const tail = blocks * 4;
+  switch (data.length & 3) {
+    case 3: k1 ^= data[tail + 2] << 16; // fallthrough
+    case 2: k1 ^= data[tail + 1] << 8; // fallthrough
+    case 1: k1 ^= data[tail]; h ^= mix(k1);
+  }
+  h ^= data.length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+// Deterministic PRNG for the property checks.
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomString(r: () => number, max = 12): string {
+  const alphabet = ['a', 'Z', '0', '9', '.', '-', '_', ' ', '\u00e9', '\u4e2d', '\ud83d\ude80', '\ud800', '\udc00', '\uffff', '\u0000', '"', '\\', '+', 'e', 'x'];
+  let s = '';
+  const n = Math.floor(r() * max);
+  for (let i = 0; i < n; i++) s += alphabet[Math.floor(r() * alphabet.length)];
+  return s;
+}
+
+describe('murmur3 x86_32', () => {
+  it('matches the published vectors (seed 0, non-ASCII, and the engines\' seed)', () => {
+    expect(internals.murmur3('brian', 0x7f3a21ea)).toBe(3948467465);
+    expect(internals.murmur3('a', 0x7f3a21ea)).toBe(479943832);
+    expect(internals.murmur3('My hovercraft is full of eels.', 0)).toBe(2953494853);
+    expect(internals.murmur3('My \ud83d\ude80 is full of \ud83e\udd8e.', 0)).toBe(1818098979);
+    expect(internals.murmur3('\u5409 \u661f \u9ad8 \u7167', 0)).toBe(3435142074);
+  });
+
+  it('hashes lone surrogates like the reference engine, not like Buffer (U+FFFD)', () => {
+    expect(internals.murmur3('a\ud800b')).toBe(2770460380);
+    expect(internals.murmur3('a\ud800b')).not.toBe(3412674851);
+  });
+
+  it('agrees with an independent implementation on 5,000 random strings', () => {
+    const r = rng(1);
+    for (let i = 0; i < 5000; i++) {
+      const s = randomString(r, 40);
+      expect(internals.murmur3(s), JSON.stringify(s)).toBe(murmur3(s));
+    }
+  });
+});
+
+describe('JavaScript number and string semantics', () => {
+  it('String(n) for special and random doubles', () => {
+    const specials = [0, -0, 1, -1, 0.1, 0.1 + 0.2, 1e21, 1e-7, 1.5e-7, 123456789, 1e300, -1e-300, 5e-324,
+      Number.MAX_VALUE, Number.MIN_VALUE, 2 ** 53, 2 ** 53 + 2, NaN, Infinity, -Infinity, 1 / 3, 100, 1e20, 123e-20];
+    for (const n of specials) expect(internals.numberToString(n), String(n)).toBe(String(n));
+    const r = rng(2);
+    const buf = new DataView(new ArrayBuffer(8));
+    for (let i = 0; i < 20000; i++) {
+      buf.setUint32(0, Math.floor(r() * 2 ** 32));
+      buf.setUint32(4, Math.floor(r() * 2 ** 32));
+      const n = i % 2 ? buf.getFloat64(0) : (r() - 0.5) * 10 ** Math.floor(r() * 40 - 20);
+      expect(internals.numberToString(n)).toBe(String(n));
+    }
+  });
+
+  it('Number(s) for the forms the numeric operators see', () => {
+    const cases = ['', ' ', '12', ' 12 ', '\u00a012\u2003', '\ufeff7', '1e3', '1E+3', '-1e-3', '.5', '5.', '+5', '-0',
+      '0x10', '0X1f', '0b101', '0o17', '0x', '0b2', '-0x10', '1d', '1_000', 'Infinity', '-Infinity', '+Infinity',
+      'infinity', 'NaN', '1e400', '-1e400', '5e-324', '2e-324', '1e-400', '00012', '0.000001', '1.7976931348623157e308',
+      '9007199254740993', '0x20000000000001', '0b' + '1'.repeat(60), '0o' + '7'.repeat(30), 'abc', '1 2', '\u00e9'];
+    for (const s of cases) expect(Object.is(internals.stringToNumber(s), Number(s)), JSON.stringify(s)).toBe(true);
+    const r = rng(3);
+    const parts = ['1', '0', '9', '.', 'e', 'E', '+', '-', ' ', 'x', 'b', 'o', 'a', 'f', '_'];
+    for (let i = 0; i < 20000; i++) {
+      let s = '';
+      const n = Math.floor(r() * 8);
+      for (let k = 0; k < n; k++) s += parts[Math.floor(r() * parts.length)];
+      expect(Object.is(internals.stringToNumber(s), Number(s)), JSON.stringify(s)).toBe(true);
+    }
+  });
+
+  it('string order is UTF-16 code unit order (astral vs U+E000-U+FFFF, lone surrogates)', () => {
+    const r = rng(4);
+    for (let i = 0; i < 20000; i++) {
+      const a = randomString(r);
+      const b = i % 3 === 0 ? a + randomString(r, 3) : randomString(r);
+      const expected = a < b ? -1 : a > b ? 1 : 0;
+      expect(internals.compareStrings(a, b), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(expected);
+    }
+  });
+});
+
+describe('semantic versions (accept/reject as experiment-core 0.13.1, in linear time)', () => {
+  // The reference pattern; safe to run here on short strings only.
+  const reference = /^(\d+)\.(\d+)(\.(\d+)(-(([-\w]+\.?)*))?)?$/;
+  it('accepts and rejects exactly what the reference pattern does', () => {
+    const fixed = ['1.2', '1.2.3', '01.02.03', '1.2.3-', '1.2.3-a', '1.2.3-a.b', '1.2.3-a..b', '1.2.3-.a', '1.2.3-a.',
+      '1.2.3+b', '1.2-a', '1', '1.', '.1.2', '1.2.3.4', 'v1.2.3', '1.2.3-\u00e9', '1.2.3-_', ' 1.2.3', '1.2.3 ', ''];
+    for (const v of fixed) expect(internals.parseVersionOk(v), JSON.stringify(v)).toBe(v !== '' && reference.test(v));
+    const r = rng(5);
+    const alphabet = ['1', '0', '.', '-', 'a', '_', '+', 'Z', '.', '9'];
+    for (let i = 0; i < 20000; i++) {
+      let s = String(Math.floor(r() * 20)) + '.';
+      const n = Math.floor(r() * 10);
+      for (let k = 0; k < n; k++) s += alphabet[Math.floor(r() * alphabet.length)];
+      expect(internals.parseVersionOk(s), JSON.stringify(s)).toBe(reference.test(s));
+    }
+  });
+
+  it('compares like the reference (numeric parts, prerelease below release, prerelease as strings)', () => {
+    expect(internals.compareVersions('1.10.0', '1.9.0')).toBe(1);
+    expect(internals.compareVersions('1.2.3-beta', '1.2.3')).toBe(-1);
+    expect(internals.compareVersions('1.2.3-a1.23', '1.2.3-a1.5')).toBe(-1);
+    expect(internals.compareVersions('06.007.0008', '6.7.8')).toBe(0);
+    expect(internals.compareVersions('1.2', '1.2.0')).toBe(0);
+    expect(internals.compareVersions('1.2.3+b', '1.2.3')).toBeNull();
+  });
+
+  it('rejects a 10,000-character hostile version string in bounded time', () => {
+    const hostile = '1.2.3-' + 'a-'.repeat(5000) + ']';
+    const start = process.hrtime.bigint();
+    expect(internals.parseVersionOk(hostile)).toBe(false);
+    // Sanity bound only (the reference takes ~40 s at 39 characters).
+    expect(Number(process.hrtime.bigint() - start) / 1e6).toBeLessThan(1000);
+  });
+});
+
+const onFlag = (key: string, extra: Record<string, unknown> = {}) => ({
+  key,
+  variants: { on: { key: 'on', value: 'on' }, off: { key: 'off', metadata: { default: true } } },
+  segments: [{ variant: 'on' }],
+  ...extra,
+});
+
+describe('payload validation', () => {
+  const engine = loadEngine();
+  it.each([
+    ['not JSON', '{"key":', /not valid JSON: .*at byte/],
+    ['truncated array', '[{"key":"a"', /not valid JSON/],
+    ['an object', '{"a":{}}', /must be a JSON array of flags, got an object/],
+    ['a number', '42', /must be a JSON array of flags, got a number/],
+    ['trailing garbage', '[] x', /unexpected data after the JSON value/],
+    ['empty', '', /not valid JSON/],
+    ['too deep', '['.repeat(5000) + ']'.repeat(5000), /nested too deeply/],
+  ])('rejects %s with a FlagPayloadError naming what and where', (_label, payload, message) => {
+    let error: unknown;
+    try {
+      engine.load(payload);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(FlagPayloadError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('leaves out only the flags that fail validation, each with its reason', () => {
+    const flags = [
+      onFlag('good'),
+      { key: 'no-segments', variants: {} },
+      { key: 'no-variants', segments: [] },
+      onFlag('bad-value', { segments: [{ conditions: [[{ selector: ['context', 'user', 'user_id'], op: 'is', values: [1] }]], variant: 'on' }] }),
+      onFlag('bad-regex', { segments: [{ conditions: [[{ selector: ['context', 'user', 'user_id'], op: 'regex match', values: ['('] }]], variant: 'on' }] }),
+      onFlag('cycle-a', { dependencies: ['cycle-b'] }),
+      onFlag('cycle-b', { dependencies: ['cycle-a'] }),
+      onFlag('self', { dependencies: ['self'] }),
+      onFlag('needs-cycle', { dependencies: ['cycle-a'] }),
+      'not a flag',
+      { variants: {}, segments: [] },
+    ];
+    const snap = engine.load(JSON.stringify(flags));
+    const reasons = Object.fromEntries(snap.rejected.map((r) => [r.flagKey, r.reason]));
+    expect(reasons).toEqual({
+      'no-segments': 'flag has no "segments"',
+      'no-variants': 'flag has no "variants"',
+      'bad-value': expect.stringMatching(/condition values must be strings, got 1/),
+      'bad-regex': expect.stringMatching(/invalid regex "\(": .*Unterminated group/),
+      'cycle-a': 'dependency cycle between flags cycle-a, cycle-b',
+      'cycle-b': 'dependency cycle between flags cycle-a, cycle-b',
+      self: 'dependency cycle between flags self',
+      '#9': 'flag must be an object, got a string',
+      '#10': 'flag has no string "key"',
+    });
+    // The rest evaluate exactly as the reference does without the bad flags.
+    const user = { user_id: 'u' };
+    const kept = flags.filter((f) => typeof f === 'object' && ['good', 'needs-cycle'].includes((f as { key: string }).key));
+    expect(snap.evaluate(user)).toStrictEqual(officialEvaluate(kept as Array<Record<string, unknown>>, user));
+  });
+
+  it('takes the last definition of a repeated flag key at the first key\'s position', () => {
+    const flags = [onFlag('a'), onFlag('b'), { ...onFlag('a'), segments: [{ variant: 'off' }] }];
+    const snap = engine.load(JSON.stringify(flags));
+    const result = snap.evaluate({});
+    expect(Object.keys(result)).toEqual(['a', 'b']);
+    expect(result.a.key).toBe('off');
+    expect(result).toStrictEqual(officialEvaluate(flags as Array<Record<string, unknown>>, {}));
+  });
+
+  it('accepts a Uint8Array payload, replacing invalid UTF-8 like a network decoder', () => {
+    const text = JSON.stringify([onFlag('caf\u00e9')]);
+    const bytes = Buffer.concat([Buffer.from(text.slice(0, -3)), Buffer.from([0xff]), Buffer.from(text.slice(-3))]);
+    expect(() => engine.load(bytes)).toThrow(FlagPayloadError); // 0xff outside a string is a syntax error
+    const snap = engine.load(new Uint8Array(Buffer.from(text)));
+    expect(snap.keys()).toEqual(['caf\u00e9']);
+  });
+});
+
+describe('dependencies and flag keys', () => {
+  const flags = [
+    onFlag('c', { dependencies: ['b'] }),
+    onFlag('b', { dependencies: ['a', 'missing'] }),
+    onFlag('a'),
+    onFlag('10'),
+    onFlag('2', { dependencies: ['c'] }),
+  ];
+  const snap = loadEngine().load(JSON.stringify(flags));
+
+  it('orders all flags like the reference topologicalSort (integer-like keys first)', () => {
+    expect(snap.keys()).toEqual(['a', 'b', 'c', '2', '10']);
+    expect(Object.keys(snap.evaluate({}))).toEqual(Object.keys(officialEvaluate(flags, {})));
+  });
+
+  it('returns requested flags plus their dependencies, in the reference order', () => {
+    for (const keys of [['c'], ['2'], ['b', 'a'], ['10', 'c', 'c'], ['missing'], ['a', 'nope', 'b']]) {
+      expect(Object.keys(snap.evaluate({}, keys)), keys.join(',')).toEqual(Object.keys(officialEvaluate(flags, {}, keys)));
+    }
+  });
+
+  it('treats an empty key list as all flags (the Python SDK\'s documented behaviour)', () => {
+    expect(snap.evaluate({}, [])).toStrictEqual(snap.evaluate({}));
+    expect(Object.keys(snap.evaluate({}, []))).toEqual(Object.keys(officialEvaluate(flags, {})));
+  });
+});
+
+describe('bucketing', () => {
+  it('distributes 10,000 device ids exactly like the official engine', () => {
+    const flag = {
+      key: 'exp',
+      variants: { a: { key: 'a' }, b: { key: 'b' }, c: { key: 'c' }, off: { key: 'off' } },
+      segments: [{
+        bucket: {
+          selector: ['context', 'user', 'device_id'],
+          salt: 'salty',
+          allocations: [
+            { range: [0, 30], distributions: [{ variant: 'a', range: [0, 42949673] }] },
+            { range: [30, 99], distributions: [{ variant: 'b', range: [0, 21474837] }, { variant: 'c', range: [21474836, 42949673] }] },
+          ],
+        },
+        variant: 'off',
+      }],
+    };
+    const snap = loadEngine().load(JSON.stringify([flag]));
+    const counts: Record<string, number> = {};
+    for (let i = 1; i <= 10000; i++) {
+      const user = { device_id: String(i) };
+      const ours = snap.evaluate(user).exp.key!;
+      expect(ours).toBe((officialEvaluate([flag], user).exp as { key: string }).key);
+      counts[ours] = (counts[ours] ?? 0) + 1;
+    }
+    // Every branch is exercised, including [0,99] leaving allocation value 99 to the default.
+    expect(Object.keys(counts).sort()).toEqual(['a', 'b', 'c', 'off']);
+  });
+});
+
+describe('hostile users', () => {
+  const flag = {
+    key: 'f',
+    variants: { on: { key: 'on' } },
+    segments: [
+      { conditions: [[{ selector: ['context', 'user', 'user_properties', 'deep'], op: 'contains', values: ['x'] }]], variant: 'on' },
+      { conditions: [[{ selector: ['context', 'user', 'user_properties', 'list'], op: 'set contains', values: ['a'] }]], variant: 'on' },
+    ],
+  };
+  const snap = loadEngine().load(JSON.stringify([flag]));
+
+  it('deeply nested values (10,000 levels) evaluate without throwing', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 10000; i++) deep = [deep];
+    expect(() => snap.evaluate({ user_properties: { deep: 'x', other: deep } } as never)).not.toThrow();
+    expect(snap.evaluate({ user_properties: { deep: 'x', other: deep } } as never)).toHaveProperty('f');
+    let deepString = 'x';
+    for (let i = 0; i < 2000; i++) deepString = `[${deepString}]`;
+    expect(() => snap.evaluate({ user_properties: { deep: deepString } })).not.toThrow();
+  });
+
+  it('an enormous user (100,000 properties, 1 MB strings) evaluates', () => {
+    const props: Record<string, string> = {};
+    for (let i = 0; i < 100000; i++) props['p' + i] = 'v';
+    props.deep = 'y'.repeat(1 << 20) + 'x';
+    expect(snap.evaluate({ user_properties: props })).toHaveProperty('f');
+    const list = Array.from({ length: 100000 }, (_, i) => String(i % 1000));
+    expect(snap.evaluate({ user_properties: { list: [...list, 'a'] } })).toHaveProperty('f');
+  });
+
+  it('users JSON cannot fully represent still evaluate on their other properties (BigInt, cycles)', () => {
+    const cyclic: Record<string, unknown> = { user_properties: { deep: 'x' } };
+    cyclic.self = cyclic;
+    expect(snap.evaluate(cyclic as never)).toHaveProperty('f');
+    const big = loadEngine().load(JSON.stringify([{ key: 'b', variants: { on: { key: 'on' } },
+      segments: [{ conditions: [[{ selector: ['context', 'user', 'user_properties', 'big'], op: 'greater', values: ['9'] }]], variant: 'on' }] }]));
+    expect(big.evaluate({ user_properties: { big: 10n } } as never)).toHaveProperty('b');
+  });
+});
