@@ -618,12 +618,23 @@ bool Evaluator::matchCondition(const Condition& c) {
       sc.numberReady = sc.versionReady = false;
       sc.isList = coerceList(v);
       sc.hasString = !sc.isList && coerceString(v, sc.buffer, sc.text);
-    } else if (sc.isList) {
-      coerceList(v);  // list_ is scratch shared by all conditions: rebuild it
+      if (sc.isList) {
+        // Keep the elements for the other conditions on this selector: the
+        // scratch they point into is reused by the next list.
+        sc.listArena.clear();
+        for (std::string_view e : list_) sc.listArena.append(e);
+        sc.list.clear();
+        size_t offset = 0;
+        for (std::string_view e : list_) {
+          sc.list.emplace_back(sc.listArena.data() + offset, e.size());
+          offset += e.size();
+        }
+      }
     }
+    items_ = &sc.list;
     if (isSetOp(c.op)) return sc.isList && matchSet(c);
     if (sc.isList) {
-      for (std::string_view element : list_) {
+      for (std::string_view element : sc.list) {
         if (matchString(element, c)) return true;
       }
       return false;
@@ -633,6 +644,7 @@ bool Evaluator::matchCondition(const Condition& c) {
   const Value v = select(c.selector);
   if (v.kind == Value::Kind::Missing) return matchNull(c);
   const bool isList = coerceList(v);
+  items_ = &list_;
   if (isSetOp(c.op)) return isList && matchSet(c);
   if (isList) {
     for (std::string_view element : list_) {
@@ -744,7 +756,7 @@ bool Evaluator::matchString(std::string_view s, const Condition& c, ScalarCache*
 }
 
 bool Evaluator::listHasBooleans() {
-  for (std::string_view p : list_) {
+  for (std::string_view p : (*items_)) {
     if (isBooleanWord(p)) return true;
   }
   return false;
@@ -753,12 +765,12 @@ bool Evaluator::listHasBooleans() {
 bool Evaluator::matchesIsList(std::string_view value) {
   // The reference's matchesIs(filterValue, propValues), arguments swapped.
   if (isBooleanWord(value) && listHasBooleans()) {
-    for (std::string_view p : list_) {
+    for (std::string_view p : (*items_)) {
       if (equalsIgnoreAsciiCase(p, value)) return true;
     }
     return false;
   }
-  for (std::string_view p : list_) {
+  for (std::string_view p : (*items_)) {
     if (p == value) return true;
   }
   return false;
@@ -769,25 +781,25 @@ bool Evaluator::matchSet(const Condition& c) {
     case Op::SetIs:
     case Op::SetIsNot: {
       uint32_t distinct = 0;
-      if (list_.size() <= 32) {
-        for (size_t i = 0; i < list_.size(); i++) {
-          auto end = list_.begin() + static_cast<std::ptrdiff_t>(i);
-          if (std::find(list_.begin(), end, list_[i]) == end) distinct++;
+      if ((*items_).size() <= 32) {
+        for (size_t i = 0; i < (*items_).size(); i++) {
+          auto end = (*items_).begin() + static_cast<std::ptrdiff_t>(i);
+          if (std::find((*items_).begin(), end, (*items_)[i]) == end) distinct++;
         }
       } else {
-        sorted_.assign(list_.begin(), list_.end());
+        sorted_.assign((*items_).begin(), (*items_).end());
         std::sort(sorted_.begin(), sorted_.end());
         distinct = static_cast<uint32_t>(std::unique(sorted_.begin(), sorted_.end()) - sorted_.begin());
       }
       bool equal = distinct == c.distinctValues;
       for (size_t i = 0; equal && i < c.values.size(); i++) {
-        equal = std::find(list_.begin(), list_.end(), std::string_view(c.values[i].raw)) != list_.end();
+        equal = std::find((*items_).begin(), (*items_).end(), std::string_view(c.values[i].raw)) != (*items_).end();
       }
       return c.op == Op::SetIs ? equal : !equal;
     }
     case Op::SetContains:
     case Op::SetDoesNotContain: {
-      bool all = list_.size() >= c.values.size();
+      bool all = (*items_).size() >= c.values.size();
       for (size_t i = 0; all && i < c.values.size(); i++) all = matchesIsList(c.values[i].raw);
       return c.op == Op::SetContains ? all : !all;
     }

@@ -77,6 +77,8 @@ class Evaluator {
     std::string buffer;
     double number = 0;
     std::optional<SemanticVersion> version;
+    std::vector<std::string_view> list;  // the elements, when isList
+    std::string listArena;
   };
   bool matchString(std::string_view s, const Condition& c, ScalarCache* cache = nullptr);
   bool matchSet(const Condition& c);
@@ -110,6 +112,7 @@ class Evaluator {
   std::vector<std::pair<uint32_t, uint32_t>> listSpans_;
   std::string listArena_;
   std::vector<std::string_view> list_;
+  const std::vector<std::string_view>* items_ = &list_;  // the list matchSet works on
   std::vector<std::string_view> sorted_;
   JsonDocument listDoc_;
   JsonParser listParser_;
