@@ -12,8 +12,10 @@ import { buildCohortIndex, type CohortIndex } from './cohort-utils';
 import { CohortSync, enrichUser } from './cohorts';
 import { createTracking, DEFAULT_FLUSH_TIMEOUT_MILLIS, type Tracking } from './exposure';
 import { FlagPoller } from './flag-poller';
+import { type EvaluationHook, HookRunner } from './hooks';
 import { internalsOf } from './internals';
 import { StreamingUpdater } from './stream';
+import { unrefConnector } from './unref-connector';
 
 export interface EvaluateOptions {
   /** Track an exposure event for each evaluated variant (needs exposureConfig). */
@@ -61,6 +63,8 @@ export class LocalEvaluationClient {
   private warnedEmpty = false;
   private warnedNoCohortSync = false;
   private warnedNoTracking = false;
+  /** Present once a hook is registered: evaluateV2 checks this one field when there is none. */
+  private hooks: HookRunner | undefined;
 
   constructor(
     private readonly apiKey: string,
@@ -72,7 +76,10 @@ export class LocalEvaluationClient {
       this.logger.error('Experiment API key is empty: flags cannot be fetched');
     }
     this.engine = loadEngine();
-    this.http = new HttpClient({ dispatcher: this.config.dispatcher });
+    // Background connections never keep the process alive (a caller's dispatcher is used as given).
+    this.http = new HttpClient(
+      this.config.dispatcher ? { dispatcher: this.config.dispatcher } : { connect: unrefConnector() },
+    );
     const internals = internalsOf(config);
     this.poller = new FlagPoller({
       apiKey,
@@ -118,6 +125,7 @@ export class LocalEvaluationClient {
       this.logger,
       internals.analyticsFactory,
     );
+    for (const hook of this.config.hooks) this.addHook(hook);
     if (this.config.bootstrap !== undefined) {
       // Installed at once; the cohorts it references are downloaded by start().
       const next = this.parseFlagPayload(bootstrapPayload(this.config.bootstrap), 'bootstrap');
@@ -222,10 +230,10 @@ export class LocalEvaluationClient {
       const work = this.startWork(deadline);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<never>((_, reject) => {
+        // Ref'd on purpose: it keeps `await client.start()` alive (sockets are unref'd), and is cleared when start settles.
         timer = setTimeout(() => {
           reject(new Error(`start() timed out after ${timeout} ms (flags or cohorts not loaded yet; updates continue in the background)`));
         }, timeout);
-        timer.unref();
       });
       work.catch(() => undefined);
       timedOut.catch(() => undefined);
@@ -299,6 +307,27 @@ export class LocalEvaluationClient {
    * calls: copy one before changing it.
    */
   evaluateV2(user: ExperimentUser, flagKeys?: string[], options?: EvaluateOptions): Variants {
+    if (this.hooks !== undefined) {
+      return this.hooks.run(
+        { method: 'evaluateV2', user, flagKeys },
+        () => this.evaluateUnhooked(user, flagKeys, options),
+        (variants) => variants,
+      );
+    }
+    return this.evaluateUnhooked(user, flagKeys, options);
+  }
+
+  /**
+   * Register an evaluation hook (before/after callbacks around evaluateV2 and
+   * evaluateV2Details). See docs/hooks.md.
+   */
+  addHook(hook: EvaluationHook): void {
+    const runner = this.hooks ?? new HookRunner(this.logger);
+    runner.add(hook);
+    if (runner.size > 0) this.hooks = runner;
+  }
+
+  private evaluateUnhooked(user: ExperimentUser, flagKeys?: string[], options?: EvaluateOptions): Variants {
     const snapshot = this.snapshot;
     if (!snapshot) {
       if (!this.warnedEmpty) {

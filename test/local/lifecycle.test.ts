@@ -1,0 +1,214 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createLocalServer, type Fault, type LocalServer } from '../../src/server';
+import {
+  API_KEY,
+  capturingLogger,
+  closeClients,
+  cohortFlag,
+  eventually,
+  flag,
+  guardUnhandledRejections,
+  localClient,
+  sleep,
+} from './helpers';
+
+guardUnhandledRejections();
+
+let server: LocalServer;
+beforeEach(async () => {
+  server = await createLocalServer({
+    flags: [flag('a')],
+    apiKeys: [API_KEY],
+    cohorts: [{ cohortId: 'c1', memberIds: ['u1'] }],
+  });
+});
+afterEach(async () => {
+  await closeClients();
+  await server.close();
+});
+
+describe('start()', () => {
+  it('rejects after startTimeoutMillis when the flag server hangs', async () => {
+    server.injectFaults('flags', { hang: true, times: Infinity });
+    const c = localClient({ serverUrl: server.url, startTimeoutMillis: 300, logger: capturingLogger() });
+    await expect(c.start()).rejects.toThrow(/timed out after 300 ms/);
+  });
+
+  it('rejects after startTimeoutMillis when a cohort download hangs', async () => {
+    server.setFlags([cohortFlag('f', 'c1')]);
+    server.injectFaults('cohort', { hang: true, times: Infinity });
+    const c = localClient({
+      serverUrl: server.url,
+      startTimeoutMillis: 300,
+      cohortSyncConfig: { apiKey: 'a', secretKey: 's', cohortServerUrl: server.url },
+      logger: capturingLogger(),
+    });
+    await expect(c.start()).rejects.toThrow(/timed out after 300 ms/);
+  });
+
+  it.each([401, 403])('rejects at once and clearly on %i', async (status) => {
+    server.injectFaults('flags', { status, times: Infinity });
+    const c = localClient({ serverUrl: server.url, logger: capturingLogger() });
+    await expect(c.start()).rejects.toThrow(new RegExp(`status ${status}.*deployment key`));
+    expect(server.requests('flags')).toHaveLength(1);
+  });
+
+  it('retries a failing first fetch and resolves when the server recovers', async () => {
+    server.injectFaults('flags', { status: 503 }, { reset: true }, { status: 200, body: '[{"garbage"' });
+    const c = localClient({ serverUrl: server.url, logger: capturingLogger() });
+    await c.start();
+    expect(c.flagKeys()).toEqual(['a']);
+    expect(server.requests('flags')).toHaveLength(4);
+  });
+
+  it('stop() while start() is waiting aborts the request; start() rejects', async () => {
+    server.injectFaults('flags', { hang: true });
+    const c = localClient({ serverUrl: server.url, logger: capturingLogger() });
+    const started = c.start();
+    await server.waitForRequests('flags', 1);
+    c.stop();
+    await expect(started).rejects.toThrow();
+    await expect(c.start()).rejects.toThrow(/stopped/);
+  });
+});
+
+describe('polling under faults', () => {
+  it('keeps serving the last good flags through every fault and recovers', async () => {
+    const logger = capturingLogger();
+    const c = localClient({
+      serverUrl: server.url,
+      flagConfigPollingIntervalMillis: 1000,
+      flagConfigPollerRequestTimeoutMillis: 300,
+      logger,
+    });
+    await c.start();
+    const faults: Fault[] = [
+      { status: 500 },
+      { status: 429 },
+      { status: 404 },
+      { reset: true },
+      { hang: true },
+      { slowBodyMs: 1000 },
+      { truncate: true },
+      { status: 200, body: 'not json' },
+      { status: 200, body: '{"not":"an array"}' },
+    ];
+    server.injectFaults('flags', ...faults);
+    server.setFlags([flag('a'), flag('b')]);
+    const before = server.requests('flags').length;
+    while (server.pendingFaults('flags') > 0) {
+      expect(c.flagKeys()).toEqual(['a']);
+      expect(c.evaluateV2({}).a.key).toBe('on');
+      await sleep(100);
+    }
+    await eventually(() => c.flagKeys().includes('b'), 5000, 'recovery');
+    expect(server.requests('flags').length - before).toBe(faults.length + 1);
+    expect(logger.count('warn', 'flag poll failed')).toBeGreaterThanOrEqual(7);
+  }, 30_000);
+
+  it('a failing flag server is polled at most once per backoff delay', async () => {
+    const c = localClient({ serverUrl: server.url, flagConfigPollingIntervalMillis: 1000, logger: capturingLogger() });
+    await c.start();
+    server.injectFaults('flags', { status: 500, times: Infinity });
+    const t0 = Date.now();
+    const before = server.requests('flags').length;
+    await sleep(3500);
+    const polls = server.requests('flags').length - before;
+    // Interval 1000, failure backoff 1000..1000: at most one request per second.
+    expect(polls).toBeGreaterThanOrEqual(2);
+    expect(polls).toBeLessThanOrEqual(Math.floor((Date.now() - t0) / 1000) + 1);
+  });
+
+  it('close() stops polling', async () => {
+    const c = localClient({ serverUrl: server.url, flagConfigPollingIntervalMillis: 1000, logger: capturingLogger() });
+    await c.start();
+    await c.close();
+    const n = server.requests('flags').length;
+    await sleep(1500);
+    expect(server.requests('flags').length).toBe(n);
+    expect(c.evaluateV2({}).a.key).toBe('on'); // still evaluates on the last flags
+  });
+});
+
+// ---- process lifetime: compiled client in a child process ----
+
+const root = join(__dirname, '..', '..');
+const distClient = join(root, 'dist', 'cjs', 'local', 'client.js');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+function runChild(script: string, timeoutMillis: number): Promise<{ code: number | null; out: string; killed: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', script], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, timeoutMillis);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, killed });
+    });
+  });
+}
+
+describe('process lifetime', () => {
+  beforeAll(async () => {
+    if (!existsSync(distClient) || statSync(distClient).mtimeMs < newestMtime(join(root, 'src'))) {
+      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+        const p = spawn('npm', ['run', 'build:ts'], { cwd: root });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        p.on('exit', (code) => resolve({ code, out }));
+      });
+      if (r.code !== 0) throw new Error(`building dist failed:\n${r.out}`);
+    }
+  }, 180_000);
+
+  it('a started client (streaming, polling, cohorts) does not keep the process alive', async () => {
+    server.setFlags([flag('a'), cohortFlag('f', 'c1')]);
+    const script = `
+      const { LocalEvaluationClient } = require(${JSON.stringify(distClient)});
+      const url = ${JSON.stringify(server.url)};
+      const c = new LocalEvaluationClient(${JSON.stringify(API_KEY)}, {
+        serverUrl: url, streamUpdates: true, streamServerUrl: url, flagConfigPollingIntervalMillis: 1000,
+        cohortSyncConfig: { apiKey: 'a', secretKey: 's', cohortServerUrl: url },
+      });
+      c.start().then(() => {
+        console.log('started', JSON.stringify(c.evaluateV2({ user_id: 'u1' }, ['f'])));
+      }, (e) => { console.log('start failed', e.message); process.exitCode = 3; });
+    `;
+    const r = await runChild(script, 20_000);
+    expect(r.killed, r.out).toBe(false);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('started {"f":{"key":"on"');
+    expect(server.requests('stream').length).toBe(1);
+  }, 30_000);
+
+  it('await start() in a script is not cut short while flags are slow to arrive', async () => {
+    server.injectFaults('flags', { delayMs: 800 });
+    const script = `
+      const { LocalEvaluationClient } = require(${JSON.stringify(distClient)});
+      const c = new LocalEvaluationClient(${JSON.stringify(API_KEY)}, { serverUrl: ${JSON.stringify(server.url)} });
+      (async () => { await c.start(); console.log('keys', c.flagKeys().join(',')); })();
+    `;
+    const r = await runChild(script, 20_000);
+    expect(r.killed, r.out).toBe(false);
+    expect(r.out).toContain('keys a');
+    expect(r.code, r.out).toBe(0);
+  }, 30_000);
+});
