@@ -12,6 +12,7 @@
  *   BENCH_ROUNDS=3            rounds per cell; the reported figure is the median round
  *   BENCH_SEED=7              generator seed
  *   BENCH_USERS=64            distinct users cycled through
+ *   BENCH_HOOK=1              register one no-op evaluation hook on our client (cost of hooks; docs/hooks.md)
  */
 const fs = require('fs');
 const os = require('os');
@@ -180,7 +181,7 @@ function main() {
   const cpu = (os.cpus()[0] && os.cpus()[0].model) || 'unknown CPU';
   console.log(`evaluateV2 per call: amplitude-experiment-native vs @amplitude/experiment-node-server 1.13.6`);
   console.log(`node ${process.version}, ${os.platform()}-${os.arch()}, ${os.cpus().length} x ${cpu}`);
-  console.log(`our engine: ${describeOurEngine(ours)}; seed ${SEED}, ${USERS} users, ${ROUNDS} x ${Math.round(CELL_MS / ROUNDS)} ms per cell (median round)\n`);
+  console.log(`our engine: ${describeOurEngine(ours)}${process.env.BENCH_HOOK ? ' + one no-op hook' : ''}; seed ${SEED}, ${USERS} users, ${ROUNDS} x ${Math.round(CELL_MS / ROUNDS)} ms per cell (median round)\n`);
 
   const rows = [];
   const warnings = [];
@@ -194,6 +195,9 @@ function main() {
     // Logging off on both sides: with cohort filters and no cohort sync the official client logs an error per call.
     const quiet = official.LogLevel.Disable;
     const mine = ours.Experiment.initializeLocal(apiKey, { bootstrap: record, logLevel: quiet, instanceName: 'ours' });
+    if (process.env.BENCH_HOOK && typeof mine.addHook === 'function') {
+      mine.addHook({ name: 'bench-noop', beforeEvaluation() {}, afterEvaluation() {} });
+    }
     const users = c.users.filter((u) => u !== undefined);
 
     // The one-flag case asks for a flag that has dependencies when there is one (the usual experiment setup).

@@ -17,7 +17,10 @@ export type {
   ExposureConfig,
   CohortSyncConfig,
   FlagBootstrap,
+  PersistenceConfig,
 } from './config/local';
+export type { EvaluationHook, EvaluationHookContext, EvaluationHookResult } from './local/hooks';
+export type { FlagDataSource } from './local/data-source';
 export { RemoteEvaluationClient, ExperimentClient, RemoteEvaluationDefaults, Defaults, FetchError } from './remote';
 export type { RemoteEvaluationConfig, ExperimentConfig, FetchOptions, FetchCallback, FetchErrorCode } from './remote';
 export { AmplitudeCookie } from './cookie';

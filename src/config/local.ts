@@ -6,6 +6,8 @@
 import type { Agent as HttpAgent } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { FlagConfig } from '../types';
+import type { EvaluationHook } from '../local/hooks';
+import type { FlagDataSource } from '../local/data-source';
 import { createLogger, LogLevel, type Logger, type LoggerProvider } from '../util/logger';
 import {
   ConfigError,
@@ -76,6 +78,28 @@ export interface LocalEvaluationConfig {
   assignmentConfig?: AssignmentConfig;
   exposureConfig?: ExposureConfig;
   cohortSyncConfig?: CohortSyncConfig;
+  /** Before/after evaluation callbacks (metrics, tracing): docs/hooks.md. More with client.addHook(). */
+  hooks?: readonly EvaluationHook[];
+  /**
+   * Serve flags from this JSON file (an array of v2 flag configs, as GET /sdk/v2/flags returns) instead of
+   * fetching them; reloaded when the file changes (a bad file is logged and the last good flags stay).
+   */
+  flagsFile?: string;
+  /** How often the flags file is checked when fs.watch misses a change (network disks, some editors). Default 1000. */
+  flagsFilePollIntervalMillis?: number;
+  /** An in-process flag source instead of Amplitude, such as TestData: docs/test-data.md. */
+  dataSource?: FlagDataSource;
+  /**
+   * Last-known-good: write each flag payload accepted from Amplitude to `path` (atomically), and start from that
+   * file when Amplitude cannot be reached at start(): docs/persistence.md.
+   */
+  persistence?: PersistenceConfig;
+}
+
+/** Where the last-known-good flag payload is kept. */
+export interface PersistenceConfig {
+  /** The file to write (temp file + rename, so a crash never leaves half a file). */
+  path: string;
 }
 
 export const LocalEvaluationDefaults = Object.freeze({
@@ -118,13 +142,19 @@ export interface ResolvedLocalConfig {
   exposureConfig: ExposureConfig | undefined;
   assignmentConfig: AssignmentConfig | undefined;
   cohortSyncConfig: Required<CohortSyncConfig> | undefined;
+  hooks: readonly EvaluationHook[];
+  flagsFile: string | undefined;
+  flagsFilePollIntervalMillis: number;
+  dataSource: FlagDataSource | undefined;
+  persistence: PersistenceConfig | undefined;
 }
 
 const KNOWN_OPTIONS = new Set([
   'debug', 'logLevel', 'loggerProvider', 'logger', 'instanceName', 'serverZone', 'serverUrl', 'bootstrap',
   'flagConfigPollingIntervalMillis', 'flagConfigPollerRequestTimeoutMillis', 'startTimeoutMillis', 'streamUpdates',
   'streamServerUrl', 'streamFlagConnTimeoutMillis', 'httpAgent', 'dispatcher', 'assignmentConfig',
-  'exposureConfig', 'cohortSyncConfig',
+  'exposureConfig', 'cohortSyncConfig', 'hooks', 'flagsFile', 'flagsFilePollIntervalMillis', 'dataSource',
+  'persistence',
 ]);
 
 export function resolveLocalConfig(config: LocalEvaluationConfig | undefined): ResolvedLocalConfig {
@@ -170,6 +200,21 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined): R
       throw new ConfigError(`${name}.apiKey (the analytics project API key) is required`);
     }
   }
+  if (c.hooks !== undefined && !Array.isArray(c.hooks)) throw new ConfigError('config.hooks must be an array of hooks');
+  if (c.flagsFile !== undefined && (typeof c.flagsFile !== 'string' || c.flagsFile === '')) {
+    throw new ConfigError('config.flagsFile must be a file path');
+  }
+  if (c.dataSource !== undefined && (typeof c.dataSource !== 'object' || c.dataSource === null ||
+      typeof c.dataSource.subscribe !== 'function')) {
+    throw new ConfigError('config.dataSource must have a subscribe(listener) method (for example a TestData)');
+  }
+  if (c.flagsFile !== undefined && c.dataSource !== undefined) {
+    throw new ConfigError('config.flagsFile and config.dataSource cannot both be set');
+  }
+  if (c.persistence !== undefined && (typeof c.persistence !== 'object' || c.persistence === null ||
+      typeof c.persistence.path !== 'string' || c.persistence.path === '')) {
+    throw new ConfigError('config.persistence must be { path: string }');
+  }
   return {
     logger,
     instanceName: c.instanceName,
@@ -204,5 +249,10 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined): R
     exposureConfig: c.exposureConfig,
     assignmentConfig: c.assignmentConfig,
     cohortSyncConfig,
+    hooks: c.hooks ?? [],
+    flagsFile: c.flagsFile,
+    flagsFilePollIntervalMillis: numberOption('flagsFilePollIntervalMillis', c.flagsFilePollIntervalMillis, 1000, 10, warn),
+    dataSource: c.dataSource,
+    persistence: c.persistence,
   };
 }

@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalEvaluationClient } from '../../src/local/client';
+import type { EvaluationHook, EvaluationHookContext, EvaluationHookResult } from '../../src/local/hooks';
+import { capturingLogger } from '../local/helpers';
+
+const FLAGS = [
+  {
+    key: 'a',
+    metadata: { flagType: 'release' },
+    segments: [{ variant: 'on' }],
+    variants: { on: { key: 'on', value: 'on' } },
+  },
+  {
+    key: 'b',
+    segments: [{ variant: 'off' }],
+    variants: { off: { key: 'off', metadata: { default: true } } },
+  },
+];
+
+const clients: LocalEvaluationClient[] = [];
+function client(config: ConstructorParameters<typeof LocalEvaluationClient>[1] = {}): LocalEvaluationClient {
+  const c = new LocalEvaluationClient('key', { bootstrap: FLAGS, ...config });
+  clients.push(c);
+  return c;
+}
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+describe('evaluation hooks', () => {
+  it('runs before and after around evaluateV2, passing data from before to after', () => {
+    const calls: string[] = [];
+    let after: { context: EvaluationHookContext; result: EvaluationHookResult; data: unknown } | undefined;
+    const hook: EvaluationHook<{ token: number }> = {
+      name: 'metrics',
+      beforeEvaluation(context) {
+        calls.push(`before:${context.method}:${context.flagKeys?.join(',')}`);
+        return { token: 42 };
+      },
+      afterEvaluation(context, result, data) {
+        calls.push('after');
+        after = { context, result, data };
+      },
+    };
+    const c = client({ hooks: [hook as EvaluationHook] });
+    const user = { user_id: 'u1' };
+    const variants = c.evaluateV2(user, ['a']);
+    expect(variants.a.key).toBe('on');
+    expect(calls).toEqual(['before:evaluateV2:a', 'after']);
+    expect(after!.context.user).toBe(user);
+    expect(after!.result.variants).toBe(variants);
+    expect(after!.result.durationMillis).toBeGreaterThanOrEqual(0);
+    expect(after!.data).toEqual({ token: 42 });
+  });
+
+  it('addHook registers hooks on a running client; after-stages run in reverse order', () => {
+    const order: string[] = [];
+    const c = client();
+    c.evaluateV2({ user_id: 'u' });
+    expect(order).toEqual([]);
+    c.addHook({ beforeEvaluation: () => void order.push('1.before'), afterEvaluation: () => void order.push('1.after') });
+    c.addHook({ beforeEvaluation: () => void order.push('2.before'), afterEvaluation: () => void order.push('2.after') });
+    c.evaluateV2({ user_id: 'u' });
+    expect(order).toEqual(['1.before', '2.before', '2.after', '1.after']);
+  });
+
+  it('a throwing hook is logged once per stage and never breaks evaluation', () => {
+    const logger = capturingLogger();
+    const c = client({ logger });
+    const seen: string[] = [];
+    c.addHook({
+      name: 'broken',
+      beforeEvaluation: () => {
+        throw new Error('boom before');
+      },
+      afterEvaluation: () => {
+        throw new Error('boom after');
+      },
+    });
+    c.addHook({ afterEvaluation: (_c, r) => void seen.push(Object.keys(r.variants).join(',')) });
+    for (let i = 0; i < 3; i++) {
+      const v = c.evaluateV2({ user_id: 'u' });
+      expect(Object.keys(v)).toEqual(['a', 'b']);
+    }
+    expect(seen).toEqual(['a,b', 'a,b', 'a,b']);
+    expect(logger.count('error', 'hook broken threw in beforeEvaluation: boom before')).toBe(1);
+    expect(logger.count('error', 'hook broken threw in afterEvaluation: boom after')).toBe(1);
+    expect(logger.count('debug', 'boom before')).toBe(2);
+  });
+
+  it('rejects a hooks option that is not an array', () => {
+    expect(() => client({ hooks: {} as unknown as EvaluationHook[] })).toThrow(/hooks must be an array/);
+  });
+});
