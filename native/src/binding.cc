@@ -14,16 +14,8 @@ namespace experiment {
 namespace {
 
 std::string toWtf8(const Napi::String& s) {
-  std::u16string units = s.Utf16Value();
   std::string out;
-  for (size_t i = 0; i < units.size(); i++) {
-    uint32_t c = units[i];
-    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < units.size() && units[i + 1] >= 0xDC00 && units[i + 1] <= 0xDFFF) {
-      c = 0x10000 + ((c - 0xD800) << 10) + (units[i + 1] - 0xDC00u);
-      i++;
-    }
-    appendCodePoint(c, out);
-  }
+  utf16ToWtf8(s.Utf16Value(), out);
   return out;
 }
 

@@ -429,6 +429,18 @@ void appendJsonStringify(const JsonDocument& doc, uint32_t id, std::string& out)
   }
 }
 
+void utf16ToWtf8(const std::u16string& in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); i++) {
+    uint32_t c = in[i];
+    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < in.size() && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
+      c = 0x10000 + ((c - 0xD800) << 10) + (in[i + 1] - 0xDC00u);
+      i++;
+    }
+    appendCodePoint(c, out);
+  }
+}
+
 void wtf8ToUtf16(std::string_view s, std::u16string& out) {
   out.clear();
   for (size_t i = 0; i < s.size();) {

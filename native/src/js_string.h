@@ -45,5 +45,8 @@ void appendJsonQuoted(std::string_view s, std::string& out);
 
 // Converts WTF-8 to UTF-16 code units (for handing strings back to V8 exactly).
 void wtf8ToUtf16(std::string_view s, std::u16string& out);
+// UTF-16 from V8 to WTF-8: pairs become 4-byte UTF-8, lone surrogates keep
+// their 3-byte form (the bytes the reference engine hashes).
+void utf16ToWtf8(const std::u16string& in, std::string& out);
 
 }  // namespace experiment

@@ -12,19 +12,6 @@ Napi::Value toJsString(Napi::Env env, std::string_view value);
 
 namespace {
 
-// UTF-16 from V8 to WTF-8 (lone surrogates kept, as the reference hashes them).
-void utf16ToWtf8(const std::u16string& in, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); i++) {
-    uint32_t c = in[i];
-    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < in.size() && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
-      c = 0x10000 + ((c - 0xD800) << 10) + (in[i + 1] - 0xDC00u);
-      i++;
-    }
-    appendCodePoint(c, out);
-  }
-}
-
 // Calls back into JavaScript for what only V8 does exactly: RegExp and toLowerCase.
 class JsScriptHost : public ScriptHost {
  public:
