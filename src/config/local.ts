@@ -100,6 +100,11 @@ export interface LocalEvaluationConfig {
 export interface PersistenceConfig {
   /** The file to write (temp file + rename, so a crash never leaves half a file). */
   path: string;
+  /**
+   * start() serves the persisted flags when Amplitude has not answered within this many milliseconds (or failed
+   * before). Default 5000 (capped at startTimeoutMillis).
+   */
+  startFallbackMillis?: number;
 }
 
 export const LocalEvaluationDefaults = Object.freeze({

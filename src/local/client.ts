@@ -11,7 +11,9 @@ import type { Logger } from '../util/logger';
 import { buildCohortIndex, type CohortIndex } from './cohort-utils';
 import { CohortSync, enrichUser } from './cohorts';
 import { createTracking, DEFAULT_FLUSH_TIMEOUT_MILLIS, type Tracking } from './exposure';
-import { FlagPoller } from './flag-poller';
+import { FlagPoller, isPermanentFailure } from './flag-poller';
+import { FileFlagSource } from './file-source';
+import { FlagPersistence } from './persistence';
 import { type EvaluationHook, HookRunner } from './hooks';
 import { internalsOf } from './internals';
 import { StreamingUpdater } from './stream';
@@ -65,6 +67,11 @@ export class LocalEvaluationClient {
   private warnedNoTracking = false;
   /** Present once a hook is registered: evaluateV2 checks this one field when there is none. */
   private hooks: HookRunner | undefined;
+  /** Present with flagsFile. */
+  private readonly fileSource: FileFlagSource | undefined;
+  private unsubscribeDataSource: (() => void) | undefined;
+  /** Present with persistence (last-known-good flags). */
+  private readonly persistence: FlagPersistence | undefined;
 
   constructor(
     private readonly apiKey: string,
@@ -126,6 +133,15 @@ export class LocalEvaluationClient {
       internals.analyticsFactory,
     );
     for (const hook of this.config.hooks) this.addHook(hook);
+    if (this.config.persistence) this.persistence = new FlagPersistence(this.config.persistence.path, this.logger);
+    if (this.config.flagsFile !== undefined) {
+      this.fileSource = new FileFlagSource({
+        path: this.config.flagsFile,
+        pollIntervalMillis: this.config.flagsFilePollIntervalMillis,
+        logger: this.logger,
+        onPayload: (payload) => this.submitFlagPayload(payload, 'file'),
+      });
+    }
     if (this.config.bootstrap !== undefined) {
       // Installed at once; the cohorts it references are downloaded by start().
       const next = this.parseFlagPayload(bootstrapPayload(this.config.bootstrap), 'bootstrap');
@@ -134,6 +150,8 @@ export class LocalEvaluationClient {
         this.installSnapshot(next, buildCohortIndex(next));
       }
     }
+    const dataSource = this.config.dataSource;
+    if (dataSource) this.unsubscribeDataSource = dataSource.subscribe((payload) => this.installFromDataSource(payload));
   }
 
   /**
@@ -178,6 +196,9 @@ export class LocalEvaluationClient {
       if (index && this.cohortSync) await this.cohortSync.loadMissing(index.all);
       if (this.closed || seq !== this.updateSeq) return;
       this.installSnapshot(next, index);
+      if (this.persistence && (source === 'server' || source === 'stream')) {
+        this.persistence.save(payload, this.cohortStore ? this.cohortStore.ids().map((id) => this.cohortStore?.info(id)) : []);
+      }
     });
     this.updateChain = run.catch((err: unknown) => {
       this.logger.error(`flag update failed: ${(err as Error)?.message ?? String(err)}`);
@@ -238,13 +259,18 @@ export class LocalEvaluationClient {
       work.catch(() => undefined);
       timedOut.catch(() => undefined);
       this.startPromise = Promise.race([work, timedOut]).finally(() => clearTimeout(timer));
+      if (this.persistence) this.startPromise = this.withLastKnownGood(this.startPromise, this.persistence);
     }
     return this.startPromise;
   }
 
   private async startWork(deadline: number): Promise<void> {
     try {
-      if (this.streaming) {
+      if (this.fileSource) {
+        await this.fileSource.start();
+      } else if (this.config.dataSource) {
+        // Flags come from the data source, installed as it pushes them.
+      } else if (this.streaming) {
         await this.streaming.start(deadline);
       } else {
         try {
@@ -279,6 +305,7 @@ export class LocalEvaluationClient {
   stop(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopLocalSources();
     this.streaming?.stop();
     this.poller.stop();
     this.cohortSync?.stop();
@@ -292,12 +319,13 @@ export class LocalEvaluationClient {
     const flushTimeout = options.flushTimeoutMillis ?? DEFAULT_FLUSH_TIMEOUT_MILLIS;
     if (!wasClosed) {
       this.closed = true;
+      this.stopLocalSources();
       this.streaming?.stop();
       this.poller.stop();
       this.cohortSync?.stop();
       if (this.tracking) this.flushPromise = this.tracking.flush(flushTimeout).catch(() => undefined);
     }
-    await Promise.all([this.http.close().catch(() => undefined), this.flushPromise]);
+    await Promise.all([this.http.close().catch(() => undefined), this.flushPromise, this.persistence?.flush()]);
   }
 
   /**
@@ -315,6 +343,71 @@ export class LocalEvaluationClient {
       );
     }
     return this.evaluateUnhooked(user, flagKeys, options);
+  }
+
+  /** Flags pushed by config.dataSource (TestData): installed at once, so the next evaluation sees them. */
+  private installFromDataSource(payload: string): void {
+    if (this.closed) return;
+    const next = this.parseFlagPayload(payload, 'data source');
+    if (!next) return;
+    this.updateSeq++; // a fetched payload still loading its cohorts must not replace this one
+    this.installSnapshot(next, buildCohortIndex(next));
+  }
+
+  private stopLocalSources(): void {
+    this.fileSource?.stop();
+    this.unsubscribeDataSource?.();
+    this.unsubscribeDataSource = undefined;
+  }
+
+  /**
+   * start() with last-known-good: when Amplitude cannot be reached (errors,
+   * or no answer within persistence.startFallbackMillis), install the
+   * persisted flags and resolve with a logged warning; fetching continues in
+   * the background. A rejected key (401, 403, 404) still rejects.
+   */
+  private withLastKnownGood(started: Promise<void>, persistence: FlagPersistence): Promise<void> {
+    const wait = Math.min(this.config.persistence?.startFallbackMillis ?? 5000, this.config.startTimeoutMillis);
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (err?: unknown): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const fallback = async (reason: unknown): Promise<void> => {
+        if (done) return;
+        if (reason !== undefined && isPermanentFailure(reason)) return finish(reason);
+        const saved = await persistence.load();
+        if (done) return;
+        if (!saved) {
+          if (reason !== undefined) finish(reason);
+          return; // no file: keep waiting for the server until start()'s own timeout
+        }
+        if (this.snapshot === undefined || this.snapshot === this.bootstrapSnapshot) {
+          const next = this.parseFlagPayload(JSON.stringify(saved.flags), 'last-known-good file');
+          if (!next) {
+            if (reason !== undefined) finish(reason);
+            return;
+          }
+          this.installSnapshot(next, buildCohortIndex(next));
+        }
+        const why = reason === undefined ? `no answer within ${wait} ms` : (reason as Error)?.message ?? String(reason);
+        this.logger.warn(
+          `flags could not be fetched at start (${why}); serving the last-known-good flags saved at ${saved.savedAt} ` +
+            `from ${persistence.file}; fetching continues in the background`,
+        );
+        finish();
+      };
+      timer = setTimeout(() => void fallback(undefined), wait);
+      started.then(
+        () => finish(),
+        (err: unknown) => void fallback(err),
+      );
+    });
   }
 
   /**
