@@ -51,6 +51,15 @@ export function loadNativeAddon(): NativeAddon {
   const root = packageRoot();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const nodeGypBuild = require('node-gyp-build') as ((dir: string) => unknown) & { resolve(dir: string): string };
+  // Test hook: AMPLITUDE_EXPERIMENT_NATIVE_BINARY=<path to a .node> loads that
+  // binary instead (scripts/test-sanitized.sh points it at the ASan build).
+  const override = process.env.AMPLITUDE_EXPERIMENT_NATIVE_BINARY;
+  if (override) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    addon = require(path.resolve(override)) as NativeAddon;
+    loadInfo = { engine: 'native', binary: path.resolve(override) };
+    return addon;
+  }
   const binary = nodeGypBuild.resolve(root);
   addon = nodeGypBuild(root) as NativeAddon;
   loadInfo = { engine: 'native', binary };
