@@ -1,0 +1,88 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LocalEvaluationClient } from '../../src/local/client';
+import { PERSISTENCE_FORMAT } from '../../src/local/persistence';
+import { createLocalServer, type LocalServer } from '../../src/server';
+import { capturingLogger, eventually } from '../local/helpers';
+
+const flags = (value: string): unknown[] => [
+  { key: 'f', segments: [{ variant: 'v' }], variants: { v: { key: 'v', value } } },
+];
+
+let server: LocalServer;
+let dir: string;
+const clients: LocalEvaluationClient[] = [];
+beforeAll(async () => {
+  server = await createLocalServer({ flags: flags('from-server') as never });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkg-'));
+});
+afterAll(async () => {
+  await server.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  server.clearFaults();
+});
+
+function client(file: string, serverUrl: string, extra: object = {}): LocalEvaluationClient {
+  const c = new LocalEvaluationClient('server-key', {
+    serverUrl,
+    persistence: { path: file, startFallbackMillis: 300 },
+    startTimeoutMillis: 5000,
+    ...extra,
+  });
+  clients.push(c);
+  return c;
+}
+
+/** A URL nothing listens on: a server started and closed again. */
+async function deadUrl(): Promise<string> {
+  const s = await createLocalServer();
+  const url = s.url;
+  await s.close();
+  return url;
+}
+
+describe('persistence (last-known-good)', () => {
+  it('writes each accepted payload atomically and starts from it when the server is unreachable', async () => {
+    const file = path.join(dir, 'nested', 'flags-1.json');
+    const first = client(file, server.url);
+    await first.start();
+    await first.close();
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+    expect(saved.format).toBe(PERSISTENCE_FORMAT);
+    expect(saved.flags).toEqual(flags('from-server'));
+    expect(Number.isNaN(Date.parse(saved.savedAt))).toBe(false);
+    expect(fs.readdirSync(path.dirname(file)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+
+    const logger = capturingLogger();
+    const second = client(file, await deadUrl(), { logger });
+    await second.start();
+    expect(second.evaluateV2({}).f.value).toBe('from-server');
+    expect(logger.count('warn', 'serving the last-known-good flags')).toBe(1);
+  });
+
+  it('falls back when the server does not answer in time, then takes fresh flags once it does', async () => {
+    const file = path.join(dir, 'flags-2.json');
+    fs.writeFileSync(file, JSON.stringify({ format: PERSISTENCE_FORMAT, savedAt: 'x', cohorts: [], flags: flags('saved') }));
+    server.injectFaults('flags', { delayMs: 1500 }); // the first request only
+    const c = client(file, server.url, { flagConfigPollingIntervalMillis: 1000 });
+    await c.start();
+    expect(c.evaluateV2({}).f.value).toBe('saved');
+    await eventually(() => c.evaluateV2({}).f.value === 'from-server', 10_000, 'fresh flags');
+  });
+
+  it('still rejects when there is no persisted file, and on a rejected key', async () => {
+    const missing = client(path.join(dir, 'none.json'), await deadUrl(), { startTimeoutMillis: 800 });
+    await expect(missing.start()).rejects.toThrow();
+
+    const file = path.join(dir, 'flags-3.json');
+    fs.writeFileSync(file, JSON.stringify({ format: PERSISTENCE_FORMAT, savedAt: 'x', cohorts: [], flags: flags('saved') }));
+    server.injectFaults('flags', { status: 401 });
+    const unauthorized = client(file, server.url);
+    await expect(unauthorized.start()).rejects.toThrow(/401/);
+  });
+});
