@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "cohort_load_worker.h"
 #include "js_string.h"
 
@@ -69,6 +73,7 @@ Napi::Function CohortStoreWrap::DefineClass(Napi::Env env) {
           InstanceMethod<&CohortStoreWrap::Ids>("ids"),
           InstanceMethod<&CohortStoreWrap::MemberOf>("memberOf"),
           InstanceMethod<&CohortStoreWrap::MemoryBytes>("memoryBytes"),
+          InstanceMethod<&CohortStoreWrap::ReleaseFreeMemory>("releaseFreeMemory"),
       });
 }
 
@@ -170,6 +175,42 @@ Napi::Value CohortStoreWrap::MemberOf(const Napi::CallbackInfo& info) {
     if (store_.isMember(key_, groupType_, record_, h)) out.Set(found++, id);
   }
   return out;
+}
+
+namespace {
+
+// Returns freed heap memory to the OS (glibc malloc_trim) on a libuv worker.
+// A cohort download leaves tens of MB of freed socket-read chunks in
+// malloc's arenas, which glibc keeps resident once its dynamic trim
+// threshold has grown; trimming after they are collected gives it back.
+class TrimWorker : public Napi::AsyncWorker {
+ public:
+  explicit TrimWorker(Napi::Env env)
+      : Napi::AsyncWorker(env, "experiment:releaseFreeMemory"), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+#if defined(__GLIBC__)
+    trimmed_ = malloc_trim(0) != 0;
+#endif
+  }
+  void OnOK() override { deferred_.Resolve(Napi::Boolean::New(Env(), trimmed_)); }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  bool trimmed_ = false;
+};
+
+}  // namespace
+
+// releaseFreeMemory(): Promise<boolean> (false where there is nothing to do or no glibc).
+Napi::Value CohortStoreWrap::ReleaseFreeMemory(const Napi::CallbackInfo& info) {
+  auto* worker = new TrimWorker(info.Env());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
 }
 
 Napi::Value CohortStoreWrap::MemoryBytes(const Napi::CallbackInfo& info) {

@@ -32,6 +32,7 @@ class CohortStoreWrap : public Napi::ObjectWrap<CohortStoreWrap> {
   Napi::Value Ids(const Napi::CallbackInfo& info);
   Napi::Value MemberOf(const Napi::CallbackInfo& info);
   Napi::Value MemoryBytes(const Napi::CallbackInfo& info);
+  Napi::Value ReleaseFreeMemory(const Napi::CallbackInfo& info);
 
   void account(int64_t delta);
 

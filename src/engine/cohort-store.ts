@@ -42,6 +42,12 @@ export interface CohortStore {
   memberOf(groupType: string, member: unknown, cohortIds: readonly string[]): string[];
   /** Bytes held by all cohorts. */
   memoryBytes(): number;
+  /**
+   * Give freed heap memory back to the OS (glibc malloc_trim, on a worker
+   * thread). A large download leaves its freed socket chunks resident
+   * otherwise. Resolves false when nothing was done.
+   */
+  releaseFreeMemory(): Promise<boolean>;
 }
 
 interface NativeCohortStoreHandle {
@@ -52,6 +58,7 @@ interface NativeCohortStoreHandle {
   ids(): string[];
   memberOf(groupType: string, member: unknown, cohortIds: readonly string[]): string[];
   memoryBytes(): number;
+  releaseFreeMemory?(): Promise<boolean>;
 }
 
 type NativeCohortStoreConstructor = new () => NativeCohortStoreHandle;
@@ -91,6 +98,10 @@ class NativeCohortStore implements CohortStore {
 
   memoryBytes(): number {
     return this.handle.memoryBytes();
+  }
+
+  releaseFreeMemory(): Promise<boolean> {
+    return this.handle.releaseFreeMemory ? this.handle.releaseFreeMemory() : Promise.resolve(false);
   }
 }
 
@@ -161,6 +172,10 @@ export class JsCohortStore implements CohortStore {
       if (c && c.info.groupType === groupType && c.members.has(member)) out.push(id);
     }
     return out;
+  }
+
+  releaseFreeMemory(): Promise<boolean> {
+    return Promise.resolve(false);
   }
 
   memoryBytes(): number {

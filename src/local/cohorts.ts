@@ -11,10 +11,11 @@
  * retried through the backoff helper. A failed download never removes a
  * cohort that is loaded: the last good members keep serving.
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import type { CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import { Backoff, sleep } from '../util/backoff';
-import { FetchError, type HttpClient, splitUrl } from '../util/http';
+import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
 import type { Logger } from '../util/logger';
 import { LIBRARY } from '../version';
 import { type CohortIndex, USER_GROUP_TYPE } from './cohort-utils';
@@ -25,6 +26,9 @@ export const COHORT_REQUEST_TIMEOUT_MILLIS = 20_000;
 export const COHORT_ATTEMPTS = 3;
 /** Downloads in flight at once (the official SDK's Executor(4)). */
 export const COHORT_CONCURRENCY = 4;
+
+/** Bodies at least this large schedule a release of freed heap memory after the next GC. */
+const RELEASE_MEMORY_AFTER_BYTES = 1 << 20;
 
 /** Retry schedule within one download (the official SDK waits a flat 100 ms). */
 export const COHORT_RETRY_BACKOFF = Object.freeze({ minMillis: 250, maxMillis: 5_000, scalar: 2 });
@@ -65,6 +69,7 @@ export class CohortSync {
   private stopped = false;
   /** Cohorts whose last download ended in 413 or another non-retryable 4xx: left to the periodic refresh. */
   private readonly definitive = new Set<string>();
+  private gcObserver: PerformanceObserver | undefined;
   private referenced: () => ReadonlySet<string> = () => new Set();
   private onChange: () => void = () => undefined;
 
@@ -164,6 +169,25 @@ export class CohortSync {
     this.missingTimer = undefined;
     this.abort.abort(new Error('client stopped'));
     for (const wake of this.waiting.splice(0)) wake();
+    this.gcObserver?.disconnect();
+    this.gcObserver = undefined;
+  }
+
+  /**
+   * After a large download, the socket's read chunks are garbage that glibc
+   * keeps resident once collected. At the next GC (when they are freed),
+   * ask the store to give free heap memory back (malloc_trim, off the main
+   * thread). One-shot; no cost when idle.
+   */
+  private releaseMemoryAfterNextGc(): void {
+    if (this.gcObserver || this.stopped) return;
+    const observer = new PerformanceObserver(() => {
+      observer.disconnect();
+      if (this.gcObserver === observer) this.gcObserver = undefined;
+      this.options.store.releaseFreeMemory().catch(() => undefined);
+    });
+    this.gcObserver = observer;
+    observer.observe({ entryTypes: ['gc'] });
   }
 
   /** One cohort, deduplicated by (id, lastModified) while in flight. */
@@ -237,24 +261,66 @@ export class CohortSync {
   private async downloadOnce(cohortId: string, lastModified: number | undefined): Promise<CohortOutcome> {
     let path = `${this.basePath}/${encodeURIComponent(cohortId)}?maxCohortSize=${this.options.maxCohortSize}`;
     if (lastModified) path += `&lastModified=${lastModified}`;
-    const response = await this.options.http.request({
+    const timeout = this.options.requestTimeoutMillis ?? COHORT_REQUEST_TIMEOUT_MILLIS;
+    const deadline = Date.now() + timeout;
+    const response = await this.options.http.stream({
       origin: this.origin,
       path,
       method: 'GET',
       headers: { Authorization: this.authorization, 'X-Amp-Exp-Library': LIBRARY },
-      timeoutMillis: this.options.requestTimeoutMillis ?? COHORT_REQUEST_TIMEOUT_MILLIS,
+      timeoutMillis: timeout,
       signal: this.abort.signal,
     });
-    if (response.status === 200) {
-      const info = await this.options.store.load(response.body, cohortId);
-      this.options.logger.debug(`cohort ${info.cohortId} loaded: ${info.memberCount} members (${info.groupType})`);
-      return 'loaded';
+    if (response.status !== 200) {
+      response.abort();
+      if (response.status === 204) return 'unchanged';
+      if (response.status === 413) {
+        throw new CohortTooLargeError(`cohort is larger than maxCohortSize ${this.options.maxCohortSize} (status 413)`);
+      }
+      throw new FetchError(response.status, `cohort request failed: status=${response.status}`);
     }
-    if (response.status === 204) return 'unchanged';
-    if (response.status === 413) {
-      throw new CohortTooLargeError(`cohort is larger than maxCohortSize ${this.options.maxCohortSize} (status 413)`);
+    const body = await readBody(response, deadline - Date.now());
+    const info = await this.options.store.load(body, cohortId);
+    if (body.length >= RELEASE_MEMORY_AFTER_BYTES) this.releaseMemoryAfterNextGc();
+    this.options.logger.debug(`cohort ${info.cohortId} loaded: ${info.memberCount} members (${info.groupType})`);
+    return 'loaded';
+  }
+}
+
+/**
+ * Read a response body within `timeoutMillis`. With a content-length the
+ * bytes go straight into one buffer of that size as they arrive (no
+ * concatenation of a large body at the end: that copy would block the event
+ * loop for tens of milliseconds on a 40 MB cohort).
+ */
+async function readBody(response: HttpStream, timeoutMillis: number): Promise<Buffer> {
+  const timer = setTimeout(
+    () => response.abort(new FetchError(undefined, 'cohort response body timed out', { code: 'TIMEOUT' })),
+    Math.max(1, timeoutMillis),
+  );
+  timer.unref();
+  const header = response.headers['content-length'];
+  const expected = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : -1;
+  try {
+    if (expected >= 0 && expected <= 0x7fffffff) {
+      const buffer = Buffer.allocUnsafeSlow(expected);
+      let offset = 0;
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        if (offset + chunk.length > expected) throw new FetchError(undefined, 'cohort response longer than its content-length', { code: 'INVALID_RESPONSE' });
+        chunk.copy(buffer, offset);
+        offset += chunk.length;
+      }
+      if (offset !== expected) throw new FetchError(undefined, 'cohort response shorter than its content-length', { code: 'NETWORK' });
+      return buffer;
     }
-    throw new FetchError(response.status, `cohort request failed: status=${response.status}`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of response.body as AsyncIterable<Buffer>) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  } catch (err) {
+    if (err instanceof FetchError) throw err;
+    throw new FetchError(undefined, `cohort response failed: ${(err as Error)?.message ?? String(err)}`, { code: 'NETWORK', cause: err });
+  } finally {
+    clearTimeout(timer);
   }
 }
 

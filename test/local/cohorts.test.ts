@@ -89,6 +89,12 @@ for (const kind of ['native', 'js'] as const) {
       expect(store.memoryBytes()).toBe(0);
     });
 
+    it('releaseFreeMemory resolves (a no-op for the JS store)', async () => {
+      const released = await store.releaseFreeMemory();
+      expect(typeof released).toBe('boolean');
+      if (kind === 'js') expect(released).toBe(false);
+    });
+
     it('agrees with a Set on 50,000 random ids', async () => {
       const members = Array.from({ length: 50_000 }, (_, i) => (i % 3 === 0 ? `user-${i}@example.com` : randomUUID()));
       await store.load(body({ cohortId: 'big', groupType: 'User', memberIds: members }), 'big');
@@ -304,6 +310,7 @@ describe('cohort sync in the client', () => {
     ['reset', { reset: true }],
     ['garbage 200', { status: 200, body: '<html>oops' }],
     ['truncated', { truncate: true }],
+    ['slow body', { slowBodyMs: 300, status: 500 }],
   ])('retries after %s and loads the cohort', async (_name, fault) => {
     server.injectFaults('cohort', { ...fault, times: 2 });
     const c = client();

@@ -1,0 +1,222 @@
+#!/usr/bin/env node
+/**
+ * Cohort memory and load time: a 1,000,000-member cohort of 36-character ids
+ * (UUIDs) loaded by this SDK and by @amplitude/experiment-node-server, each
+ * in its own child process (clean memory numbers), from the same local
+ * server in this process. Per SDK:
+ *   - load time: start() until flags and the cohort are loaded
+ *   - RSS and V8 heap growth after the load (after GC), and peak RSS
+ *   - event-loop max blocking while loading (perf_hooks monitorEventLoopDelay)
+ *   - evaluateV2 time with 10 cohort-targeted flags (members and non-members)
+ * Targets (issue 3): heap growth < 5 MB; RSS growth <= 1/3 of the official;
+ * event loop never blocked > 50 ms.
+ *
+ *   npm run build:ts && node bench/cohort.js [--members 1000000] [--evals 20000]
+ */
+'use strict';
+const { spawn } = require('child_process');
+const crypto = require('crypto');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const args = process.argv.slice(2);
+const arg = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const MEMBERS = arg('--members', 1_000_000);
+const EVALS = arg('--evals', 20_000);
+const API_KEY = 'bench-server-key';
+const COHORT_KEYS = { apiKey: 'bench-api', secretKey: 'bench-secret' };
+
+function cohortFlag(key, cohortId) {
+  return {
+    key,
+    metadata: { deployed: true, evaluationMode: 'local', flagType: 'release', flagVersion: 1 },
+    segments: [
+      {
+        conditions: [[{ op: 'set contains any', selector: ['context', 'user', 'cohort_ids'], values: [cohortId] }]],
+        metadata: { segmentName: 'Cohort' },
+        variant: 'on',
+      },
+      { metadata: { segmentName: 'All Other Users' }, variant: 'off' },
+    ],
+    variants: { off: { key: 'off', metadata: { default: true } }, on: { key: 'on', value: 'on' } },
+  };
+}
+
+// ---- child: one SDK ----
+
+async function child(sdk, url) {
+  const { monitorEventLoopDelay, performance } = require('perf_hooks');
+  const gc = () => {
+    global.gc();
+    global.gc();
+  };
+  const LocalEvaluationClient =
+    sdk === 'native'
+      ? require(path.join(root, 'dist', 'cjs', 'local', 'client.js')).LocalEvaluationClient
+      : require('@amplitude/experiment-node-server').LocalEvaluationClient;
+  const silent = { debug() {}, info() {}, warn() {}, error() {}, verbose() {} };
+  const config = {
+    serverUrl: url,
+    cohortSyncConfig: { ...COHORT_KEYS, cohortServerUrl: url },
+    ...(sdk === 'native' ? { logger: silent } : { loggerProvider: silent }),
+  };
+  // Warm up module loading and the engine before the baseline.
+  const warm = new LocalEvaluationClient(API_KEY, { ...config, cohortSyncConfig: undefined });
+  warm.evaluateV2({ user_id: 'x' });
+  if (warm.close) await warm.close();
+  else warm.stop();
+  await new Promise((r) => setTimeout(r, 100));
+  gc();
+  const base = process.memoryUsage();
+  let peakRss = base.rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 5);
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  // A second, independent measure: the longest gap between 5 ms interval ticks.
+  let lastTick = performance.now();
+  let maxGap = 0;
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - lastTick - 5);
+    lastTick = now;
+  }, 5);
+  const client = new LocalEvaluationClient(API_KEY, config);
+  const t0 = performance.now();
+  await client.start();
+  const loadMillis = performance.now() - t0;
+  // Let the monitors tick once more: a block right before start() resolved shows only at the next tick.
+  await new Promise((r) => setTimeout(r, 20));
+  loop.disable();
+  clearInterval(sampler);
+  clearInterval(ticker);
+  await new Promise((r) => setTimeout(r, 200));
+  gc();
+  await new Promise((r) => setTimeout(r, 100));
+  gc();
+  const after = process.memoryUsage();
+
+  // evaluateV2 with cohort-targeted flags: half members, half not.
+  const members = JSON.parse(process.env.PROBES);
+  const users = [];
+  for (let i = 0; i < 1000; i++) {
+    users.push({ user_id: i % 2 === 0 ? members[i % members.length] : crypto.randomUUID(), device_id: 'd' + i });
+  }
+  let on = 0;
+  const check = (r) => {
+    for (const k in r) if (r[k].key === 'on') on++;
+  };
+  for (let i = 0; i < 2000; i++) check(client.evaluateV2(users[i % users.length]));
+  on = 0;
+  const e0 = performance.now();
+  for (let i = 0; i < EVALS; i++) check(client.evaluateV2(users[i % users.length]));
+  const evalMicros = ((performance.now() - e0) * 1000) / EVALS;
+  const e1 = performance.now();
+  for (let i = 0; i < EVALS; i++) client.evaluateV2(users[i % users.length], ['cohort-flag-0']);
+  const evalOneMicros = ((performance.now() - e1) * 1000) / EVALS;
+
+  const nativeBytes =
+    sdk === 'native' && client.cohortStore && typeof client.cohortStore.memoryBytes === 'function'
+      ? client.cohortStore.memoryBytes()
+      : undefined;
+  const result = {
+    sdk,
+    loadMillis,
+    rssGrowth: after.rss - base.rss,
+    peakRssGrowth: peakRss - base.rss,
+    heapGrowth: after.heapUsed - base.heapUsed,
+    externalGrowth: after.external + after.arrayBuffers - (base.external + base.arrayBuffers),
+    eventLoopMaxMillis: Math.max(loop.max / 1e6, maxGap),
+    eventLoopHistogramMaxMillis: loop.max / 1e6,
+    eventLoopMaxGapMillis: maxGap,
+    evalMicros,
+    evalOneMicros,
+    onRatio: on / (EVALS * 10),
+    storeBytes: nativeBytes,
+    engine: sdk === 'native' ? require(path.join(root, 'dist', 'cjs', 'engine', 'index.js')).loadEngine().kind : 'js',
+  };
+  if (client.close) await client.close();
+  else client.stop();
+  process.stdout.write('RESULT ' + JSON.stringify(result) + '\n');
+}
+
+// ---- parent ----
+
+function runChild(sdk, url, probes) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--expose-gc', __filename, '--child', sdk, url, '--evals', String(EVALS)], {
+      cwd: root,
+      env: { ...process.env, PROBES: JSON.stringify(probes), NODE_NO_WARNINGS: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code !== 0 || !line) reject(new Error(`${sdk} child failed (code ${code}):\n${out}`));
+      else resolve(JSON.parse(line.slice(7)));
+    });
+  });
+}
+
+const mb = (b) => (b / 1048576).toFixed(1) + ' MB';
+
+async function main() {
+  const { createLocalServer } = require(path.join(root, 'dist', 'cjs', 'server', 'index.js'));
+  process.stdout.write(`generating ${MEMBERS} ids...\n`);
+  const ids = new Array(MEMBERS);
+  for (let i = 0; i < MEMBERS; i++) ids[i] = crypto.randomUUID();
+  const flags = Array.from({ length: 10 }, (_, i) => cohortFlag(`cohort-flag-${i}`, 'bench-cohort'));
+  const server = await createLocalServer({
+    flags,
+    apiKeys: [API_KEY],
+    cohortKeys: [COHORT_KEYS],
+    cohorts: [{ cohortId: 'bench-cohort', memberIds: ids, lastModified: 1 }],
+    logRequests: false,
+  });
+  const bodyBytes = server.state.cohortBody('bench-cohort').length; // serialize once, before the children run
+  const probes = ids.slice(0, 500);
+  process.stdout.write(`cohort body ${mb(bodyBytes)}; node ${process.version}\n`);
+  const results = [];
+  try {
+    for (const sdk of ['native', 'official']) results.push(await runChild(sdk, server.url, probes));
+  } finally {
+    await server.close();
+  }
+  const [ours, official] = results;
+  const row = (r) =>
+    `${r.sdk.padEnd(9)} load ${r.loadMillis.toFixed(0).padStart(5)} ms | RSS +${mb(r.rssGrowth).padStart(9)} (peak +${mb(
+      r.peakRssGrowth,
+    )}) | V8 heap +${mb(r.heapGrowth).padStart(8)} | event loop max ${r.eventLoopMaxMillis.toFixed(1)} ms | evaluateV2 ${r.evalMicros.toFixed(
+      2,
+    )} µs (10 flags), ${r.evalOneMicros.toFixed(2)} µs (1 flag)`;
+  process.stdout.write(row(ours) + '\n' + row(official) + '\n');
+  if (ours.storeBytes !== undefined) {
+    process.stdout.write(`native store: ${mb(ours.storeBytes)} = ${(ours.storeBytes / MEMBERS).toFixed(1)} bytes per member (engine ${ours.engine})\n`);
+  }
+  if (Math.abs(ours.onRatio - official.onRatio) > 1e-9) {
+    process.stdout.write(`MISMATCH: share of 'on' results ${ours.onRatio} vs official ${official.onRatio}\n`);
+    process.exitCode = 1;
+  }
+  const checks = [
+    ['V8 heap growth < 5 MB', ours.heapGrowth < 5 * 1048576],
+    ['RSS growth <= 1/3 of the official', ours.rssGrowth <= official.rssGrowth / 3],
+    ['event loop never blocked > 50 ms while loading', ours.eventLoopMaxMillis <= 50],
+  ];
+  for (const [name, ok] of checks) process.stdout.write(`${ok ? 'PASS' : 'FAIL'} ${name}\n`);
+  if (checks.some(([, ok]) => !ok)) process.exitCode = 1;
+}
+
+if (process.argv[2] === '--child') {
+  child(process.argv[3], process.argv[4]).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
