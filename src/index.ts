@@ -21,6 +21,14 @@ export type {
 } from './config/local';
 export type { EvaluationHook, EvaluationHookContext, EvaluationHookResult } from './local/hooks';
 export type { FlagDataSource } from './local/data-source';
+export type {
+  EvaluationDetail,
+  EvaluationDetails,
+  EvaluationReason,
+  ConditionDetail,
+  BucketDetail,
+  SegmentDetail,
+} from './local/details';
 export { TestData, FlagBuilder, OFF_VARIANT } from './testing/test-data';
 export type { TestVariant, Attribute, ConditionOperator, RolloutOptions } from './testing/test-data';
 export { RemoteEvaluationClient, ExperimentClient, RemoteEvaluationDefaults, Defaults, FetchError } from './remote';

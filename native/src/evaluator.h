@@ -44,7 +44,18 @@ class Evaluator {
   uint32_t evaluate(const Snapshot& snapshot, ScriptHost& host, const int32_t* keys, uint32_t keyCount,
                     EvaluationOutput out);
 
+  // The same evaluation with a trace, for evaluateV2Details (not the hot
+  // path; evaluate() is unchanged by it): visits the same flags in the same
+  // order with the same results, and appends to `json` why each flag got its
+  // result (segments tried, conditions and the values they saw, bucketing).
+  // Format in evaluator_explain.cc. Returns the number of flags visited.
+  uint32_t explain(const Snapshot& snapshot, ScriptHost& host, const int32_t* keys, uint32_t keyCount,
+                   std::string& json);
+
  private:
+  void beginCall(const Snapshot& snapshot, ScriptHost& host);
+  void traceFlag(uint32_t flagIndex, std::string& json);
+  void traceSelected(const Selector& selector, std::string& json);
   struct Value {
     enum class Kind : uint8_t { Missing, Node, Function, ObjectPrototype, ArrayPrototype, Number, Target, Results };
     Kind kind = Kind::Missing;

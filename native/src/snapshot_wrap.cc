@@ -87,6 +87,7 @@ Napi::Function SnapshotWrap::DefineClass(Napi::Env env) {
           InstanceMethod<&SnapshotWrap::NonAsciiContainsValues>("nonAsciiContainsValues"),
           InstanceMethod<&SnapshotWrap::Finalize>("finalize"),
           InstanceMethod<&SnapshotWrap::Evaluate>("evaluate"),
+          InstanceMethod<&SnapshotWrap::Explain>("explain"),
       });
 }
 
@@ -158,8 +159,20 @@ Napi::Value SnapshotWrap::Finalize(const Napi::CallbackInfo& info) {
     utf16ToWtf8(low.Get(i).ToString().Utf16Value(), buffer);
     lowered.push_back(buffer);
   }
-  regexTest_ = Napi::Persistent(info[2].As<Napi::Function>());
-  toLowerCase_ = Napi::Persistent(info[3].As<Napi::Function>());
+  // Weak references, kept alive by hidden properties of this wrapper's own
+  // JS object. A strong (Persistent) reference is a GC root, and these
+  // closures reach the JS object that owns the wrapper (native-engine.ts's
+  // closures capture `this`, which holds the handle): the cycle through the
+  // root kept every snapshot alive forever (scripts/soak.js: ~17 KB of heap
+  // and the native Snapshot per swap). The property edge makes the cycle
+  // collectable; while the wrapper is alive, so are the functions.
+  Napi::Object self = info.This().As<Napi::Object>();
+  self.DefineProperties({
+      Napi::PropertyDescriptor::Value("__experimentRegexTest", info[2], napi_default),
+      Napi::PropertyDescriptor::Value("__experimentToLowerCase", info[3], napi_default),
+  });
+  regexTest_ = Napi::Weak(info[2].As<Napi::Function>());
+  toLowerCase_ = Napi::Weak(info[3].As<Napi::Function>());
   snapshot_->finalize(invalid, lowered);
   finalized_ = true;
 
@@ -249,6 +262,41 @@ Napi::Value SnapshotWrap::Evaluate(const Napi::CallbackInfo& info) {
   }
   uint32_t written = evaluator.evaluate(*snapshot_, host, keys, count, {outputData_, outputCapacity_});
   return Napi::Number::New(env, written);
+}
+
+// explain(userJson: string, keyCount: number) -> JSON text (see evaluator_explain.cc): the trace behind
+// evaluateV2Details. Same inputs as evaluate(); a separate entry point so evaluate() pays nothing for it.
+Napi::Value SnapshotWrap::Explain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!snapshot_ || !finalized_) {
+    Napi::Error::New(env, "snapshot is not finalized").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  AddonData* data = env.GetInstanceData<AddonData>();
+  // The user is copied into the shared buffer as evaluate() does: the parsed user borrows from it.
+  std::string& buffer = data->userBuffer;
+  std::string_view user;
+  if (info.Length() >= 1 && info[0].IsString()) {
+    size_t length = 0;
+    napi_get_value_string_utf8(env, info[0], nullptr, 0, &length);
+    if (buffer.size() < length + 1) buffer.resize(length + 1);
+    size_t copied = 0;
+    napi_get_value_string_utf8(env, info[0], buffer.data(), buffer.size(), &copied);
+    user = std::string_view(buffer.data(), copied);
+  }
+  int32_t keyCount = info.Length() >= 2 ? info[1].As<Napi::Number>().Int32Value() : -1;
+  Evaluator& evaluator = data->evaluator;
+  evaluator.setUser(user);
+  JsScriptHost host(env, regexTest_, toLowerCase_);
+  const int32_t* keys = nullptr;
+  uint32_t count = 0;
+  if (keyCount >= 0) {
+    keys = keysData_;
+    count = std::min(static_cast<uint32_t>(keyCount), keysCapacity_);
+  }
+  std::string json;
+  evaluator.explain(*snapshot_, host, keys, count, json);
+  return toJsString(env, json);
 }
 
 }  // namespace experiment

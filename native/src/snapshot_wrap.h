@@ -21,6 +21,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
   Napi::Value NonAsciiContainsValues(const Napi::CallbackInfo& info);
   Napi::Value Finalize(const Napi::CallbackInfo& info);
   Napi::Value Evaluate(const Napi::CallbackInfo& info);
+  Napi::Value Explain(const Napi::CallbackInfo& info);
 
   std::unique_ptr<Snapshot> snapshot_;
   bool finalized_ = false;

@@ -1,5 +1,13 @@
 import type { EvaluationVariant, ExperimentUser, Variant, Variants } from '../types';
-import { type Engine, type FlagSnapshot, FlagPayloadError, type RejectedFlag } from './types';
+import {
+  type BucketTrace,
+  type ConditionTrace,
+  type Engine,
+  type FlagSnapshot,
+  FlagPayloadError,
+  type FlagTrace,
+  type RejectedFlag,
+} from './types';
 import { buildVariant, deepFreeze } from './variant';
 
 /** The addon's exports (native/src/binding.cc). Only this module knows them. */
@@ -65,6 +73,19 @@ interface NativeSnapshotHandle {
     toLowerCase: (text: NativeString) => string,
   ): RawFinalizeInfo;
   evaluate(userJson: string, keyCount: number): number;
+  /** The traced evaluation behind evaluateV2Details (native/src/evaluator_explain.cc): JSON text. */
+  explain?(userJson: string, keyCount: number): NativeString;
+}
+
+interface RawSegmentTrace {
+  conditions: boolean;
+  groups?: ConditionTrace[][];
+  bucket?: BucketTrace;
+  variant: number;
+}
+
+interface RawExplanation {
+  flags: Array<{ flag: number; result: number; segments: RawSegmentTrace[] }>;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -229,6 +250,36 @@ class NativeFlagSnapshot implements FlagSnapshot {
       out[keys[f]] = this.results[rid] ?? this.materialize(f, rid);
     }
     return out;
+  }
+
+  /** Not the hot path: a separate native entry point that also reports why (see FlagSnapshot.explain). */
+  explain(user: ExperimentUser | undefined, flagKeys?: readonly string[]): FlagTrace[] {
+    if (typeof this.handle.explain !== 'function') return [];
+    const json = userJson(user, this.warn);
+    let text: NativeString;
+    if (flagKeys === undefined || flagKeys === null || flagKeys.length === 0) {
+      text = this.handle.explain(json, -1);
+    } else {
+      const input = this.input;
+      let n = 0;
+      for (let i = 0; i < flagKeys.length && n < input.length; i++) {
+        const idx = this.index.get(flagKeys[i]);
+        if (idx !== undefined) input[n++] = idx;
+      }
+      if (n === 0) return [];
+      text = this.handle.explain(json, n);
+    }
+    const raw = JSON.parse(asString(text)) as RawExplanation;
+    return raw.flags.map(({ flag: f, result: rid, segments }) => {
+      const variantKeys = this.info.variantKeys[f];
+      const segmentIndex = rid < 0 ? -1 : Math.floor((rid - this.info.resultBase[f]) / variantKeys.length);
+      return {
+        flagKey: this.info.keys[f],
+        variant: rid < 0 ? undefined : (this.results[rid] ?? this.materialize(f, rid)),
+        segmentIndex,
+        segments: segments.map((s) => ({ ...s, variant: s.variant < 0 ? undefined : variantKeys[s.variant] })),
+      };
+    });
   }
 
   private materialize(f: number, rid: number): Variant {

@@ -1,4 +1,4 @@
-import type { ExperimentUser, Variants } from '../types';
+import type { ExperimentUser, Variant, Variants } from '../types';
 
 /** A flag that was left out of a snapshot, and why. */
 export interface RejectedFlag {
@@ -27,6 +27,54 @@ export interface FlagSnapshot {
    * Never throws for any user value.
    */
   evaluate(user: ExperimentUser | undefined, flagKeys?: readonly string[]): Variants;
+  /**
+   * The same evaluation with a trace of why each flag got its result (the
+   * flags evaluate() would visit, in the same order, with the same variant
+   * objects). Engines that cannot trace leave it out.
+   */
+  explain?(user: ExperimentUser | undefined, flagKeys?: readonly string[]): FlagTrace[];
+}
+
+/** What one condition saw: its result and the value its selector gave (a list, a string, or null when missing). */
+export interface ConditionTrace {
+  matched: boolean;
+  value: string | string[] | null;
+}
+
+/** Bucketing of a segment whose conditions matched. `value` null: nothing to hash (the segment's own variant applies). */
+export interface BucketTrace {
+  value: string | null;
+  /** murmur3_x86_32 of `${salt}/${value}`. */
+  hash?: number;
+  /** hash % 100, checked against allocation ranges. */
+  allocationValue?: number;
+  /** floor(hash / 100), checked against distribution ranges. */
+  distributionValue?: number;
+  /** Index of the allocation used (-1: none in range). */
+  allocation?: number;
+  /** Index of the distribution used (-1: none in range). */
+  distribution?: number;
+}
+
+/** One segment tried, in order, until one gives a variant. */
+export interface SegmentTrace {
+  /** Did the conditions match (true when the segment has none)? */
+  conditions: boolean;
+  /** Per OR-group, its AND-conditions up to the first false one; groups after a matching one are not tried. */
+  groups?: ConditionTrace[][];
+  bucket?: BucketTrace;
+  /** The variant key this segment gives, or undefined (conditions failed, or no variant). */
+  variant: string | undefined;
+}
+
+/** Why one flag got its result. */
+export interface FlagTrace {
+  flagKey: string;
+  /** The variant evaluate() returns for this flag (same object), or undefined when it returns none. */
+  variant: Variant | undefined;
+  /** Index of the segment that gave the variant, or -1. */
+  segmentIndex: number;
+  segments: SegmentTrace[];
 }
 
 /** One evaluation engine (native addon, or the pure-JS fallback). */

@@ -15,6 +15,7 @@ import { FlagPoller, isPermanentFailure } from './flag-poller';
 import { FileFlagSource } from './file-source';
 import { FlagPersistence } from './persistence';
 import { type EvaluationHook, HookRunner } from './hooks';
+import { type EvaluationDetails, explainSnapshot } from './details';
 import { internalsOf } from './internals';
 import { StreamingUpdater } from './stream';
 import { unrefConnector } from './unref-connector';
@@ -408,6 +409,46 @@ export class LocalEvaluationClient {
         (err: unknown) => void fallback(err),
       );
     });
+  }
+
+  /**
+   * evaluateV2 with reasons: for each flag evaluateV2 would return (plus the
+   * flags it visits but gives no variant: reason NO_MATCH), the same variant
+   * object and why (segment, matching conditions and the values they saw,
+   * bucketing and hash values, dependency, cohorts not loaded). Computed by a
+   * separate native entry point; evaluateV2 pays nothing for it. Meant for
+   * debugging, tooling and OpenFeature; tracks no exposure. docs/evaluation-details.md
+   */
+  evaluateV2Details(user: ExperimentUser, flagKeys?: string[]): EvaluationDetails {
+    if (this.hooks !== undefined) {
+      return this.hooks.run(
+        { method: 'evaluateV2Details', user, flagKeys },
+        () => this.detailsUnhooked(user, flagKeys),
+        (details) => {
+          const variants: Variants = {};
+          for (const key of Object.keys(details)) {
+            const v = details[key].variant;
+            if (v !== undefined) variants[key] = v;
+          }
+          return variants;
+        },
+      );
+    }
+    return this.detailsUnhooked(user, flagKeys);
+  }
+
+  private detailsUnhooked(user: ExperimentUser, flagKeys?: string[]): EvaluationDetails {
+    const snapshot = this.snapshot;
+    if (!snapshot) return {};
+    const index = this.cohortIndex;
+    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cohortStore);
+    const store = this.cohortStore;
+    return explainSnapshot(snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
+  }
+
+  /** True once flags are loaded (from Amplitude, bootstrap, a file, a data source or the last-known-good file). */
+  get hasFlags(): boolean {
+    return this.snapshot !== undefined;
   }
 
   /**
