@@ -1,0 +1,167 @@
+/**
+ * evaluateV2Details against evaluateV2 on the differential test's generated cases (fuzz and realistic profiles):
+ * the same flags with the same variant objects, a segment index consistent with the trace, and bucketing numbers
+ * recomputed here from murmur3. Plus hand-written cases for each reason.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadEngine, loadNativeAddon } from '../../src/engine';
+import type { FlagSnapshot } from '../../src/engine/types';
+import { explainSnapshot } from '../../src/local/details';
+import { LocalEvaluationClient } from '../../src/local/client';
+import type { ExperimentUser } from '../../src/types';
+import { deriveSeed, generateCase, Rng } from '../support/generator';
+
+const engine = loadEngine();
+const murmur3 = (text: string): number => loadNativeAddon().internals.murmur3(text, 0);
+
+function checkAgreement(snap: FlagSnapshot, user: ExperimentUser | undefined, keys: string[] | undefined): number {
+  const variants = snap.evaluate(user, keys);
+  const details = explainSnapshot(snap, user, keys, () => false);
+  const withVariant = Object.keys(details).filter((k) => details[k].variant !== undefined);
+  expect(withVariant).toEqual(Object.keys(variants));
+  let checked = 0;
+  for (const [key, d] of Object.entries(details)) {
+    expect(d.reason).not.toBe('UNEXPLAINED');
+    if (d.variant === undefined) {
+      expect(d.reason).toBe('NO_MATCH');
+      expect(d.segmentIndex).toBe(-1);
+      expect(d.segments.every((s) => s.variant === undefined)).toBe(true);
+      continue;
+    }
+    expect(d.variant).toBe(variants[key]);
+    // The trace stops at the segment that gave the variant, and names the same variant.
+    expect(d.segmentIndex).toBe(d.segments.length - 1);
+    const chosen = d.segments[d.segmentIndex];
+    expect(chosen.matched).toBe(true);
+    // The variants map key; the variant object carries the config's own `key` field (which may differ).
+    const config = snap.flag(key) as { variants: Record<string, { key?: string }> };
+    expect(chosen.variant).toBeDefined();
+    expect(d.variant.key).toBe(config.variants[chosen.variant!].key);
+    for (const s of d.segments.slice(0, -1)) expect(s.variant).toBeUndefined();
+    const b = chosen.bucket;
+    if (b && b.value !== null) {
+      const hash = murmur3(`${b.salt}/${b.value}`);
+      expect(b.hash).toBe(hash);
+      expect(b.allocationValue).toBe(hash % 100);
+      expect(b.distributionValue).toBe(Math.floor(hash / 100));
+    }
+    checked++;
+  }
+  return checked;
+}
+
+describe('evaluateV2Details', () => {
+  it.each(['fuzz', 'realistic'] as const)('agrees with evaluateV2 on generated cases (%s profile)', (profile) => {
+    expect(engine.kind).toBe('native');
+    const rng = new Rng(deriveSeed(20240607, profile === 'fuzz' ? 1 : 2));
+    let checked = 0;
+    for (let i = 0; i < 60; i++) {
+      const c = generateCase(rng.u32(), rng.int(1, 40), 12, { profile });
+      const snap = engine.load(JSON.stringify(c.flags));
+      c.users.forEach((user, u) => {
+        checked += checkAgreement(snap, user as ExperimentUser | undefined, undefined);
+        checked += checkAgreement(snap, user as ExperimentUser | undefined, c.keySubsets[u]);
+      });
+    }
+    expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('gives each reason with the segment, conditions, bucketing and dependency', () => {
+    const flags = [
+      {
+        key: 'holdout',
+        segments: [
+          {
+            metadata: { segmentName: 'All Other Users' },
+            bucket: {
+              selector: ['context', 'user', 'device_id'],
+              salt: 'h',
+              allocations: [{ range: [0, 100], distributions: [{ variant: 'holdout', range: [0, 42949673] }] }],
+            },
+          },
+        ],
+        variants: { holdout: { key: 'holdout', value: 'holdout' } },
+      },
+      {
+        key: 'exp',
+        metadata: { flagType: 'experiment', flagVersion: 3 },
+        dependencies: ['holdout'],
+        segments: [
+          {
+            metadata: { segmentName: 'Holdout' },
+            conditions: [[{ selector: ['result', 'holdout', 'key'], op: 'is', values: ['holdout'] }]],
+            variant: 'off',
+          },
+          {
+            metadata: { segmentName: 'Cohort' },
+            conditions: [[{ selector: ['context', 'user', 'cohort_ids'], op: 'set contains any', values: ['c1'] }]],
+            variant: 'on',
+          },
+          {
+            metadata: { segmentName: 'Beta' },
+            conditions: [
+              [{ selector: ['context', 'user', 'country'], op: 'is', values: ['FR'] }],
+              [
+                { selector: ['context', 'user', 'user_properties', 'plan'], op: 'is', values: ['pro'] },
+                { selector: ['context', 'user', 'platform'], op: 'is not', values: ['Android'] },
+              ],
+            ],
+            variant: 'on',
+          },
+          {
+            metadata: { segmentName: 'All Other Users' },
+            bucket: {
+              selector: ['context', 'user', 'user_id'],
+              salt: 's',
+              allocations: [{ range: [0, 50], distributions: [{ variant: 'on', range: [0, 42949673] }] }],
+            },
+            variant: 'off',
+          },
+        ],
+        variants: { on: { key: 'on', value: 'on' }, off: { key: 'off', metadata: { default: true } } },
+      },
+    ];
+    const client = new LocalEvaluationClient('k', { bootstrap: flags });
+    // A device in the holdout: decided by the dependency.
+    const inHoldout = client.evaluateV2Details({ device_id: 'd1', user_id: 'u' }, ['exp']);
+    expect(Object.keys(inHoldout)).toEqual(['holdout', 'exp']);
+    expect(inHoldout.holdout.reason).toBe('SPLIT');
+    expect(inHoldout.exp).toMatchObject({
+      reason: 'DEPENDENCY',
+      segmentIndex: 0,
+      segmentName: 'Holdout',
+      dependency: { flagKey: 'holdout', variant: 'holdout' },
+      flagMetadata: { flagType: 'experiment', flagVersion: 3 },
+    });
+    expect(inHoldout.exp.variant?.key).toBe('off');
+
+    // No device: no holdout result; cohort c1 is not loaded (no cohort sync), so 'Cohort' fails; the second
+    // OR-group of 'Beta' matches.
+    const pro = client.evaluateV2Details({ user_id: 'u', user_properties: { plan: 'pro' }, platform: 'iOS' }, ['exp']);
+    expect(pro.holdout.reason).toBe('NO_MATCH');
+    expect(pro.exp.reason).toBe('TARGETING_MATCH');
+    expect(pro.exp.segmentName).toBe('Beta');
+    expect(pro.exp.segments[0].conditionGroups[0][0]).toMatchObject({ matched: false, actual: null });
+    expect(pro.exp.segments[1].conditionGroups[0][0]).toMatchObject({ matched: false, actual: [] });
+    expect(pro.exp.segments[2].conditionGroups[0]).toEqual([
+      { selector: ['context', 'user', 'country'], op: 'is', values: ['FR'], matched: false, actual: null },
+    ]);
+    expect(pro.exp.matchedConditions?.map((c) => c.actual)).toEqual(['pro', 'iOS']);
+    expect(pro.exp.missingCohorts).toEqual(['c1']);
+
+    // Everyone else: bucketed on user_id in the catch-all segment.
+    const seen = new Set<string>();
+    for (let i = 0; i < 200 && seen.size < 2; i++) {
+      const d = client.evaluateV2Details({ user_id: `user-${i}` }, ['exp']).exp;
+      seen.add(d.reason);
+      expect(d.segmentIndex).toBe(3);
+      expect(d.bucket?.value).toBe(`user-${i}`);
+      const inAllocation = d.bucket!.allocationValue! < 50;
+      expect(d.reason).toBe(inAllocation ? 'SPLIT' : 'DEFAULT');
+      expect(d.variant?.key).toBe(inAllocation ? 'on' : 'off');
+      expect(d.variant).toBe(client.evaluateV2({ user_id: `user-${i}` }, ['exp']).exp);
+    }
+    expect(seen).toEqual(new Set(['SPLIT', 'DEFAULT']));
+    void client.close();
+  });
+});
