@@ -214,7 +214,10 @@ export class LocalEvaluationClient {
       this.warnedNoCohortSync = true;
       this.logger.error('Cohorts found in flag configs but no cohort download configured (set cohortSyncConfig)');
     }
-    if (this.cohortSync) this.cohortSync.removeUnused(index?.all ?? NO_COHORTS);
+    if (this.cohortSync) {
+      this.cohortSync.removeUnused(index?.all ?? NO_COHORTS);
+      this.cohortSync.scheduleMissingRetry();
+    }
     this.reportMissingCohorts();
   }
 

@@ -135,7 +135,10 @@ export class CohortSync {
   private schedulePoll(): void {
     if (this.stopped) return;
     this.pollTimer = setTimeout(() => {
-      void this.refresh(this.referenced()).finally(() => this.schedulePoll());
+      void this.refresh(this.referenced()).finally(() => {
+        this.scheduleMissingRetry();
+        this.schedulePoll();
+      });
     }, this.options.pollingIntervalMillis);
     this.pollTimer.unref();
   }

@@ -362,6 +362,17 @@ describe('cohort sync in the client', () => {
     await eventually(() => c.evaluateV2({ user_id: 'u1' }, ['f1']).f1.key === 'on', 5000, 'late cohort');
   });
 
+  it('a cohort first referenced by a later flag update, failing at first, is retried until it loads', async () => {
+    const c = client(capturingLogger());
+    await c.start();
+    server.setCohort({ cohortId: 'c9', memberIds: ['u9'] });
+    server.injectFaults('cohort', { status: 503, times: 3 });
+    server.setFlags([...flags, cohortFlag('f9', 'c9')]);
+    await eventually(() => c.flagKeys().includes('f9'), 5000, 'new flags');
+    expect(c.evaluateV2({ user_id: 'u9' }, ['f9']).f9.key).toBe('off');
+    await eventually(() => c.evaluateV2({ user_id: 'u9' }, ['f9']).f9.key === 'on', 5000, 'late cohort loaded');
+  });
+
   it('drops cohorts no flag references any more', async () => {
     const c = client();
     await c.start();
