@@ -17,6 +17,7 @@ execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { 
 const entries = [
   ['index', 'index'],
   ['server', 'server/index'],
+  ['openfeature', 'openfeature/index'],
 ];
 const esm = path.join(dist, 'esm');
 fs.mkdirSync(esm, { recursive: true });

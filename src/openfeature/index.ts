@@ -1,0 +1,204 @@
+/**
+ * OpenFeature server provider for Amplitude Experiment local evaluation
+ * (`amplitude-experiment-native/openfeature`; needs `@openfeature/server-sdk`):
+ *
+ *   const { OpenFeature } = require('@openfeature/server-sdk');
+ *   const { AmplitudeProvider } = require('amplitude-experiment-native/openfeature');
+ *   await OpenFeature.setProviderAndWait(new AmplitudeProvider(Experiment.initializeLocal(key)));
+ *   const enabled = await OpenFeature.getClient().getBooleanValue('new-checkout', false, { targetingKey: 'u1' });
+ *
+ * Resolution uses evaluateV2Details, so every answer carries the Amplitude
+ * variant key, a reason (TARGETING_MATCH, SPLIT, DEFAULT...) and flag metadata.
+ * It never throws: failures come back as the default value with an error code.
+ */
+import {
+  ErrorCode,
+  type EvaluationContext,
+  type JsonValue,
+  type Logger,
+  type Provider,
+  type ResolutionDetails,
+  StandardResolutionReasons,
+} from '@openfeature/server-sdk';
+import type { LocalEvaluationClient } from '../local/client';
+import type { EvaluationDetail } from '../local/details';
+import type { ExperimentUser, Variant } from '../types';
+
+export interface AmplitudeProviderOptions {
+  /** Call client.start() in initialize(). Default true (set false for a client you start yourself). */
+  startClient?: boolean;
+  /** Call client.close() in onClose() (OpenFeature.close()). Default false: the client is yours. */
+  closeClient?: boolean;
+}
+
+/** ExperimentUser fields taken from the evaluation context as they are; other attributes go to user_properties. */
+const USER_FIELDS = new Set([
+  'user_id', 'device_id', 'country', 'region', 'dma', 'city', 'language', 'platform', 'version', 'os',
+  'device_manufacturer', 'device_brand', 'device_model', 'carrier', 'library', 'ip_address', 'user_properties',
+  'groups', 'group_properties', 'cohort_ids', 'group_cohort_ids',
+]);
+
+type FlagMetadata = Record<string, string | number | boolean>;
+
+/**
+ * The user for an evaluation context: `targetingKey` is the user_id (unless
+ * `user_id` is given), ExperimentUser fields are copied, every other attribute
+ * becomes a user property (Dates as ISO strings).
+ */
+export function contextToUser(context: EvaluationContext): ExperimentUser {
+  const user: Record<string, unknown> = {};
+  const properties: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(context)) {
+    if (key === 'targetingKey' || value === undefined) continue;
+    const v = value instanceof Date ? value.toISOString() : value;
+    if (USER_FIELDS.has(key)) user[key] = v;
+    else properties[key] = v;
+  }
+  if (user.user_id === undefined && typeof context.targetingKey === 'string' && context.targetingKey !== '') {
+    user.user_id = context.targetingKey;
+  }
+  if (Object.keys(properties).length > 0) {
+    const given = user.user_properties;
+    user.user_properties = { ...(given !== null && typeof given === 'object' ? given : {}), ...properties };
+  }
+  return user as ExperimentUser;
+}
+
+class TypeMismatch extends Error {}
+
+function toBoolean(variant: Variant): boolean {
+  const value = variant.value;
+  if (value === 'true' || value === 'on') return true;
+  if (value === 'false' || value === 'off') return false;
+  throw new TypeMismatch(`variant ${variant.key} has value ${JSON.stringify(value)}, not a boolean ('on'/'off', 'true'/'false')`);
+}
+
+function toNumber(variant: Variant): number {
+  const value = variant.value;
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  if (!Number.isFinite(n)) throw new TypeMismatch(`variant ${variant.key} has value ${JSON.stringify(value)}, not a number`);
+  return n;
+}
+
+function toStringValue(variant: Variant): string {
+  const value = variant.value ?? variant.key;
+  if (typeof value !== 'string') throw new TypeMismatch(`variant has no string value`);
+  return value;
+}
+
+function toObject(variant: Variant): JsonValue {
+  const isObject = (v: unknown): boolean => v !== null && typeof v === 'object';
+  if (variant.payload !== undefined) {
+    if (isObject(variant.payload)) return variant.payload as JsonValue;
+    throw new TypeMismatch(`variant ${variant.key} has a payload that is not an object`);
+  }
+  if (typeof variant.value === 'string') {
+    try {
+      const parsed: unknown = JSON.parse(variant.value);
+      if (isObject(parsed)) return parsed as JsonValue;
+    } catch {
+      // fall through
+    }
+  }
+  throw new TypeMismatch(`variant ${variant.key} has neither an object payload nor a JSON object value`);
+}
+
+const REASONS: Record<EvaluationDetail['reason'], string> = {
+  TARGETING_MATCH: StandardResolutionReasons.TARGETING_MATCH,
+  DEPENDENCY: StandardResolutionReasons.TARGETING_MATCH,
+  SPLIT: StandardResolutionReasons.SPLIT,
+  DEFAULT: StandardResolutionReasons.DEFAULT,
+  NO_MATCH: StandardResolutionReasons.DEFAULT,
+  UNEXPLAINED: StandardResolutionReasons.UNKNOWN,
+};
+
+function metadataOf(detail: EvaluationDetail): FlagMetadata {
+  const out: FlagMetadata = {};
+  for (const [k, v] of Object.entries(detail.flagMetadata)) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+  }
+  out.amplitudeReason = detail.reason;
+  out.segmentIndex = detail.segmentIndex;
+  if (detail.segmentName !== undefined) out.segmentName = detail.segmentName;
+  if (detail.dependency) out.dependency = detail.dependency.flagKey;
+  if (detail.bucket?.value != null && detail.bucket.hash !== undefined) out.bucketHash = detail.bucket.hash;
+  if (detail.missingCohorts.length > 0) out.missingCohorts = detail.missingCohorts.join(',');
+  return out;
+}
+
+export class AmplitudeProvider implements Provider {
+  readonly metadata = { name: 'amplitude-experiment-native' } as const;
+  readonly runsOn = 'server' as const;
+  private readonly options: Required<AmplitudeProviderOptions>;
+
+  constructor(
+    readonly client: LocalEvaluationClient,
+    options: AmplitudeProviderOptions = {},
+  ) {
+    this.options = { startClient: options.startClient ?? true, closeClient: options.closeClient ?? false };
+  }
+
+  async initialize(): Promise<void> {
+    if (this.options.startClient) await this.client.start();
+  }
+
+  async onClose(): Promise<void> {
+    if (this.options.closeClient) await this.client.close();
+  }
+
+  resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: EvaluationContext, logger: Logger): Promise<ResolutionDetails<boolean>> {
+    return Promise.resolve(this.resolve(flagKey, defaultValue, context, logger, toBoolean));
+  }
+
+  resolveStringEvaluation(flagKey: string, defaultValue: string, context: EvaluationContext, logger: Logger): Promise<ResolutionDetails<string>> {
+    return Promise.resolve(this.resolve(flagKey, defaultValue, context, logger, toStringValue));
+  }
+
+  resolveNumberEvaluation(flagKey: string, defaultValue: number, context: EvaluationContext, logger: Logger): Promise<ResolutionDetails<number>> {
+    return Promise.resolve(this.resolve(flagKey, defaultValue, context, logger, toNumber));
+  }
+
+  resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext, logger: Logger): Promise<ResolutionDetails<T>> {
+    return Promise.resolve(this.resolve(flagKey, defaultValue, context, logger, (v) => toObject(v) as T));
+  }
+
+  /** Synchronous resolution (the client evaluates in memory); never throws. */
+  resolve<T>(
+    flagKey: string,
+    defaultValue: T,
+    context: EvaluationContext,
+    logger: Logger | undefined,
+    convert: (variant: Variant) => T,
+  ): ResolutionDetails<T> {
+    const failure = (errorCode: ErrorCode, errorMessage: string, extra: Partial<ResolutionDetails<T>> = {}): ResolutionDetails<T> => ({
+      value: defaultValue,
+      reason: StandardResolutionReasons.ERROR,
+      errorCode,
+      errorMessage,
+      ...extra,
+    });
+    try {
+      if (!this.client.hasFlags) {
+        return failure(ErrorCode.PROVIDER_NOT_READY, 'flags are not loaded yet (client not started, or start() failed)');
+      }
+      const detail = this.client.evaluateV2Details(contextToUser(context ?? {}), [flagKey])[flagKey];
+      if (detail === undefined) return failure(ErrorCode.FLAG_NOT_FOUND, `flag ${flagKey} is not in the flag configs`);
+      const flagMetadata = metadataOf(detail);
+      const variant = detail.variant;
+      if (variant === undefined || (variant.metadata?.default === true && variant.value === undefined)) {
+        // No variant, or Amplitude's default ('off') variant with no value: the caller's default.
+        return { value: defaultValue, variant: variant?.key, reason: StandardResolutionReasons.DEFAULT, flagMetadata };
+      }
+      try {
+        return { value: convert(variant), variant: variant.key, reason: REASONS[detail.reason], flagMetadata };
+      } catch (err) {
+        if (err instanceof TypeMismatch) return failure(ErrorCode.TYPE_MISMATCH, err.message, { variant: variant.key, flagMetadata });
+        throw err;
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      logger?.error(`amplitude provider: evaluating ${flagKey} failed: ${message}`);
+      return failure(ErrorCode.GENERAL, message);
+    }
+  }
+}
