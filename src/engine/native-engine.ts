@@ -150,6 +150,8 @@ class NativeFlagSnapshot implements FlagSnapshot {
   private readonly handle: NativeSnapshotHandle;
   private readonly info: FinalizeInfo;
   private readonly index = new Map<string, number>();
+  /** Index of a flag keyed `__proto__` (-1: none): left out of results. */
+  private readonly protoFlag: number;
   private readonly flags: JsonObject[];
   private readonly results: Array<Variant | undefined>;
   private readonly output: Int32Array;
@@ -195,6 +197,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
     this.size = this.info.keys.length;
     this.rejected = Object.freeze(this.info.rejected.map((r) => Object.freeze({ ...r })));
     this.info.keys.forEach((key, i) => this.index.set(key, i));
+    this.protoFlag = this.index.get('__proto__') ?? -1;
     const parsed = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8')) as unknown[];
     this.flags = this.info.payloadIndex.map((i) => parsed[i] as JsonObject);
     this.results = new Array(this.info.resultCount);
@@ -247,6 +250,9 @@ class NativeFlagSnapshot implements FlagSnapshot {
       const rid = output[2 * i + 1];
       if (rid < 0) continue;
       const f = output[2 * i];
+      // `out['__proto__'] = v` would make the variant the result's prototype
+      // (for...in would list its fields); the official result never holds it.
+      if (f === this.protoFlag) continue;
       out[keys[f]] = this.results[rid] ?? this.materialize(f, rid);
     }
     return out;
