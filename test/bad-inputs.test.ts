@@ -1,0 +1,389 @@
+// Hostile and malformed inputs against the native engine and cohort store:
+// each test backs one row of docs/bad-inputs.md (the test names are quoted
+// there). Where the official engine gives an answer, ours is checked against
+// it; where it throws or hangs, ours is checked to be the documented answer.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadEngine, FlagPayloadError } from '../src/engine';
+import { createCohortStore } from '../src/engine/cohort-store';
+import type { ExperimentUser } from '../src/types';
+import { officialEvaluate } from './support/official';
+import examples from '../examples/flags.json';
+
+type Flag = Record<string, unknown>;
+const engine = loadEngine();
+const examplesText = JSON.stringify(examples);
+
+beforeAll(() => {
+  // These tests are about the native module; the JS fallback has its own tests.
+  expect(engine.kind).toBe('native');
+});
+
+const on = { on: { key: 'on' } };
+const okFlag: Flag = { key: 'ok', variants: on, segments: [{ variant: 'on' }] };
+function conditionFlag(condition: Record<string, unknown>, key = 't'): Flag {
+  return { key, variants: on, segments: [{ conditions: [[condition]], variant: 'on' }] };
+}
+function bucketFlag(key = 'b'): Flag {
+  return {
+    key,
+    variants: { a: { key: 'a' }, z: { key: 'z' } },
+    segments: [
+      {
+        bucket: {
+          selector: ['context', 'user', 'device_id'],
+          salt: 's',
+          allocations: [{ range: [0, 100], distributions: [{ variant: 'a', range: [0, 21474837] }, { variant: 'z', range: [21474837, 42949673] }] }],
+        },
+      },
+    ],
+  };
+}
+/** Native result for `flags` and `user`, next to the official SDK's. */
+function both(flags: Flag[], user: unknown): { native: Record<string, unknown>; official: Record<string, unknown> } {
+  const native = engine.load(JSON.stringify(flags)).evaluate(user as ExperimentUser);
+  const official = officialEvaluate(flags, user as Record<string, unknown>);
+  return { native: JSON.parse(JSON.stringify(native)), official: JSON.parse(JSON.stringify(official)) };
+}
+
+describe('malformed and truncated payloads', () => {
+  it('malformed JSON is rejected with FlagPayloadError naming the byte', () => {
+    for (const bad of ['[{"key":', '{', 'nul', '[1,]', '[] []', '', ' ', '\u0000', '[{"key":"a",}]', "['a']"]) {
+      expect(() => engine.load(bad), JSON.stringify(bad)).toThrow(FlagPayloadError);
+    }
+    expect(() => engine.load('[{"key":')).toThrow(/not valid JSON: .* at byte 8/);
+  });
+
+  it('every truncation of a real payload is rejected, never crashes', () => {
+    const bytes = Buffer.from(examplesText);
+    let rejected = 0;
+    for (let n = 0; n < bytes.length; n++) {
+      expect(() => engine.load(new Uint8Array(bytes.subarray(0, n)))).toThrow(FlagPayloadError);
+      rejected++;
+    }
+    expect(rejected).toBe(bytes.length);
+    expect(engine.load(new Uint8Array(bytes)).keys()).toHaveLength(examples.length);
+  });
+
+  it('a payload that is not an array is rejected as a whole', () => {
+    for (const [bad, what] of [['{"flags":[]}', 'object'], ['"x"', 'string'], ['null', 'null'], ['42', 'number']]) {
+      expect(() => engine.load(bad)).toThrow(new RegExp(`must be a JSON array of flags, got (an? )?${what}`));
+    }
+  });
+});
+
+describe('deep nesting', () => {
+  it('payload nesting deeper than 512 levels is rejected, not a stack overflow', () => {
+    expect(() => engine.load('['.repeat(100_000))).toThrow(/nested too deeply/);
+    expect(() => engine.load('['.repeat(1_000_000) + ']'.repeat(1_000_000))).toThrow(/nested too deeply/);
+    const deepPayload = `[{"key":"a","variants":{"on":{"key":"on","payload":${'['.repeat(1000)}${']'.repeat(1000)}}},"segments":[{"variant":"on"}]}]`;
+    expect(() => engine.load(deepPayload)).toThrow(/nested too deeply/);
+    // 500 levels inside a variant payload are fine.
+    const ok = `[{"key":"a","variants":{"on":{"key":"on","payload":${'['.repeat(500)}${']'.repeat(500)}}},"segments":[{"variant":"on"}]}]`;
+    expect(engine.load(ok).keys()).toEqual(['a']);
+  });
+
+  it('a user nested 100,000 levels deep evaluates (selected paths work, the rest is kept raw)', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const flags = [conditionFlag({ selector: ['context', 'user', 'user_id'], op: 'is', values: ['u1'] }), okFlag];
+    const snap = engine.load(JSON.stringify(flags));
+    const result = snap.evaluate({ user_id: 'u1', user_properties: { deep } } as ExperimentUser);
+    expect(Object.keys(result)).toEqual(['t', 'ok']);
+    let deep600: unknown = 'x';
+    for (let i = 0; i < 600; i++) deep600 = { a: deep600 };
+    const { native, official } = both(
+      [conditionFlag({ selector: ['context', 'user', 'user_properties', 'd', 'a', 'a'], op: 'is not', values: ['(none)'] }), okFlag],
+      { user_properties: { d: deep600 } },
+    );
+    expect(native).toEqual(official);
+  });
+});
+
+describe('size', () => {
+  it('a 100 MB payload loads and evaluates; 100 MB of garbage is rejected', () => {
+    const big = 'x'.repeat(100 * 1024 * 1024);
+    const flags = [{ ...okFlag, variants: { on: { key: 'on', payload: big } } }, bucketFlag()];
+    const text = JSON.stringify(flags);
+    expect(text.length).toBeGreaterThan(100 * 1024 * 1024);
+    const snap = engine.load(Buffer.from(text));
+    expect(snap.keys()).toEqual(['ok', 'b']);
+    expect((snap.evaluate({}).ok as { payload: string }).payload.length).toBe(big.length);
+    expect(() => engine.load(Buffer.from(big))).toThrow(FlagPayloadError);
+    expect(() => engine.load(text.slice(0, text.length - 2))).toThrow(FlagPayloadError);
+  }, 120_000);
+
+  it('an enormous user (100,000 properties, a 10 MB string) evaluates like the official SDK', () => {
+    const props: Record<string, string> = {};
+    for (let i = 0; i < 100_000; i++) props[`p${i}`] = `v${i}`;
+    const user = { user_id: 'u'.repeat(10 * 1024 * 1024), device_id: 'd1', user_properties: props };
+    const flags = [
+      conditionFlag({ selector: ['context', 'user', 'user_properties', 'p99999'], op: 'is', values: ['v99999'] }),
+      conditionFlag({ selector: ['context', 'user', 'user_id'], op: 'contains', values: ['uuu'] }, 't2'),
+      bucketFlag(),
+    ];
+    const { native, official } = both(flags, user);
+    expect(native).toEqual(official);
+    expect(Object.keys(native)).toEqual(['t', 't2', 'b']);
+  }, 60_000);
+
+  it('empty users: undefined, null, {}, [] and non-objects evaluate like the official SDK', () => {
+    const flags = [
+      conditionFlag({ selector: ['context', 'user', 'user_id'], op: 'is', values: ['(none)'] }),
+      conditionFlag({ selector: ['context', 'user', 'user_id'], op: 'is not', values: ['(none)'] }, 'not-none'),
+      bucketFlag(),
+      okFlag,
+    ];
+    for (const user of [undefined, {}, { user_id: null }, { user_properties: {} }]) {
+      const { native, official } = both(flags, user);
+      expect(native, JSON.stringify(user)).toEqual(official);
+    }
+    // The official convertUserToEvaluationContext throws on null; ours treats it as no user.
+    expect(Object.keys(engine.load(JSON.stringify(flags)).evaluate(null as never))).toEqual(['t', 'ok']);
+    for (const user of [[], 'str', 5, true]) {
+      expect(Object.keys(engine.load(JSON.stringify(flags)).evaluate(user as never))).toEqual(['t', 'ok']);
+    }
+  });
+});
+
+describe('wrong types and unknown operators', () => {
+  it('unknown operators never match (as in the official engine); the flag stays', () => {
+    for (const values of [['a'], ['(none)']]) {
+      for (const p of [undefined, 'a', ['a']]) {
+        const flags = [conditionFlag({ selector: ['context', 'user', 'user_properties', 'p'], op: 'frobnicate', values }), okFlag];
+        const user = { user_properties: p === undefined ? {} : { p } };
+        const { native, official } = both(flags, user);
+        expect(native).toEqual(official);
+        expect(Object.keys(native)).toEqual(['ok']);
+      }
+    }
+    expect(engine.load(JSON.stringify([conditionFlag({ selector: ['context', 'user', 'x'], op: 'frobnicate', values: ['a'] })])).rejected).toEqual([]);
+  });
+
+  it('wrong types inside a flag reject that flag with a reason; the others are served', () => {
+    const bad: unknown[] = [
+      { key: 't1', variants: on, segments: 'x' },
+      { key: 't2', variants: on, segments: [{ conditions: [[{ selector: 'context', op: 'is', values: ['a'] }]], variant: 'on' }] },
+      { key: 't3', variants: on, segments: [{ conditions: [[{ selector: ['context'], op: 'is', values: 'a' }]], variant: 'on' }] },
+      { key: 't4', variants: on, segments: [{ bucket: { selector: ['context', 'user', 'device_id'], salt: 's', allocations: [{ range: ['0', '100'], distributions: [] }] } }] },
+      { key: 5 },
+      null,
+      'flag',
+      okFlag,
+    ];
+    const snap = engine.load(JSON.stringify(bad));
+    expect(snap.keys()).toEqual(['ok']);
+    expect(snap.rejected.map((r) => r.flagKey)).toEqual(['t1', 't2', 't3', 't4', '#4', '#5', '#6']);
+    expect(snap.rejected[0].reason).toMatch(/"segments" must be an array/);
+    expect(snap.rejected[1].reason).toMatch(/selector must be an array of strings/);
+    expect(snap.rejected[2].reason).toMatch(/"values" must be an array of strings/);
+    expect(snap.rejected[3].reason).toMatch(/"range" must hold numbers/);
+    expect(snap.evaluate({}).ok).toMatchObject({ key: 'on' });
+  });
+
+  it('non-string condition values reject that flag (the official engine throws on every evaluation)', () => {
+    for (const values of [[1], [null], [{}], [['a']], [true], ['a', 2]]) {
+      const flags = [conditionFlag({ selector: ['context', 'user', 'user_properties', 'p'], op: 'is', values }), okFlag];
+      const snap = engine.load(JSON.stringify(flags));
+      expect(snap.keys(), JSON.stringify(values)).toEqual(['ok']);
+      expect(snap.rejected[0]).toMatchObject({ flagKey: 't', reason: expect.stringMatching(/condition values must be strings/) });
+    }
+    // What the official engine does with one such flag: every evaluation throws.
+    const flags = [conditionFlag({ selector: ['context', 'user', 'user_properties', 'p'], op: 'contains', values: [1] }), okFlag];
+    expect(() => officialEvaluate(flags, { user_properties: { p: 'x' } })).toThrow();
+  });
+});
+
+describe('regular expressions', () => {
+  it('an invalid regex rejects its flag with V8\'s message; the others are served', () => {
+    const flags = [conditionFlag({ selector: ['context', 'user', 'user_id'], op: 'regex match', values: ['('] }), okFlag];
+    const snap = engine.load(JSON.stringify(flags));
+    expect(snap.rejected).toEqual([{ flagKey: 't', reason: 'invalid regex "(": Invalid regular expression: /(/: Unterminated group' }]);
+    expect(Object.keys(snap.evaluate({ user_id: 'x' }))).toEqual(['ok']);
+    expect(() => officialEvaluate(flags, { user_id: 'x' })).toThrow(SyntaxError);
+  });
+
+  it('a huge regex (a 200,000-character alternation) compiles and matches like the official engine', () => {
+    const words = Array.from({ length: 20_000 }, (_, i) => `w${i}x`);
+    const pattern = `^(${words.join('|')})$`;
+    expect(pattern.length).toBeGreaterThan(100_000);
+    const flags = [conditionFlag({ selector: ['context', 'user', 'user_id'], op: 'regex match', values: [pattern] }), okFlag];
+    for (const id of ['w0x', 'w19999x', 'w20000x', 'w1']) {
+      const { native, official } = both(flags, { user_id: id });
+      expect(native, id).toEqual(official);
+    }
+  });
+
+  it('a catastrophic regex backtracks exactly as in the official engine (V8 RegExp; exponential in the subject)', () => {
+    // (a+)+$ on "aaa…!" takes 2^n steps in V8's backtracking engine. At n = 16
+    // it is milliseconds; each extra character doubles it (n = 28: seconds).
+    // Same answer, same cost as the official SDK: the pattern runs in V8.
+    const flags = [conditionFlag({ selector: ['context', 'user', 'user_id'], op: 'regex match', values: ['^(a+)+$'] }), okFlag];
+    for (const subject of ['a'.repeat(16) + '!', 'a'.repeat(16)]) {
+      const { native, official } = both(flags, { user_id: subject });
+      expect(native).toEqual(official);
+    }
+    expect(Object.keys(both(flags, { user_id: 'a'.repeat(16) }).native)).toEqual(['t', 'ok']);
+    // The pattern is valid, so the flag is kept (no load-time screening of patterns).
+    expect(engine.load(JSON.stringify(flags)).rejected).toEqual([]);
+  });
+});
+
+describe('semantic versions', () => {
+  it('catastrophic semver strings are parsed in linear time (the official regex never finishes)', () => {
+    const flags = [
+      conditionFlag({ selector: ['context', 'user', 'version'], op: 'version less', values: ['1.2.4'] }),
+      conditionFlag({ selector: ['context', 'user', 'version'], op: 'version greater', values: ['1.2.4'] }, 'g'),
+      okFlag,
+    ];
+    const snap = engine.load(JSON.stringify(flags));
+    for (const hostile of ['1.2.3-' + 'a-'.repeat(50_000) + ']', '1.2.3-' + '0'.repeat(100_000) + '.', '1.'.repeat(50_000)]) {
+      const r = snap.evaluate({ version: hostile });
+      // Invalid versions fall back to string comparison, as the reference would.
+      expect(Object.keys(r)).toEqual([hostile < '1.2.4' ? 't' : 'g', 'ok']);
+    }
+    // A hostile condition value does not hang loading either.
+    const hostileValue = [conditionFlag({ selector: ['context', 'user', 'version'], op: 'version less', values: ['1.2.3-' + 'a-'.repeat(50_000) + ']'] })];
+    expect(engine.load(JSON.stringify(hostileValue)).keys()).toEqual(['t']);
+  });
+});
+
+describe('numbers', () => {
+  it('NaN, Infinity and -0 in users are seen as JSON.stringify sends them (NaN and Infinity as null)', () => {
+    const flags = [
+      conditionFlag({ selector: ['context', 'user', 'user_properties', 'n'], op: 'is', values: ['(none)'] }),
+      conditionFlag({ selector: ['context', 'user', 'user_properties', 'n'], op: 'is', values: ['0'] }, 'zero'),
+      okFlag,
+    ];
+    const snap = engine.load(JSON.stringify(flags));
+    expect(Object.keys(snap.evaluate({ user_properties: { n: NaN } }))).toEqual(['t', 'ok']);
+    expect(Object.keys(snap.evaluate({ user_properties: { n: Infinity } }))).toEqual(['t', 'ok']);
+    expect(Object.keys(snap.evaluate({ user_properties: { n: -0 } }))).toEqual(['zero', 'ok']);
+    // The official SDK sees NaN itself (String(NaN) = "NaN"): not "(none)". Documented difference.
+    expect(Object.keys(officialEvaluate(flags, { user_properties: { n: NaN } }))).toEqual(['ok']);
+  });
+
+  it('"NaN", "Infinity" and overflowing numbers in strings and conditions compare like the official engine', () => {
+    for (const op of ['greater', 'less', 'greater or equal', 'less or equal', 'is']) {
+      const flags = [conditionFlag({ selector: ['context', 'user', 'user_properties', 'n'], op, values: ['Infinity', 'NaN', '1e400', '-1e400'] }), okFlag];
+      for (const n of ['Infinity', '-Infinity', 'NaN', '1e400', '1e308', '5', '0x10', '', ' ', 1e308, -0]) {
+        const { native, official } = both(flags, { user_properties: { n } });
+        expect(native, `${op} ${JSON.stringify(n)}`).toEqual(official);
+      }
+    }
+  });
+
+  it('NaN and Infinity literals are not JSON: the payload is rejected; 1e999 ranges become Infinity as in JSON.parse', () => {
+    expect(() => engine.load('[{"key":"t","x":NaN}]')).toThrow(FlagPayloadError);
+    expect(() => engine.load('[{"key":"t","x":Infinity}]')).toThrow(FlagPayloadError);
+    const text =
+      '[{"key":"t","variants":{"on":{"key":"on"}},"segments":[{"bucket":{"selector":["context","user","device_id"],"salt":"s",' +
+      '"allocations":[{"range":[0,1e999],"distributions":[{"variant":"on","range":[-1e999,1e999]}]}]}}]}]';
+    for (const device_id of ['d1', 'd2', 'x']) {
+      const native = JSON.parse(JSON.stringify(engine.load(text).evaluate({ device_id })));
+      expect(native).toEqual(JSON.parse(JSON.stringify(officialEvaluate(JSON.parse(text), { device_id }))));
+    }
+  });
+});
+
+describe('text encoding', () => {
+  it('invalid UTF-8 in payload bytes becomes U+FFFD, as the official SDK decodes the body', () => {
+    const bytes = Buffer.concat([
+      Buffer.from('[{"key":"a'),
+      Buffer.from([0xff, 0xc3, 0x28, 0xed, 0xa0, 0x80, 0xf0, 0x9f]),
+      Buffer.from('b","variants":{"on":{"key":"on","value":"v'),
+      Buffer.from([0xe2, 0x82]),
+      Buffer.from('"}},"segments":[{"variant":"on"}]}]'),
+    ]);
+    const decoded = JSON.parse(bytes.toString('utf8')) as Flag[];
+    const snap = engine.load(new Uint8Array(bytes));
+    expect(snap.keys()).toEqual([decoded[0].key]);
+    expect(JSON.parse(JSON.stringify(snap.evaluate({})))).toEqual(JSON.parse(JSON.stringify(officialEvaluate(decoded, {}))));
+  });
+
+  it('invalid UTF-8 in a cohort body becomes U+FFFD in member ids (native and JS stores agree)', async () => {
+    const body = Buffer.concat([
+      Buffer.from('{"cohortId":"c1","groupType":"User","memberIds":["a'),
+      Buffer.from([0xff]),
+      Buffer.from('b","ok"]}'),
+    ]);
+    for (const kind of ['native', 'js'] as const) {
+      const store = createCohortStore(kind);
+      await store.load(new Uint8Array(body), 'c1');
+      expect(store.memberOf('User', 'a\ufffdb', ['c1']), kind).toEqual(['c1']);
+      expect(store.memberOf('User', 'ok', ['c1']), kind).toEqual(['c1']);
+    }
+  });
+
+  it('lone surrogates in users and condition values match and bucket like the official engine', () => {
+    const flags = [
+      conditionFlag({ selector: ['context', 'user', 'user_id'], op: 'is', values: ['a\ud800b'] }),
+      conditionFlag({ selector: ['context', 'user', 'user_id'], op: 'contains', values: ['\udfff'] }, 'c'),
+      conditionFlag({ selector: ['context', 'user', 'user_id'], op: 'regex match', values: ['\\ud800'] }, 'r'),
+      bucketFlag(),
+      okFlag,
+    ];
+    for (const user_id of ['a\ud800b', 'x\udfffy', '\ud83d\ude00', '\ud800', '\udc00\ud800']) {
+      for (const device_id of ['\ud800', '\udfff\udfff', 'a\ud83db', '\ud800\udc00']) {
+        const { native, official } = both(flags, { user_id, device_id });
+        expect(native, JSON.stringify({ user_id, device_id })).toEqual(official);
+      }
+    }
+  });
+});
+
+describe('prototype keys', () => {
+  it('__proto__, constructor and prototype method names in selectors resolve like the official engine', () => {
+    const user = JSON.parse('{"user_id":"u","user_properties":{"__proto__":"x","constructor":"c","list":["a"]}}');
+    for (const path of [['__proto__'], ['constructor'], ['toString'], ['hasOwnProperty'], ['list', 'map'], ['list', 'length'], ['__proto__', 'toString'], ['nope', '__proto__']]) {
+      for (const op of ['is', 'is not', 'contains', 'set contains any']) {
+        const values = ['(none)', 'x', 'c', 'function toString() { [native code] }'];
+        const flags = [conditionFlag({ selector: ['context', 'user', 'user_properties', ...path], op, values }), okFlag];
+        for (const u of [user, { user_properties: {} }, {}]) {
+          const { native, official } = both(flags, u);
+          expect(native, `${path.join('.')} ${op} ${JSON.stringify(u)}`).toEqual(official);
+        }
+      }
+    }
+  });
+
+  it('flags keyed __proto__ or constructor: same result object as the official SDK, Object.prototype untouched', () => {
+    const flags = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'].map((key) => ({ ...okFlag, key }));
+    const native = engine.load(JSON.stringify(flags)).evaluate({});
+    const official = officialEvaluate(flags, {});
+    expect(Object.keys(native)).toEqual(Object.keys(official));
+    expect(Object.keys(native)).toEqual(['constructor', 'toString', 'hasOwnProperty']);
+    // The engine's `results.__proto__ = variant` sets a prototype; the official
+    // conversion copies own keys only, so the __proto__ flag is simply absent.
+    expect(Object.getPrototypeOf(native)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(official)).toBe(Object.prototype);
+    expect((native as Record<string, unknown>).key).toBeUndefined();
+    const listed: string[] = [];
+    for (const k in native) listed.push(k);
+    expect(listed).toEqual(['constructor', 'toString', 'hasOwnProperty']);
+    // Asked for by key, too.
+    expect(Object.keys(engine.load(JSON.stringify(flags)).evaluate({}, ['__proto__', 'toString']))).toEqual(['toString']);
+    expect(({} as Record<string, unknown>).key).toBeUndefined();
+    expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'key')).toBe(false);
+  });
+
+  it('__proto__ and constructor as user property keys cannot pollute prototypes', () => {
+    const user = JSON.parse('{"user_properties":{"__proto__":{"polluted":"yes"}},"groups":{"__proto__":["g"]},"group_properties":{"__proto__":{"g":{"x":"1"}}}}');
+    const flags = [conditionFlag({ selector: ['context', 'user', 'user_properties', 'polluted'], op: 'is', values: ['yes'] }), okFlag];
+    const { native, official } = both(flags, user);
+    expect(native).toEqual(official);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('users that JSON cannot hold', () => {
+  it('cyclic users, BigInt, functions and symbols evaluate instead of throwing', () => {
+    const flags = [conditionFlag({ selector: ['context', 'user', 'user_id'], op: 'is', values: ['x'] }), okFlag];
+    const snap = engine.load(JSON.stringify(flags));
+    const cyclic: Record<string, unknown> = { user_id: 'x' };
+    cyclic.self = cyclic;
+    expect(Object.keys(snap.evaluate(cyclic as ExperimentUser))).toEqual(['t', 'ok']);
+    expect(Object.keys(snap.evaluate({ user_id: 'x', user_properties: { b: 5n, f: () => 1, s: Symbol('s') } } as never))).toEqual(['t', 'ok']);
+    const throwing = { user_id: 'x', toJSON() { throw new Error('nope'); } };
+    expect(() => snap.evaluate(throwing as never)).not.toThrow();
+  });
+});
