@@ -1,0 +1,240 @@
+#!/usr/bin/env node
+/**
+ * amplitude-experiment: the package's command line (package.json "bin").
+ *
+ *   amplitude-experiment eval --flags FILE --user JSON|@FILE [--flag KEY]... [--json]
+ *       evaluate flags from a file for one user and print each variant and why
+ *   amplitude-experiment serve --flags FILE [--port N] [--host H] [--api-key KEY]...
+ *       run the local Amplitude-compatible server (any Amplitude SDK can point at it)
+ *   amplitude-experiment pull --key KEY [--server-zone us|eu] [--server-url URL] --out FILE
+ *       save a deployment's flag configs (GET /sdk/v2/flags) to a file, atomically
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { normalizeServerZone, serverUrlsFor, urlOption } from './config/common';
+import { LocalEvaluationClient } from './local/client';
+import type { ConditionDetail, EvaluationDetail } from './local/details';
+import type { ExperimentUser } from './types';
+import { VERSION } from './version';
+
+const USAGE = `usage:
+  amplitude-experiment eval --flags FILE --user JSON|@FILE [--flag KEY]... [--json]
+  amplitude-experiment serve --flags FILE [--port N] [--host HOST] [--api-key KEY]...
+  amplitude-experiment pull --key KEY [--server-zone us|eu] [--server-url URL] --out FILE`;
+
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+class UsageError extends Error {}
+
+interface Parsed {
+  values: Map<string, string[]>;
+  switches: Set<string>;
+}
+
+function parse(argv: readonly string[], valued: readonly string[], switches: readonly string[]): Parsed {
+  const out: Parsed = { values: new Map(), switches: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (switches.includes(arg)) {
+      out.switches.add(arg);
+    } else if (valued.includes(arg)) {
+      const value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new UsageError(`${arg} needs a value`);
+      out.values.set(arg, [...(out.values.get(arg) ?? []), value]);
+      i++;
+    } else {
+      throw new UsageError(`unknown argument ${arg}`);
+    }
+  }
+  return out;
+}
+
+function one(p: Parsed, name: string, required: true): string;
+function one(p: Parsed, name: string, required?: false): string | undefined;
+function one(p: Parsed, name: string, required = false): string | undefined {
+  const v = p.values.get(name);
+  if (!v || v.length === 0) {
+    if (required) throw new UsageError(`${name} is required`);
+    return undefined;
+  }
+  return v[v.length - 1];
+}
+
+const selectorText = (selector: unknown[]): string =>
+  (selector[0] === 'context' && selector[1] === 'user' ? selector.slice(2) : selector).join('.');
+
+function conditionText(c: ConditionDetail): string {
+  return `${selectorText(c.selector)} ${c.op} ${JSON.stringify(c.values)} (saw ${JSON.stringify(c.actual)})`;
+}
+
+/** One line (plus indented detail lines) per flag. */
+export function describeDetail(d: EvaluationDetail): string[] {
+  const variant = d.variant ? `${d.variant.key}${d.variant.value !== undefined && d.variant.value !== d.variant.key ? ` = ${JSON.stringify(d.variant.value)}` : ''}` : '(none)';
+  const lines = [`${d.flagKey}: ${variant}  [${d.reason}]`];
+  const seg = d.segmentIndex >= 0 ? `segment ${d.segmentIndex}${d.segmentName ? ` "${d.segmentName}"` : ''}` : undefined;
+  if (d.reason === 'NO_MATCH') lines.push('  no segment gave a variant (evaluateV2 leaves this flag out)');
+  if (seg) lines.push(`  ${seg}`);
+  if (d.matchedConditions) for (const c of d.matchedConditions) lines.push(`    matched: ${conditionText(c)}`);
+  if (d.dependency) lines.push(`    decided by flag ${d.dependency.flagKey} (its variant: ${JSON.stringify(d.dependency.variant)})`);
+  const b = d.bucket;
+  if (b) {
+    if (b.value === null) {
+      lines.push(`    bucketing: no ${selectorText(b.selector)} on the user, so the segment's own variant`);
+    } else {
+      lines.push(`    bucketing: murmur3("${b.salt}/${b.value}") = ${b.hash}`);
+      const alloc = b.allocationIndex !== undefined && b.allocationIndex >= 0
+        ? `in allocation ${b.allocationIndex} ${JSON.stringify(b.allocationRange)}`
+        : 'in no allocation';
+      lines.push(`      ${b.hash} % 100 = ${b.allocationValue}, ${alloc}`);
+      if (b.allocationIndex !== undefined && b.allocationIndex >= 0) {
+        const dist = b.distributionIndex !== undefined && b.distributionIndex >= 0
+          ? `in distribution ${b.distributionIndex} ${JSON.stringify(b.distributionRange)}`
+          : 'in no distribution';
+        lines.push(`      floor(${b.hash} / 100) = ${b.distributionValue}, ${dist}`);
+      }
+    }
+  }
+  // Segments tried before the one that decided: the first condition that failed in each OR-group.
+  for (const s of d.segments) {
+    if (s.index === d.segmentIndex) continue;
+    const failed = s.conditionGroups.map((g) => g.find((c) => !c.matched)).filter((c): c is ConditionDetail => !!c);
+    const why = failed.length > 0 ? failed.map(conditionText).join('; ') : s.matched ? 'no variant' : 'conditions not met';
+    lines.push(`  skipped segment ${s.index}${s.name ? ` "${s.name}"` : ''}: ${why}`);
+  }
+  if (d.missingCohorts.length > 0) lines.push(`  cohorts not loaded: ${d.missingCohorts.join(', ')}`);
+  return lines;
+}
+
+function readUser(text: string): ExperimentUser {
+  const raw = text.startsWith('@') ? fs.readFileSync(text.slice(1), 'utf8') : text;
+  let user: unknown;
+  try {
+    user = JSON.parse(raw);
+  } catch (err) {
+    throw new UsageError(`--user is not valid JSON: ${(err as Error).message}`);
+  }
+  if (user === null || typeof user !== 'object' || Array.isArray(user)) throw new UsageError('--user must be a JSON object');
+  return user as ExperimentUser;
+}
+
+async function evalCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const p = parse(argv, ['--flags', '--user', '--flag'], ['--json']);
+  const file = one(p, '--flags', true);
+  const user = readUser(one(p, '--user', true));
+  const flagKeys = p.values.get('--flag');
+  const errors: string[] = [];
+  const logger = { debug() {}, info() {}, warn: (m: unknown) => void errors.push(String(m)), error: (m: unknown) => void errors.push(String(m)) };
+  const client = new LocalEvaluationClient('cli', { bootstrap: fs.readFileSync(file, 'utf8'), logger });
+  try {
+    for (const e of errors) io.err(e);
+    if (!client.hasFlags) return 1;
+    const details = client.evaluateV2Details(user, flagKeys);
+    for (const key of flagKeys ?? []) if (!(key in details)) io.err(`flag ${key} is not in ${file}`);
+    if (p.switches.has('--json')) {
+      io.out(JSON.stringify(details, null, 2));
+    } else {
+      for (const d of Object.values(details)) for (const line of describeDetail(d)) io.out(line);
+    }
+    return flagKeys && flagKeys.some((k) => !(k in details)) ? 1 : 0;
+  } finally {
+    await client.close();
+  }
+}
+
+async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  // The local server's own command line (src/server/cli.ts) takes the same options.
+  const { runCli } = await import('./server/cli');
+  const server = await runCli(argv);
+  io.out(`Amplitude-compatible local server listening on ${server.url}`);
+  io.out(`point an SDK at it: serverUrl '${server.url}' (any deployment key unless --api-key is given)`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => void server.close().then(resolve);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}
+
+async function pullCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const p = parse(argv, ['--key', '--server-zone', '--server-url', '--out'], []);
+  const key = one(p, '--key', true);
+  const out = one(p, '--out', true);
+  const zone = one(p, '--server-zone');
+  if (zone !== undefined && !['us', 'eu'].includes(zone.toLowerCase())) throw new UsageError('--server-zone must be us or eu');
+  const base = urlOption('serverUrl', one(p, '--server-url'), serverUrlsFor(normalizeServerZone(zone)).flags);
+  const response = await fetch(`${base}/sdk/v2/flags`, {
+    headers: { Authorization: `Api-Key ${key}`, 'X-Amp-Exp-Library': `experiment-native-cli/${VERSION}` },
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = await response.text();
+  if (response.status !== 200) {
+    io.err(`GET ${base}/sdk/v2/flags: status ${response.status}${response.status === 401 ? ' (check the deployment key: a server deployment key is needed)' : ''}`);
+    return 1;
+  }
+  let flags: unknown;
+  try {
+    flags = JSON.parse(body);
+  } catch {
+    flags = undefined;
+  }
+  if (!Array.isArray(flags)) {
+    io.err(`GET ${base}/sdk/v2/flags did not return a JSON array of flag configs`);
+    return 1;
+  }
+  const target = path.resolve(out);
+  const temp = `${target}.${process.pid}.tmp`;
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.writeFileSync(temp, JSON.stringify(flags, null, 2) + '\n');
+  fs.renameSync(temp, target);
+  io.out(`saved ${flags.length} flag configs to ${out}`);
+  return 0;
+}
+
+/** Run the CLI; resolves with the exit code. */
+export async function main(argv: readonly string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'eval':
+        return await evalCommand(rest, io);
+      case 'serve':
+        return await serveCommand(rest, io);
+      case 'pull':
+        return await pullCommand(rest, io);
+      case '--version':
+      case '-v':
+        io.out(VERSION);
+        return 0;
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${command}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`${err.message}\n${USAGE}`);
+      return 2;
+    }
+    io.err(err instanceof Error ? err.message : String(err));
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,113 @@
+/** The amplitude-experiment command line, run as a user runs it (node dist/cjs/cli.js; `npm run build:ts` first). */
+import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalServer, type LocalServer } from '../../src/server';
+
+const root = path.resolve(__dirname, '..', '..');
+const cli = path.join(root, 'dist', 'cjs', 'cli.js');
+const flagsFile = path.join(root, 'examples', 'flags.json');
+const run = promisify(execFile);
+
+async function runCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd: root, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let server: LocalServer;
+let dir: string;
+beforeAll(async () => {
+  expect(fs.existsSync(cli)).toBe(true); // built by `npm test` (pretest) or `npm run build:ts`
+  expect(fs.readFileSync(cli, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  server = await createLocalServer({ flags: fs.readFileSync(flagsFile, 'utf8'), apiKeys: ['server-key'] });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
+});
+afterAll(async () => {
+  await server.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('amplitude-experiment CLI', () => {
+  it('package.json bin points at the CLI', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    expect(pkg.bin['amplitude-experiment']).toBe('dist/cjs/cli.js');
+  });
+
+  it('eval prints each variant and why', async () => {
+    const user = JSON.stringify({ user_id: 'ada@example.com', device_id: 'd-1' });
+    const r = await runCli('eval', '--flags', flagsFile, '--user', user, '--flag', 'pricing-page');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^pricing-page: treatment {2}\[TARGETING_MATCH\]$/m);
+    expect(r.stdout).toContain('segment 0 "Internal testers"');
+    expect(r.stdout).toContain('matched: user_id regex match ["@example\\\\.com$"] (saw "ada@example.com")');
+  });
+
+  it('eval --json gives the details, agreeing with evaluateV2 through the library', async () => {
+    const user = { user_id: 'grace', device_id: 'device-grace', platform: 'iOS', version: '2.3.1' };
+    const r = await runCli('eval', '--flags', flagsFile, '--user', JSON.stringify(user), '--json');
+    expect(r.code).toBe(0);
+    const details = JSON.parse(r.stdout) as Record<string, { variant?: { key: string }; reason: string }>;
+    const { LocalEvaluationClient } = await import('../../src/local/client');
+    const client = new LocalEvaluationClient('k', { bootstrap: fs.readFileSync(flagsFile, 'utf8') });
+    const variants = client.evaluateV2(user);
+    await client.close();
+    expect(Object.keys(details).filter((k) => details[k].variant)).toEqual(Object.keys(variants));
+    for (const [k, v] of Object.entries(variants)) expect(details[k].variant?.key).toBe(v.key);
+  });
+
+  it('eval: an unknown flag exits 1, bad arguments exit 2', async () => {
+    const unknown = await runCli('eval', '--flags', flagsFile, '--user', '{}', '--flag', 'nope');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('flag nope is not in');
+    const bad = await runCli('eval', '--flags', flagsFile, '--user', 'not json');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--user is not valid JSON');
+    expect((await runCli('frobnicate')).code).toBe(2);
+  });
+
+  it('pull saves a deployment\'s flag configs; a rejected key exits 1 and writes nothing', async () => {
+    const out = path.join(dir, 'sub', 'pulled.json');
+    const r = await runCli('pull', '--key', 'server-key', '--server-url', server.url, '--out', out);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(out, 'utf8'))).toEqual(JSON.parse(fs.readFileSync(flagsFile, 'utf8')));
+    expect(r.stdout).toMatch(/saved 5 flag configs/);
+    const auth = server.requests('flags').at(-1);
+    expect(auth?.headers.authorization).toBe('Api-Key server-key');
+
+    const other = path.join(dir, 'other.json');
+    const denied = await runCli('pull', '--key', 'wrong', '--server-url', server.url, '--out', other);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('status 401');
+    expect(fs.existsSync(other)).toBe(false);
+  });
+
+  it('serve runs the local server on the flags file until SIGTERM', async () => {
+    const child = spawn(process.execPath, [cli, 'serve', '--flags', flagsFile, '--port', '0'], { cwd: root });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          const m = /listening on (http:\/\/\S+)/.exec(text);
+          if (m) resolve(m[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      const res = await fetch(`${url}/sdk/v2/flags`, { headers: { Authorization: 'Api-Key any' } });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as unknown[]).length).toBe(5);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  });
+});
