@@ -85,7 +85,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   internals.Set("stringToNumber", Napi::Function::New(env, StringToNumber, "stringToNumber"));
   internals.Set("compareStrings", Napi::Function::New(env, CompareStrings, "compareStrings"));
   exports.Set("internals", internals);
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  // Bump with every change to the interface src/engine/native-engine.ts uses
+  // (NATIVE_ABI_VERSION there).
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
   return exports;
 }
 

@@ -45,6 +45,23 @@ export function packageRoot(): string {
 let addon: NativeAddon | undefined;
 let loadInfo: EngineLoadInfo | undefined;
 
+/**
+ * The addon interface version this TypeScript expects (native/src/binding.cc
+ * exports the one it implements). A binary left over from another version
+ * (a stale build/ or prebuild) is refused instead of misbehaving.
+ */
+export const NATIVE_ABI_VERSION = 2;
+
+function checkAbi(loaded: NativeAddon, binary: string): NativeAddon {
+  if (loaded.abiVersion !== NATIVE_ABI_VERSION) {
+    throw new Error(
+      `native binary ${binary} implements addon interface ${String(loaded.abiVersion)}, this package needs ` +
+        `${NATIVE_ABI_VERSION}: it is left over from another version (rebuild it, or delete it)`,
+    );
+  }
+  return loaded;
+}
+
 /** Load the addon once per thread (node-gyp-build picks build/ or prebuilds/). */
 export function loadNativeAddon(): NativeAddon {
   if (addon) return addon;
@@ -56,12 +73,12 @@ export function loadNativeAddon(): NativeAddon {
   const override = process.env.AMPLITUDE_EXPERIMENT_NATIVE_BINARY;
   if (override) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require(path.resolve(override)) as NativeAddon;
+    addon = checkAbi(require(path.resolve(override)) as NativeAddon, path.resolve(override));
     loadInfo = { engine: 'native', binary: path.resolve(override) };
     return addon;
   }
   const binary = nodeGypBuild.resolve(root);
-  addon = nodeGypBuild(root) as NativeAddon;
+  addon = checkAbi(nodeGypBuild(root) as NativeAddon, binary);
   loadInfo = { engine: 'native', binary };
   return addon;
 }
