@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadEngine, loadNativeAddon } from '../../src/engine';
+import { createJsEngine } from '../../src/engine/js-engine';
 import type { FlagSnapshot } from '../../src/engine/types';
 import { explainSnapshot } from '../../src/local/details';
 import { LocalEvaluationClient } from '../../src/local/client';
@@ -64,6 +65,21 @@ describe('evaluateV2Details', () => {
       });
     }
     expect(checked).toBeGreaterThan(1000);
+  });
+
+  it('on the JS fallback engine: the same variants, reason UNEXPLAINED', () => {
+    const c = generateCase(deriveSeed(20240607, 3), 20, 8, { profile: 'realistic' });
+    const snap = createJsEngine().load(JSON.stringify(c.flags));
+    expect(snap.explain).toBeUndefined();
+    for (const user of c.users) {
+      const variants = snap.evaluate(user as ExperimentUser | undefined);
+      const details = explainSnapshot(snap, user as ExperimentUser | undefined, undefined, () => false);
+      expect(Object.keys(details)).toEqual(Object.keys(variants));
+      for (const [k, d] of Object.entries(details)) {
+        expect(d.reason).toBe('UNEXPLAINED');
+        expect(d.variant).toEqual(variants[k]);
+      }
+    }
   });
 
   it('gives each reason with the segment, conditions, bucketing and dependency', () => {
