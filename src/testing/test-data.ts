@@ -143,11 +143,6 @@ export class FlagBuilder {
     return this.ifMatch('device_id', 'is', typeof deviceIds === 'string' ? [deviceIds] : deviceIds, variant, 'Individual Inclusions');
   }
 
-  /** Serve `variant` to the members of these cohorts (needs cohorts loaded into the client, or cohort_ids on the user). */
-  forCohort(cohortIds: string | readonly string[], variant: string): this {
-    return this.ifMatch('cohort_ids', 'set contains any', typeof cohortIds === 'string' ? [cohortIds] : cohortIds, variant, 'Cohort');
-  }
-
   /**
    * A targeting rule (a segment): `attribute op values` serves `variant`. Rules are checked in the order they
    * were added. Use `ifAll` for several conditions in one rule.
