@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 if [ "${SANITIZE_SKIP_BUILD:-0}" != 1 ] || [ ! -f build-asan/Release/experiment_native.node ]; then
   echo "== build-asan (ASan + UBSan)"
-  npx cmake-js compile --out build-asan --CDEXPERIMENT_SANITIZE=ON >build-asan.log 2>&1 || { tail -30 build-asan.log; exit 1; }
+  mkdir -p build-asan
+  npx cmake-js compile --out build-asan --CDEXPERIMENT_SANITIZE=ON >build-asan/build.log 2>&1 || { tail -30 build-asan/build.log; exit 1; }
 fi
 addon="$PWD/build-asan/Release/experiment_native.node"
 ldd "$addon" | grep -q libasan || { echo "$addon is not an ASan build" >&2; exit 1; }
