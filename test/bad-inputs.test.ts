@@ -2,6 +2,9 @@
 // each test backs one row of docs/bad-inputs.md (the test names are quoted
 // there). Where the official engine gives an answer, ours is checked against
 // it; where it throws or hangs, ours is checked to be the documented answer.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine, FlagPayloadError } from '../src/engine';
 import { createCohortStore } from '../src/engine/cohort-store';
@@ -226,6 +229,30 @@ describe('regular expressions', () => {
     // The pattern is valid, so the flag is kept (no load-time screening of patterns).
     expect(engine.load(JSON.stringify(flags)).rejected).toEqual([]);
   });
+});
+
+describe('regular expressions: the V8 mitigation', () => {
+  it('with node --enable-experimental-regexp-engine-on-excessive-backtracks a catastrophic regex on 100,000 characters returns the same answer', () => {
+    // Without the flag this subject would backtrack for longer than the age of
+    // the universe; with it V8 switches to its linear engine after a bounded
+    // number of backtracks. The evaluator's regex callback is plain V8 RegExp,
+    // so the operator's flag applies to it too. (Uses the compiled engine in dist/.)
+    const distEngine = join(__dirname, '..', 'dist', 'cjs', 'engine', 'index.js');
+    expect(existsSync(distEngine), 'run npm run build:ts first (npm test does)').toBe(true);
+    const script = `
+      const { loadEngine } = require(${JSON.stringify(distEngine)});
+      const flags = [{ key: 't', variants: { on: { key: 'on' } }, segments: [{ conditions: [[{ selector: ['context', 'user', 'user_id'], op: 'regex match', values: ['^(a+)+$'] }]], variant: 'on' }] }];
+      const snap = loadEngine().load(JSON.stringify(flags));
+      const bad = Object.keys(snap.evaluate({ user_id: 'a'.repeat(100000) + '!' }));
+      const good = Object.keys(snap.evaluate({ user_id: 'a'.repeat(100000) }));
+      console.log(JSON.stringify([loadEngine().kind, bad, good]));`;
+    const r = spawnSync(process.execPath, ['--enable-experimental-regexp-engine-on-excessive-backtracks', '-e', script], {
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual(['native', [], ['t']]);
+  }, 60_000);
 });
 
 describe('semantic versions', () => {
