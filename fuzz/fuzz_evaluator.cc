@@ -3,6 +3,7 @@
 // input is the user, evaluated against a fixed realistic payload (so the
 // user side is fuzzed even when the config side is not a valid payload).
 // Each user is evaluated for all flags and for a subset of flag indices.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -40,6 +41,16 @@ void run(const Snapshot& snapshot, Evaluator& evaluator, const std::string& user
     if (out[2 * i] < 0 || static_cast<uint32_t>(out[2 * i]) >= n) __builtin_trap();
     if (out[2 * i + 1] >= static_cast<int32_t>(snapshot.resultCount())) __builtin_trap();
   }
+  // Per-call state must not leak between calls: after evaluating another
+  // user (no user, and the bare context), the same user gives the same output.
+  std::vector<int32_t> first(out.begin(), out.begin() + 2 * written);
+  evaluator.setUser("");
+  evaluator.evaluate(snapshot, host, nullptr, 0, {out.data(), n + 1});
+  evaluator.setUser("{\"user_id\":\"other\",\"device_id\":\"x\",\"user_properties\":{\"a\":[1,\"b\"]}}");
+  evaluator.evaluate(snapshot, host, nullptr, 0, {out.data(), n + 1});
+  evaluator.setUser(user);
+  uint32_t again = evaluator.evaluate(snapshot, host, nullptr, 0, {out.data(), n + 1});
+  if (again != written || !std::equal(first.begin(), first.end(), out.begin())) __builtin_trap();
   if (n == 0) return;
   // A subset: flag indices from the input, one out of range like a stale key buffer would not be.
   std::vector<int32_t> keys;

@@ -18,6 +18,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   fuzz::finalizeLikeHost(snapshot);
+  // Deterministic: a second parse of the same bytes keeps and rejects the same flags, in the same order.
+  Snapshot again;
+  std::string error2;
+  if (!again.parse(payload, error2)) __builtin_trap();
+  fuzz::finalizeLikeHost(again);
+  if (again.flags().size() != snapshot.flags().size() || again.rejected().size() != snapshot.rejected().size() ||
+      again.allOrder() != snapshot.allOrder())
+    __builtin_trap();
+  for (size_t i = 0; i < again.flags().size(); i++) {
+    if (again.flags()[i].key != snapshot.flags()[i].key) __builtin_trap();
+  }
   // Invariants the binding relies on.
   const auto& flags = snapshot.flags();
   if (snapshot.allOrder().size() > flags.size()) __builtin_trap();
