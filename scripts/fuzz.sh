@@ -8,7 +8,8 @@
 #                                  (the seeds in fuzz/corpus/<target> are read, never written)
 #   scripts/fuzz.sh --replay       build, then run every file of fuzz/corpus/<target> once (CI)
 #   scripts/fuzz.sh --build        build only
-#   FUZZ_TARGETS="snapshot cohort" limits the targets; FUZZ_JOBS (default 1) sets -fork (parallel children).
+#   FUZZ_TARGETS="snapshot cohort" limits the targets; FUZZ_JOBS (default 1) sets -fork (parallel children);
+#   FUZZ_OUT (default fuzz/build) is the build and work directory.
 #
 # Needs clang and the compiler-rt fuzzer runtime (Debian: apt-get install clang-14 libclang-rt-14-dev).
 # Crash inputs land in fuzz/build/artifacts/<target>/; copy them into
@@ -37,7 +38,7 @@ if [ -z "$CXX" ]; then
   exit 2
 fi
 
-out=fuzz/build
+out="${FUZZ_OUT:-fuzz/build}"
 mkdir -p "$out/obj"
 flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -Inative/src)
@@ -72,8 +73,13 @@ for t in "${targets[@]}"; do
   if [ "$mode" = replay ]; then
     echo "== replay $t: $(ls "$seeds" | wc -l) inputs"
     # -runs=0 with directories: execute every input once, then exit.
-    "$out/fuzz_$t" "${common[@]}" -runs=0 "$seeds" 2>&1 | tail -n 3 || status=1
-    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+    if "$out/fuzz_$t" "${common[@]}" -runs=0 "$seeds" >"$out/replay-$t.log" 2>&1; then
+      tail -n 1 "$out/replay-$t.log"
+    else
+      tail -n 60 "$out/replay-$t.log"
+      echo "== replay $t FAILED" >&2
+      status=1
+    fi
   else
     work="$out/corpus/$t"
     mkdir -p "$work" "$out/artifacts/$t"
