@@ -44,7 +44,9 @@ uint32_t JsonParser::parseBorrowing(std::string_view text, JsonDocument& doc) {
   return root;
 }
 
-uint32_t JsonParser::parse(std::string_view text, JsonDocument& doc) {
+uint32_t JsonParser::parse(std::string_view text, JsonDocument& doc,
+                           std::vector<std::pair<size_t, size_t>>* rootElementSpans) {
+  rootSpans_ = rootElementSpans;
   text_ = text;
   pos_ = 0;
   doc_ = &doc;
@@ -105,9 +107,11 @@ uint32_t JsonParser::parseValue(uint32_t depth) {
           stack_.push_back(key);
           stack_.push_back(value);
         } else {
+          const size_t begin = pos_;
           uint32_t value = parseValue(depth + 1);
           if (value == kNoNode) return kNoNode;
           stack_.push_back(value);
+          if (depth == 0 && rootSpans_ != nullptr) rootSpans_->emplace_back(begin, pos_ - begin);
         }
         skipWhitespace();
         if (pos_ >= text_.size()) {

@@ -24,7 +24,10 @@ class JsonParser {
 
   // Parses `text` into `doc` (appending) and returns the root node id, or
   // kNoNode with error() describing what is wrong and at which byte offset.
-  uint32_t parse(std::string_view text, JsonDocument& doc);
+  // `rootElementSpans`, when given and the root is an array, receives each
+  // element's byte offset and length in `text`.
+  uint32_t parse(std::string_view text, JsonDocument& doc,
+                 std::vector<std::pair<size_t, size_t>>* rootElementSpans = nullptr);
   // Like parse, but strings without escapes stay slices of `text`, which must
   // outlive the document's contents (the hot path: no copy of user strings).
   uint32_t parseBorrowing(std::string_view text, JsonDocument& doc);
@@ -41,6 +44,7 @@ class JsonParser {
 
   std::string_view text_;
   bool borrowing_ = false;
+  std::vector<std::pair<size_t, size_t>>* rootSpans_ = nullptr;
   size_t pos_ = 0;
   JsonDocument* doc_ = nullptr;
   uint32_t maxDepth_;

@@ -71,7 +71,8 @@ bool isSetOp(Op op) { return op >= Op::SetIs && op <= Op::SetDoesNotContainAny; 
 
 bool Snapshot::parse(std::string_view payload, std::string& error) {
   JsonParser parser(kMaxPayloadDepth, JsonParser::DepthPolicy::Fail);
-  uint32_t root = parser.parse(payload, doc_);
+  std::vector<std::pair<size_t, size_t>> spans;
+  uint32_t root = parser.parse(payload, doc_, &spans);
   if (root == kNoNode) {
     error = "flag payload is not valid JSON: " + parser.error();
     return false;
@@ -86,7 +87,14 @@ bool Snapshot::parse(std::string_view payload, std::string& error) {
     Candidate& c = candidates_[i];
     c.flag.node = doc_.element(root, i);
     c.flag.payloadIndex = i;
-    if (!compileFlag(c.flag.node, c.flag, c.reason)) {
+    if (i < spans.size()) {
+      c.flag.payloadStart = spans[i].first;
+      c.flag.payloadLength = spans[i].second;
+    }
+    compilingReadsCohorts_ = false;
+    bool compiled = compileFlag(c.flag.node, c.flag, c.reason);
+    c.flag.readsCohorts = compilingReadsCohorts_;
+    if (!compiled) {
       c.rejected = true;
       if (c.flag.key.empty()) c.flag.key = "#" + std::to_string(i);
     }
@@ -346,6 +354,16 @@ bool Snapshot::compileCondition(uint32_t node, Condition& c, std::string& reason
     return false;
   }
   c.op = parseOp(d.string(op));
+  // The official CohortUtils: a cohort filter is `set contains any` or `set
+  // does not contain any` on a selector ending in "cohort_ids".
+  if (c.op == Op::SetContainsAny || c.op == Op::SetDoesNotContainAny) {
+    uint32_t selector = d.find(node, "selector");
+    uint32_t n = d.size(selector);
+    if (n > 0) {
+      uint32_t last = d.element(selector, n - 1);
+      if (d.type(last) == JsonType::String && d.string(last) == "cohort_ids") compilingReadsCohorts_ = true;
+    }
+  }
   uint32_t values = d.find(node, "values");
   if (!isArray(d, values)) {
     reason = "condition \"values\" must be an array of strings";

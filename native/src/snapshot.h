@@ -85,6 +85,9 @@ struct Flag {
   std::string key;
   uint32_t node = kNoNode;          // the flag object in the payload document
   uint32_t payloadIndex = 0;        // position in the payload array
+  size_t payloadStart = 0;          // the flag's JSON text in the payload bytes
+  size_t payloadLength = 0;
+  bool readsCohorts = false;        // has a cohort filter (official CohortUtils rule)
   std::vector<std::string> variantKeys;
   std::vector<uint32_t> variantNodes;
   std::vector<Segment> segments;
@@ -141,6 +144,7 @@ class Snapshot {
   void buildOrder();
   void buildMergedResults();
   void assignSelectorSlots();
+  bool compilingReadsCohorts_ = false;
 
   JsonDocument doc_;
   std::vector<Candidate> candidates_;

@@ -202,6 +202,18 @@ Napi::Value SnapshotWrap::Finalize(const Napi::CallbackInfo& info) {
   out.Set("segmentCounts", segmentCounts);
   out.Set("resultBase", resultBase);
   out.Set("payloadIndex", payloadIndex);
+  // Each flag's JSON text in the payload bytes (start, length), so the host
+  // parses a flag's JSON only when it needs its variants; and the flags with
+  // cohort filters.
+  Napi::Array payloadSpans = Napi::Array::New(env, 2 * flags.size());
+  Napi::Array cohortFlags = Napi::Array::New(env);
+  for (uint32_t i = 0; i < flags.size(); i++) {
+    payloadSpans.Set(2 * i, Napi::Number::New(env, static_cast<double>(flags[i].payloadStart)));
+    payloadSpans.Set(2 * i + 1, Napi::Number::New(env, static_cast<double>(flags[i].payloadLength)));
+    if (flags[i].readsCohorts) cohortFlags.Set(cohortFlags.Length(), Napi::Number::New(env, i));
+  }
+  out.Set("payloadSpans", payloadSpans);
+  out.Set("cohortFlags", cohortFlags);
   const auto& allOrder = snapshot_->allOrder();
   Napi::Array order = Napi::Array::New(env, allOrder.size());
   for (uint32_t i = 0; i < allOrder.size(); i++) order.Set(i, Napi::Number::New(env, allOrder[i]));

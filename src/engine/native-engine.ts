@@ -43,6 +43,8 @@ interface RawFinalizeInfo {
   resultBase: number[];
   payloadIndex: number[];
   order: number[];
+  payloadSpans: number[];
+  cohortFlags: number[];
   resultCount: number;
   rejected: Array<{ flagKey: NativeString; reason: NativeString }>;
   output: Int32Array;
@@ -57,6 +59,10 @@ interface FinalizeInfo {
   payloadIndex: number[];
   /** Flag indices in evaluation (dependency) order. */
   order: number[];
+  /** Each flag's JSON in the payload bytes: start, length, start, length... */
+  payloadSpans: number[];
+  /** Flags with a cohort filter. */
+  cohortFlags: number[];
   resultCount: number;
   rejected: RejectedFlag[];
   output: Int32Array;
@@ -152,7 +158,9 @@ class NativeFlagSnapshot implements FlagSnapshot {
   private readonly index = new Map<string, number>();
   /** Index of a flag keyed `__proto__` (-1: none): left out of results. */
   private readonly protoFlag: number;
-  private readonly flags: JsonObject[];
+  /** The payload bytes; each flag's JSON is parsed from its span on first use. */
+  private readonly payload: Buffer;
+  private readonly flags: Array<JsonObject | undefined>;
   private readonly results: Array<Variant | undefined>;
   private readonly output: Int32Array;
   private readonly input: Int32Array;
@@ -164,9 +172,12 @@ class NativeFlagSnapshot implements FlagSnapshot {
     payload: string | Uint8Array,
     private readonly warn: (message: string) => void,
   ) {
+    // One copy of the bytes, owned here: the addon parses them and flag JSON
+    // is later sliced out of them (a caller's buffer may change afterwards).
+    this.payload = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload);
     let handle: NativeSnapshotHandle;
     try {
-      handle = new addon.Snapshot(payload);
+      handle = new addon.Snapshot(this.payload);
     } catch (err) {
       throw new FlagPayloadError((err as Error).message);
     }
@@ -198,8 +209,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
     this.rejected = Object.freeze(this.info.rejected.map((r) => Object.freeze({ ...r })));
     this.info.keys.forEach((key, i) => this.index.set(key, i));
     this.protoFlag = this.index.get('__proto__') ?? -1;
-    const parsed = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8')) as unknown[];
-    this.flags = this.info.payloadIndex.map((i) => parsed[i] as JsonObject);
+    this.flags = new Array(this.size);
     this.results = new Array(this.info.resultCount);
     this.buildAll = compileAllFlagsBuilder(this.info.order.map((i) => this.info.keys[i]));
   }
@@ -214,7 +224,22 @@ class NativeFlagSnapshot implements FlagSnapshot {
 
   flag(flagKey: string): Record<string, unknown> | undefined {
     const i = this.index.get(flagKey);
-    return i === undefined ? undefined : this.flags[i];
+    return i === undefined ? undefined : this.flagAt(i);
+  }
+
+  cohortFlagKeys(): string[] {
+    return this.info.cohortFlags.map((i) => this.info.keys[i]);
+  }
+
+  /** A flag's config as JSON.parse gives it, parsed from its span on first use. */
+  private flagAt(f: number): JsonObject {
+    let flag = this.flags[f];
+    if (flag === undefined) {
+      const start = this.info.payloadSpans[2 * f];
+      flag = JSON.parse(this.payload.toString('utf8', start, start + this.info.payloadSpans[2 * f + 1])) as JsonObject;
+      this.flags[f] = flag;
+    }
+    return flag;
   }
 
   evaluate(user: ExperimentUser | undefined, flagKeys?: readonly string[]): Variants {
@@ -293,7 +318,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
     const local = rid - this.info.resultBase[f];
     const segmentIndex = Math.floor(local / variantKeys.length);
     const variantKey = variantKeys[local % variantKeys.length];
-    const flag = this.flags[f];
+    const flag = this.flagAt(f);
     const segment = (flag.segments as JsonObject[])[segmentIndex];
     const variant = (flag.variants as Record<string, EvaluationVariant>)[variantKey];
     const result = deepFreeze(buildVariant(flag, segment, variant));

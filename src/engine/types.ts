@@ -22,6 +22,12 @@ export interface FlagSnapshot {
   /** Parsed flag config (as JSON.parse gives it), or undefined. */
   flag(flagKey: string): Record<string, unknown> | undefined;
   /**
+   * Keys of the flags with a cohort filter (`set contains any` / `set does
+   * not contain any` on a selector ending in "cohort_ids"), when the engine
+   * knows them without parsing every flag; otherwise use keys().
+   */
+  cohortFlagKeys?(): string[];
+  /**
    * Evaluate for a user. `flagKeys` absent or empty: every flag; otherwise the
    * requested flags plus the flags they depend on. Unknown keys are absent.
    * Never throws for any user value.

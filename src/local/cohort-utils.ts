@@ -70,7 +70,9 @@ export function buildCohortIndex(snapshot: FlagSnapshot): CohortIndex | undefine
   const groups = new Map<string, Set<string>>();
   const byFlag = new Map<string, Set<string>>();
   const all = new Set<string>();
-  for (const key of snapshot.keys()) {
+  // The native engine knows which flags have cohort filters, so the others'
+  // JSON is never parsed on the JS side.
+  for (const key of snapshot.cohortFlagKeys?.() ?? snapshot.keys()) {
     const ofFlag = extractCohortIdsByGroup(snapshot.flag(key));
     if (ofFlag.size === 0) continue;
     const flagIds = new Set<string>();
