@@ -83,11 +83,13 @@ for t in "${targets[@]}"; do
   else
     work="$out/corpus/$t"
     mkdir -p "$work" "$out/artifacts/$t"
+    dict=fuzz/flags.dict
+    [ "$t" = cohort ] && dict=fuzz/cohort.dict
     echo "== fuzz $t for ${seconds}s"
     # Fork mode: one child at a time (one core), and a crash is recorded in
     # artifacts/ without ending the run, so one finding does not stop the others.
     "$out/fuzz_$t" "${common[@]}" -max_len=65536 -max_total_time="$seconds" -fork="${FUZZ_JOBS:-1}" \
-      -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -artifact_prefix="$out/artifacts/$t/" -print_final_stats=1 "$work" "$seeds" \
+      -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -dict="$dict" -artifact_prefix="$out/artifacts/$t/" -print_final_stats=1 "$work" "$seeds" \
       >"$out/$t.log" 2>&1 || status=1
     tail -n 12 "$out/$t.log"
     ls "$out/artifacts/$t" 2>/dev/null | sed "s|^|   artifact: $out/artifacts/$t/|"
