@@ -348,3 +348,29 @@ describe('hostile users', () => {
     expect(big.evaluate({ user_properties: { big: 10n } } as never)).toHaveProperty('b');
   });
 });
+
+describe('loadAsync (parse and validation on the libuv pool)', () => {
+  const engine = loadEngine();
+  it('gives the same snapshot as load, and the same rejections', async () => {
+    const flags = [
+      onFlag('a'),
+      onFlag('b', { dependencies: ['a'] }),
+      onFlag('bad', { segments: [{ conditions: [[{ selector: ['context', 'user', 'user_id'], op: 'regex match', values: ['['] }]], variant: 'on' }] }),
+    ];
+    const payload = JSON.stringify(flags);
+    const sync = engine.load(payload);
+    const async = await engine.loadAsync!(new TextEncoder().encode(payload));
+    expect(async.keys()).toEqual(sync.keys());
+    expect(async.rejected).toEqual(sync.rejected);
+    expect(async.evaluate({ user_id: 'u' })).toStrictEqual(sync.evaluate({ user_id: 'u' }));
+    expect(async.flag('b')).toEqual(flags[1]);
+  });
+
+  it('rejects an unusable payload with FlagPayloadError, several in flight at once', async () => {
+    const results = await Promise.allSettled([engine.loadAsync!('{"not":"an array"}'), engine.loadAsync!('[{"key":'), engine.loadAsync!('[]')]);
+    expect(results[0].status).toBe('rejected');
+    expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(FlagPayloadError);
+    expect((results[1] as PromiseRejectedResult).reason.message).toMatch(/not valid JSON/);
+    expect(results[2].status).toBe('fulfilled');
+  });
+});

@@ -7,6 +7,7 @@
 #include "js_string.h"
 #include "murmur3.h"
 #include "semantic_version.h"
+#include "snapshot_parse_worker.h"
 #include "snapshot_wrap.h"
 
 namespace experiment {
@@ -62,6 +63,23 @@ Napi::Value StringToNumber(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), jsStringToNumber(toWtf8(info[0].As<Napi::String>())));
 }
 
+// parseSnapshot(bytes: Uint8Array) -> Promise<Snapshot>: the payload is parsed
+// and validated on the libuv pool; the caller then finalizes it as usual.
+// The bytes must not change until the promise settles.
+Napi::Value ParseSnapshot(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    Napi::TypeError::New(env, "parseSnapshot(bytes) needs a Uint8Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+  auto* worker = new SnapshotParseWorker(env, bytes, reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 Napi::Value CompareStrings(const Napi::CallbackInfo& info) {
   if (!expectStrings(info, 2)) return info.Env().Undefined();
   int c = compareUtf16(toWtf8(info[0].As<Napi::String>()), toWtf8(info[1].As<Napi::String>()));
@@ -76,6 +94,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function snapshot = SnapshotWrap::DefineClass(env);
   data->snapshotConstructor = Napi::Persistent(snapshot);
   exports.Set("Snapshot", snapshot);
+  exports.Set("parseSnapshot", Napi::Function::New(env, ParseSnapshot, "parseSnapshot"));
   exports.Set("CohortStore", CohortStoreWrap::DefineClass(env));
   Napi::Object internals = Napi::Object::New(env);
   internals.Set("murmur3", Napi::Function::New(env, Murmur3, "murmur3"));
@@ -87,7 +106,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("internals", internals);
   // Bump with every change to the interface src/engine/native-engine.ts uses
   // (NATIVE_ABI_VERSION there).
-  exports.Set("abiVersion", Napi::Number::New(env, 3));
+  exports.Set("abiVersion", Napi::Number::New(env, 4));
   return exports;
 }
 

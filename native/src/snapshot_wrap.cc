@@ -93,6 +93,11 @@ Napi::Function SnapshotWrap::DefineClass(Napi::Env env) {
 
 SnapshotWrap::SnapshotWrap(const Napi::CallbackInfo& info) : ObjectWrap<SnapshotWrap>(info) {
   Napi::Env env = info.Env();
+  if (info.Length() >= 1 && info[0].IsExternal()) {
+    // From SnapshotParseWorker: already parsed off the main thread.
+    snapshot_.reset(info[0].As<Napi::External<Snapshot>>().Data());
+    return;
+  }
   std::string owned;
   std::string_view payload;
   if (info.Length() >= 1 && info[0].IsTypedArray()) {

@@ -13,6 +13,8 @@ import { buildVariant, deepFreeze } from './variant';
 /** The addon's exports (native/src/binding.cc). Only this module knows them. */
 export interface NativeAddon {
   Snapshot: new (payload: string | Uint8Array) => NativeSnapshotHandle;
+  /** Parse and validate on the libuv pool; finalize on the main thread. */
+  parseSnapshot(bytes: Uint8Array): Promise<NativeSnapshotHandle>;
   internals: NativeInternals;
   abiVersion: number;
 }
@@ -158,8 +160,6 @@ class NativeFlagSnapshot implements FlagSnapshot {
   private readonly index = new Map<string, number>();
   /** Index of a flag keyed `__proto__` (-1: none): left out of results. */
   private readonly protoFlag: number;
-  /** The payload bytes; each flag's JSON is parsed from its span on first use. */
-  private readonly payload: Buffer;
   private readonly flags: Array<JsonObject | undefined>;
   private readonly results: Array<Variant | undefined>;
   private readonly output: Int32Array;
@@ -167,20 +167,15 @@ class NativeFlagSnapshot implements FlagSnapshot {
   /** Builds the all-flags result as one object literal (see compileAllFlagsBuilder). */
   private readonly buildAll: AllFlagsBuilder | undefined;
 
+  /**
+   * `payload`: the bytes the handle was parsed from, owned by this snapshot
+   * (flag JSON is sliced out of them later).
+   */
   constructor(
-    addon: NativeAddon,
-    payload: string | Uint8Array,
+    private readonly payload: Buffer,
+    handle: NativeSnapshotHandle,
     private readonly warn: (message: string) => void,
   ) {
-    // One copy of the bytes, owned here: the addon parses them and flag JSON
-    // is later sliced out of them (a caller's buffer may change afterwards).
-    this.payload = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload);
-    let handle: NativeSnapshotHandle;
-    try {
-      handle = new addon.Snapshot(this.payload);
-    } catch (err) {
-      throw new FlagPayloadError((err as Error).message);
-    }
     const patterns = handle.regexPatterns().map(asString);
     const compiled: Array<RegExp | undefined> = new Array(patterns.length);
     const invalid: Array<[number, string]> = [];
@@ -347,11 +342,33 @@ function compileAllFlagsBuilder(keysInOrder: string[]): AllFlagsBuilder | undefi
   }
 }
 
+/** One copy of the bytes, owned by the snapshot (a caller's buffer may change afterwards). */
+function ownBytes(payload: string | Uint8Array): Buffer {
+  return typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload);
+}
+
 export function createNativeEngine(addon: NativeAddon, warn: (message: string) => void = () => undefined): Engine {
   return {
     kind: 'native',
     load(payload: string | Uint8Array): FlagSnapshot {
-      return new NativeFlagSnapshot(addon, payload, warn);
+      const bytes = ownBytes(payload);
+      let handle: NativeSnapshotHandle;
+      try {
+        handle = new addon.Snapshot(bytes);
+      } catch (err) {
+        throw new FlagPayloadError((err as Error).message);
+      }
+      return new NativeFlagSnapshot(bytes, handle, warn);
+    },
+    async loadAsync(payload: string | Uint8Array): Promise<FlagSnapshot> {
+      const bytes = ownBytes(payload);
+      let handle: NativeSnapshotHandle;
+      try {
+        handle = await addon.parseSnapshot(bytes);
+      } catch (err) {
+        throw new FlagPayloadError((err as Error).message);
+      }
+      return new NativeFlagSnapshot(bytes, handle, warn);
     },
   };
 }

@@ -92,6 +92,12 @@ export interface Engine {
    * individual bad flags are reported in `rejected` instead.
    */
   load(payload: string | Uint8Array): FlagSnapshot;
+  /**
+   * The same, with the parse and validation off the main thread where the
+   * engine can (the native one does them on the libuv pool); rejects with
+   * FlagPayloadError.
+   */
+  loadAsync?(payload: string | Uint8Array): Promise<FlagSnapshot>;
 }
 
 /** The payload as a whole could not be used; the previous snapshot stays in force. */

@@ -55,7 +55,10 @@ export class LocalEvaluationClient {
   private readonly streaming: StreamingUpdater | undefined;
   /** Flag payloads are installed one after the other (cohorts first, then the snapshot swap). */
   private updateChain: Promise<void> = Promise.resolve();
-  private updateSeq = 0;
+  /** Submission number of the last payload handed to submitFlagPayload. */
+  private submitted = 0;
+  /** Payloads submitted up to this number are dropped (a newer source won). */
+  private staleThrough = 0;
   private startPromise: Promise<void> | undefined;
   /** The bootstrap snapshot, until a fetched one replaces it. */
   private bootstrapSnapshot: FlagSnapshot | undefined;
@@ -165,10 +168,31 @@ export class LocalEvaluationClient {
     try {
       next = this.engine.load(payload);
     } catch (err) {
-      const why = err instanceof FlagPayloadError ? err.message : `unexpected error: ${(err as Error).message}`;
-      this.logger.error(`flag configs from ${source} were not applied (${why}); keeping the previous flags`);
+      this.reportUnusablePayload(err, source);
       return undefined;
     }
+    return this.acceptParsed(next, source);
+  }
+
+  /** The same, parsed off the main thread when the engine can. */
+  private async parseFlagPayloadAsync(payload: string | Uint8Array, source: string): Promise<FlagSnapshot | undefined> {
+    if (this.engine.loadAsync === undefined) return this.parseFlagPayload(payload, source);
+    let next: FlagSnapshot;
+    try {
+      next = await this.engine.loadAsync(payload);
+    } catch (err) {
+      this.reportUnusablePayload(err, source);
+      return undefined;
+    }
+    return this.acceptParsed(next, source);
+  }
+
+  private reportUnusablePayload(err: unknown, source: string): void {
+    const why = err instanceof FlagPayloadError ? err.message : `unexpected error: ${(err as Error).message}`;
+    this.logger.error(`flag configs from ${source} were not applied (${why}); keeping the previous flags`);
+  }
+
+  private acceptParsed(next: FlagSnapshot, source: string): FlagSnapshot {
     for (const r of next.rejected) {
       const line = `flag ${JSON.stringify(r.flagKey)} left out: ${r.reason}`;
       if (!this.reported.has(line)) {
@@ -181,30 +205,37 @@ export class LocalEvaluationClient {
   }
 
   /**
-   * Parse a payload and install it once the cohorts it references are loaded
-   * (or failed for good this round), after any payload submitted before it.
-   * Resolves false when the payload was unusable. A payload superseded by a
-   * newer one while its cohorts loaded is dropped.
+   * Parse a payload (off the main thread with the native engine) and install
+   * it once the cohorts it references are loaded (or failed for good this
+   * round), after any payload submitted before it. Resolves false when the
+   * payload was unusable. A payload superseded by a newer usable one while it
+   * parsed or its cohorts loaded is dropped.
    */
   private submitFlagPayload(payload: string | Uint8Array, source: string): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
-    const next = this.parseFlagPayload(payload, source);
-    if (!next) return Promise.resolve(false);
-    const seq = ++this.updateSeq;
+    const ticket = ++this.submitted;
+    const parsed = this.parseFlagPayloadAsync(payload, source);
+    // Parses may finish out of order; installs stay in submission order.
     const run = this.updateChain.then(async () => {
-      if (this.closed || seq !== this.updateSeq) return;
+      const next = await parsed;
+      if (!next) return false;
+      if (this.closed || ticket <= this.staleThrough) return true;
       const index = buildCohortIndex(next);
       if (index && this.cohortSync) await this.cohortSync.loadMissing(index.all);
-      if (this.closed || seq !== this.updateSeq) return;
+      if (this.closed || ticket <= this.staleThrough) return true;
       this.installSnapshot(next, index);
       if (this.persistence && (source === 'server' || source === 'stream')) {
         this.persistence.save(payload, this.cohortStore ? this.cohortStore.ids().map((id) => this.cohortStore?.info(id)) : []);
       }
+      return true;
     });
-    this.updateChain = run.catch((err: unknown) => {
-      this.logger.error(`flag update failed: ${(err as Error)?.message ?? String(err)}`);
-    });
-    return this.updateChain.then(() => true);
+    this.updateChain = run.then(
+      () => undefined,
+      (err: unknown) => {
+        this.logger.error(`flag update failed: ${(err as Error)?.message ?? String(err)}`);
+      },
+    );
+    return run.catch(() => false);
   }
 
   private installSnapshot(next: FlagSnapshot, index: CohortIndex | undefined): void {
@@ -354,7 +385,7 @@ export class LocalEvaluationClient {
     if (this.closed) return;
     const next = this.parseFlagPayload(payload, 'data source');
     if (!next) return;
-    this.updateSeq++; // a fetched payload still loading its cohorts must not replace this one
+    this.staleThrough = this.submitted; // a fetched payload still parsing or loading cohorts must not replace this one
     this.installSnapshot(next, buildCohortIndex(next));
   }
 
