@@ -29,8 +29,11 @@ export interface ExperimentUser {
 export interface Variant {
   key?: string;
   value?: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- matches the official SDK: payload is arbitrary JSON
-  payload?: any;
+  /**
+   * Arbitrary JSON from the flag config. Typed `unknown` (the official SDK
+   * says `any`): narrow it, or cast it to your payload type.
+   */
+  payload?: unknown;
   metadata?: Record<string, unknown>;
 }
 

@@ -41,10 +41,12 @@ function murmur3(s: string, seed = 0): number {
   }
   let k1 = 0;
   const tail = blocks * 4;
-  switch (data.length & 3) {
-    case 3: k1 ^= data[tail + 2] << 16; // fallthrough
-    case 2: k1 ^= data[tail + 1] << 8; // fallthrough
-    case 1: k1 ^= data[tail]; h ^= mix(k1);
+  const rest = data.length & 3;
+  if (rest >= 3) k1 ^= data[tail + 2] << 16;
+  if (rest >= 2) k1 ^= data[tail + 1] << 8;
+  if (rest >= 1) {
+    k1 ^= data[tail];
+    h ^= mix(k1);
   }
   h ^= data.length;
   h ^= h >>> 16;

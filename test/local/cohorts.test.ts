@@ -29,7 +29,13 @@ const { CohortUtils } = require('@amplitude/experiment-node-server/dist/src/util
 
 guardUnhandledRejections();
 
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const silent = {
+  verbose: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 function body(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));

@@ -20,7 +20,13 @@ afterAll(() => {
   expect(unhandled).toEqual([]);
 });
 
-const silent: LoggerProvider = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const silent = {
+  verbose: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+} satisfies LoggerProvider;
 
 let server: LocalServer;
 const clients: Array<{ close(): Promise<void> }> = [];

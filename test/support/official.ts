@@ -9,12 +9,12 @@ const { evaluationVariantsToVariants } = require('@amplitude/experiment-node-ser
 const engine = new EvaluationEngine();
 
 export function officialEvaluate(
-  flags: Array<Record<string, unknown>>,
+  flags: ReadonlyArray<object>,
   user: Record<string, unknown> | undefined,
   flagKeys?: string[],
 ): Record<string, unknown> {
   const record: Record<string, any> = {};
-  for (const flag of flags) record[flag.key as string] = flag;
+  for (const flag of flags) record[(flag as { key: string }).key] = flag;
   const context = convertUserToEvaluationContext(user);
   const sorted = topologicalSort(record, flagKeys);
   return evaluationVariantsToVariants(engine.evaluate(context, sorted));
