@@ -45,7 +45,8 @@ fi
 grep -q "detected memory leaks" "$work/canary.log" || { cat "$work/canary.log" >&2; exit 1; }
 echo "   reported, as it must be"
 
-files=(test/smoke.test.ts test/operators.test.ts test/differential.test.ts test/examples.test.ts
+files=(test/smoke.test.ts test/operators.test.ts test/differential.test.ts test/examples.test.ts test/native-engine.test.ts
+       test/worker-threads.test.ts
        test/local/cohorts.test.ts test/bad-inputs.test.ts)
 present=()
 for f in "${files[@]}"; do [ -f "$f" ] && present+=("$f"); done
