@@ -61,7 +61,7 @@ describe('flag poll', () => {
       (e: unknown) => e as Error,
     );
     expect(err).toBeInstanceOf(Error);
-    expect(String(err?.message) + JSON.stringify(logger.lines)).toMatch(/ENOTFOUND|EAI_AGAIN|getaddrinfo|timed out/);
+    expect(String(err?.message)).toMatch(/getaddrinfo (ENOTFOUND|EAI_AGAIN)/);
     expect(c.evaluateV2({ user_id: 'u' })).toEqual({});
   });
 
