@@ -51,6 +51,23 @@ void run(const Snapshot& snapshot, Evaluator& evaluator, const std::string& user
   evaluator.setUser(user);
   uint32_t again = evaluator.evaluate(snapshot, host, nullptr, 0, {out.data(), n + 1});
   if (again != written || !std::equal(first.begin(), first.end(), out.begin())) __builtin_trap();
+  // explain() (evaluateV2Details) visits the same flags in the same order
+  // with the same results, and writes valid JSON.
+  std::string json;
+  evaluator.setUser(user);
+  if (evaluator.explain(snapshot, host, nullptr, 0, json) != written) __builtin_trap();
+  JsonDocument doc;
+  JsonParser parser(1u << 20, JsonParser::DepthPolicy::Fail, true);
+  uint32_t root = parser.parse(json, doc);
+  if (root == kNoNode || doc.type(root) != JsonType::Object) __builtin_trap();
+  uint32_t traced = doc.find(root, "flags");
+  if (traced == kNoNode || doc.type(traced) != JsonType::Array || doc.size(traced) != written) __builtin_trap();
+  for (uint32_t i = 0; i < written; i++) {
+    uint32_t entry = doc.element(traced, i);
+    uint32_t flagNode = doc.find(entry, "flag"), resultNode = doc.find(entry, "result");
+    if (flagNode == kNoNode || resultNode == kNoNode) __builtin_trap();
+    if (doc.node(flagNode).number != first[2 * i] || doc.node(resultNode).number != first[2 * i + 1]) __builtin_trap();
+  }
   if (n == 0) return;
   // A subset: flag indices from the input, one out of range like a stale key buffer would not be.
   std::vector<int32_t> keys;

@@ -43,7 +43,7 @@ mkdir -p "$out/obj"
 flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -Inative/src)
 # The Node-API-free sources, compiled once (instrumented) and shared by all targets.
-sources=(cohort_parser cohort_store evaluator js_string json_document json_parser member_set murmur3
+sources=(cohort_parser cohort_store evaluator evaluator_explain js_string json_document json_parser member_set murmur3
          semantic_version snapshot)
 objs=()
 for s in "${sources[@]}"; do
