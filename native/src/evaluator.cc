@@ -186,12 +186,12 @@ void Evaluator::buildContext(uint32_t user) {
   context_ = d.addObject(context.data(), static_cast<uint32_t>(context.size() / 2));
 }
 
-uint32_t Evaluator::evaluate(const Snapshot& snapshot, ScriptHost& host, const int32_t* keys, uint32_t keyCount,
-                             EvaluationOutput out) {
+void Evaluator::beginCall(const Snapshot& snapshot, ScriptHost& host) {
+  // Per-call set-up shared by evaluate() and explain(): scratch sized for the
+  // snapshot, a new call number (stamps from older calls go stale).
   snapshot_ = &snapshot;
   host_ = &host;
-  const auto& flags = snapshot.flags();
-  const size_t n = flags.size();
+  const size_t n = snapshot.flags().size();
   if (stamp_.size() < n) {
     stamp_.resize(n, 0);
     resultStamp_.resize(n, 0);
@@ -210,6 +210,12 @@ uint32_t Evaluator::evaluate(const Snapshot& snapshot, ScriptHost& host, const i
     slotValue_.resize(snapshot.selectorSlots());
     slotScalar_.resize(snapshot.selectorSlots());
   }
+}
+
+uint32_t Evaluator::evaluate(const Snapshot& snapshot, ScriptHost& host, const int32_t* keys, uint32_t keyCount,
+                             EvaluationOutput out) {
+  beginCall(snapshot, host);
+  const size_t n = snapshot.flags().size();
   uint32_t written = 0;
   auto visit = [&](uint32_t f) {
     int32_t rid = evaluateFlag(f);

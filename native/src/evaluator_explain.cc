@@ -24,31 +24,6 @@
 
 namespace experiment {
 
-void Evaluator::beginCall(const Snapshot& snapshot, ScriptHost& host) {
-  // The per-call set-up of evaluate().
-  snapshot_ = &snapshot;
-  host_ = &host;
-  const size_t n = snapshot.flags().size();
-  if (stamp_.size() < n) {
-    stamp_.resize(n, 0);
-    resultStamp_.resize(n, 0);
-    resultId_.resize(n, -1);
-  }
-  if (++call_ == 0) {
-    std::fill(stamp_.begin(), stamp_.end(), 0);
-    std::fill(resultStamp_.begin(), resultStamp_.end(), 0);
-    std::fill(slotStamp_.begin(), slotStamp_.end(), 0);
-    for (auto& sc : slotScalar_) sc.stamp = 0;
-    call_ = 1;
-  }
-  resultOrder_.clear();
-  if (slotStamp_.size() < snapshot.selectorSlots()) {
-    slotStamp_.resize(snapshot.selectorSlots(), 0);
-    slotValue_.resize(snapshot.selectorSlots());
-    slotScalar_.resize(snapshot.selectorSlots());
-  }
-}
-
 uint32_t Evaluator::explain(const Snapshot& snapshot, ScriptHost& host, const int32_t* keys, uint32_t keyCount,
                             std::string& json) {
   beginCall(snapshot, host);

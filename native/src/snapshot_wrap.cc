@@ -241,14 +241,15 @@ Napi::Value SnapshotWrap::Finalize(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// evaluate(userJson: string, keyCount: number) -> entries written to output.
-// keyCount < 0 evaluates every flag; otherwise the first keyCount indices of
-// the input buffer are the requested flags.
-Napi::Value SnapshotWrap::Evaluate(const Napi::CallbackInfo& info) {
+// Shared by evaluate() and explain(): checks the snapshot is ready, copies the
+// user JSON into this env's buffer (the parsed user borrows from it), hands it
+// to this env's evaluator and reads which flags were asked for. Null after
+// throwing.
+Evaluator* SnapshotWrap::BeginCall(const Napi::CallbackInfo& info, const int32_t** keys, uint32_t* count) {
   Napi::Env env = info.Env();
   if (!snapshot_ || !finalized_) {
     Napi::Error::New(env, "snapshot is not finalized").ThrowAsJavaScriptException();
-    return env.Undefined();
+    return nullptr;
   }
   AddonData* data = env.GetInstanceData<AddonData>();
   std::string& buffer = data->userBuffer;
@@ -267,17 +268,26 @@ Napi::Value SnapshotWrap::Evaluate(const Napi::CallbackInfo& info) {
     }
     user = std::string_view(buffer.data(), copied);
   }
-  int32_t keyCount = info.Length() >= 2 ? info[1].As<Napi::Number>().Int32Value() : -1;
-  Evaluator& evaluator = data->evaluator;
-  evaluator.setUser(user);
-  JsScriptHost host(env, regexTest_, toLowerCase_);
+  const int32_t keyCount = info.Length() >= 2 ? info[1].As<Napi::Number>().Int32Value() : -1;
+  if (keyCount >= 0) {
+    *keys = keysData_;
+    *count = std::min(static_cast<uint32_t>(keyCount), keysCapacity_);
+  }
+  data->evaluator.setUser(user);
+  return &data->evaluator;
+}
+
+// evaluate(userJson: string, keyCount: number) -> entries written to output.
+// keyCount < 0 evaluates every flag; otherwise the first keyCount indices of
+// the input buffer are the requested flags.
+Napi::Value SnapshotWrap::Evaluate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   const int32_t* keys = nullptr;
   uint32_t count = 0;
-  if (keyCount >= 0) {
-    keys = keysData_;
-    count = std::min(static_cast<uint32_t>(keyCount), keysCapacity_);
-  }
-  uint32_t written = evaluator.evaluate(*snapshot_, host, keys, count, {outputData_, outputCapacity_});
+  Evaluator* evaluator = BeginCall(info, &keys, &count);
+  if (evaluator == nullptr) return env.Undefined();
+  JsScriptHost host(env, regexTest_, toLowerCase_);
+  uint32_t written = evaluator->evaluate(*snapshot_, host, keys, count, {outputData_, outputCapacity_});
   return Napi::Number::New(env, written);
 }
 
@@ -285,34 +295,13 @@ Napi::Value SnapshotWrap::Evaluate(const Napi::CallbackInfo& info) {
 // evaluateV2Details. Same inputs as evaluate(); a separate entry point so evaluate() pays nothing for it.
 Napi::Value SnapshotWrap::Explain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!snapshot_ || !finalized_) {
-    Napi::Error::New(env, "snapshot is not finalized").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  AddonData* data = env.GetInstanceData<AddonData>();
-  // The user is copied into the shared buffer as evaluate() does: the parsed user borrows from it.
-  std::string& buffer = data->userBuffer;
-  std::string_view user;
-  if (info.Length() >= 1 && info[0].IsString()) {
-    size_t length = 0;
-    napi_get_value_string_utf8(env, info[0], nullptr, 0, &length);
-    if (buffer.size() < length + 1) buffer.resize(length + 1);
-    size_t copied = 0;
-    napi_get_value_string_utf8(env, info[0], buffer.data(), buffer.size(), &copied);
-    user = std::string_view(buffer.data(), copied);
-  }
-  int32_t keyCount = info.Length() >= 2 ? info[1].As<Napi::Number>().Int32Value() : -1;
-  Evaluator& evaluator = data->evaluator;
-  evaluator.setUser(user);
-  JsScriptHost host(env, regexTest_, toLowerCase_);
   const int32_t* keys = nullptr;
   uint32_t count = 0;
-  if (keyCount >= 0) {
-    keys = keysData_;
-    count = std::min(static_cast<uint32_t>(keyCount), keysCapacity_);
-  }
+  Evaluator* evaluator = BeginCall(info, &keys, &count);
+  if (evaluator == nullptr) return env.Undefined();
+  JsScriptHost host(env, regexTest_, toLowerCase_);
   std::string json;
-  evaluator.explain(*snapshot_, host, keys, count, json);
+  evaluator->explain(*snapshot_, host, keys, count, json);
   return toJsString(env, json);
 }
 

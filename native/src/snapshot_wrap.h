@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "evaluator.h"
 #include "snapshot.h"
 
 namespace experiment {
@@ -20,6 +21,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
   Napi::Value RegexPatterns(const Napi::CallbackInfo& info);
   Napi::Value NonAsciiContainsValues(const Napi::CallbackInfo& info);
   Napi::Value Finalize(const Napi::CallbackInfo& info);
+  Evaluator* BeginCall(const Napi::CallbackInfo& info, const int32_t** keys, uint32_t* count);
   Napi::Value Evaluate(const Napi::CallbackInfo& info);
   Napi::Value Explain(const Napi::CallbackInfo& info);
 

@@ -237,23 +237,28 @@ class NativeFlagSnapshot implements FlagSnapshot {
     return flag;
   }
 
-  evaluate(user: ExperimentUser | undefined, flagKeys?: readonly string[]): Variants {
-    const json = userJson(user, this.warn);
-    let count: number;
-    if (flagKeys === undefined || flagKeys === null || flagKeys.length === 0) {
-      count = this.handle.evaluate(json, -1);
-    } else {
-      const input = this.input;
-      let n = 0;
-      for (let i = 0; i < flagKeys.length && n < input.length; i++) {
-        const idx = this.index.get(flagKeys[i]);
-        if (idx !== undefined) input[n++] = idx;
-      }
-      if (n === 0) return {};
-      count = this.handle.evaluate(json, n);
+  /**
+   * What the native entry points take as the flags to evaluate: -1 for all
+   * (`flagKeys` absent or empty), else the number of known keys written into
+   * the shared input buffer (0: none of them is known).
+   */
+  private requestKeys(flagKeys: readonly string[] | undefined): number {
+    if (flagKeys === undefined || flagKeys === null || flagKeys.length === 0) return -1;
+    const input = this.input;
+    let n = 0;
+    for (let i = 0; i < flagKeys.length && n < input.length; i++) {
+      const idx = this.index.get(flagKeys[i]);
+      if (idx !== undefined) input[n++] = idx;
     }
+    return n;
+  }
+
+  evaluate(user: ExperimentUser | undefined, flagKeys?: readonly string[]): Variants {
+    const keyCount = this.requestKeys(flagKeys);
+    if (keyCount === 0) return {};
+    const count = this.handle.evaluate(userJson(user, this.warn), keyCount);
     const output = this.output;
-    if (flagKeys === undefined || flagKeys === null || flagKeys.length === 0) {
+    if (keyCount < 0) {
       // Every flag has a result (real configs end in a catch-all segment):
       // make sure each is materialized, then build the object in one literal.
       let complete = this.buildAll !== undefined && count === this.size;
@@ -281,20 +286,9 @@ class NativeFlagSnapshot implements FlagSnapshot {
   /** Not the hot path: a separate native entry point that also reports why (see FlagSnapshot.explain). */
   explain(user: ExperimentUser | undefined, flagKeys?: readonly string[]): FlagTrace[] {
     if (typeof this.handle.explain !== 'function') return [];
-    const json = userJson(user, this.warn);
-    let text: NativeString;
-    if (flagKeys === undefined || flagKeys === null || flagKeys.length === 0) {
-      text = this.handle.explain(json, -1);
-    } else {
-      const input = this.input;
-      let n = 0;
-      for (let i = 0; i < flagKeys.length && n < input.length; i++) {
-        const idx = this.index.get(flagKeys[i]);
-        if (idx !== undefined) input[n++] = idx;
-      }
-      if (n === 0) return [];
-      text = this.handle.explain(json, n);
-    }
+    const keyCount = this.requestKeys(flagKeys);
+    if (keyCount === 0) return [];
+    const text = this.handle.explain(userJson(user, this.warn), keyCount);
     const raw = JSON.parse(asString(text)) as RawExplanation;
     return raw.flags.map(({ flag: f, result: rid, segments }) => {
       const variantKeys = this.info.variantKeys[f];
