@@ -3,7 +3,7 @@
 // test/util) do not already cover. Everything runs against the local server
 // on 127.0.0.1; the DNS failures use the reserved `.invalid` top-level domain,
 // which the resolver fails locally (RFC 6761), so no traffic leaves the host.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLocalServer, type Fault, type LocalServer } from '../src/server';
 import { RemoteEvaluationClient } from '../src/remote/client';
 import { isFetchError } from '../src/util/http';
@@ -277,6 +277,27 @@ describe('analytics (exposure events)', () => {
     c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
     await eventually(() => server.events().length === 1, 10_000, 'the retried upload');
     expect(server.requests('httpapi').map((r) => r.status)).toEqual([fault.status, 200]);
+  });
+
+  it("analytics-node's own error messages go to the SDK logger, not the console", async () => {
+    server.injectFaults('httpapi', { reset: true, times: Infinity });
+    const consoleError = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const consoleLog = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const logger = capturingLogger();
+      const c = localClient({ serverUrl: server.url, logger, exposureConfig: { ...tracking(), flushIntervalMillis: 100 } });
+      await c.start();
+      c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
+      await eventually(() => logger.count('error', /analytics: /) > 0, 5000, "analytics-node's error in the SDK logger");
+      await c.close({ flushTimeoutMillis: 400 });
+      const fromAnalytics = [...consoleError.mock.calls, ...consoleLog.mock.calls].filter((args) =>
+        String(args[0]).includes('Amplitude Logger'),
+      );
+      expect(fromAnalytics).toEqual([]);
+    } finally {
+      consoleError.mockRestore();
+      consoleLog.mockRestore();
+    }
   });
 
   it('a connection reset during a flush loses that batch (analytics-node does not retry network errors)', async () => {

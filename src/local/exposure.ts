@@ -198,6 +198,28 @@ interface TrackerConfig {
   [option: string]: unknown;
 }
 
+/** analytics-node's logger interface, forwarding to the SDK's logger. */
+function analyticsLoggerFor(logger: Logger): Record<string, (...args: unknown[]) => void> {
+  const text = (args: unknown[]) =>
+    'analytics: ' + args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.message : safeJson(a))).join(' ');
+  return {
+    disable: () => undefined,
+    enable: () => undefined,
+    log: (...args) => logger.info(text(args)),
+    debug: (...args) => logger.debug(text(args)),
+    warn: (...args) => logger.warn(text(args)),
+    error: (...args) => logger.error(text(args)),
+  };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
 /** One analytics-node instance plus its filter. */
 abstract class Tracker {
   protected readonly analytics: AnalyticsInstance;
@@ -213,6 +235,9 @@ abstract class Tracker {
   ) {
     const { apiKey, cacheCapacity, ...rest } = config;
     for (const own of extraOwnOptions) delete rest[own];
+    // analytics-node logs to the console by default; route it through the
+    // SDK's logger (which applies the SDK's level) unless the caller gave one.
+    if (rest.loggerProvider === undefined) rest.loggerProvider = analyticsLoggerFor(logger);
     this.filter = new TrackingFilter(typeof cacheCapacity === 'number' ? cacheCapacity : defaults.cacheCapacity);
     this.analytics = factory();
     this.observe(this.analytics.init(apiKey, rest).promise, 'analytics init');
