@@ -215,7 +215,6 @@ void Evaluator::beginCall(const Snapshot& snapshot, ScriptHost& host) {
 uint32_t Evaluator::evaluate(const Snapshot& snapshot, ScriptHost& host, const int32_t* keys, uint32_t keyCount,
                              EvaluationOutput out) {
   beginCall(snapshot, host);
-  const size_t n = snapshot.flags().size();
   uint32_t written = 0;
   auto visit = [&](uint32_t f) {
     int32_t rid = evaluateFlag(f);
@@ -225,19 +224,7 @@ uint32_t Evaluator::evaluate(const Snapshot& snapshot, ScriptHost& host, const i
       written++;
     }
   };
-  if (keys == nullptr) {
-    for (uint32_t f : snapshot.allOrder()) visit(f);
-  } else {
-    for (uint32_t i = 0; i < keyCount; i++) {
-      int32_t k = keys[i];
-      if (k < 0 || static_cast<size_t>(k) >= n) continue;
-      for (uint32_t f : snapshot.closure(static_cast<uint32_t>(k))) {
-        if (stamp_[f] == call_) continue;
-        stamp_[f] = call_;
-        visit(f);
-      }
-    }
-  }
+  forEachRequested(snapshot, keys, keyCount, visit);
   return written;
 }
 

@@ -54,6 +54,26 @@ class Evaluator {
 
  private:
   void beginCall(const Snapshot& snapshot, ScriptHost& host);
+  // Calls visit(flag) for what a call asked for: every flag in dependency
+  // order (keys == nullptr), or each requested flag's dependency closure,
+  // each flag once. Unknown indices are skipped.
+  template <typename Visit>
+  void forEachRequested(const Snapshot& snapshot, const int32_t* keys, uint32_t keyCount, Visit&& visit) {
+    if (keys == nullptr) {
+      for (uint32_t f : snapshot.allOrder()) visit(f);
+      return;
+    }
+    const size_t n = snapshot.flags().size();
+    for (uint32_t i = 0; i < keyCount; i++) {
+      const int32_t k = keys[i];
+      if (k < 0 || static_cast<size_t>(k) >= n) continue;
+      for (uint32_t f : snapshot.closure(static_cast<uint32_t>(k))) {
+        if (stamp_[f] == call_) continue;
+        stamp_[f] = call_;
+        visit(f);
+      }
+    }
+  }
   void traceFlag(uint32_t flagIndex, std::string& json);
   void traceSelected(const Selector& selector, std::string& json);
   struct Value {

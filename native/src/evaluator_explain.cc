@@ -27,26 +27,13 @@ namespace experiment {
 uint32_t Evaluator::explain(const Snapshot& snapshot, ScriptHost& host, const int32_t* keys, uint32_t keyCount,
                             std::string& json) {
   beginCall(snapshot, host);
-  const size_t n = snapshot.flags().size();
   uint32_t visited = 0;
   json.append("{\"flags\":[");
   auto visit = [&](uint32_t f) {
     if (visited++ > 0) json.push_back(',');
     traceFlag(f, json);
   };
-  if (keys == nullptr) {
-    for (uint32_t f : snapshot.allOrder()) visit(f);
-  } else {
-    for (uint32_t i = 0; i < keyCount; i++) {
-      int32_t k = keys[i];
-      if (k < 0 || static_cast<size_t>(k) >= n) continue;
-      for (uint32_t f : snapshot.closure(static_cast<uint32_t>(k))) {
-        if (stamp_[f] == call_) continue;
-        stamp_[f] = call_;
-        visit(f);
-      }
-    }
-  }
+  forEachRequested(snapshot, keys, keyCount, visit);
   json.append("]}");
   return visited;
 }

@@ -341,6 +341,11 @@ function ownBytes(payload: string | Uint8Array): Buffer {
   return typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload);
 }
 
+/** The addon's parse error (what is wrong, at which byte) as the engine's typed error. */
+function payloadError(err: unknown): FlagPayloadError {
+  return new FlagPayloadError((err as Error).message);
+}
+
 export function createNativeEngine(addon: NativeAddon, warn: (message: string) => void = () => undefined): Engine {
   return {
     kind: 'native',
@@ -350,18 +355,15 @@ export function createNativeEngine(addon: NativeAddon, warn: (message: string) =
       try {
         handle = new addon.Snapshot(bytes);
       } catch (err) {
-        throw new FlagPayloadError((err as Error).message);
+        throw payloadError(err);
       }
       return new NativeFlagSnapshot(bytes, handle, warn);
     },
     async loadAsync(payload: string | Uint8Array): Promise<FlagSnapshot> {
       const bytes = ownBytes(payload);
-      let handle: NativeSnapshotHandle;
-      try {
-        handle = await addon.parseSnapshot(bytes);
-      } catch (err) {
-        throw new FlagPayloadError((err as Error).message);
-      }
+      const handle = await addon.parseSnapshot(bytes).catch((err: unknown) => {
+        throw payloadError(err);
+      });
       return new NativeFlagSnapshot(bytes, handle, warn);
     },
   };
