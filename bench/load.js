@@ -112,7 +112,7 @@ async function main() {
   const nflags = Number(arg('--flags', 5));
   let createLocalServer;
   try {
-    ({ createLocalServer } = require(require.resolve(`${OURS}/server`, { paths: [root] })));
+    ({ createLocalServer } = require(require.resolve(`${OURS}/dev-server`, { paths: [root] })));
   } catch (e) {
     console.error(`bench/load: the built package was not found: run \`npm run build:ts\` first (${e.message})`);
     process.exit(1);
