@@ -151,3 +151,23 @@ describe('bundlers, with the package external', () => {
     expect(run(path.join(outDir, 'bundle.js'))).toMatchObject({ engine: 'native', binary: fs.realpathSync(prebuild), gold: 'on', free: 'off' });
   }, 120_000);
 });
+
+describe('edge runtimes (export condition edge-light)', () => {
+  it('bundles with no Node built-ins, imports cleanly, and throws one clear error when used', async () => {
+    const esbuild = await import('esbuild');
+    const entry = path.join(tmp, 'edge-app.js');
+    fs.writeFileSync(
+      entry,
+      `import { Experiment } from '${NAME}';\n` +
+        'let error;\ntry { Experiment.initializeLocal("server-key"); } catch (e) { error = e; }\n' +
+        'console.log(JSON.stringify({ imported: typeof Experiment, name: error && error.name, code: error && error.code, message: error && error.message }));\n',
+    );
+    const outfile = path.join(tmp, 'out-edge', 'bundle.js');
+    // platform 'neutral': an import of fs, path, http... would fail the build.
+    await esbuild.build({ entryPoints: [entry], bundle: true, platform: 'neutral', conditions: ['edge-light'], format: 'cjs', outfile, logLevel: 'silent' });
+    const out = execFileSync(process.execPath, [outfile], { encoding: 'utf8' });
+    const r = JSON.parse(out.trim()) as { imported: string; name: string; code: string; message: string };
+    expect(r).toMatchObject({ imported: 'object', name: 'EdgeRuntimeError', code: 'AMPLITUDE_EXPERIMENT_EDGE_RUNTIME' });
+    expect(r.message).toMatch(/only in the Node\.js runtime.*serverExternalPackages/);
+  }, 60_000);
+});
