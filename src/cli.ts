@@ -11,7 +11,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { normalizeServerZone, serverUrlsFor, urlOption } from './config/common';
+import { normalizeServerZone, serverUrlsFor } from './config/common';
+import { urlOption } from './config/option-table';
 import { LocalEvaluationClient } from './local/client';
 import type { ConditionDetail, EvaluationDetail } from './local/details';
 import type { ExperimentUser } from './types';

@@ -42,38 +42,3 @@ export function serverUrlsFor(zone: ServerZone): Readonly<ServerUrls> {
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
-
-/**
- * Validate an optional numeric option: a finite number >= min, else warn and
- * use the default. Returns the value to use.
- */
-export function numberOption(
-  name: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  warn: (message: string) => void,
-): number {
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    warn(`config.${name} must be a number >= ${min}; got ${String(value)}, using ${fallback}`);
-    return fallback;
-  }
-  return value;
-}
-
-/** Validate a URL option: absolute http(s) URL without a trailing slash. */
-export function urlOption(name: string, value: unknown, fallback: string): string {
-  if (value === undefined || value === null || value === '') return fallback;
-  if (typeof value !== 'string') throw new ConfigError(`config.${name} must be a URL string`);
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new ConfigError(`config.${name} is not a valid URL: ${value}`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ConfigError(`config.${name} must be http or https: ${value}`);
-  }
-  return value.replace(/\/+$/, '');
-}

@@ -89,7 +89,9 @@ export class LocalEvaluationClient {
     this.engine = loadEngine();
     // Background connections never keep the process alive (a caller's dispatcher is used as given).
     this.http = new HttpClient(
-      this.config.dispatcher ? { dispatcher: this.config.dispatcher } : { connect: unrefConnector() },
+      this.config.dispatcher
+        ? { dispatcher: this.config.dispatcher }
+        : { connect: unrefConnector(this.config.connect), connections: this.config.connections },
     );
     const internals = internalsOf(config);
     this.poller = new FlagPoller({
@@ -402,7 +404,7 @@ export class LocalEvaluationClient {
    * the background. A rejected key (401, 403, 404) still rejects.
    */
   private withLastKnownGood(started: Promise<void>, persistence: FlagPersistence): Promise<void> {
-    const wait = Math.min(this.config.persistence?.startFallbackMillis ?? 5000, this.config.startTimeoutMillis);
+    const wait = this.config.persistence?.startFallbackMillis ?? this.config.startTimeoutMillis;
     return new Promise<void>((resolve, reject) => {
       let done = false;
       let timer: NodeJS.Timeout | undefined;

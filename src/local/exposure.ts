@@ -13,7 +13,7 @@
  * flushIntervalMillis, ...).
  */
 import { LRUCache } from 'lru-cache';
-import type { AssignmentConfig, ExposureConfig } from '../config/local';
+import { type AssignmentConfig, AssignmentConfigDefaults, type ExposureConfig, ExposureConfigDefaults } from '../config/local';
 import type { ExperimentUser, Variant, Variants } from '../types';
 import type { Logger } from '../util/logger';
 
@@ -279,7 +279,7 @@ abstract class Tracker {
 
 export class ExposureTracker extends Tracker {
   constructor(config: ExposureConfig, logger: Logger, factory: AnalyticsFactory = defaultAnalyticsFactory) {
-    super(config, { cacheCapacity: 65_536 }, logger, factory);
+    super(config, ExposureConfigDefaults, logger, factory);
   }
 
   track(user: ExperimentUser, results: Variants): void {
@@ -294,7 +294,7 @@ export class AssignmentTracker extends Tracker {
   private readonly sendEvaluatedProps: boolean;
 
   constructor(config: AssignmentConfig, logger: Logger, factory: AnalyticsFactory = defaultAnalyticsFactory) {
-    super(config, { cacheCapacity: 65_536 }, logger, factory, ['sendEvaluatedProps']);
+    super(config, AssignmentConfigDefaults, logger, factory, ['sendEvaluatedProps']);
     this.sendEvaluatedProps = config.sendEvaluatedProps === true;
   }
 
