@@ -5,16 +5,17 @@
  * off the main thread), refreshes them every cohortPollingIntervalMillis,
  * and enriches users with the cohorts they are in.
  *
- * Status handling as the official SDK: 200 replaces the cohort, 204 keeps
- * it, 413 (larger than maxCohortSize) and other 4xx except 429 are not
- * retried; 429, 5xx, timeouts, network errors and unparsable bodies are
- * retried through the backoff helper. A failed download never removes a
+ * Status handling: 200 replaces the cohort, 204 keeps it, 413 (larger than
+ * maxCohortSize) is not retried; other statuses follow src/util/retry (as
+ * the official SDK, except that 408 is retried and 501 is not); timeouts,
+ * network errors and unparsable bodies are retried through the backoff helper. A failed download never removes a
  * cohort that is loaded: the last good members keep serving.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import { Backoff, sleep } from '../util/backoff';
+import { isRetryableStatus } from '../util/retry';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
 import type { Logger } from '../util/logger';
 import { LIBRARY } from '../version';
@@ -50,10 +51,6 @@ export interface CohortSyncOptions {
 
 /** How one download ended. */
 export type CohortOutcome = 'loaded' | 'unchanged' | 'too-large' | 'rejected' | 'failed' | 'stopped';
-
-function isRetryableStatus(status: number): boolean {
-  return status === 429 || status < 400 || status >= 500;
-}
 
 export class CohortSync {
   private readonly origin: string;

@@ -5,6 +5,7 @@
  */
 import { Backoff, sleep } from '../util/backoff';
 import { FetchError, HttpClient, splitUrl } from '../util/http';
+import { isPermanentFailure } from '../util/retry';
 import type { Logger } from '../util/logger';
 import { LIBRARY } from '../version';
 
@@ -19,12 +20,8 @@ export interface FlagPollerOptions {
   onPayload: (body: Buffer) => boolean | Promise<boolean>;
 }
 
-/** A response that retrying will not fix (bad key, wrong URL). */
-export function isPermanentFailure(error: unknown): boolean {
-  if (!(error instanceof FetchError) || error.statusCode === undefined) return false;
-  const s = error.statusCode;
-  return s >= 400 && s < 500 && s !== 408 && s !== 429;
-}
+/** Kept here for the callers that import it from the poller. */
+export { isPermanentFailure } from '../util/retry';
 
 export class FlagPoller {
   private readonly origin: string;

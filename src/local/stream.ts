@@ -21,6 +21,7 @@ import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/
 import type { Logger } from '../util/logger';
 import { LIBRARY } from '../version';
 import type { FlagPoller } from './flag-poller';
+import { isPermanentFailure } from '../util/retry';
 
 /** 15 s server keep-alive + 2 s grace, as the official SDK. */
 export const STREAM_KEEP_ALIVE_TIMEOUT_MILLIS = 17_000;
@@ -355,6 +356,7 @@ export class StreamingUpdater {
    * an auth failure or at the deadline) and keep retrying the stream.
    */
   async start(deadline: number): Promise<void> {
+    let startError: unknown;
     try {
       await this.stream.connect();
       this.connections++;
@@ -364,6 +366,7 @@ export class StreamingUpdater {
     } catch (err) {
       if (this.stopped) throw err;
       this.logger.warn(`flag stream unavailable (${(err as Error).message}); polling until it is back`);
+      startError = err;
     }
     this.mode = 'polling';
     try {
@@ -371,7 +374,7 @@ export class StreamingUpdater {
     } finally {
       if (!this.stopped) {
         this.poller.startPolling();
-        this.scheduleRetry();
+        this.scheduleRetry(startError);
       }
     }
   }
@@ -381,20 +384,25 @@ export class StreamingUpdater {
     const since = this.stream.connectedSince;
     if (since > 0 && Date.now() - since >= this.stableMillis) this.backoff.reset();
     this.logger.warn(`flag stream failed (${err.message}); polling until it reconnects`);
-    this.fallBack();
+    this.fallBack(err);
   }
 
-  private fallBack(): void {
+  private fallBack(err: unknown): void {
     if (this.mode !== 'polling') {
       this.mode = 'polling';
       this.poller.startPolling();
       this.poller.pollNow();
     }
-    this.scheduleRetry();
+    this.scheduleRetry(err);
   }
 
-  private scheduleRetry(): void {
+  private scheduleRetry(err?: unknown): void {
     if (this.stopped || this.retryTimer) return;
+    if (err !== undefined && isPermanentFailure(err)) {
+      // The retry policy says another attempt gets the same answer: polling carries on alone.
+      this.logger.warn(`flag stream refused (${(err as Error).message}); not retrying it, polling continues`);
+      return;
+    }
     const wait = this.backoff.next();
     this.logger.debug(`stream: reconnecting in ${wait} ms`);
     this.retryTimer = setTimeout(() => {
@@ -411,7 +419,7 @@ export class StreamingUpdater {
     } catch (err) {
       if (this.stopped) return;
       this.logger.debug(`stream: reconnect failed (${(err as Error).message})`);
-      this.fallBack();
+      this.fallBack(err);
       return;
     }
     if (this.stopped) return;
