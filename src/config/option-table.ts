@@ -13,7 +13,9 @@
  *   unknown option (with a did-you-mean).
  * - A deprecated option is logged at Warn (level-filtered): it still works.
  */
-import { ConfigError, type ServerUrls, US_SERVER_URLS } from './common';
+import { ConfigError, describeValue, type ServerUrls, US_SERVER_URLS } from './common';
+
+export { describeValue };
 
 /** Which clients take an option. */
 export type ClientKind = 'local' | 'remote' | 'both';
@@ -103,30 +105,6 @@ export interface CustomRow extends RowBase {
 export type OptionRow = NumberRow | BooleanRow | StringRow | EnumRow | UrlRow | ObjectRow | CustomRow;
 
 export type OptionTable = Readonly<Record<string, OptionRow>>;
-
-/** `'1000' (a string)`, `42 (a number)`, `an object`: what a message says the user passed. */
-export function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  switch (typeof value) {
-    case 'string':
-      return `${JSON.stringify(value.length > 60 ? value.slice(0, 57) + '...' : value).replace(/^"|"$/g, "'")} (a string)`;
-    case 'number':
-      return `${String(value)} (a number)`;
-    case 'boolean':
-      return `${String(value)} (a boolean)`;
-    case 'bigint':
-      return `${String(value)}n (a bigint)`;
-    case 'function':
-      return 'a function';
-    case 'symbol':
-      return 'a symbol';
-    case 'object':
-      return 'an object';
-    default:
-      return 'undefined';
-  }
-}
 
 function takes(row: OptionRow, client: 'local' | 'remote'): boolean {
   return row.clients === 'both' || row.clients === client;
