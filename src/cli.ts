@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { normalizeServerZone, serverUrlsFor } from './config/common';
 import { urlOption } from './config/option-table';
+import { apiKeyAuthorization, sdkHeaders } from './util/auth';
 import { LocalEvaluationClient } from './local/client';
 import type { ConditionDetail, EvaluationDetail } from './local/details';
 import type { ExperimentUser } from './types';
@@ -167,7 +168,7 @@ async function pullCommand(argv: readonly string[], io: CliIo): Promise<number> 
   if (zone !== undefined && !['us', 'eu'].includes(zone.toLowerCase())) throw new UsageError('--server-zone must be us or eu');
   const base = urlOption('serverUrl', one(p, '--server-url'), serverUrlsFor(normalizeServerZone(zone)).flags);
   const response = await fetch(`${base}/sdk/v2/flags`, {
-    headers: { Authorization: `Api-Key ${key}`, 'X-Amp-Exp-Library': `experiment-native-cli/${VERSION}` },
+    headers: sdkHeaders(apiKeyAuthorization(key), `experiment-native-cli/${VERSION}`),
     signal: AbortSignal.timeout(30_000),
   });
   const body = await response.text();

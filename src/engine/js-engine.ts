@@ -24,6 +24,7 @@
 import { EvaluationEngine, topologicalSort } from '@amplitude/experiment-core';
 import type { EvaluationFlag as CoreFlag, EvaluationVariant as CoreVariant } from '@amplitude/experiment-core';
 import type { ExperimentUser, Variant, Variants } from '../types';
+import { evaluationVariantToVariant } from '../util/variant';
 import { FlagPayloadError } from './types';
 import type { Engine, FlagSnapshot, RejectedFlag } from './types';
 
@@ -255,17 +256,7 @@ export function userToContext(user: ExperimentUser | undefined): Record<string, 
 
 /** `evaluationVariantToVariant` of the official SDK: `value` always an own property, a string or undefined. */
 function toVariant(ev: CoreVariant): Variant {
-  let value: string | undefined;
-  if (typeof ev.value === 'string') {
-    value = ev.value;
-  } else if (ev.value !== null && ev.value !== undefined) {
-    try {
-      value = JSON.stringify(ev.value);
-    } catch {
-      value = String(ev.value);
-    }
-  }
-  return { ...(ev as Variant), value };
+  return evaluationVariantToVariant(ev as Record<string, unknown>);
 }
 
 class JsSnapshot implements FlagSnapshot {

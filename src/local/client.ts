@@ -7,6 +7,7 @@ import { type CohortStore, createCohortStore } from '../engine/cohort-store';
 import { type FlagBootstrap, type LocalEvaluationConfig, type ResolvedLocalConfig, resolveLocalConfig } from '../config/local';
 import type { ExperimentUser, Variants } from '../types';
 import { HttpClient } from '../util/http';
+import { filterDefaultVariants } from '../util/variant';
 import type { Logger } from '../util/logger';
 import { buildCohortIndex, type CohortIndex } from './cohort-utils';
 import { CohortSync, enrichUser } from './cohorts';
@@ -522,12 +523,7 @@ export class LocalEvaluationClient {
    * whose metadata marks them default are left out.
    */
   async evaluate(user: ExperimentUser, flagKeys?: string[], options?: EvaluateOptions): Promise<Variants> {
-    const all = this.evaluateV2(user, flagKeys, options);
-    const out: Variants = {};
-    for (const key of Object.keys(all)) {
-      if (!all[key].metadata?.default) out[key] = all[key];
-    }
-    return out;
+    return filterDefaultVariants(this.evaluateV2(user, flagKeys, options));
   }
 
   /** Keys of the flags currently loaded. */

@@ -16,9 +16,9 @@ import type { CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import { Backoff, sleep } from '../util/backoff';
 import { isRetryableStatus } from '../util/retry';
+import { basicAuthorization, sdkHeaders } from '../util/auth';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
 import type { Logger } from '../util/logger';
-import { LIBRARY } from '../version';
 import { type CohortIndex, USER_GROUP_TYPE } from './cohort-utils';
 
 /** Per-request deadline, as the official SDK's COHORT_CONFIG_TIMEOUT. */
@@ -74,7 +74,7 @@ export class CohortSync {
     const { origin, path } = splitUrl(options.cohortServerUrl + '/sdk/v1/cohort');
     this.origin = origin;
     this.basePath = path;
-    this.authorization = 'Basic ' + Buffer.from(`${options.apiKey}:${options.secretKey}`).toString('base64');
+    this.authorization = basicAuthorization(options.apiKey, options.secretKey);
     this.missingBackoff = new Backoff(
       options.missingRetryBackoff ?? { minMillis: 2_000, maxMillis: options.pollingIntervalMillis, scalar: 2 },
     );
@@ -267,7 +267,7 @@ export class CohortSync {
       origin: this.origin,
       path,
       method: 'GET',
-      headers: { Authorization: this.authorization, 'X-Amp-Exp-Library': LIBRARY },
+      headers: sdkHeaders(this.authorization),
       timeoutMillis: timeout,
       signal: this.abort.signal,
     });

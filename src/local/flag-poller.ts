@@ -6,8 +6,8 @@
 import { Backoff, sleep } from '../util/backoff';
 import { FetchError, HttpClient, splitUrl } from '../util/http';
 import { isPermanentFailure } from '../util/retry';
+import { apiKeyAuthorization, sdkHeaders } from '../util/auth';
 import type { Logger } from '../util/logger';
-import { LIBRARY } from '../version';
 
 export interface FlagPollerOptions {
   apiKey: string;
@@ -51,10 +51,7 @@ export class FlagPoller {
       origin: this.origin,
       path: this.path,
       method: 'GET',
-      headers: {
-        Authorization: `Api-Key ${this.options.apiKey}`,
-        'X-Amp-Exp-Library': LIBRARY,
-      },
+      headers: sdkHeaders(apiKeyAuthorization(this.options.apiKey)),
       timeoutMillis: this.options.requestTimeoutMillis,
       signal: this.abort.signal,
     });

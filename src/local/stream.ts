@@ -19,9 +19,9 @@ import { StringDecoder } from 'node:string_decoder';
 import { Backoff, type BackoffOptions } from '../util/backoff';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
 import type { Logger } from '../util/logger';
-import { LIBRARY } from '../version';
 import type { FlagPoller } from './flag-poller';
 import { isPermanentFailure } from '../util/retry';
+import { apiKeyAuthorization, sdkHeaders } from '../util/auth';
 
 /** 15 s server keep-alive + 2 s grace, as the official SDK. */
 export const STREAM_KEEP_ALIVE_TIMEOUT_MILLIS = 17_000;
@@ -240,8 +240,7 @@ export class FlagStream {
           path: this.path,
           method: 'GET',
           headers: {
-            Authorization: `Api-Key ${this.options.apiKey}`,
-            'X-Amp-Exp-Library': LIBRARY,
+            ...sdkHeaders(apiKeyAuthorization(this.options.apiKey)),
             Accept: 'text/event-stream',
             'Cache-Control': 'no-cache',
           },

@@ -16,6 +16,7 @@
  */
 import { backoffDelay, sleep } from '../util/backoff';
 import { isRetryable } from '../util/retry';
+import { apiKeyAuthorization } from '../util/auth';
 import type { BackoffOptions } from '../util/backoff';
 import { FetchError, HttpClient } from '../util/http';
 import type { Logger } from '../util/logger';
@@ -212,7 +213,7 @@ export class RemoteEvaluationClient {
       this.logger.warn(`encoded user object length ${encodedUser.length} cannot be cached by CDN; must be < 8KB`);
     }
     const headers: Record<string, string> = {
-      Authorization: 'Api-Key ' + this.apiKey,
+      Authorization: apiKeyAuthorization(this.apiKey),
       'X-Amp-Exp-User': encodedUser,
     };
     if (options) {
