@@ -327,7 +327,7 @@ class JsSnapshot implements FlagSnapshot {
         // still get their answer.
         results = this.evaluateEach(context, flags);
       }
-      const variants: Variants = {};
+      const variants: Record<string, Variant> = {};
       for (const key of Object.keys(results)) variants[key] = toVariant(results[key]!);
       return variants;
     } catch {

@@ -5,7 +5,7 @@
 import { loadEngine, type Engine, type FlagSnapshot, FlagPayloadError } from '../engine';
 import { type CohortStore, createCohortStore } from '../engine/cohort-store';
 import { type FlagBootstrap, type LocalEvaluationConfig, type ResolvedLocalConfig, resolveLocalConfig } from '../config/local';
-import type { ExperimentUser, Variants } from '../types';
+import type { ExperimentUser, Variant, Variants } from '../types';
 import { HttpClient } from '../util/http';
 import { filterDefaultVariants } from '../util/variant';
 import type { Logger } from '../util/logger';
@@ -462,7 +462,7 @@ export class LocalEvaluationClient {
         { method: 'evaluateV2Details', user, flagKeys },
         () => this.detailsUnhooked(user, flagKeys),
         (details) => {
-          const variants: Variants = {};
+          const variants: Record<string, Variant> = {};
           for (const key of Object.keys(details)) {
             const v = details[key].variant;
             if (v !== undefined) variants[key] = v;

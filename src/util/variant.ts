@@ -36,7 +36,7 @@ export function evaluationVariantToVariant(evaluationVariant: Record<string, unk
  * prototype).
  */
 export function evaluationVariantsToVariants(evaluationVariants: Record<string, unknown>): Variants {
-  const variants: Variants = {};
+  const variants: Record<string, Variant> = {};
   for (const key of Object.keys(evaluationVariants)) {
     const v = evaluationVariants[key];
     if (v === null || typeof v !== 'object' || key === '__proto__') continue;
