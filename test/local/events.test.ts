@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalServer, type LocalServer } from '../../src/server';
+import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { TestData } from '../../src/testing/test-data';
 import type { ClientErrorEvent, ClientStatus, FlagsUpdatedEvent, FlagUpdatedEvent } from '../../src/local/events';
 import {

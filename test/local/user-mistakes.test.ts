@@ -1,7 +1,7 @@
 /** Mistakes a new user makes, visible at the default log level (Error) and fast. */
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalServer, type LocalServer } from '../../src/server';
+import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { API_KEY, capturingLogger, closeClients, flag, guardUnhandledRejections, localClient } from './helpers';
 
 guardUnhandledRejections();
