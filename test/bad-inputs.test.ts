@@ -75,7 +75,7 @@ describe('malformed and truncated payloads', () => {
 });
 
 describe('deep nesting', () => {
-  it('payload nesting deeper than 512 levels is rejected, not a stack overflow', () => {
+  it('payload nesting deeper than 1000 levels is rejected, not a stack overflow', () => {
     expect(() => engine.load('['.repeat(100_000))).toThrow(/nested too deeply/);
     expect(() => engine.load('['.repeat(1_000_000) + ']'.repeat(1_000_000))).toThrow(/nested too deeply/);
     const deepPayload = `[{"key":"a","variants":{"on":{"key":"on","payload":${'['.repeat(1000)}${']'.repeat(1000)}}},"segments":[{"variant":"on"}]}]`;

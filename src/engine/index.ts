@@ -85,7 +85,7 @@ export function loadNativeAddon(): NativeAddon {
 
 let engine: Engine | undefined;
 
-// ---- fallback wiring (issue 5; owned by the build/distribution side) --------
+// ---- fallback wiring --------------------------------------------------------
 // Native first; if the addon does not load, the pure-JS engine with one
 // warning. AMPLITUDE_EXPERIMENT_ENGINE=js|native forces one (see diagnose.ts).
 

@@ -18,7 +18,7 @@
  * `convertUserToEvaluationContext`).
  *
  * What it cannot fix: the official engine's semver pattern backtracks
- * catastrophically on some hostile version strings (evaluation-spec.md §4.9),
+ * catastrophically on some hostile version strings (test/bad-inputs.test.ts),
  * and so does this engine. The native engine parses versions in linear time.
  */
 import { EvaluationEngine, topologicalSort } from '@amplitude/experiment-core';
