@@ -154,11 +154,17 @@ function resolveNumber(row: NumberRow, value: unknown, ctx: OptionContext): numb
         : row.max !== undefined
           ? ` <= ${row.max}`
           : '';
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
+  let n: number;
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    n = value;
+  } else if (typeof value === 'string' && /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(value)) {
+    // A number in a string (an environment variable, typically): the official SDK's timers coerce it, so use it.
+    n = Number(value);
+    ctx.warn(`config.${ctx.path} must be a number; got ${describeValue(value)}, using ${n}`);
+  } else {
     ctx.warn(`config.${ctx.path} must be a number${bounds}; got ${describeValue(value)}, using ${row.default}`);
     return row.default;
   }
-  let n = value;
   if (row.min !== undefined && n < row.min) {
     const use = row.clamp ? row.min : row.default;
     ctx.warn(`config.${ctx.path} must be${bounds}; got ${n}, using ${use}`);

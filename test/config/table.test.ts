@@ -70,12 +70,20 @@ describe('defaults come from the table', () => {
 });
 
 describe('wrong types warn at the default log level and use the default', () => {
-  it.each(rowsOf('number'))('%s %s: the string "1000" is reported as a string', (client, name, row) => {
+  it.each(rowsOf('number'))('%s %s: the string "1000" is reported as a string, and used as the number it holds', (client, name) => {
     const { resolved, warnings } = resolve(client, { [name]: '1000' });
-    expect(resolved[name]).toBe(row.default);
+    expect(resolved[name]).toBe(1000);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain(`config.${name} must be a number`);
-    expect(warnings[0]).toContain(`got '1000' (a string), using ${row.default}`);
+    expect(warnings[0]).toContain(`config.${name} must be a number; got '1000' (a string), using 1000`);
+  });
+
+  it.each(rowsOf('number'))('%s %s: a string that is no number, or NaN, uses the default', (client, name, row) => {
+    for (const value of ['fast', '', '1,000', NaN, Infinity, {}]) {
+      const { resolved, warnings } = resolve(client, { [name]: value });
+      expect(resolved[name]).toBe(row.default);
+      expect(warnings.join('\n')).toContain(`config.${name} must be a number`);
+      expect(warnings.join('\n')).toContain(`, using ${row.default}`);
+    }
   });
 
   it.each(rowsOf('number').filter(([, , row]) => row.min !== undefined))('%s %s: below its minimum warns', (client, name, row) => {
@@ -115,9 +123,9 @@ describe('wrong types warn at the default log level and use the default', () => 
     const low = resolve('local', { cohortSyncConfig: { ...base, cohortPollingIntervalMillis: 1000 } });
     expect((low.resolved.cohortSyncConfig as Record<string, unknown>).cohortPollingIntervalMillis).toBe(60_000);
     expect(low.warnings.join('\n')).toContain('config.cohortSyncConfig.cohortPollingIntervalMillis must be >= 60000; got 1000, using 60000');
-    const typo = resolve('local', { cohortSyncConfig: { ...base, maxCohortSize: '5' } });
+    const typo = resolve('local', { cohortSyncConfig: { ...base, maxCohortSize: 'five' } });
     expect((typo.resolved.cohortSyncConfig as Record<string, unknown>).maxCohortSize).toBe(2_147_483_647);
-    expect(typo.warnings.join('\n')).toContain("got '5' (a string)");
+    expect(typo.warnings.join('\n')).toContain("got 'five' (a string)");
   });
 });
 
