@@ -232,6 +232,20 @@ describe('the default log level', () => {
     expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toContain(`[Experiment] config.${name} must be a number`);
   });
 
+  it('constructing either client reports every mistake before the constructor returns', async () => {
+    const { LocalEvaluationClient } = await import('../../src/local/client');
+    const { RemoteEvaluationClient } = await import('../../src/remote/client');
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const local = new LocalEvaluationClient('key', { serverZone: 'mars', flagConfigPollingIntervalMilis: 5, instanceName: 42 } as never);
+    const remote = new RemoteEvaluationClient('key', { serverZone: 'mars', fetchRetries: '2' } as never);
+    const lines = warn.mock.calls.map((c) => String(c[0])).join('\n');
+    await Promise.all([local.close(), remote.close()]);
+    expect(lines).toContain("config.serverZone must be 'us' or 'eu' (any case); got 'mars' (a string)");
+    expect(lines).toContain('(did you mean flagConfigPollingIntervalMillis?)');
+    expect(lines).toContain('config.instanceName must be a string; got 42 (a number)');
+    expect(lines).toContain("config.fetchRetries must be a number; got '2' (a string), using 2");
+  });
+
   it('LogLevel.Disable silences them', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     resolveRemoteConfig({ logLevel: LogLevel.Disable, fetchTimeoutMillis: '1000' } as never);
