@@ -5,7 +5,7 @@ import { createCohortStore, type CohortStore } from '../../src/engine/cohort-sto
 import { buildCohortIndex, extractCohortIdsByGroup } from '../../src/local/cohort-utils';
 import { enrichUser } from '../../src/local/cohorts';
 import { loadEngine } from '../../src/engine';
-import { createLocalServer, type LocalServer } from '../../src/server';
+import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import type { EvaluationFlag, ExperimentUser } from '../../src/types';
 import { baseDelay } from '../../src/util/backoff';
 import { LIBRARY } from '../../src/version';
@@ -83,6 +83,18 @@ for (const kind of ['native', 'js'] as const) {
       }
       expect(store.memberOf('User', 'u1', ['c1'])).toEqual(['c1']);
       expect(store.memberOf('User', 'u2', ['c1'])).toEqual([]);
+    });
+
+    it('loads an empty cohort, with memberIds anywhere in the object', async () => {
+      for (const text of [
+        '{"cohortId":"c0","groupType":"User","lastModified":5,"size":0,"memberIds":[]}',
+        '{"memberIds": [ ],"cohortId":"c0","groupType":"User","lastModified":6}',
+      ]) {
+        const info = await store.load(Buffer.from(text), 'c0');
+        expect(info).toMatchObject({ cohortId: 'c0', groupType: 'User', memberCount: 0 });
+        expect(store.has('c0')).toBe(true);
+        expect(store.memberOf('User', 'u1', ['c0'])).toEqual([]);
+      }
     });
 
     it('replaces and removes cohorts', async () => {
