@@ -3,39 +3,32 @@
 // test/util) do not already cover. Everything runs against the local server
 // on 127.0.0.1; the DNS failures use the reserved `.invalid` top-level domain,
 // which the resolver fails locally (RFC 6761), so no traffic leaves the host.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createLocalServer, type Fault, type LocalServer } from '../src/dev-server';
+import { describe, expect, it, vi } from 'vitest';
+import type { Fault } from '../src/dev-server';
 import { RemoteEvaluationClient } from '../src/remote/client';
 import { isFetchError } from '../src/util/http';
 import {
   API_KEY,
   capturingLogger,
-  closeClients,
   cohortFlag,
   eventually,
   flag,
   guardUnhandledRejections,
   localClient,
   sleep,
-} from './local/helpers';
+  useLocalServer,
+} from './support';
 
 guardUnhandledRejections();
 
 const DNS_FAIL = 'http://amplitude-experiment-test.invalid';
 const cohortKeys = { apiKey: 'cohort-api', secretKey: 'cohort-secret' };
 
-let server: LocalServer;
-beforeEach(async () => {
-  server = await createLocalServer({
-    flags: [flag('a'), cohortFlag('f1', 'c1')],
-    apiKeys: [API_KEY],
-    cohortKeys: [cohortKeys],
-    cohorts: [{ cohortId: 'c1', memberIds: ['u1'], lastModified: 100 }],
-  });
-});
-afterEach(async () => {
-  await closeClients();
-  await server.close();
+const server = useLocalServer({
+  flags: [flag('a'), cohortFlag('f1', 'c1')],
+  apiKeys: [API_KEY],
+  cohortKeys: [cohortKeys],
+  cohorts: [{ cohortId: 'c1', memberIds: ['u1'], lastModified: 100 }],
 });
 
 describe('flag poll', () => {
@@ -79,7 +72,6 @@ describe('flag poll', () => {
     await server.close(); // the port stops answering: connection refused
     await eventually(() => logger.count('warn', 'flag poll failed') >= 2, 10_000, 'failed polls');
     expect(c.evaluateV2({}, ['a']).a.key).toBe('on');
-    server = await createLocalServer({ flags: [flag('a')], apiKeys: [API_KEY] }); // for afterEach
   });
 });
 

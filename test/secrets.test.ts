@@ -10,9 +10,9 @@ import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalEvaluationClient } from '../src/local/client';
 import { RemoteEvaluationClient } from '../src/remote/client';
-import { createLocalServer, type LocalServer, type RequestLogEntry } from '../src/dev-server';
+import type { RequestLogEntry } from '../src/dev-server';
 import { LogLevel, type LoggerProvider } from '../src/util/logger';
-import { cohortFlag, eventually, flag, guardUnhandledRejections, sleep } from './local/helpers';
+import { cohortFlag, eventually, flag, guardUnhandledRejections, sleep, useLocalServer } from './support';
 
 guardUnhandledRejections();
 
@@ -42,24 +42,22 @@ async function outcome(p: Promise<unknown>): Promise<void> {
   await p.then(capture, capture);
 }
 
-let server: LocalServer;
-beforeEach(async () => {
+beforeEach(() => {
   seen.length = 0;
   for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => args.forEach(capture));
   }
   process.on('warning', capture);
-  server = await createLocalServer({
-    flags: [flag('a'), cohortFlag('f1', 'c1')],
-    apiKeys: [DEPLOYMENT_KEY],
-    cohortKeys: [{ apiKey: COHORT_API_KEY, secretKey: COHORT_SECRET }],
-    cohorts: [{ cohortId: 'c1', memberIds: ['u1'], lastModified: 100 }],
-  });
 });
-afterEach(async () => {
+afterEach(() => {
   process.off('warning', capture);
   vi.restoreAllMocks();
-  await server.close();
+});
+const server = useLocalServer({
+  flags: [flag('a'), cohortFlag('f1', 'c1')],
+  apiKeys: [DEPLOYMENT_KEY],
+  cohortKeys: [{ apiKey: COHORT_API_KEY, secretKey: COHORT_SECRET }],
+  cohorts: [{ cohortId: 'c1', memberIds: ['u1'], lastModified: 100 }],
 });
 
 function expectNoSecrets(): void {

@@ -1,26 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { LocalEvaluationClient as OfficialClient } from '@amplitude/experiment-node-server';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createCohortStore, type CohortStore } from '../../src/engine/cohort-store';
 import { buildCohortIndex, extractCohortIdsByGroup } from '../../src/local/cohort-utils';
 import { enrichUser } from '../../src/local/cohorts';
 import { loadEngine } from '../../src/engine';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import type { EvaluationFlag, ExperimentUser } from '../../src/types';
 import { baseDelay } from '../../src/util/backoff';
 import { LIBRARY } from '../../src/version';
 import {
   API_KEY,
   capturingLogger,
-  closeClients,
   cohortFlag,
   eventually,
   flag,
   guardUnhandledRejections,
   localClient,
   notInCohortFlag,
+  silentLogger,
   sleep,
-} from './helpers';
+  useLocalServer,
+} from '../support';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { CohortUtils } = require('@amplitude/experiment-node-server/dist/src/util/cohort') as {
@@ -29,13 +29,7 @@ const { CohortUtils } = require('@amplitude/experiment-node-server/dist/src/util
 
 guardUnhandledRejections();
 
-const silent = {
-  verbose: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
+const silent = silentLogger;
 
 function body(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
@@ -190,25 +184,18 @@ describe('user enrichment', () => {
 });
 
 describe('cohort sync in the client', () => {
-  let server: LocalServer;
   const cohortKeys = { apiKey: 'cohort-api', secretKey: 'cohort-secret' };
   const flags = [cohortFlag('f1', 'c1', { groupType: 'org', cohortId: 'g1' }), notInCohortFlag('f2', 'c2'), flag('plain')];
 
-  beforeEach(async () => {
-    server = await createLocalServer({
-      flags,
-      apiKeys: [API_KEY],
-      cohortKeys: [cohortKeys],
-      cohorts: [
-        { cohortId: 'c1', memberIds: ['u1', 'u2'], lastModified: 100 },
-        { cohortId: 'c2', memberIds: ['u2'], lastModified: 100 },
-        { cohortId: 'g1', groupType: 'org', memberIds: ['acme'], lastModified: 100 },
-      ],
-    });
-  });
-  afterEach(async () => {
-    await closeClients();
-    await server.close();
+  const server = useLocalServer({
+    flags,
+    apiKeys: [API_KEY],
+    cohortKeys: [cohortKeys],
+    cohorts: [
+      { cohortId: 'c1', memberIds: ['u1', 'u2'], lastModified: 100 },
+      { cohortId: 'c2', memberIds: ['u2'], lastModified: 100 },
+      { cohortId: 'g1', groupType: 'org', memberIds: ['acme'], lastModified: 100 },
+    ],
   });
 
   function client(logger = capturingLogger(), internals: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {

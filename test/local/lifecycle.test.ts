@@ -1,33 +1,26 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalServer, type Fault, type LocalServer } from '../../src/dev-server';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Fault } from '../../src/dev-server';
 import {
   API_KEY,
   capturingLogger,
-  closeClients,
   cohortFlag,
   eventually,
   flag,
   guardUnhandledRejections,
   localClient,
   sleep,
-} from './helpers';
+  useLocalServer,
+} from '../support';
 
 guardUnhandledRejections();
 
-let server: LocalServer;
-beforeEach(async () => {
-  server = await createLocalServer({
-    flags: [flag('a')],
-    apiKeys: [API_KEY],
-    cohorts: [{ cohortId: 'c1', memberIds: ['u1'] }],
-  });
-});
-afterEach(async () => {
-  await closeClients();
-  await server.close();
+const server = useLocalServer({
+  flags: [flag('a')],
+  apiKeys: [API_KEY],
+  cohorts: [{ cohortId: 'c1', memberIds: ['u1'] }],
 });
 
 describe('start()', () => {

@@ -1,18 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
+import { describe, expect, it } from 'vitest';
 import { SseParser } from '../../src/local/stream';
 import { baseDelay } from '../../src/util/backoff';
 import { LIBRARY } from '../../src/version';
 import {
   API_KEY,
   capturingLogger,
-  closeClients,
   eventually,
   flag,
   guardUnhandledRejections,
   localClient,
   sleep,
-} from './helpers';
+  useLocalServer,
+} from '../support';
 
 guardUnhandledRejections();
 
@@ -49,14 +48,7 @@ describe('SseParser', () => {
 });
 
 describe('flag streaming', () => {
-  let server: LocalServer;
-  beforeEach(async () => {
-    server = await createLocalServer({ flags: [flag('a')], apiKeys: [API_KEY] });
-  });
-  afterEach(async () => {
-    await closeClients();
-    await server.close();
-  });
+  const server = useLocalServer({ flags: [flag('a')], apiKeys: [API_KEY] });
 
   function streamingClient(timings: Record<string, unknown> = {}, logger = capturingLogger()) {
     return localClient(
