@@ -12,6 +12,7 @@ import {
   capturingLogger,
   cohortFlag,
   eventually,
+  FAST_POLLING,
   flag,
   guardUnhandledRejections,
   localClient,
@@ -34,7 +35,7 @@ const server = useLocalServer({
 describe('flag poll', () => {
   it.each([401, 403])('%i while polling: keeps the last flags, logs, keeps polling, recovers', async (status) => {
     const logger = capturingLogger();
-    const c = localClient({ serverUrl: server.url, flagConfigPollingIntervalMillis: 1000, logger });
+    const c = localClient({ serverUrl: server.url, logger }, FAST_POLLING);
     await c.start();
     server.injectFaults('flags', { status, times: 3 });
     server.setFlags([flag('a'), flag('b')]);
@@ -67,7 +68,7 @@ describe('flag poll', () => {
 
   it('connection refused while polling (server gone): the last flags stay, polls keep failing with backoff', async () => {
     const logger = capturingLogger();
-    const c = localClient({ serverUrl: server.url, flagConfigPollingIntervalMillis: 1000, logger });
+    const c = localClient({ serverUrl: server.url, logger }, FAST_POLLING);
     await c.start();
     await server.close(); // the port stops answering: connection refused
     await eventually(() => logger.count('warn', 'flag poll failed') >= 2, 10_000, 'failed polls');
@@ -82,11 +83,10 @@ describe('flag stream', () => {
         serverUrl: server.url,
         streamUpdates: true,
         streamServerUrl,
-        flagConfigPollingIntervalMillis: 1000,
-        streamFlagConnTimeoutMillis: 500,
+        streamFlagConnTimeoutMillis: 250,
         logger,
       },
-      { stream: { keepAliveTimeoutMillis: 2000, retryBackoff: { minMillis: 100, maxMillis: 400, scalar: 2, jitter: 0 } } },
+      { ...FAST_POLLING, stream: { keepAliveTimeoutMillis: 2000, retryBackoff: { minMillis: 20, maxMillis: 80, scalar: 2, jitter: 0 } } },
     );
   }
 
@@ -169,6 +169,7 @@ describe('remote fetch', () => {
       fetchRetryBackoffMinMillis: 10,
       fetchRetryBackoffMaxMillis: 20,
       fetchRetryTimeoutMillis: 1000,
+      loggerProvider: capturingLogger(),
       ...extra,
     });
 
@@ -298,7 +299,7 @@ describe('analytics (exposure events)', () => {
     await c.start();
     c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
     await server.waitForRequests('httpapi', 1);
-    await sleep(2000); // 20 flush intervals
+    await sleep(1200); // a retry would come after analytics-node's 1 s retry timeout (12 flush intervals)
     expect(server.requests('httpapi')).toHaveLength(1);
     expect(server.events()).toHaveLength(0);
     expect(c.evaluateV2({ user_id: 'u2' }, ['a']).a.key).toBe('on');
@@ -315,7 +316,7 @@ describe('analytics (exposure events)', () => {
     c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
     await c.close({ flushTimeoutMillis: 10_000 });
     expect(server.requests('httpapi')).toHaveLength(1);
-    await sleep(1000);
+    await sleep(1100); // analytics-node retries a failed batch after 1 s; it must not after close()
     expect(server.requests('httpapi')).toHaveLength(1);
     expect(server.events()).toHaveLength(0);
   });

@@ -5,6 +5,15 @@ import { LocalEvaluationClient } from '../../src/local/client';
 import { LOCAL_CLIENT_INTERNALS, type LocalClientInternals } from '../../src/local/internals';
 import { API_KEY } from './flags';
 
+/** Flag polling every 20 ms, retries after 10-80 ms: for tests of polling behaviour, not of its production timings. */
+export const FAST_POLLING: LocalClientInternals = Object.freeze({
+  flagPolling: {
+    intervalMillis: 20,
+    failureBackoff: { minMillis: 20, maxMillis: 80, scalar: 2 },
+    initialBackoff: { minMillis: 10, maxMillis: 40, scalar: 2 },
+  },
+});
+
 const closers: Array<() => Promise<unknown>> = [];
 
 /** Close `client` in closeClients() (after each test when the file uses useLocalServer or closeClientsAfterEach). */
