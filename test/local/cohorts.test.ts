@@ -13,12 +13,12 @@ import {
   capturingLogger,
   cohortFlag,
   eventually,
+  FAST_POLLING,
   flag,
   guardUnhandledRejections,
   localClient,
   notInCohortFlag,
   silentLogger,
-  sleep,
   useLocalServer,
 } from '../support';
 
@@ -214,12 +214,12 @@ describe('cohort sync in the client', () => {
     return localClient(
       {
         serverUrl: server.url,
-        flagConfigPollingIntervalMillis: 1000,
         cohortSyncConfig: { ...cohortKeys, cohortServerUrl: server.url },
         logger,
         ...extra,
       },
       {
+        ...FAST_POLLING,
         cohortRetryBackoff: { minMillis: 20, maxMillis: 100, scalar: 2 },
         cohortMissingRetryBackoff: { minMillis: 100, maxMillis: 400, scalar: 2 },
         ...internals,
@@ -347,22 +347,18 @@ describe('cohort sync in the client', () => {
   it('a cohort that failed at start is retried with backoff until it loads', async () => {
     server.injectFaults('cohort', { status: 503, times: Infinity });
     const logger = capturingLogger();
-    const c = client(logger);
+    const missingRetry = { minMillis: 20, maxMillis: 80, scalar: 2, jitter: 0 };
+    const c = client(logger, { cohortMissingRetryBackoff: missingRetry });
     await c.start();
     expect(c.evaluateV2({ user_id: 'u1' }, ['f1']).f1.key).toBe('off');
     expect(logger.count('error', /has cohort ids .*unavailable/)).toBeGreaterThan(0);
-    const t0 = Date.now();
-    await sleep(1200);
-    // 3 cohorts x 3 attempts per round; rounds spaced by the missing-cohort backoff (100, 200, 400...).
-    const rounds = server.requests('cohort').length / 9;
-    let maxRounds = 1;
-    for (let n = 0, t = 0; ; n++) {
-      t += baseDelay({ minMillis: 100, maxMillis: 400, scalar: 2 }, n);
-      if (t > Date.now() - t0 + 500) break;
-      maxRounds++;
+    // Each round tries each missing cohort 3 times; rounds are spaced by the missing-cohort backoff (20, 40, 80 ms).
+    const c1 = () => server.requests('cohort').filter((r) => r.path.endsWith('/c1'));
+    await eventually(() => c1().length >= 12, 10_000, 'four rounds');
+    const roundStarts = [0, 3, 6, 9].map((i) => c1()[i].time);
+    for (let k = 0; k < 3; k++) {
+      expect(roundStarts[k + 1] - roundStarts[k]).toBeGreaterThanOrEqual(baseDelay(missingRetry, k) - 1);
     }
-    expect(rounds).toBeGreaterThanOrEqual(2);
-    expect(rounds).toBeLessThanOrEqual(maxRounds + 1);
     server.clearFaults('cohort');
     await eventually(() => c.evaluateV2({ user_id: 'u1' }, ['f1']).f1.key === 'on', 5000, 'late cohort');
   });
