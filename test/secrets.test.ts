@@ -8,11 +8,13 @@
 // cohort route.
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { LocalEvaluationConfig } from '../src/config/local';
 import { LocalEvaluationClient } from '../src/local/client';
+import { LOCAL_CLIENT_INTERNALS } from '../src/local/internals';
 import { RemoteEvaluationClient } from '../src/remote/client';
 import type { RequestLogEntry } from '../src/dev-server';
 import { LogLevel, type LoggerProvider } from '../src/util/logger';
-import { cohortFlag, eventually, flag, guardUnhandledRejections, sleep, useLocalServer } from './support';
+import { cohortFlag, eventually, FAST_POLLING, flag, guardUnhandledRejections, useLocalServer } from './support';
 
 guardUnhandledRejections();
 
@@ -110,18 +112,19 @@ describe('secrets', () => {
         streamUpdates: true,
         streamServerUrl: server.url,
         streamFlagConnTimeoutMillis: 1000,
-        flagConfigPollingIntervalMillis: 1000,
         cohortSyncConfig,
         exposureConfig,
         assignmentConfig: { ...exposureConfig },
-      });
+        // Polling and stream retries every few ms, so every injected fault is met without waiting on production timings.
+        [LOCAL_CLIENT_INTERNALS]: { ...FAST_POLLING, stream: { retryBackoff: { minMillis: 20, maxMillis: 80, scalar: 2 } } },
+      } as LocalEvaluationConfig);
       await outcome(c.start());
       for (let i = 0; i < 10; i++) c.evaluateV2({ user_id: `u${i}` }, undefined, { tracksExposure: true });
       server.injectFaults('flags', { status: 401 }, { status: 500 }, { status: 200, body: '{"not":"flags"}' });
       server.closeStreams('destroy');
       server.pushStream('data: [not json\n\n');
-      await eventually(() => server.pendingFaults('httpapi') === 0, 10_000, 'analytics faults used');
-      await sleep(1500);
+      const routes = ['httpapi', 'flags', 'stream', 'cohort'];
+      await eventually(() => routes.every((r) => server.pendingFaults(r) === 0), 10_000, 'every fault met');
       await c.close({ flushTimeoutMillis: 1000 });
     }
     // 4. Cohort credentials refused.
