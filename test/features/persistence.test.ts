@@ -44,8 +44,8 @@ describe('persistence (last-known-good)', () => {
   it('falls back when the server does not answer in time, then takes fresh flags once it does', async () => {
     const file = path.join(tmp.path, 'flags-2.json');
     fs.writeFileSync(file, JSON.stringify({ format: PERSISTENCE_FORMAT, savedAt: 'x', cohorts: [], flags: flags('saved') }));
-    server.injectFaults('flags', { delayMs: 1500 }); // the first request only
-    const c = client(file, server.url, { flagConfigPollingIntervalMillis: 1000 });
+    server.injectFaults('flags', { delayMs: 700 }); // the first request only, well past startFallbackMillis (300)
+    const c = client(file, server.url);
     await c.start();
     expect(c.evaluateV2({}).f.value).toBe('saved');
     await eventually(() => c.evaluateV2({}).f.value === 'from-server', 10_000, 'fresh flags');
