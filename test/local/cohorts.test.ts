@@ -17,6 +17,7 @@ import {
   flag,
   guardUnhandledRejections,
   localClient,
+  nativeAddonLoaded,
   notInCohortFlag,
   silentLogger,
   useLocalServer,
@@ -36,7 +37,7 @@ function body(value: unknown): Buffer {
 }
 
 for (const kind of ['native', 'js'] as const) {
-  describe(`cohort store (${kind})`, () => {
+  describe.skipIf(kind === 'native' && !nativeAddonLoaded)(`cohort store (${kind})`, () => {
     let store: CohortStore;
     beforeEach(() => {
       store = createCohortStore(kind);

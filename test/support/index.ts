@@ -6,3 +6,4 @@ export { deadUrl, useLocalServer } from './local-server';
 export { capturingLogger, silentLogger, type CapturingLogger } from './logger';
 export { tempDir, useTempDir } from './temp';
 export { eventually, sleep } from './wait';
+export { describeNative, itNative, nativeAddonLoaded, skipWithoutNativeAddon } from './engine';
