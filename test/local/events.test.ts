@@ -1,41 +1,28 @@
 /** Client events ('update', 'update:<key>', 'error', 'status') and client.status(), for every kind of source. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
+import { describe, expect, it } from 'vitest';
 import { TestData } from '../../src/testing/test-data';
 import { PERSISTENCE_FORMAT } from '../../src/local/persistence';
 import type { ClientErrorEvent, ClientStatus, FlagsUpdatedEvent, FlagUpdatedEvent } from '../../src/local/events';
 import {
   API_KEY,
   capturingLogger,
-  closeClients,
   cohortFlag,
   eventually,
   flag,
   guardUnhandledRejections,
   localClient,
-} from './helpers';
+  tempDir,
+  useLocalServer,
+} from '../support';
 
 guardUnhandledRejections();
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-let server: LocalServer;
-beforeEach(async () => {
-  server = await createLocalServer({
-    flags: [flag('a'), flag('b')],
-    apiKeys: [API_KEY],
-    cohorts: [{ cohortId: 'c1', memberIds: ['u1'] }],
-  });
-});
-afterEach(async () => {
-  await closeClients();
-  await server.close();
+const server = useLocalServer({
+  flags: [flag('a'), flag('b')],
+  apiKeys: [API_KEY],
+  cohorts: [{ cohortId: 'c1', memberIds: ['u1'] }],
 });
 
 function record<T>(): { events: T[]; listener: (e: T) => void } {
@@ -104,9 +91,7 @@ describe("'update' events", () => {
   });
 
   it('flags file: a change on disk emits an update with source file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'events-'));
-    dirs.push(dir);
-    const file = join(dir, 'flags.json');
+    const file = join(tempDir('events'), 'flags.json');
     writeFileSync(file, JSON.stringify([flag('a')]));
     const c = localClient({ flagsFile: file, flagsFilePollIntervalMillis: 20, logger: capturingLogger() });
     await c.start();
