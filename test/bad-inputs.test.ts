@@ -5,10 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadEngine, FlagPayloadError } from '../src/engine';
 import { createCohortStore } from '../src/engine/cohort-store';
 import type { ExperimentUser } from '../src/types';
+import { skipWithoutNativeAddon } from './support/engine';
 import { officialEvaluate } from './support/official';
 import examples from '../examples/flags.json';
 
@@ -16,10 +17,8 @@ type Flag = Record<string, unknown>;
 const engine = loadEngine();
 const examplesText = JSON.stringify(examples);
 
-beforeAll(() => {
-  // These tests are about the native module; the JS fallback has its own tests.
-  expect(engine.kind).toBe('native');
-});
+// These tests are about the native module; the JS fallback has its own tests.
+skipWithoutNativeAddon();
 
 const on = { on: { key: 'on' } };
 const okFlag: Flag = { key: 'ok', variants: on, segments: [{ variant: 'on' }] };
