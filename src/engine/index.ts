@@ -50,7 +50,7 @@ let loadInfo: EngineLoadInfo | undefined;
  * exports the one it implements). A binary left over from another version
  * (a stale build/ or prebuild) is refused instead of misbehaving.
  */
-export const NATIVE_ABI_VERSION = 4;
+export const NATIVE_ABI_VERSION = 5;
 
 function checkAbi(loaded: NativeAddon, binary: string): NativeAddon {
   if (loaded.abiVersion !== NATIVE_ABI_VERSION) {
@@ -99,7 +99,7 @@ function loadPublished(): unknown {
 
 let engine: Engine | undefined;
 
-// ---- fallback wiring (issue 5; owned by the build/distribution side) --------
+// ---- fallback wiring --------------------------------------------------------
 // Native first; if the addon does not load, the pure-JS engine with one
 // warning. AMPLITUDE_EXPERIMENT_ENGINE=js|native forces one (see diagnose.ts).
 

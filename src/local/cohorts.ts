@@ -5,21 +5,23 @@
  * off the main thread), refreshes them every cohortPollingIntervalMillis,
  * and enriches users with the cohorts they are in.
  *
- * Status handling as the official SDK: 200 replaces the cohort, 204 keeps
- * it, 413 (larger than maxCohortSize) and other 4xx except 429 are not
- * retried; 429, 5xx, timeouts, network errors and unparsable bodies are
- * retried through the backoff helper. A failed download never removes a
+ * Status handling: 200 replaces the cohort, 204 keeps it, 413 (larger than
+ * maxCohortSize) is not retried; other statuses follow src/util/retry (as
+ * the official SDK, except that 408 is retried and 501 is not); timeouts,
+ * network errors and unparsable bodies are retried through the backoff helper. A failed download never removes a
  * cohort that is loaded: the last good members keep serving.
  */
 import type { PerformanceObserver } from 'node:perf_hooks';
 import type { CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import { Backoff, sleep } from '../util/backoff';
+import { isRetryableStatus } from '../util/retry';
+import { basicAuthorization, sdkHeaders } from '../util/auth';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
 import type { Logger } from '../util/logger';
-import { LIBRARY } from '../version';
 import { lazy } from '../util/lazy';
 import { type CohortIndex, USER_GROUP_TYPE } from './cohort-utils';
+import type { CohortLoader } from './sources/types';
 
 // node:perf_hooks is not in Node's startup snapshot: loaded with the first cohort sync, not at require time.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -56,11 +58,8 @@ export interface CohortSyncOptions {
 /** How one download ended. */
 export type CohortOutcome = 'loaded' | 'unchanged' | 'too-large' | 'rejected' | 'failed' | 'stopped';
 
-function isRetryableStatus(status: number): boolean {
-  return status === 429 || status < 400 || status >= 500;
-}
-
-export class CohortSync {
+/** Cohorts from Amplitude's cohort API (cohortSyncConfig): the client's default CohortLoader. */
+export class CohortSync implements CohortLoader {
   private readonly origin: string;
   private readonly basePath: string;
   private readonly authorization: string;
@@ -76,13 +75,13 @@ export class CohortSync {
   private readonly definitive = new Set<string>();
   private gcObserver: PerformanceObserver | undefined;
   private referenced: () => ReadonlySet<string> = () => new Set();
-  private onChange: () => void = () => undefined;
+  private onChange: (changed: ReadonlySet<string>) => void = () => undefined;
 
   constructor(private readonly options: CohortSyncOptions) {
     const { origin, path } = splitUrl(options.cohortServerUrl + '/sdk/v1/cohort');
     this.origin = origin;
     this.basePath = path;
-    this.authorization = 'Basic ' + Buffer.from(`${options.apiKey}:${options.secretKey}`).toString('base64');
+    this.authorization = basicAuthorization(options.apiKey, options.secretKey);
     this.missingBackoff = new Backoff(
       options.missingRetryBackoff ?? { minMillis: 2_000, maxMillis: options.pollingIntervalMillis, scalar: 2 },
     );
@@ -102,17 +101,29 @@ export class CohortSync {
     await Promise.all(missing.map((id) => this.download(id, undefined)));
   }
 
-  /** Refresh every referenced cohort (with its lastModified). */
+  /** Refresh every referenced cohort (with its lastModified); onChange gets the ones whose members were replaced. */
   async refresh(ids: Iterable<string>): Promise<void> {
-    let changed = false;
+    const changed = new Set<string>();
     await Promise.all(
       Array.from(ids).map(async (id) => {
         const lastModified = this.options.store.info(id)?.lastModified;
         const outcome = await this.download(id, lastModified);
-        if (outcome === 'loaded') changed = true;
+        if (outcome === 'loaded') changed.add(id);
       }),
     );
-    if (changed) this.onChange();
+    if (changed.size > 0) this.onChange(changed);
+  }
+
+  /** CohortLoader: a snapshot referencing `ids` is in force. */
+  installed(ids: ReadonlySet<string>): void {
+    this.removeUnused(ids);
+    this.scheduleMissingRetry();
+  }
+
+  /** CohortLoader: refresh in the background (and retry the missing ones now). */
+  startRefresh(referenced: () => ReadonlySet<string>, onChange: (changed: ReadonlySet<string>) => void): void {
+    this.startPolling(referenced, onChange);
+    this.scheduleMissingRetry();
   }
 
   /** Remove loaded cohorts that no flag references any more. */
@@ -130,7 +141,7 @@ export class CohortSync {
    * missing ones sooner, with backoff. `onChange` runs after a refresh that
    * loaded something.
    */
-  startPolling(referenced: () => ReadonlySet<string>, onChange: () => void): void {
+  startPolling(referenced: () => ReadonlySet<string>, onChange: (changed: ReadonlySet<string>) => void): void {
     this.referenced = referenced;
     this.onChange = onChange;
     if (this.stopped || this.pollTimer) return;
@@ -162,7 +173,8 @@ export class CohortSync {
       this.missingTimer = undefined;
       const ids = Array.from(this.referenced()).filter((id) => !this.options.store.has(id) && !this.definitive.has(id));
       void this.loadMissing(ids).then(() => {
-        if (ids.some((id) => this.options.store.has(id))) this.onChange();
+        const loaded = new Set(ids.filter((id) => this.options.store.has(id)));
+        if (loaded.size > 0) this.onChange(loaded);
         this.scheduleMissingRetry();
       });
     }, wait);
@@ -275,7 +287,7 @@ export class CohortSync {
       origin: this.origin,
       path,
       method: 'GET',
-      headers: { Authorization: this.authorization, 'X-Amp-Exp-Library': LIBRARY },
+      headers: sdkHeaders(this.authorization),
       timeoutMillis: timeout,
       signal: this.abort.signal,
     });

@@ -3,10 +3,11 @@
  * by polling. Failures back off through the project's one backoff helper and
  * never stop the poller; the store keeps its last good snapshot meanwhile.
  */
-import { Backoff, sleep } from '../util/backoff';
+import { Backoff, type BackoffOptions, sleep } from '../util/backoff';
 import { FetchError, HttpClient, splitUrl } from '../util/http';
+import { isPermanentFailure } from '../util/retry';
+import { apiKeyAuthorization, sdkHeaders } from '../util/auth';
 import type { Logger } from '../util/logger';
-import { LIBRARY } from '../version';
 
 export interface FlagPollerOptions {
   apiKey: string;
@@ -17,14 +18,24 @@ export interface FlagPollerOptions {
   logger: Logger;
   /** Hands a payload to the store; false when it was not usable (kept the old one). */
   onPayload: (body: Buffer) => boolean | Promise<boolean>;
+  /** Told about each failed request (for status and events; logging stays here). */
+  onError?: (error: unknown) => void;
+  /** Delays after a failed poll. Default pollFailureBackoff(pollingIntervalMillis). */
+  failureBackoff?: BackoffOptions;
+  /** Delays between the first fetch's retries in start(). Default INITIAL_FETCH_BACKOFF. */
+  initialBackoff?: BackoffOptions;
 }
 
-/** A response that retrying will not fix (bad key, wrong URL). */
-export function isPermanentFailure(error: unknown): boolean {
-  if (!(error instanceof FetchError) || error.statusCode === undefined) return false;
-  const s = error.statusCode;
-  return s >= 400 && s < 500 && s !== 408 && s !== 429;
+/** Kept here for the callers that import it from the poller. */
+export { isPermanentFailure } from '../util/retry';
+
+/** After a failed poll: 1 s, doubling up to the polling interval, so a failing server is not polled faster than usual. */
+export function pollFailureBackoff(pollingIntervalMillis: number): BackoffOptions {
+  return { minMillis: 1000, maxMillis: Math.max(1000, pollingIntervalMillis), scalar: 2 };
 }
+
+/** Retries of the first flag fetch: quick at first, since start() is waiting on it. */
+export const INITIAL_FETCH_BACKOFF: Readonly<BackoffOptions> = Object.freeze({ minMillis: 250, maxMillis: 5000, scalar: 2 });
 
 export class FlagPoller {
   private readonly origin: string;
@@ -41,11 +52,7 @@ export class FlagPoller {
     const { origin, path } = splitUrl(options.serverUrl + '/sdk/v2/flags');
     this.origin = origin;
     this.path = path;
-    this.failureBackoff = new Backoff({
-      minMillis: 1000,
-      maxMillis: Math.max(1000, options.pollingIntervalMillis),
-      scalar: 2,
-    });
+    this.failureBackoff = new Backoff(options.failureBackoff ?? pollFailureBackoff(options.pollingIntervalMillis));
   }
 
   /** One request; resolves with the body of a 200, rejects with FetchError otherwise. */
@@ -54,10 +61,7 @@ export class FlagPoller {
       origin: this.origin,
       path: this.path,
       method: 'GET',
-      headers: {
-        Authorization: `Api-Key ${this.options.apiKey}`,
-        'X-Amp-Exp-Library': LIBRARY,
-      },
+      headers: sdkHeaders(apiKeyAuthorization(this.options.apiKey)),
       timeoutMillis: this.options.requestTimeoutMillis,
       signal: this.abort.signal,
     });
@@ -72,7 +76,7 @@ export class FlagPoller {
    * once on a permanent failure (401, 403, 404...).
    */
   async loadInitial(deadline: number): Promise<void> {
-    const backoff = new Backoff({ minMillis: 250, maxMillis: 5000, scalar: 2 });
+    const backoff = new Backoff(this.options.initialBackoff ?? INITIAL_FETCH_BACKOFF);
     let lastError: unknown;
     while (!this.stopped) {
       try {
@@ -81,7 +85,11 @@ export class FlagPoller {
         lastError = new Error('the flag payload was not usable (see the logged error)');
       } catch (err) {
         if (this.stopped) break;
+        this.options.onError?.(err);
         if (isPermanentFailure(err)) throw describeFailure(err);
+        // Nothing listens there: waiting out the deadline would only hide a wrong serverUrl.
+        const unreachable = unreachableCode(err);
+        if (unreachable !== undefined) throw unreachableError(this.options.serverUrl, unreachable, err);
         lastError = err;
       }
       const wait = backoff.next();
@@ -140,6 +148,7 @@ export class FlagPoller {
       next = this.options.pollingIntervalMillis;
     } catch (err) {
       if (this.stopped) return;
+      this.options.onError?.(err);
       next = this.failureBackoff.next();
       this.options.logger.warn(`flag poll failed: ${(err as Error).message}; next try in ${next} ms`);
     } finally {
@@ -166,4 +175,24 @@ function describeFailure(error: unknown): Error {
     );
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** ECONNREFUSED or ENOTFOUND anywhere in the cause chain, else undefined. */
+export function unreachableCode(error: unknown): string | undefined {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e !== null && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function unreachableError(serverUrl: string, code: string, cause: unknown): Error {
+  const what = code === 'ENOTFOUND' ? 'its host name does not resolve' : 'nothing accepts connections there';
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new Error(
+    `flags cannot be fetched from ${serverUrl}: ${what} (${detail}); check serverUrl. Polling continues in the background`,
+    { cause },
+  );
 }
