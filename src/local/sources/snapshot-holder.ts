@@ -6,7 +6,7 @@
  * are loaded; a newer install wins over an older submission still in flight.
  * An unusable payload is logged and the last good flags stay.
  */
-import { performance } from 'node:perf_hooks';
+// performance: the global (node:perf_hooks itself is not in Node's startup snapshot; loading it costs require() time).
 import { type Engine, type FlagSnapshot, FlagPayloadError } from '../../engine';
 import type { CohortStore } from '../../engine/cohort-store';
 import type { Logger } from '../../util/logger';
