@@ -517,9 +517,4 @@ export class LocalEvaluationClient {
   flagKeys(): string[] {
     return this.holder.current?.snapshot.keys() ?? [];
   }
-
-  /** The deployment key this client fetches with (for diagnostics; never logged). */
-  protected get deploymentKey(): string {
-    return this.apiKey;
-  }
 }
