@@ -224,8 +224,7 @@ describe('status()', () => {
   });
 
   it('serving last-known-good flags is stale, with source last-known-good, until the server answers', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'events-lkg-'));
-    dirs.push(dir);
+    const dir = tempDir('events-lkg');
     const path = join(dir, 'flags.json');
     writeFileSync(path, JSON.stringify({ format: PERSISTENCE_FORMAT, savedAt: '2026-01-01T00:00:00Z', cohorts: [], flags: [flag('a')] }));
     server.injectFaults('flags', { status: 503, times: Infinity });
