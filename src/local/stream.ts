@@ -341,6 +341,7 @@ export class StreamingUpdater {
   private readonly onFailure: (error: StreamError) => void;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private warnedRefused = false;
   private mode: 'idle' | 'streaming' | 'polling' = 'idle';
   /** Stream connections established (tests and diagnostics). */
   connections = 0;
@@ -408,12 +409,18 @@ export class StreamingUpdater {
 
   private scheduleRetry(err?: unknown): void {
     if (this.stopped || this.retryTimer) return;
+    let wait: number;
     if (err !== undefined && isPermanentFailure(err)) {
-      // The retry policy says another attempt gets the same answer: polling carries on alone.
-      this.logger.warn(`flag stream refused (${(err as Error).message}); not retrying it, polling continues`);
-      return;
+      // The retry policy says the next attempt will likely get the same answer: try again only at the slowest
+      // pace (a refusal can still end, e.g. behind a load balancer), while polling carries the flags.
+      wait = this.backoff.delay(Number.MAX_SAFE_INTEGER);
+      if (!this.warnedRefused) {
+        this.warnedRefused = true;
+        this.logger.warn(`flag stream refused (${(err as Error).message}); polling continues, the stream is retried every ${wait} ms`);
+      }
+    } else {
+      wait = this.backoff.next();
     }
-    const wait = this.backoff.next();
     this.logger.debug(`stream: reconnecting in ${wait} ms`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;

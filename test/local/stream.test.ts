@@ -138,16 +138,19 @@ describe('flag streaming', () => {
     expect(server.requests('flags').length).toBe(pollsWhenStreaming);
   });
 
-  it('a stream refused with a permanent status (the retry policy) is not retried; polling carries on', async () => {
-    server.injectFaults('stream', { status: 404, times: Infinity });
+  it('a stream refused with a permanent status (the retry policy) is retried only at the slowest pace; polling carries on', async () => {
+    server.injectFaults('stream', { status: 404, times: 3 });
     const logger = capturingLogger();
-    const client = streamingClient({}, logger);
+    // Backoff 20 ms doubling to 300 ms: a refusal waits the 300 ms cap every time, not 20, 40, 80.
+    const client = streamingClient({ retryBackoff: { minMillis: 20, maxMillis: 300, scalar: 2, jitter: 0 } }, logger);
     await client.start();
     expect(client.flagKeys()).toEqual(['a']);
-    // Reconnects would start after 100 ms and double up to 400 ms: several would have happened by now.
-    await sleep(700);
-    expect(server.requests('stream')).toHaveLength(1);
-    expect(logger.count('warn', /flag stream refused .*404.*not retrying/)).toBe(1);
+    await eventually(() => server.openStreams === 1, 10_000, 'stream back');
+    const times = server.requests('stream').map((r) => r.time);
+    expect(times).toHaveLength(4);
+    // Lower bounds only: a busy machine can be late, never early.
+    for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(295);
+    expect(logger.count('warn', /flag stream refused .*404.*retried every 300 ms/)).toBe(1);
   });
 
   it('rejects start() clearly when the deployment key is refused', async () => {
