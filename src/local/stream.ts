@@ -341,7 +341,6 @@ export class StreamingUpdater {
   private readonly onFailure: (error: StreamError) => void;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private warnedRefused = false;
   private mode: 'idle' | 'streaming' | 'polling' = 'idle';
   /** Stream connections established (tests and diagnostics). */
   connections = 0;
@@ -409,18 +408,12 @@ export class StreamingUpdater {
 
   private scheduleRetry(err?: unknown): void {
     if (this.stopped || this.retryTimer) return;
-    let wait: number;
     if (err !== undefined && isPermanentFailure(err)) {
-      // The retry policy says the next attempt will likely get the same answer: try again only at the slowest
-      // pace (a refusal can still end, e.g. behind a load balancer), while polling carries the flags.
-      wait = this.backoff.delay(Number.MAX_SAFE_INTEGER);
-      if (!this.warnedRefused) {
-        this.warnedRefused = true;
-        this.logger.warn(`flag stream refused (${(err as Error).message}); polling continues, the stream is retried every ${wait} ms`);
-      }
-    } else {
-      wait = this.backoff.next();
+      // Polling with the same key works, so a refused stream is a stream-side problem (a proxy, a rollout): keep
+      // retrying it at the backoff's pace, as the official SDK does, instead of giving it up for the process's life.
+      this.logger.debug(`flag stream refused (${(err as Error).message}); retrying it with backoff, polling meanwhile`);
     }
+    const wait = this.backoff.next();
     this.logger.debug(`stream: reconnecting in ${wait} ms`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
