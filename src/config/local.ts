@@ -199,7 +199,7 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | n
     urls: (resolved) => serverUrlsFor(normalizeServerZone(resolved.serverZone)),
   });
   if (r.flagsFile !== undefined && r.dataSource !== undefined) {
-    throw new ConfigError('config.flagsFile and config.dataSource cannot both be set');
+    throw new ConfigError('config.flagsFile and config.dataSource cannot both be set', 'dataSource');
   }
   const transport = resolveTransport(r.dispatcher as Dispatcher | undefined, r.httpAgent as HttpAgent | null, undefined, {
     notice: (m) => logger.warn(m),
