@@ -132,7 +132,7 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
       return this.startDirect(err, deadline, isRedisAuthError(err) ? 'Redis rejected the credentials' : 'Redis is unreachable');
     }
     this.redisOkAt = Date.now();
-    this.unsubscribe = this.reader.subscribe(this.conn, () => this.wake());
+    if (this.cfg.pubsub) this.unsubscribe = this.reader.subscribe(this.conn, () => this.wake());
     const first = new Promise<void>((resolve) => (this.firstDelivered = resolve));
     this.schedule(0);
     const timedOut = await Promise.race([
