@@ -21,6 +21,7 @@ export class TestHolder implements FlagSink {
   index: CohortIndex | undefined;
   readonly froms: string[] = [];
   readonly errors: unknown[] = [];
+  readonly refreshes: string[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   loader: CohortLoader | undefined;
 
@@ -54,8 +55,12 @@ export class TestHolder implements FlagSink {
     this.errors.push(error);
   }
 
-  get hasFlags(): boolean {
-    return this.snapshot !== undefined;
+  refreshed(from: string): void {
+    this.refreshes.push(from);
+  }
+
+  get installedFrom(): string | undefined {
+    return this.froms.at(-1);
   }
 
   evaluate(user: ExperimentUser): Variants {
