@@ -240,7 +240,7 @@ export class LocalEvaluationClient {
     if (!this.startPromise) {
       const timeout = this.config.startTimeoutMillis;
       const cycle = this.cycle;
-      this.tracker.started(cycle.plan.primary.staleAfterMillis);
+      this.tracker.started(this.internals.staleAfterMillis ?? cycle.plan.primary.staleAfterMillis);
       const work = this.startCycle(cycle, Date.now() + timeout);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<never>((_, reject) => {
