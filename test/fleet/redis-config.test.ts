@@ -79,3 +79,22 @@ describe.skipIf(!redisAvailable())('connections', () => {
     expect(log.count('error', /Redis rejected the credentials/)).toBe(1);
   });
 });
+
+describe('redisConfig with other options', () => {
+  it('cannot be combined with flagsFile or dataSource; streamUpdates is ignored with a warning', async () => {
+    const { resolveLocalConfig } = await import('../../src/config/local');
+    const redisConfig = { mode: 'fleet' as const, url: 'redis://127.0.0.1:1' };
+    expect(() => resolveLocalConfig({ redisConfig, flagsFile: 'x.json' })).toThrow(/cannot be combined with flagsFile or dataSource/);
+    const log = capturingLogger();
+    resolveLocalConfig({ redisConfig, streamUpdates: true, logger: log });
+    expect(log.count('warn', /streamUpdates is ignored/)).toBe(1);
+  });
+});
+
+describe('ioredis is optional', () => {
+  it('a clear error names the package to install when it is missing', async () => {
+    const { loadIoredis } = await import('../../src/redis/connection');
+    expect(() => loadIoredis('ioredis-that-is-not-installed')).toThrow(/needs the "ioredis" package .*npm install ioredis/);
+    expect(typeof loadIoredis().Redis).toBe('function');
+  });
+});
