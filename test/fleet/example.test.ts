@@ -10,10 +10,12 @@ const root = path.resolve(__dirname, '..', '..');
 // Skipped only where redis-server is missing (the example then prints that it skipped; CI installs it).
 describe.skipIf(!redisAvailable())('examples/fleet.js', () => {
   it('elects one writer, propagates a change, survives the writer being killed', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [path.join(root, 'examples', 'fleet.js')], { cwd: root, timeout: 90_000 });
-    expect(stdout).toContain('roles: reader, reader, writer');
-    expect(stdout).toContain('after the change, every process serves: off (published version 2)');
-    expect(stdout).toMatch(/writer killed; new writer elected in .*: reader, writer/);
-    expect(stdout).toMatch(/redis keys: .*:flags:<sha256> .*:lease .*:meta/);
+    const run = await promisify(execFile)(process.execPath, [path.join(root, 'examples', 'fleet.js')], { cwd: root, timeout: 90_000 })
+      .catch((e: { stdout?: string; stderr?: string; message: string }) => ({ stdout: `${e.stdout ?? ''}\n${e.stderr ?? ''}\n${e.message}` }));
+    const out = run.stdout;
+    expect(out, out).toContain('roles: reader, reader, writer');
+    expect(out, out).toContain('after the change, every process serves: off (published version 2)');
+    expect(out, out).toMatch(/writer killed; new writer elected in .*: reader, writer/);
+    expect(out, out).toMatch(/redis keys: .*:flags:<sha256> .*:lease .*:meta/);
   }, 120_000);
 });
