@@ -16,17 +16,21 @@ export class FleetReader {
     private readonly keys: FleetKeys,
   ) {}
 
-  /** Published version and last sync time; undefined when nothing was published yet. */
-  async version(): Promise<{ version: number; syncedAt: number } | undefined> {
-    const [v, s] = await this.client.hmget(this.keys.meta, 'version', 'syncedAt');
+  /**
+   * Published version, when it was published and the last sync time; undefined when nothing was published
+   * yet. `publishedAt` tells versions apart when Redis lost its data and the count started again.
+   */
+  async version(): Promise<{ version: number; publishedAt: number; syncedAt: number } | undefined> {
+    const [v, p, s] = await this.client.hmget(this.keys.meta, 'version', 'publishedAt', 'syncedAt');
     if (v === null) return undefined;
-    return { version: Number(v), syncedAt: Number(s ?? 0) };
+    return { version: Number(v), publishedAt: Number(p ?? 0), syncedAt: Number(s ?? 0) };
   }
 
   /** The whole meta (version and manifest read together, so they match). */
-  async meta(): Promise<FleetMeta | undefined> {
-    const [v, m, s, w] = await this.client.hmget(this.keys.meta, 'version', 'manifest', 'syncedAt', 'writer');
-    return parseMeta(v, m, s, w);
+  async meta(): Promise<(FleetMeta & { publishedAt: number }) | undefined> {
+    const [v, m, s, w, p] = await this.client.hmget(this.keys.meta, 'version', 'manifest', 'syncedAt', 'writer', 'publishedAt');
+    const meta = parseMeta(v, m, s, w);
+    return meta && { ...meta, publishedAt: Number(p ?? 0) };
   }
 
   /** The flag payload of a manifest; undefined when the key is gone (expired after a newer version). */

@@ -67,6 +67,8 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
   private lastRenew = 0;
   private redisOkAt = Date.now();
   private installedVersion = 0;
+  /** `${version}@${publishedAt}` of the installed snapshot (a version number alone repeats if Redis lost its data). */
+  private installedId = '';
   private syncedAt = 0;
   private writer = '';
   private lastError: string | undefined;
@@ -75,6 +77,9 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
   private lastPayload: Buffer | undefined;
   private readonly pendingPuts = new Set<Promise<void>>();
   private firstDelivered: (() => void) | undefined;
+  /** Rejects start() with a failure retrying will not fix (a rejected deployment key) seen by the first fetch. */
+  private startFailed: ((error: unknown) => void) | undefined;
+  private startDeadline = 0;
   private warnedStale = false;
   private stopped = false;
 
@@ -126,6 +131,7 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
 
   async start(sink: FlagSink, deadline: number): Promise<void> {
     this.sink = sink;
+    this.startDeadline = deadline;
     const now = Date.now();
     const budget = Math.max(0, deadline - now);
     const fallbackAt = this.cfg.directFallbackMillis > 0 ? now + Math.min(this.cfg.directFallbackMillis, budget / 2) : deadline;
@@ -136,7 +142,11 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
     }
     this.redisOkAt = Date.now();
     if (this.cfg.pubsub) this.unsubscribe = this.reader.subscribe(this.conn, () => this.wake());
-    const first = new Promise<void>((resolve) => (this.firstDelivered = resolve));
+    const first = new Promise<void>((resolve, reject) => {
+      this.firstDelivered = resolve;
+      this.startFailed = reject;
+    });
+    first.catch(() => undefined);
     this.schedule(0);
     const timedOut = await Promise.race([
       first.then(() => false),
@@ -202,6 +212,17 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
     if (from === 'direct') {
       // Already fetching: publish what we have, the schedule goes on.
       if (this.lastPayload) void this.publishSnapshot(this.lastPayload);
+      return;
+    }
+    if (from === 'starting') {
+      // The first fetch of the fleet: retried until start()'s deadline; a rejected key fails start() at once.
+      this.poller.loadInitial(this.startDeadline).then(
+        () => this.role === 'writer' && this.poller.startPolling(),
+        (err: unknown) => {
+          this.startFailed?.(err);
+          if (!this.stopped && this.role === 'writer') this.poller.startPolling();
+        },
+      );
       return;
     }
     this.poller.startPolling();
@@ -299,7 +320,7 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
     const synced = v.syncedAt !== this.syncedAt;
     this.syncedAt = v.syncedAt;
     this.checkStale();
-    if (v.version === this.installedVersion) {
+    if (`${v.version}@${v.publishedAt}` === this.installedId) {
       // The writer fetched again and nothing changed: our flags are current.
       if (synced && this.installedVersion > 0) this.sink?.refreshed(this.name);
       return;
@@ -319,6 +340,7 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
     this.writer = meta.writer;
     await this.sink?.submit(flags, this.name);
     this.installedVersion = meta.version;
+    this.installedId = `${meta.version}@${meta.publishedAt}`;
     this.firstDelivered?.();
   }
 

@@ -83,7 +83,7 @@ describe.skipIf(!redisAvailable())('fleet store', () => {
 
       // Same content again: version unchanged, sync time recorded.
       expect(await pub.publish({ flags: sha1, cohorts: { c1: 7 } }, 2000)).toEqual({ kind: 'unchanged', version: 1 });
-      expect(await reader.version()).toEqual({ version: 1, syncedAt: 2000 });
+      expect(await reader.version()).toMatchObject({ version: 1, syncedAt: 2000, publishedAt: 1000 });
 
       // A manifest naming data that is not stored is refused; nothing changes.
       expect(await pub.publish({ flags: sha1, cohorts: { c1: 8 } }, 3000)).toEqual({ kind: 'missing', key: keys.cohort('c1', 8) });
