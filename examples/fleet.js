@@ -72,11 +72,17 @@ async function main() {
       });
     for (let i = 0; i < 3; i++) {
       const c = fork(__filename, ['--member', server.url, redisUrl]);
-      c.on('message', (m) => last.set(c, m));
+      c.on('message', (m) => !c.killed && last.set(c, m));
+      c.on('error', () => {}); // a send racing the kill below
       children.push(c);
     }
     await waitFor(() => last.size === 3, 'three members');
     const roles = () => [...last.values()].map((m) => m.role).sort().join(', ');
+    // The election takes one lease attempt per process; ask until it has settled.
+    await waitFor(() => {
+      for (const c of children) if (c.connected) c.send('status');
+      return roles() === 'reader, reader, writer';
+    }, 'one writer');
     console.log(`roles: ${roles()}`);
     console.log(`new-checkout for ada everywhere: ${[...new Set([...last.values()].map((m) => m.variant))].join(', ')}`);
 
@@ -84,9 +90,13 @@ async function main() {
     const changed = flags.map((f) => (f.key === 'new-checkout' ? { ...f, segments: [{ variant: 'off' }], metadata: { ...f.metadata, flagVersion: 5 } } : f));
     server.setFlags(changed);
     await waitFor(() => [...last.values()].every((m) => m.variant === 'off'), 'the change');
-    for (const c of children) c.send('status');
-    await waitFor(() => [...last.values()].every((m) => m.version === 2), 'status');
-    console.log('after the change, every process serves: off (published version 2)');
+    for (const c of children) if (c.connected) c.send('status');
+    const before = Math.max(...[...last.values()].map((m) => m.version));
+    await waitFor(() => {
+      for (const c of children) if (c.connected) c.send('status');
+      return [...last.values()].every((m) => m.version > before && m.version === [...last.values()][0].version);
+    }, 'the new version everywhere');
+    console.log(`after the change, every process serves: off (published version ${[...last.values()][0].version})`);
     console.log(`flag requests to Amplitude so far: ${server.requests('flags').length} (one writer polls)`);
 
     // Kill the writer: another process takes the lease when it expires.
