@@ -90,7 +90,6 @@ async function main() {
     const changed = flags.map((f) => (f.key === 'new-checkout' ? { ...f, segments: [{ variant: 'off' }], metadata: { ...f.metadata, flagVersion: 5 } } : f));
     server.setFlags(changed);
     await waitFor(() => [...last.values()].every((m) => m.variant === 'off'), 'the change');
-    for (const c of children) if (c.connected) c.send('status');
     const before = Math.max(...[...last.values()].map((m) => m.version));
     await waitFor(() => {
       for (const c of children) if (c.connected) c.send('status');
