@@ -24,9 +24,10 @@ describe.skipIf(!redisAvailable())('LocalEvaluationClient with redisConfig mode 
     const reader = clients.find((c) => c.fleetStatus()?.role === 'reader');
     expect(reader?.status()).toMatchObject({ state: 'ready', source: 'redis-fleet', flagCount: 1 });
 
+    expect(reader?.status().lastError).toBeUndefined();
     await redis.stop();
     await eventually(() => reader?.status().lastError !== undefined, 10_000, 'the error in status()');
-    expect(reader?.fleetStatus()?.redis).not.toBe('ready');
+    expect(reader?.fleetStatus()?.redis, JSON.stringify([reader?.status(), reader?.fleetStatus()])).not.toBe('ready');
     expect(reader?.evaluateV2({ user_id: 'x' }).a?.key).toBe('on');
     // directFallbackMillis 0: nobody polls Amplitude past Redis; one warning per process about the outage.
     expect(clients.map((c) => c.fleetStatus()?.role).sort()).not.toContain('direct');

@@ -9,12 +9,14 @@ export function createFlagPoller(ctx: SourceContext, sink: () => FlagSink | unde
   return new FlagPoller({
     apiKey: ctx.apiKey,
     serverUrl: ctx.config.serverUrl,
-    pollingIntervalMillis: ctx.config.flagConfigPollingIntervalMillis,
+    pollingIntervalMillis: ctx.internals.flagPolling?.intervalMillis ?? ctx.config.flagConfigPollingIntervalMillis,
     requestTimeoutMillis: ctx.config.flagConfigPollerRequestTimeoutMillis,
     http: ctx.http,
     logger: ctx.logger,
     onPayload: (body) => sink()?.submit(body, 'poll') ?? false,
     onError: (err) => sink()?.reportError('poll', err),
+    failureBackoff: ctx.internals.flagPolling?.failureBackoff,
+    initialBackoff: ctx.internals.flagPolling?.initialBackoff,
   });
 }
 
