@@ -14,6 +14,7 @@ import { ConfigError, normalizeServerZone, serverUrlsFor, type ServerZone, type 
 import { defaultsOf, resolveTable } from './option-table';
 import { OPTIONS, type TableMatches } from './options';
 import { resolveTransport } from './transport';
+import type { RedisConfig, ResolvedRedisConfig } from '../redis/config';
 
 /** Deprecated assignment tracking (official SDK); `apiKey` is the analytics project key. */
 export interface AssignmentConfig {
@@ -93,6 +94,8 @@ export interface LocalEvaluationConfig {
    * file when Amplitude cannot be reached at start(): docs/persistence.md.
    */
   persistence?: PersistenceConfig;
+  /** Share flags and cohorts through Redis: mode 'fleet' (one elected writer) or 'evaluation-proxy': docs/fleet.md. */
+  redisConfig?: RedisConfig;
 }
 
 /** Where the last-known-good flag payload is kept. */
@@ -178,6 +181,7 @@ export interface ResolvedLocalConfig {
   flagsFilePollIntervalMillis: number;
   dataSource: FlagDataSource | undefined;
   persistence: Required<PersistenceConfig> | undefined;
+  redisConfig: ResolvedRedisConfig | undefined;
 }
 
 /**
@@ -200,6 +204,13 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | n
   });
   if (r.flagsFile !== undefined && r.dataSource !== undefined) {
     throw new ConfigError('config.flagsFile and config.dataSource cannot both be set', 'dataSource');
+  }
+  const redisConfig = r.redisConfig as ResolvedRedisConfig | undefined;
+  if (redisConfig !== undefined && (r.flagsFile !== undefined || r.dataSource !== undefined)) {
+    throw new ConfigError('config.redisConfig cannot be combined with flagsFile or dataSource (they are other flag sources)');
+  }
+  if (redisConfig?.mode === 'fleet' && r.streamUpdates === true) {
+    mistake("config.streamUpdates is ignored with redisConfig mode 'fleet': the fleet's writer polls, readers follow Redis");
   }
   const transport = resolveTransport(r.dispatcher as Dispatcher | undefined, r.httpAgent as HttpAgent | null, undefined, {
     notice: (m) => logger.warn(m),
@@ -234,5 +245,6 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | n
     flagsFilePollIntervalMillis: r.flagsFilePollIntervalMillis as number,
     dataSource: r.dataSource as FlagDataSource | undefined,
     persistence,
+    redisConfig,
   };
 }

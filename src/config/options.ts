@@ -12,6 +12,7 @@ import type { Dispatcher } from 'undici';
 import { LogLevel } from '../util/logger';
 import type { CustomRow, OptionContext, OptionRow } from './option-table';
 import { describeValue } from './option-table';
+import { type RedisConfig, resolveRedisConfig } from '../redis/config';
 
 function isDispatcher(value: unknown): value is Dispatcher {
   return (
@@ -134,6 +135,13 @@ export const OPTIONS = {
       path: { type: 'string', clients: 'local', required: true },
       startFallbackMillis: { type: 'number', clients: 'local', default: 5_000, min: 0 },
     },
+  },
+  // Validated field by field (url, cluster, sentinel, client shapes, numbers) in src/redis/config.ts.
+  redisConfig: {
+    type: 'custom',
+    clients: 'local',
+    describe: "{ mode: 'fleet' | 'evaluation-proxy', url | cluster | sentinel | client, ... } (docs/fleet.md)",
+    check: (value: unknown, ctx: OptionContext) => resolveRedisConfig(value as RedisConfig, (m) => ctx.warn(m)),
   },
 } as const satisfies Readonly<Record<string, OptionRow>>;
 

@@ -12,7 +12,7 @@
  * cohort that is loaded: the last good members keep serving.
  */
 import type { PerformanceObserver } from 'node:perf_hooks';
-import type { CohortStore } from '../engine/cohort-store';
+import type { CohortInfo, CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import { Backoff, sleep } from '../util/backoff';
 import { isRetryableStatus } from '../util/retry';
@@ -53,6 +53,8 @@ export interface CohortSyncOptions {
   retryBackoff?: { minMillis: number; maxMillis: number; scalar: number };
   missingRetryBackoff?: { minMillis: number; maxMillis: number; scalar: number };
   requestTimeoutMillis?: number;
+  /** Called with each downloaded body once it is loaded (fleet mode publishes it to Redis). */
+  onLoaded?: (cohortId: string, body: Buffer, info: CohortInfo) => void;
 }
 
 /** How one download ended. */
@@ -301,6 +303,7 @@ export class CohortSync implements CohortLoader {
     }
     const body = await readBody(response, deadline - Date.now());
     const info = await this.options.store.load(body, cohortId);
+    this.options.onLoaded?.(cohortId, body, info);
     if (body.length >= RELEASE_MEMORY_AFTER_BYTES) this.releaseMemoryAfterNextGc();
     this.options.logger.debug(`cohort ${info.cohortId} loaded: ${info.memberCount} members (${info.groupType})`);
     return 'loaded';

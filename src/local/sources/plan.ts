@@ -11,16 +11,26 @@ import { LastKnownGoodSource } from './last-known-good';
 import { PollSource } from './poll';
 import { StreamSource } from './stream';
 import type { CohortLoader, FlagSource, SourceContext, SourcePlan } from './types';
+import { RedisFleetSource } from '../../redis/fleet-source';
 
 export function planSources(ctx: SourceContext): SourcePlan {
   const { config } = ctx;
   let primary: FlagSource;
+  if (config.redisConfig?.mode === 'fleet') {
+    // One object: which of Amplitude or Redis serves flags and cohorts depends on this process's fleet role.
+    const fleet = new RedisFleetSource(ctx);
+    return withLastKnownGood(ctx, { primary: fleet, cohorts: fleet });
+  }
   if (config.flagsFile !== undefined) primary = new FileSource(ctx, config.flagsFile);
   else if (config.dataSource !== undefined) primary = new DataSourceSource(config.dataSource);
   else if (config.streamUpdates) primary = new StreamSource(ctx);
   else primary = new PollSource(ctx);
 
-  const plan: SourcePlan = { primary, cohorts: cohortApiLoader(ctx) };
+  return withLastKnownGood(ctx, { primary, cohorts: cohortApiLoader(ctx) });
+}
+
+function withLastKnownGood(ctx: SourceContext, plan: SourcePlan): SourcePlan {
+  const { config } = ctx;
   if (config.persistence) {
     plan.fallback = {
       source: new LastKnownGoodSource(new FlagPersistence(config.persistence.path, ctx.logger)),
