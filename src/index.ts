@@ -8,6 +8,7 @@ export type { EvaluateOptions } from './local/client';
 export {
   LocalEvaluationDefaults,
   CohortSyncConfigDefaults,
+  EvaluationProxyConfigDefaults,
   ExposureConfigDefaults,
   AssignmentConfigDefaults,
 } from './config/local';
@@ -16,6 +17,7 @@ export type {
   AssignmentConfig,
   ExposureConfig,
   CohortSyncConfig,
+  EvaluationProxyConfig,
   FlagBootstrap,
   PersistenceConfig,
 } from './config/local';

@@ -44,6 +44,24 @@ export interface CohortSyncConfig {
   cohortServerUrl?: string;
 }
 
+/**
+ * Amplitude's evaluation-proxy over HTTP (the JVM SDK's option): flags and cohorts from the proxy (Amplitude when
+ * it fails), and per-user cohort memberships for cohorts not held in memory. docs/evaluation-proxy.md
+ */
+export interface EvaluationProxyConfig {
+  /** The proxy's base URL, e.g. http://evaluation-proxy:3546. */
+  proxyUrl: string;
+  /** Users (or groups) whose memberships are cached, per group type. Default 1,000,000. */
+  cohortCacheCapacity?: number;
+  /** How long a cached membership answer is used. Default 60,000 ms. */
+  cohortCacheTtlMillis?: number;
+}
+
+export const EvaluationProxyConfigDefaults = Object.freeze({
+  cohortCacheCapacity: 1_000_000,
+  cohortCacheTtlMillis: 60_000,
+});
+
 /** Bootstrap flags: the official SDK's record keyed by flag key, an array, or a payload string. */
 export type FlagBootstrap = Record<string, FlagConfig> | FlagConfig[] | string;
 
@@ -78,6 +96,8 @@ export interface LocalEvaluationConfig {
   assignmentConfig?: AssignmentConfig;
   exposureConfig?: ExposureConfig;
   cohortSyncConfig?: CohortSyncConfig;
+  /** Flags, cohorts and cohort memberships from Amplitude's evaluation-proxy: docs/evaluation-proxy.md. */
+  evaluationProxyConfig?: EvaluationProxyConfig;
   /** Before/after evaluation callbacks (metrics, tracing): docs/hooks.md. More with client.addHook(). */
   hooks?: readonly EvaluationHook[];
   /**
@@ -147,6 +167,7 @@ export interface ResolvedLocalConfig {
   exposureConfig: ExposureConfig | undefined;
   assignmentConfig: AssignmentConfig | undefined;
   cohortSyncConfig: Required<CohortSyncConfig> | undefined;
+  evaluationProxyConfig: Required<EvaluationProxyConfig> | undefined;
   hooks: readonly EvaluationHook[];
   flagsFile: string | undefined;
   flagsFilePollIntervalMillis: number;
@@ -158,7 +179,7 @@ const KNOWN_OPTIONS = new Set([
   'debug', 'logLevel', 'loggerProvider', 'logger', 'instanceName', 'serverZone', 'serverUrl', 'bootstrap',
   'flagConfigPollingIntervalMillis', 'flagConfigPollerRequestTimeoutMillis', 'startTimeoutMillis', 'streamUpdates',
   'streamServerUrl', 'streamFlagConnTimeoutMillis', 'httpAgent', 'dispatcher', 'assignmentConfig',
-  'exposureConfig', 'cohortSyncConfig', 'hooks', 'flagsFile', 'flagsFilePollIntervalMillis', 'dataSource',
+  'exposureConfig', 'cohortSyncConfig', 'evaluationProxyConfig', 'hooks', 'flagsFile', 'flagsFilePollIntervalMillis', 'dataSource',
   'persistence',
 ]);
 
@@ -197,6 +218,21 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined): R
       cohortServerUrl: urlOption('cohortSyncConfig.cohortServerUrl', s.cohortServerUrl, urls.cohort),
       maxCohortSize: numberOption('cohortSyncConfig.maxCohortSize', s.maxCohortSize, CohortSyncConfigDefaults.maxCohortSize, 0, warn),
       cohortPollingIntervalMillis: interval,
+    };
+  }
+  let evaluationProxyConfig: Required<EvaluationProxyConfig> | undefined;
+  if (c.evaluationProxyConfig !== undefined && c.evaluationProxyConfig !== null) {
+    const p = c.evaluationProxyConfig;
+    if (typeof p !== 'object' || typeof p.proxyUrl !== 'string' || p.proxyUrl === '') {
+      throw new ConfigError('evaluationProxyConfig needs proxyUrl (the evaluation-proxy URL, e.g. http://localhost:3546)');
+    }
+    const d = EvaluationProxyConfigDefaults;
+    evaluationProxyConfig = {
+      proxyUrl: urlOption('evaluationProxyConfig.proxyUrl', p.proxyUrl, ''),
+      cohortCacheCapacity: Math.floor(
+        numberOption('evaluationProxyConfig.cohortCacheCapacity', p.cohortCacheCapacity, d.cohortCacheCapacity, 1, warn),
+      ),
+      cohortCacheTtlMillis: numberOption('evaluationProxyConfig.cohortCacheTtlMillis', p.cohortCacheTtlMillis, d.cohortCacheTtlMillis, 1, warn),
     };
   }
   for (const name of ['exposureConfig', 'assignmentConfig'] as const) {
@@ -254,6 +290,7 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined): R
     exposureConfig: c.exposureConfig,
     assignmentConfig: c.assignmentConfig,
     cohortSyncConfig,
+    evaluationProxyConfig,
     hooks: c.hooks ?? [],
     flagsFile: c.flagsFile,
     flagsFilePollIntervalMillis: numberOption('flagsFilePollIntervalMillis', c.flagsFilePollIntervalMillis, 1000, 10, warn),

@@ -19,6 +19,7 @@ import { type EvaluationDetails, explainSnapshot } from './details';
 import { internalsOf } from './internals';
 import { StreamingUpdater } from './stream';
 import { unrefConnector } from './unref-connector';
+import { ProxyMemberships } from '../proxy/memberships';
 
 export interface EvaluateOptions {
   /** Track an exposure event for each evaluated variant (needs exposureConfig). */
@@ -49,6 +50,8 @@ export class LocalEvaluationClient {
   /** Present with cohortSyncConfig. */
   private readonly cohortStore: CohortStore | undefined;
   private readonly cohortSync: CohortSync | undefined;
+  /** Present with evaluationProxyConfig: memberships of cohorts not held in memory. */
+  private readonly memberships: ProxyMemberships | undefined;
   /** Present with exposureConfig or assignmentConfig. */
   private readonly tracking: Tracking | undefined;
   /** Present with streamUpdates. */
@@ -95,6 +98,7 @@ export class LocalEvaluationClient {
     this.poller = new FlagPoller({
       apiKey,
       serverUrl: this.config.serverUrl,
+      proxyUrl: this.config.evaluationProxyConfig?.proxyUrl,
       pollingIntervalMillis: this.config.flagConfigPollingIntervalMillis,
       requestTimeoutMillis: this.config.flagConfigPollerRequestTimeoutMillis,
       http: this.http,
@@ -120,6 +124,7 @@ export class LocalEvaluationClient {
         apiKey: sync.apiKey,
         secretKey: sync.secretKey,
         cohortServerUrl: sync.cohortServerUrl,
+        proxyUrl: this.config.evaluationProxyConfig?.proxyUrl,
         maxCohortSize: sync.maxCohortSize,
         pollingIntervalMillis: internals.cohortPollingIntervalMillis ?? sync.cohortPollingIntervalMillis,
         http: this.http,
@@ -128,6 +133,20 @@ export class LocalEvaluationClient {
         retryBackoff: internals.cohortRetryBackoff,
         missingRetryBackoff: internals.cohortMissingRetryBackoff,
         requestTimeoutMillis: internals.cohortRequestTimeoutMillis,
+      });
+    }
+    const proxy = this.config.evaluationProxyConfig;
+    if (proxy) {
+      this.memberships = new ProxyMemberships({
+        apiKey,
+        proxyUrl: proxy.proxyUrl,
+        capacity: proxy.cohortCacheCapacity,
+        ttlMillis: proxy.cohortCacheTtlMillis,
+        http: this.http,
+        logger: this.logger,
+        store: this.cohortStore,
+        requestTimeoutMillis: internals.membershipRequestTimeoutMillis,
+        clock: internals.membershipClock,
       });
     }
     this.tracking = createTracking(
@@ -241,7 +260,7 @@ export class LocalEvaluationClient {
   private installSnapshot(next: FlagSnapshot, index: CohortIndex | undefined): void {
     this.snapshot = next;
     this.cohortIndex = index;
-    if (index && !this.cohortSync && !this.warnedNoCohortSync) {
+    if (index && !this.cohortSync && !this.memberships && !this.warnedNoCohortSync) {
       this.warnedNoCohortSync = true;
       this.logger.error('Cohorts found in flag configs but no cohort download configured (set cohortSyncConfig)');
     }
@@ -344,6 +363,7 @@ export class LocalEvaluationClient {
     this.streaming?.stop();
     this.poller.stop();
     this.cohortSync?.stop();
+    this.memberships?.stop();
     void this.http.close().catch(() => undefined);
     if (this.tracking) this.flushPromise = this.tracking.flush(DEFAULT_FLUSH_TIMEOUT_MILLIS).catch(() => undefined);
   }
@@ -358,6 +378,7 @@ export class LocalEvaluationClient {
       this.streaming?.stop();
       this.poller.stop();
       this.cohortSync?.stop();
+      this.memberships?.stop();
       if (this.tracking) this.flushPromise = this.tracking.flush(flushTimeout).catch(() => undefined);
     }
     await Promise.all([this.http.close().catch(() => undefined), this.flushPromise, this.persistence?.flush()]);
@@ -475,7 +496,7 @@ export class LocalEvaluationClient {
     const snapshot = this.snapshot;
     if (!snapshot) return {};
     const index = this.cohortIndex;
-    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cohortStore);
+    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.memberships ?? this.cohortStore);
     const store = this.cohortStore;
     return explainSnapshot(snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
   }
@@ -505,7 +526,7 @@ export class LocalEvaluationClient {
       return {};
     }
     const index = this.cohortIndex;
-    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cohortStore);
+    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.memberships ?? this.cohortStore);
     const results = snapshot.evaluate(evaluated, flagKeys);
     if (this.tracking !== undefined) this.tracking.onEvaluate(evaluated, results, options?.tracksExposure);
     else if (options?.tracksExposure === true && !this.warnedNoTracking) {
@@ -516,10 +537,32 @@ export class LocalEvaluationClient {
   }
 
   /**
+   * With evaluationProxyConfig: look up (and cache) the cohort memberships
+   * this user needs from the proxy, for cohorts not held in memory, so that
+   * the next evaluateV2 for the user is exact. Resolves when they are cached
+   * or the lookup failed (logged); never rejects. Without
+   * evaluationProxyConfig, or when every referenced cohort is held in
+   * memory, resolves at once. evaluateV2 itself never waits: on a cache miss
+   * it starts this lookup in the background and treats the user as in none
+   * of the cohorts not held in memory.
+   */
+  prepareUser(user: ExperimentUser): Promise<void> {
+    if (this.memberships === undefined) return Promise.resolve();
+    return this.memberships.prepare(user, this.cohortIndex);
+  }
+
+  /** prepareUser(user), then evaluateV2: exact cohort targeting through the evaluation proxy on the first call. */
+  async evaluateV2Async(user: ExperimentUser, flagKeys?: string[], options?: EvaluateOptions): Promise<Variants> {
+    await this.prepareUser(user);
+    return this.evaluateV2(user, flagKeys, options);
+  }
+
+  /**
    * @deprecated use evaluateV2. Like the official SDK: async, and variants
    * whose metadata marks them default are left out.
    */
   async evaluate(user: ExperimentUser, flagKeys?: string[], options?: EvaluateOptions): Promise<Variants> {
+    await this.prepareUser(user);
     const all = this.evaluateV2(user, flagKeys, options);
     const out: Variants = {};
     for (const key of Object.keys(all)) {

@@ -12,6 +12,8 @@
  * cohort that is loaded: the last good members keep serving.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
 import type { CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import { Backoff, sleep } from '../util/backoff';
@@ -37,6 +39,8 @@ export interface CohortSyncOptions {
   apiKey: string;
   secretKey: string;
   cohortServerUrl: string;
+  /** Ask this evaluation-proxy first; cohortServerUrl answers when the proxy fails (not for 204 or 413). */
+  proxyUrl?: string;
   maxCohortSize: number;
   pollingIntervalMillis: number;
   http: HttpClient;
@@ -58,6 +62,8 @@ function isRetryableStatus(status: number): boolean {
 export class CohortSync {
   private readonly origin: string;
   private readonly basePath: string;
+  private readonly proxy: { origin: string; path: string } | undefined;
+  private proxyFailing = false;
   private readonly authorization: string;
   private readonly abort = new AbortController();
   private readonly inFlight = new Map<string, Promise<CohortOutcome>>();
@@ -77,6 +83,7 @@ export class CohortSync {
     const { origin, path } = splitUrl(options.cohortServerUrl + '/sdk/v1/cohort');
     this.origin = origin;
     this.basePath = path;
+    if (options.proxyUrl) this.proxy = splitUrl(options.proxyUrl + '/sdk/v1/cohort');
     this.authorization = 'Basic ' + Buffer.from(`${options.apiKey}:${options.secretKey}`).toString('base64');
     this.missingBackoff = new Backoff(
       options.missingRetryBackoff ?? { minMillis: 2_000, maxMillis: options.pollingIntervalMillis, scalar: 2 },
@@ -261,13 +268,41 @@ export class CohortSync {
     return 'failed';
   }
 
+  /** One download: from the evaluation proxy first when there is one, from cohortServerUrl if the proxy fails. */
   private async downloadOnce(cohortId: string, lastModified: number | undefined): Promise<CohortOutcome> {
-    let path = `${this.basePath}/${encodeURIComponent(cohortId)}?maxCohortSize=${this.options.maxCohortSize}`;
+    const proxy = this.proxy;
+    if (proxy === undefined) return this.downloadFrom(this.origin, this.basePath, cohortId, lastModified);
+    try {
+      const outcome = await this.downloadFrom(proxy.origin, proxy.path, cohortId, lastModified);
+      if (this.proxyFailing) {
+        this.proxyFailing = false;
+        this.options.logger.info('cohorts from the evaluation proxy are served again');
+      }
+      return outcome;
+    } catch (err) {
+      if (this.stopped || err instanceof CohortTooLargeError) throw err;
+      if (!this.proxyFailing) {
+        this.proxyFailing = true;
+        this.options.logger.warn(
+          `cohort ${cohortId} from the evaluation proxy failed (${describe(err)}); downloading cohorts from Amplitude until it answers`,
+        );
+      }
+      return this.downloadFrom(this.origin, this.basePath, cohortId, lastModified);
+    }
+  }
+
+  private async downloadFrom(
+    origin: string,
+    basePath: string,
+    cohortId: string,
+    lastModified: number | undefined,
+  ): Promise<CohortOutcome> {
+    let path = `${basePath}/${encodeURIComponent(cohortId)}?maxCohortSize=${this.options.maxCohortSize}`;
     if (lastModified) path += `&lastModified=${lastModified}`;
     const timeout = this.options.requestTimeoutMillis ?? COHORT_REQUEST_TIMEOUT_MILLIS;
     const deadline = Date.now() + timeout;
     const response = await this.options.http.stream({
-      origin: this.origin,
+      origin,
       path,
       method: 'GET',
       headers: { Authorization: this.authorization, 'X-Amp-Exp-Library': LIBRARY },
@@ -282,7 +317,9 @@ export class CohortSync {
       }
       throw new FetchError(response.status, `cohort request failed: status=${response.status}`);
     }
-    const body = await readBody(response, deadline - Date.now());
+    let body = await readBody(response, deadline - Date.now());
+    // The evaluation proxy always sends its stored gzip (Content-Encoding: gzip).
+    if (response.headers['content-encoding'] === 'gzip') body = await gunzipBody(body);
     const info = await this.options.store.load(body, cohortId);
     if (body.length >= RELEASE_MEMORY_AFTER_BYTES) this.releaseMemoryAfterNextGc();
     this.options.logger.debug(`cohort ${info.cohortId} loaded: ${info.memberCount} members (${info.groupType})`);
@@ -327,6 +364,16 @@ async function readBody(response: HttpStream, timeoutMillis: number): Promise<Bu
   }
 }
 
+const gunzipAsync = promisify(gunzip);
+
+async function gunzipBody(body: Buffer): Promise<Buffer> {
+  try {
+    return await gunzipAsync(body);
+  } catch (err) {
+    throw new FetchError(200, `cohort response is not valid gzip: ${describe(err)}`, { code: 'INVALID_RESPONSE', cause: err });
+  }
+}
+
 export class CohortTooLargeError extends Error {
   override readonly name = 'CohortTooLargeError';
 }
@@ -342,7 +389,11 @@ function describe(e: unknown): string {
  * flags reference. The caller's object is never modified: a copy is made
  * when something is set (nested group_cohort_ids objects are copied too).
  */
-export function enrichUser(user: ExperimentUser, index: CohortIndex, store: CohortStore | undefined): ExperimentUser {
+export function enrichUser(
+  user: ExperimentUser,
+  index: CohortIndex,
+  store: Pick<CohortStore, 'memberOf'> | undefined,
+): ExperimentUser {
   let out: ExperimentUser | undefined;
   const userIds = index.user;
   if (userIds !== undefined && user.user_id) {

@@ -20,6 +20,9 @@ export interface LocalClientInternals {
   /** Force the cohort store implementation. */
   cohortStore?: 'native' | 'js';
   analyticsFactory?: AnalyticsFactory;
+  membershipRequestTimeoutMillis?: number;
+  /** Clock for the memberships cache TTL. */
+  membershipClock?: { now(): number };
 }
 
 export function internalsOf(config: object | undefined): LocalClientInternals {
