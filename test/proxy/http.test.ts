@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveLocalConfig } from '../../src/config/local';
 import { FlagPoller } from '../../src/local/flag-poller';
-import { createLocalServer, type LocalServer } from '../../src/server';
+import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import type { ExperimentUser } from '../../src/types';
 import { HttpClient } from '../../src/util/http';
 import { createLogger } from '../../src/util/logger';
