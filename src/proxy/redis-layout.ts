@@ -85,7 +85,7 @@ export class ProxyRedisLayout {
   readonly keys: ReturnType<typeof proxyKeys>;
 
   constructor(
-    private readonly redis: ProxyRedisCommands,
+    private redis: ProxyRedisCommands,
     readonly prefix: string,
     private readonly deploymentKey: string,
   ) {

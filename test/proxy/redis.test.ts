@@ -79,8 +79,8 @@ function reader(redis: Partial<RedisConfig>, options: { intervalMillis?: number;
     store,
   });
   if (options.wrap) {
-    const r = (plan.source as unknown as { reader: { options: { redis: unknown } } }).reader;
-    r.options.redis = options.wrap(r.options.redis);
+    const layout = (plan.source as unknown as { reader: { layout: { redis: unknown } } }).reader.layout;
+    layout.redis = options.wrap(layout.redis);
   }
   const holder = new TestHolder(store, plan.cohorts);
   cleanups.push(() => {
@@ -97,6 +97,15 @@ function reader(redis: Partial<RedisConfig>, options: { intervalMillis?: number;
       plan.cohorts.startRefresh(() => holder.referenced(), () => undefined);
     },
   };
+}
+
+/** A test-side ioredis client (its connection errors are expected when a test stops Redis). */
+async function testClient(url: string): Promise<Redis> {
+  const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  c.on('error', () => undefined);
+  await c.connect();
+  cleanups.push(() => c.disconnect());
+  return c;
 }
 
 function writerFor(client: Redis | Cluster): ProxyLayoutWriter {
@@ -147,6 +156,7 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
   beforeAll(async () => {
     r = await startRedis({ password: 'pw' });
     admin = new Redis(r.url, { lazyConnect: true });
+    admin.on('error', () => undefined);
     await admin.connect();
     // A read-only user: any write from the SDK would fail with NOPERM and show in ACL LOG.
     await r.cli('ACL', 'SETUSER', 'reader', 'on', '>readerpw', '~*', '&*', '+@read', '+@connection', '+info', '-@write');
@@ -254,5 +264,111 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
     expect(loads.slice(3)).toEqual(['c1']);
     expect(run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1'].key).toBe('off');
     expect(run.holder.submissions).toHaveLength(2);
+  });
+
+  describe('faults', () => {
+    it('a corrupt JSON field in the flags hash: that flag left out and logged once, the rest served', async () => {
+      const w = writerFor(admin);
+      await writeAll(w);
+      await w.writeFlagField('broken', '{"key":"broken","variants":');
+      await w.writeFlagField('not-an-object', '[1,2]');
+      const run = reader({ url: readerUrl() }, { intervalMillis: 20 });
+      await run.start();
+      expect(run.holder.keys()).toEqual(flags.map((f) => f.key).sort());
+      expect(run.holder.evaluate({}, ['plain']).plain.key).toBe('on');
+      // Later refreshes do not log it again; a real change still installs.
+      const base = await hgetallCalls(admin);
+      await until(async () => (await hgetallCalls(admin)) >= base + 4, 'refreshes');
+      await w.writeFlags([flag('plain', 'off')]);
+      await eventually(() => run.holder.evaluate({}, ['plain']).plain.key === 'off', 5_000, 'flag change');
+      expect(run.logger.count('error', /flag "broken" left out: its field in the evaluation-proxy flags hash is not a JSON object/)).toBe(1);
+      expect(run.logger.count('error', /flag "not-an-object" left out/)).toBe(1);
+    });
+
+    it('a cohort whose blob expired between reading the description and the blob: the newer version is loaded', async () => {
+      const w = writerFor(admin);
+      await writeAll(w);
+      let raced = false;
+      // The proxy publishes c1 version 200 and expires version 1_700_000_000_001 just as the reader asks for the old blob.
+      const wrap = (redis: unknown) =>
+        new Proxy(redis as object, {
+          get(target, prop, receiver) {
+            const value = Reflect.get(target, prop, receiver);
+            if (prop !== 'getBuffer' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+            return async (key: string) => {
+              if (!raced && key === w.blobKey('c1', 1_700_000_000_001)) {
+                raced = true;
+                await w.publishCohort({ cohortId: 'c1', lastModified: 200, memberIds: ['late'] });
+                await admin.del(key, w.membersKey('c1', 'User', 1_700_000_000_001));
+              }
+              return (value as (k: string) => Promise<Buffer | null>).call(target, key);
+            };
+          },
+        });
+      const run = reader({ url: readerUrl() }, { wrap });
+      await run.start();
+      expect(raced).toBe(true);
+      expect(run.store.info('c1')?.lastModified).toBe(200);
+      expect(run.holder.evaluate({ user_id: 'late' }, ['in-c1'])['in-c1'].key).toBe('on');
+      expect(run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1'].key).toBe('off');
+      expect(run.logger.lines.filter((l) => l.level === 'error' && /c1/.test(l.message))).toEqual([]);
+    });
+
+    it('Redis unreachable at start: start rejects by its deadline with the reason, one warning; flags arrive when Redis is back', async () => {
+      const down = await startRedis();
+      const port = down.port;
+      await down.stop();
+      const run = reader({ url: `redis://127.0.0.1:${port}` }, { intervalMillis: 30 });
+      const started = Date.now();
+      const err = await run.start(400).catch((e: unknown) => e);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect((err as Error).message).toMatch(/Redis not ready within the start deadline \(.*ECONNREFUSED/);
+      expect((err as { permanent?: boolean }).permanent).toBeUndefined();
+      expect(run.logger.count('warn', /Redis connection error .*ECONNREFUSED.*reconnecting with backoff/)).toBe(1);
+      await down.restart();
+      const back = await testClient(down.url);
+      await writeAll(writerFor(back));
+      await eventually(() => run.holder.hasFlags, 10_000, 'flags after Redis came back');
+      expect(run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1'].key).toBe('on');
+      await down.stop();
+    });
+
+    it('Redis lost later: the last flags and cohorts keep serving; errors reported; changes picked up once it is back', async () => {
+      const own = await startRedis();
+      const client = await testClient(own.url);
+      await writeAll(writerFor(client));
+      const run = reader({ url: own.url, commandTimeoutMillis: 200 }, { intervalMillis: 20 });
+      await run.start();
+      await own.kill();
+      await eventually(() => run.holder.errors.length >= 2, 10_000, 'refresh errors');
+      expect(run.holder.errors[0].from).toBe('evaluation-proxy');
+      expect(run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1'].key).toBe('on');
+      expect(run.holder.keys()).toEqual(flags.map((f) => f.key).sort());
+      await own.restart();
+      const again = await testClient(own.url);
+      const w = writerFor(again);
+      await writeAll(w);
+      await w.writeFlags([flag('plain', 'off')]);
+      await eventually(() => run.holder.evaluate({}, ['plain']).plain.key === 'off', 10_000, 'change after reconnect');
+      expect(run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1'].key).toBe('on');
+      await own.stop();
+    });
+  });
+});
+
+describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (3-node Redis Cluster)', () => {
+  it('reads the layout from a cluster with the same answers as over HTTP', async () => {
+    const cluster = await startRedisCluster({ password: 'pw' });
+    cleanups.push(() => cluster.stop());
+    const writer = new Cluster(cluster.startNodes, { redisOptions: { password: 'pw' } });
+    writer.on('error', () => undefined);
+    cleanups.push(() => writer.disconnect());
+    await writeAll(writerFor(writer));
+    const expected = await httpAnswers();
+    const run = reader({ cluster: { nodes: cluster.startNodes }, password: 'pw' });
+    await run.start(15_000);
+    expect(run.store.ids().sort()).toEqual(expect.arrayContaining(['c1', 'c2', 'g1']));
+    expect(users.map((u) => keysOf(run.holder.evaluate(u)))).toEqual(expected);
+    expect(run.holder.errors).toEqual([]);
   });
 });
