@@ -16,6 +16,8 @@ export interface FileFlagSourceOptions {
   logger: Logger;
   /** Install a payload; resolves false when it was not usable. */
   onPayload: (payload: string) => Promise<boolean>;
+  /** Told when the file cannot be read (for status and events; logging stays here). */
+  onError?: (error: unknown) => void;
 }
 
 /** Changes closer together than this are read once. */
@@ -117,6 +119,7 @@ export class FileFlagSource {
     this.lastSignature = signature;
     if (signature === '') {
       this.options.logger.warn(`flags file ${this.file} is missing; keeping the last good flags`);
+      this.options.onError?.(new Error(`flags file ${this.file} is missing`));
       return;
     }
     let text: string;
@@ -124,6 +127,7 @@ export class FileFlagSource {
       text = await fs.promises.readFile(this.file, 'utf8');
     } catch (err) {
       this.options.logger.error(`flags file ${this.file} cannot be read (${(err as Error).message}); keeping the last good flags`);
+      this.options.onError?.(err);
       return;
     }
     if (this.stopped || text === this.lastText) return;

@@ -62,8 +62,14 @@ export class ProxyRedisReader {
   }
 }
 
+/** A source is stale after this many polling intervals without a successful read (as the poller). */
+export const STALE_AFTER_INTERVALS = 3;
+
 export class EvaluationProxyRedisSource implements FlagSource {
   readonly name = 'evaluation-proxy';
+  readonly staleAfterMillis: number;
+  /** The refresh failing now: its first failure was logged. */
+  private failing = false;
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -72,7 +78,13 @@ export class EvaluationProxyRedisSource implements FlagSource {
   /** Corrupt fields already logged (flag key + value), so each is logged once. */
   private readonly reported = new Set<string>();
 
-  constructor(private readonly reader: ProxyRedisReader) {}
+  constructor(private readonly reader: ProxyRedisReader) {
+    this.staleAfterMillis = STALE_AFTER_INTERVALS * reader.options.pollingIntervalMillis;
+  }
+
+  describe(): string {
+    return `the flags in Redis (evaluation-proxy layout, prefix "${this.reader.options.prefix}")`;
+  }
 
   async start(sink: FlagSink, deadline: number): Promise<void> {
     const { options } = this.reader;
@@ -144,14 +156,28 @@ export class EvaluationProxyRedisSource implements FlagSource {
         );
       }
       await this.submit(sink, fields);
+      if (this.failing) {
+        this.failing = false;
+        this.reader.options.logger.info('flags are read from Redis again');
+      }
     } catch (err) {
-      if (!this.stopped) sink.reportError(this.name, err);
+      if (this.stopped) return;
+      if (!this.failing) {
+        this.failing = true;
+        this.reader.options.logger.warn(
+          `reading flags from Redis failed (${err instanceof Error ? err.message : String(err)}); the last flags keep serving`,
+        );
+      }
+      sink.reportError(this.name, err);
     }
   }
 
   /** Submit `fields` as a flag array unless they equal the last submission. Corrupt fields are left out (logged once). */
   private async submit(sink: FlagSink, fields: Record<string, string>): Promise<boolean> {
-    if (this.last !== undefined && sameFields(this.last, fields)) return true;
+    if (this.last !== undefined && sameFields(this.last, fields)) {
+      sink.refreshed(this.name);
+      return true;
+    }
     const parts: string[] = [];
     for (const key of Object.keys(fields).sort()) {
       const text = fields[key];

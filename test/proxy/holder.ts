@@ -15,6 +15,8 @@ export class TestHolder implements FlagSink {
   index: CohortIndex | undefined;
   readonly submissions: string[] = [];
   readonly errors: Array<{ from: string; error: unknown }> = [];
+  refreshes = 0;
+  installedFrom: string | undefined;
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -39,6 +41,7 @@ export class TestHolder implements FlagSink {
       if (index && this.cohorts) await this.cohorts.loadMissing(index.all);
       this.snapshot = next;
       this.index = index;
+      this.installedFrom = from;
       this.cohorts?.installed(index?.all ?? new Set());
       return true;
     });
@@ -48,6 +51,10 @@ export class TestHolder implements FlagSink {
 
   install(): boolean {
     throw new Error('not used');
+  }
+
+  refreshed(): void {
+    this.refreshes++;
   }
 
   reportError(from: string, error: unknown): void {
