@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import type { FlagConfig } from '../types';
 import type { EvaluationHook } from '../local/hooks';
 import type { FlagDataSource } from '../local/data-source';
+import { type RedisConfig, type ResolvedRedisConfig, resolveRedisConfig } from '../redis/config';
 import { createLogger, LogLevel, type Logger, type LoggerProvider } from '../util/logger';
 import {
   ConfigError,
@@ -114,6 +115,8 @@ export interface LocalEvaluationConfig {
    * file when Amplitude cannot be reached at start(): docs/persistence.md.
    */
   persistence?: PersistenceConfig;
+  /** Share flags and cohorts through Redis: mode 'fleet' (one elected writer) or 'evaluation-proxy': docs/fleet.md. */
+  redisConfig?: RedisConfig;
 }
 
 /** Where the last-known-good flag payload is kept. */
@@ -173,6 +176,7 @@ export interface ResolvedLocalConfig {
   flagsFilePollIntervalMillis: number;
   dataSource: FlagDataSource | undefined;
   persistence: PersistenceConfig | undefined;
+  redisConfig: ResolvedRedisConfig | undefined;
 }
 
 const KNOWN_OPTIONS = new Set([
@@ -180,7 +184,7 @@ const KNOWN_OPTIONS = new Set([
   'flagConfigPollingIntervalMillis', 'flagConfigPollerRequestTimeoutMillis', 'startTimeoutMillis', 'streamUpdates',
   'streamServerUrl', 'streamFlagConnTimeoutMillis', 'httpAgent', 'dispatcher', 'assignmentConfig',
   'exposureConfig', 'cohortSyncConfig', 'evaluationProxyConfig', 'hooks', 'flagsFile', 'flagsFilePollIntervalMillis', 'dataSource',
-  'persistence',
+  'persistence', 'redisConfig',
 ]);
 
 export function resolveLocalConfig(config: LocalEvaluationConfig | undefined): ResolvedLocalConfig {
@@ -296,5 +300,6 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined): R
     flagsFilePollIntervalMillis: numberOption('flagsFilePollIntervalMillis', c.flagsFilePollIntervalMillis, 1000, 10, warn),
     dataSource: c.dataSource,
     persistence: c.persistence,
+    redisConfig: c.redisConfig === undefined ? undefined : resolveRedisConfig(c.redisConfig, warn),
   };
 }

@@ -14,7 +14,7 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import type { CohortStore } from '../engine/cohort-store';
+import type { CohortInfo, CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import { Backoff, sleep } from '../util/backoff';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
@@ -51,6 +51,8 @@ export interface CohortSyncOptions {
   retryBackoff?: { minMillis: number; maxMillis: number; scalar: number };
   missingRetryBackoff?: { minMillis: number; maxMillis: number; scalar: number };
   requestTimeoutMillis?: number;
+  /** Called with each downloaded body once it is loaded (fleet mode publishes it to Redis). */
+  onLoaded?: (cohortId: string, body: Buffer, info: CohortInfo) => void;
 }
 
 /** How one download ended. */
@@ -336,6 +338,7 @@ export class CohortSync implements CohortLoader {
     // The evaluation proxy always sends its stored gzip (Content-Encoding: gzip).
     if (response.headers['content-encoding'] === 'gzip') body = await gunzipBody(body);
     const info = await this.options.store.load(body, cohortId);
+    this.options.onLoaded?.(cohortId, body, info);
     if (body.length >= RELEASE_MEMORY_AFTER_BYTES) this.releaseMemoryAfterNextGc();
     this.options.logger.debug(`cohort ${info.cohortId} loaded: ${info.memberCount} members (${info.groupType})`);
     return 'loaded';

@@ -4,6 +4,7 @@
  * flag source and the cohort loader, closed when both have stopped.
  */
 import type { CohortStore } from '../engine/cohort-store';
+import type { SourceContext } from '../local/sources/types';
 import type { ResolvedRedisConfig } from '../redis/config';
 import { createRedisConnection } from '../redis/connection';
 import type { Logger } from '../util/logger';
@@ -16,6 +17,19 @@ export interface EvaluationProxyRedisPlanOptions {
   pollingIntervalMillis: number;
   logger: Logger;
   store: CohortStore;
+}
+
+/** The flag source and cohort loader of `redisConfig.mode: 'evaluation-proxy'`, for planSources. */
+export function evaluationProxyRedisSources(ctx: SourceContext): ReturnType<typeof evaluationProxyRedisPlan> {
+  const redisConfig = ctx.config.redisConfig;
+  if (!redisConfig) throw new Error('redisConfig is not set');
+  return evaluationProxyRedisPlan({
+    redisConfig,
+    deploymentKey: ctx.apiKey,
+    pollingIntervalMillis: ctx.config.flagConfigPollingIntervalMillis,
+    logger: ctx.logger,
+    store: ctx.cohortStore(),
+  });
 }
 
 export function evaluationProxyRedisPlan(options: EvaluationProxyRedisPlanOptions): {

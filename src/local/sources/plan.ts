@@ -11,19 +11,22 @@ import { LastKnownGoodSource } from './last-known-good';
 import { PollSource } from './poll';
 import { StreamSource } from './stream';
 import type { CohortLoader, FlagSource, SourceContext, SourcePlan } from './types';
+import { evaluationProxyRedisSources } from '../../proxy/redis-plan';
 
 /** Default wait before start() falls back to the last-known-good flags. */
 export const DEFAULT_START_FALLBACK_MILLIS = 5000;
 
 export function planSources(ctx: SourceContext): SourcePlan {
   const { config } = ctx;
+  const proxyRedis = config.redisConfig?.mode === 'evaluation-proxy' ? evaluationProxyRedisSources(ctx) : undefined;
   let primary: FlagSource;
-  if (config.flagsFile !== undefined) primary = new FileSource(ctx, config.flagsFile);
+  if (proxyRedis) primary = proxyRedis.source;
+  else if (config.flagsFile !== undefined) primary = new FileSource(ctx, config.flagsFile);
   else if (config.dataSource !== undefined) primary = new DataSourceSource(config.dataSource);
   else if (config.streamUpdates) primary = new StreamSource(ctx);
   else primary = new PollSource(ctx);
 
-  const plan: SourcePlan = { primary, cohorts: cohortApiLoader(ctx) };
+  const plan: SourcePlan = { primary, cohorts: proxyRedis ? proxyRedis.cohorts : cohortApiLoader(ctx) };
   if (config.persistence) {
     plan.fallback = {
       source: new LastKnownGoodSource(new FlagPersistence(config.persistence.path, ctx.logger)),
