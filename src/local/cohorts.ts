@@ -11,7 +11,6 @@
  * retried through the backoff helper. A failed download never removes a
  * cohort that is loaded: the last good members keep serving.
  */
-import { PerformanceObserver } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import type { CohortInfo, CohortStore } from '../engine/cohort-store';
@@ -22,6 +21,7 @@ import type { Logger } from '../util/logger';
 import { LIBRARY } from '../version';
 import { type CohortIndex, USER_GROUP_TYPE } from './cohort-utils';
 import type { CohortLoader } from './sources/types';
+import { MemoryReleaser } from './release-memory';
 
 /** Per-request deadline, as the official SDK's COHORT_CONFIG_TIMEOUT. */
 export const COHORT_REQUEST_TIMEOUT_MILLIS = 20_000;
@@ -30,8 +30,6 @@ export const COHORT_ATTEMPTS = 3;
 /** Downloads in flight at once (the official SDK's Executor(4)). */
 export const COHORT_CONCURRENCY = 4;
 
-/** Bodies at least this large schedule a release of freed heap memory after the next GC. */
-const RELEASE_MEMORY_AFTER_BYTES = 1 << 20;
 
 /** Retry schedule within one download (the official SDK waits a flat 100 ms). */
 export const COHORT_RETRY_BACKOFF = Object.freeze({ minMillis: 250, maxMillis: 5_000, scalar: 2 });
@@ -79,7 +77,7 @@ export class CohortSync implements CohortLoader {
   private stopped = false;
   /** Cohorts whose last download ended in 413 or another non-retryable 4xx: left to the periodic refresh. */
   private readonly definitive = new Set<string>();
-  private gcObserver: PerformanceObserver | undefined;
+  private readonly memory: MemoryReleaser;
   private referenced: () => ReadonlySet<string> = () => new Set();
   private onChange: (changed: ReadonlySet<string>) => void = () => undefined;
 
@@ -87,6 +85,7 @@ export class CohortSync implements CohortLoader {
     const { origin, path } = splitUrl(options.cohortServerUrl + '/sdk/v1/cohort');
     this.origin = origin;
     this.basePath = path;
+    this.memory = new MemoryReleaser(options.store);
     if (options.proxyUrl) this.proxy = splitUrl(options.proxyUrl + '/sdk/v1/cohort');
     this.authorization = 'Basic ' + Buffer.from(`${options.apiKey}:${options.secretKey}`).toString('base64');
     this.missingBackoff = new Backoff(
@@ -196,25 +195,7 @@ export class CohortSync implements CohortLoader {
     this.missingTimer = undefined;
     this.abort.abort(new Error('client stopped'));
     for (const wake of this.waiting.splice(0)) wake();
-    this.gcObserver?.disconnect();
-    this.gcObserver = undefined;
-  }
-
-  /**
-   * After a large download, the socket's read chunks are garbage that glibc
-   * keeps resident once collected. At the next GC (when they are freed),
-   * ask the store to give free heap memory back (malloc_trim, off the main
-   * thread). One-shot; no cost when idle.
-   */
-  private releaseMemoryAfterNextGc(): void {
-    if (this.gcObserver || this.stopped) return;
-    const observer = new PerformanceObserver(() => {
-      observer.disconnect();
-      if (this.gcObserver === observer) this.gcObserver = undefined;
-      this.options.store.releaseFreeMemory().catch(() => undefined);
-    });
-    this.gcObserver = observer;
-    observer.observe({ entryTypes: ['gc'] });
+    this.memory.stop();
   }
 
   /** One cohort, deduplicated by (id, lastModified) while in flight. */
@@ -339,7 +320,7 @@ export class CohortSync implements CohortLoader {
     if (response.headers['content-encoding'] === 'gzip') body = await gunzipBody(body);
     const info = await this.options.store.load(body, cohortId);
     this.options.onLoaded?.(cohortId, body, info);
-    if (body.length >= RELEASE_MEMORY_AFTER_BYTES) this.releaseMemoryAfterNextGc();
+    this.memory.afterLoad(body.length);
     this.options.logger.debug(`cohort ${info.cohortId} loaded: ${info.memberCount} members (${info.groupType})`);
     return 'loaded';
   }

@@ -15,15 +15,16 @@
  * description names a version whose blob (or member set) exists, until the
  * proxy publishes the next version and lets this one expire.
  */
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { once } from 'node:events';
+import { createGunzip } from 'node:zlib';
 
 /** The ioredis commands this reader uses (a Redis or Cluster instance has them all). */
 export interface ProxyRedisCommands {
   smembers(key: string): Promise<string[]>;
   hget(key: string, field: string): Promise<string | null>;
   hgetall(key: string): Promise<Record<string, string>>;
-  getBuffer(key: string): Promise<Buffer | null>;
+  strlen(key: string): Promise<number>;
+  getrangeBuffer(key: string, start: number, end: number): Promise<Buffer>;
   sscan(key: string, cursor: string | number, countToken: 'COUNT', count: number): Promise<[string, string[]]>;
 }
 
@@ -73,8 +74,14 @@ export function parseDescription(text: string): CohortDescription | undefined {
 }
 
 /** Members read per SSCAN call when a cohort has no blob. */
-const SSCAN_COUNT = 10_000;
-const gunzipAsync = promisify(gunzip);
+const SSCAN_COUNT = 5_000;
+/**
+ * Base64 characters read per GETRANGE (a multiple of 4, so each piece
+ * decodes on its own). A blob is read, decoded and inflated piece by piece:
+ * no command returns tens of megabytes, and the event loop is never blocked
+ * decoding a whole blob.
+ */
+export const BLOB_CHUNK_CHARS = 1 << 20;
 
 /** A deployment key in messages: enough to recognise, not enough to use. */
 export function maskKey(key: string): string {
@@ -137,31 +144,93 @@ export class ProxyRedisLayout {
    * neither: it is an empty cohort.
    */
   async readCohortBody(projectId: string, d: CohortDescription): Promise<Buffer | undefined> {
-    const blob = await this.redis.getBuffer(this.keys.cohortBlob(projectId, d.cohortId, d.lastModified));
-    if (blob !== null) {
-      const gz = Buffer.from(blob.toString('latin1'), 'base64');
-      try {
-        return await gunzipAsync(gz);
-      } catch (err) {
-        throw new Error(
-          `cohort ${d.cohortId} blob ${this.keys.cohortBlob(projectId, d.cohortId, d.lastModified)} is not base64 gzip: ${(err as Error).message}`,
-        );
-      }
-    }
+    const blobKey = this.keys.cohortBlob(projectId, d.cohortId, d.lastModified);
+    const body = await this.readBlob(blobKey);
+    if (body !== undefined) return body;
     const membersKey = this.keys.cohortMembers(projectId, d.cohortId, d.groupType, d.lastModified);
-    const chunks: string[] = [];
+    // Each SSCAN page is encoded to bytes at once: no string of a million ids is ever built.
+    const head = JSON.stringify({ cohortId: d.cohortId, groupType: d.groupType, lastModified: d.lastModified, size: d.size });
+    const parts: Buffer[] = [Buffer.from(`${head.slice(0, -1)},"memberIds":[`)];
     let cursor = '0';
     let count = 0;
     do {
       const [next, members] = await this.redis.sscan(membersKey, cursor, 'COUNT', SSCAN_COUNT);
       if (members.length > 0) {
-        chunks.push(JSON.stringify(members).slice(1, -1));
+        parts.push(Buffer.from((count > 0 ? ',' : '') + JSON.stringify(members).slice(1, -1)));
         count += members.length;
       }
       cursor = next;
     } while (cursor !== '0');
     if (count === 0 && d.size > 0) return undefined;
-    const head = JSON.stringify({ cohortId: d.cohortId, groupType: d.groupType, lastModified: d.lastModified, size: d.size });
-    return Buffer.from(`${head.slice(0, -1)},"memberIds":[${chunks.join(',')}]}`);
+    parts.push(Buffer.from(']}'));
+    return Buffer.concat(parts);
+  }
+
+  /**
+   * A blob's JSON (base64 of gzip), read in GETRANGE pieces, decoded and
+   * inflated as they arrive. Undefined when the key does not exist or
+   * disappears while being read (expired: the caller reads the description
+   * again). Throws when it is not base64 gzip.
+   */
+  private async readBlob(key: string): Promise<Buffer | undefined> {
+    const length = await this.redis.strlen(key);
+    if (length === 0) return undefined;
+    const out = new InflatedBody(await this.uncompressedSize(key, length));
+    const inflater = createGunzip({ chunkSize: 256 * 1024 });
+    inflater.on('data', (chunk: Buffer) => out.push(chunk));
+    const ended = once(inflater, 'end');
+    ended.catch(() => undefined);
+    try {
+      for (let offset = 0; offset < length; offset += BLOB_CHUNK_CHARS) {
+        const end = Math.min(length, offset + BLOB_CHUNK_CHARS);
+        const piece = await this.redis.getrangeBuffer(key, offset, end - 1);
+        if (piece.length !== end - offset) return undefined;
+        if (!inflater.write(Buffer.from(piece.toString('latin1'), 'base64'))) await once(inflater, 'drain');
+      }
+      inflater.end();
+      await ended;
+    } catch (err) {
+      throw new Error(`blob ${key} is not base64 gzip: ${(err as Error).message}`);
+    } finally {
+      inflater.destroy();
+    }
+    return out.result();
+  }
+
+  /** The gzip trailer's ISIZE (from the last base64 characters), to allocate the inflated body once. */
+  private async uncompressedSize(key: string, length: number): Promise<number | undefined> {
+    if (length < 12) return undefined;
+    const tail = Buffer.from((await this.redis.getrangeBuffer(key, length - 8, length - 1)).toString('latin1'), 'base64');
+    if (tail.length < 4) return undefined;
+    const size = tail.readUInt32LE(tail.length - 4);
+    // gzip inflates at most ~1032:1; a larger claim is a corrupt trailer, not a size to allocate.
+    return size <= Math.min(0x7fffffff, length * 1100) ? size : undefined;
+  }
+}
+
+/** Inflated chunks copied into one buffer of the announced size; a list when the size was wrong or unknown. */
+class InflatedBody {
+  private buffer: Buffer | undefined;
+  private offset = 0;
+  private chunks: Buffer[] = [];
+
+  constructor(size: number | undefined) {
+    if (size !== undefined && size > 0) this.buffer = Buffer.allocUnsafeSlow(size);
+  }
+
+  push(chunk: Buffer): void {
+    if (this.buffer !== undefined && this.offset + chunk.length <= this.buffer.length) {
+      chunk.copy(this.buffer, this.offset);
+    } else {
+      if (this.buffer !== undefined) this.chunks.push(this.buffer.subarray(0, this.offset));
+      this.buffer = undefined;
+      this.chunks.push(chunk);
+    }
+    this.offset += chunk.length;
+  }
+
+  result(): Buffer {
+    if (this.buffer !== undefined) return this.offset === this.buffer.length ? this.buffer : this.buffer.subarray(0, this.offset);
+    return Buffer.concat(this.chunks, this.offset);
   }
 }

@@ -18,6 +18,7 @@
  */
 import type { CohortStore } from '../engine/cohort-store';
 import type { CohortLoader, FlagSink, FlagSource } from '../local/sources/types';
+import { MemoryReleaser } from '../local/release-memory';
 import { Backoff, sleep } from '../util/backoff';
 import type { Logger } from '../util/logger';
 import {
@@ -231,8 +232,11 @@ export class EvaluationProxyRedisCohorts implements CohortLoader {
   private referenced: () => ReadonlySet<string> = () => new Set();
   private onChange: (changed: ReadonlySet<string>) => void = () => undefined;
   private running: Promise<void> = Promise.resolve();
+  private readonly memory: MemoryReleaser;
 
-  constructor(private readonly reader: ProxyRedisReader) {}
+  constructor(private readonly reader: ProxyRedisReader) {
+    this.memory = new MemoryReleaser(reader.options.store);
+  }
 
   private get store(): CohortStore {
     return this.reader.options.store;
@@ -270,6 +274,7 @@ export class EvaluationProxyRedisCohorts implements CohortLoader {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.memory.stop();
     this.reader.release();
   }
 
@@ -334,6 +339,7 @@ export class EvaluationProxyRedisCohorts implements CohortLoader {
         const body = await layout.readCohortBody(projectId, d);
         if (body !== undefined) {
           const info = await this.store.load(body, cohortId);
+          this.memory.afterLoad(body.length);
           this.reader.options.logger.debug(`cohort ${cohortId} loaded from Redis: ${info.memberCount} members (version ${d.lastModified})`);
           return true;
         }

@@ -294,7 +294,7 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
         new Proxy(redis as object, {
           get(target, prop, receiver) {
             const value = Reflect.get(target, prop, receiver);
-            if (prop !== 'getBuffer' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+            if (prop !== 'strlen' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
             return async (key: string) => {
               if (!raced && key === w.blobKey('c1', 1_700_000_000_001)) {
                 raced = true;
