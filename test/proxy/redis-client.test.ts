@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import type { LocalEvaluationConfig } from '../../src/config/local';
 import { redisAvailable, startRedis, stopAllRedis, type RedisProcess } from '../support/redis';
-import { API_KEY, capturingLogger, closeClients, cohortFlag, flag, guardUnhandledRejections, localClient } from '../local/helpers';
+import { API_KEY, capturingLogger, closeClients, cohortFlag, eventually, flag, guardUnhandledRejections, localClient } from '../local/helpers';
 import { ProxyLayoutWriter } from './layout-writer';
 
 guardUnhandledRejections();
@@ -108,5 +108,52 @@ describe.skipIf(!redisAvailable())('client with redisConfig mode evaluation-prox
     expect(logger.count('warn', /flags could not be fetched at start .*serving the last-known-good flags/)).toBe(1);
     expect(logger.count('warn', /Redis connection error/)).toBe(1);
     expect(amplitude.requests()).toEqual([]);
+  });
+
+  it('Redis lost later: evaluation keeps the last flags; error events and status.lastError; ready again when Redis returns', async () => {
+    const own = await startRedis();
+    const writer = new Redis(own.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    writer.on('error', () => undefined);
+    await writer.connect();
+    try {
+      const w = new ProxyLayoutWriter(writer, '42', API_KEY);
+      await w.writeProject();
+      await w.writeFlags([cohortFlag('in-c1', 'c1')]);
+      await w.publishCohort({ cohortId: 'c1', lastModified: 10, memberIds: ['u1'] });
+      const logger = capturingLogger();
+      const c = localClient({
+        serverUrl: amplitude.url,
+        redisConfig: { mode: 'evaluation-proxy', url: own.url, commandTimeoutMillis: 200 },
+        flagConfigPollingIntervalMillis: 1_000,
+        logger,
+      });
+      const errors: unknown[] = [];
+      c.on('error', (e) => void errors.push(e));
+      await c.start();
+      await own.kill();
+      await eventually(() => errors.length >= 1, 10_000, 'an error event');
+      expect(c.evaluateV2({ user_id: 'u1' }, ['in-c1'])['in-c1'].key).toBe('on');
+      expect(c.status().lastError).toBeDefined();
+      expect(logger.count('warn', /reading flags from Redis failed .*the last flags keep serving/)).toBe(1);
+      await own.restart();
+      writer.disconnect();
+      const again = new Redis(own.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      again.on('error', () => undefined);
+      await again.connect();
+      try {
+        const w2 = new ProxyLayoutWriter(again, '42', API_KEY);
+        await w2.writeProject();
+        await w2.writeFlags([cohortFlag('in-c1', 'c1')]);
+        await w2.publishCohort({ cohortId: 'c1', lastModified: 11, memberIds: ['u2'] });
+        await eventually(() => c.evaluateV2({ user_id: 'u2' }, ['in-c1'])['in-c1'].key === 'on', 10_000, 'new cohort version');
+        expect(c.status().state).toBe('ready');
+        expect(logger.count('info', 'flags are read from Redis again')).toBe(1);
+      } finally {
+        again.disconnect();
+      }
+    } finally {
+      writer.disconnect();
+      await own.stop();
+    }
   });
 });
