@@ -4,7 +4,17 @@
  */
 export { Experiment } from './factory';
 export { LocalEvaluationClient } from './local/client';
-export type { EvaluateOptions } from './local/client';
+export type { EvaluateOptions, CloseOptions } from './local/client';
+export type {
+  FlagsUpdatedEvent,
+  FlagUpdatedEvent,
+  ClientErrorEvent,
+  ClientStatus,
+  ClientState,
+  LocalClientEventName,
+  LocalClientEventMap,
+  LocalClientListener,
+} from './local/events';
 export {
   LocalEvaluationDefaults,
   CohortSyncConfigDefaults,
@@ -21,6 +31,8 @@ export type {
   FlagBootstrap,
   PersistenceConfig,
 } from './config/local';
+export { FlagConfigFetcher, FlagConfigPoller, InMemoryFlagConfigCache } from './local/compat';
+export type { FlagConfigCache, SimpleHttpClient, Cohort, CohortStorage, CohortFetcher } from './local/compat';
 export type { EvaluationHook, EvaluationHookContext, EvaluationHookResult } from './local/hooks';
 export type { FlagDataSource } from './local/data-source';
 export type {

@@ -26,6 +26,8 @@ import { dependentsOf, diffSnapshots } from './flag-diff';
 import { StatusTracker } from './status';
 import { type Installed, SnapshotHolder } from './sources/snapshot-holder';
 import { planSources } from './sources/plan';
+import { ClientFlagCache } from './client-cache';
+import { type FlagConfigCache, type InMemoryFlagConfigCache, isFlagConfigCache } from './compat/cache';
 import { isPermanentSourceError, type SourcePlan } from './sources/types';
 import { ProxyMemberships } from '../proxy/memberships';
 
@@ -88,11 +90,27 @@ export class LocalEvaluationClient {
   private warnedFlagKeys = false;
   /** Present once a hook is registered: evaluateV2 checks this one field when there is none. */
   private hooks: HookRunner | undefined;
+  /**
+   * The flag configs in force, as the official SDK's cache: read them, or
+   * change them (get, getAll, put, putAll, delete, clear) and the next
+   * evaluateV2 sees the change, until a source brings new flags.
+   */
+  readonly cache: InMemoryFlagConfigCache;
+  private readonly clientCache: ClientFlagCache;
 
+  /**
+   * @param flagConfigCache receives every flag update (write-through), as
+   *   the official SDK's third argument: clear() then putAll() per install
+   *   from a source, and each change made through `client.cache`.
+   */
   constructor(
     private readonly apiKey: string,
     config?: LocalEvaluationConfig,
+    flagConfigCache?: FlagConfigCache | null,
   ) {
+    if (flagConfigCache !== undefined && flagConfigCache !== null && !isFlagConfigCache(flagConfigCache)) {
+      throw new TypeError('LocalEvaluationClient: the third argument must be a FlagConfigCache (get, getAll, put, putAll, delete, clear)');
+    }
     this.config = resolveLocalConfig(config);
     this.logger = this.config.logger;
     if (typeof apiKey !== 'string' || apiKey.length === 0) {
@@ -112,6 +130,8 @@ export class LocalEvaluationClient {
       },
       cohortsPerUser: this.config.evaluationProxyConfig !== undefined,
     });
+    this.clientCache = new ClientFlagCache(this.holder, flagConfigCache ?? undefined, this.logger);
+    this.cache = this.clientCache;
     this.tracking = createTracking(
       this.config.exposureConfig,
       this.config.assignmentConfig,
@@ -161,6 +181,7 @@ export class LocalEvaluationClient {
 
   private onInstalled(next: Installed, previous: Installed | undefined): void {
     this.tracker.installed(next.from, next.snapshot.size);
+    this.clientCache?.onInstalled(next);
     if (this.persistence && !NOT_PERSISTED.has(next.from)) {
       const store = this.cohortStore;
       this.persistence.save(next.payload, store ? store.ids().map((id) => store.info(id)) : []);
@@ -251,7 +272,7 @@ export class LocalEvaluationClient {
     if (!this.startPromise) {
       const timeout = this.config.startTimeoutMillis;
       const cycle = this.cycle;
-      this.tracker.started(cycle.plan.primary.staleAfterMillis);
+      this.tracker.started(this.internals.staleAfterMillis ?? cycle.plan.primary.staleAfterMillis);
       const work = this.startCycle(cycle, Date.now() + timeout);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<never>((_, reject) => {
@@ -373,7 +394,12 @@ export class LocalEvaluationClient {
       this.stopCycle();
       if (this.tracking) this.flushPromise = this.tracking.flush(flushTimeout).catch(() => undefined);
     }
-    await Promise.all([this.cycle.http.close().catch(() => undefined), this.flushPromise, this.persistence?.flush()]);
+    await Promise.all([
+      this.cycle.http.close().catch(() => undefined),
+      this.flushPromise,
+      this.persistence?.flush(),
+      this.clientCache.flushStore(),
+    ]);
   }
 
   /**

@@ -11,17 +11,20 @@
  * retried through the backoff helper. A failed download never removes a
  * cohort that is loaded: the last good members keep serving.
  */
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import type { CohortInfo, CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import { Backoff, sleep } from '../util/backoff';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
 import type { Logger } from '../util/logger';
 import { LIBRARY } from '../version';
+import { lazy } from '../util/lazy';
 import { type CohortIndex, USER_GROUP_TYPE } from './cohort-utils';
 import type { CohortLoader } from './sources/types';
 import { MemoryReleaser } from './release-memory';
+
+// node:zlib is not in Node's startup snapshot: loaded with the first gzipped cohort (evaluation proxy), not at require time.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const zlib = lazy(() => require('node:zlib') as typeof import('node:zlib'));
 
 /** Per-request deadline, as the official SDK's COHORT_CONFIG_TIMEOUT. */
 export const COHORT_REQUEST_TIMEOUT_MILLIS = 20_000;
@@ -363,14 +366,13 @@ async function readBody(response: HttpStream, timeoutMillis: number): Promise<Bu
   }
 }
 
-const gunzipAsync = promisify(gunzip);
-
-async function gunzipBody(body: Buffer): Promise<Buffer> {
-  try {
-    return await gunzipAsync(body);
-  } catch (err) {
-    throw new FetchError(200, `cohort response is not valid gzip: ${describe(err)}`, { code: 'INVALID_RESPONSE', cause: err });
-  }
+function gunzipBody(body: Buffer): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    zlib().gunzip(body, (err, out) => {
+      if (err) reject(new FetchError(200, `cohort response is not valid gzip: ${describe(err)}`, { code: 'INVALID_RESPONSE', cause: err }));
+      else resolve(out);
+    });
+  });
 }
 
 export class CohortTooLargeError extends Error {

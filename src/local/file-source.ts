@@ -92,10 +92,13 @@ export class FileFlagSource {
     }
   }
 
+  /** Read once, DEBOUNCE_MILLIS after the first of a burst of changes (not restarted by later ones: a poll faster than that would starve it). */
   private schedule(): void {
-    if (this.stopped) return;
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => void this.reload(), DEBOUNCE_MILLIS);
+    if (this.stopped || this.debounce !== undefined) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      void this.reload();
+    }, DEBOUNCE_MILLIS);
     this.debounce.unref();
   }
 

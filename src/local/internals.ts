@@ -23,6 +23,8 @@ export interface LocalClientInternals {
   membershipRequestTimeoutMillis?: number;
   /** Clock for the memberships cache TTL. */
   membershipClock?: { now(): number };
+  /** Replaces the primary source's stale period (status). */
+  staleAfterMillis?: number;
 }
 
 export function internalsOf(config: object | undefined): LocalClientInternals {

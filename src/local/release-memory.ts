@@ -5,8 +5,13 @@
  * store to give free heap memory back (malloc_trim, off the main thread).
  * One-shot per load; no cost when idle. Used by every cohort loader.
  */
-import { PerformanceObserver } from 'node:perf_hooks';
+import type { PerformanceObserver } from 'node:perf_hooks';
 import type { CohortStore } from '../engine/cohort-store';
+import { lazy } from '../util/lazy';
+
+// node:perf_hooks is not in Node's startup snapshot: loaded with the first large load, not at require time.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const perfHooks = lazy(() => require('node:perf_hooks') as typeof import('node:perf_hooks'));
 
 /** Loads at least this large schedule a release. */
 export const RELEASE_MEMORY_AFTER_BYTES = 1 << 20;
@@ -20,7 +25,7 @@ export class MemoryReleaser {
   /** A load of `bytes` finished: release freed memory after the next GC (when large enough). */
   afterLoad(bytes: number): void {
     if (bytes < RELEASE_MEMORY_AFTER_BYTES || this.observer || this.stopped) return;
-    const observer = new PerformanceObserver(() => {
+    const observer = new (perfHooks().PerformanceObserver)(() => {
       observer.disconnect();
       if (this.observer === observer) this.observer = undefined;
       this.store.releaseFreeMemory().catch(() => undefined);

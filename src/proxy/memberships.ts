@@ -18,7 +18,7 @@
  * `prepare()` awaits the lookups one user needs, for callers that want the
  * first evaluation to be exact (client.prepareUser / evaluateV2Async).
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 import type { CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import type { CohortIndex } from '../local/cohort-utils';
@@ -26,6 +26,11 @@ import { USER_GROUP_TYPE } from '../local/cohort-utils';
 import { FetchError, type HttpClient, splitUrl } from '../util/http';
 import type { Logger } from '../util/logger';
 import { LIBRARY } from '../version';
+import { lazy } from '../util/lazy';
+
+// Loaded with the first membership lookup, not at require time.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const lruCache = lazy(() => require('lru-cache') as typeof import('lru-cache'));
 
 /** What cohort enrichment needs: which of `cohortIds` (of `groupType`) contain `member`, in that order. */
 export interface CohortMembership {
@@ -134,7 +139,7 @@ export class ProxyMemberships implements CohortMembership {
     let cache = this.caches.get(groupType);
     if (!cache) {
       const clock = this.options.clock;
-      cache = new LRUCache<string, Answer>({
+      cache = new (lruCache().LRUCache)<string, Answer>({
         max: this.options.capacity,
         ttl: this.options.ttlMillis,
         allowStale: true,

@@ -16,7 +16,11 @@
  * proxy publishes the next version and lets this one expire.
  */
 import { once } from 'node:events';
-import { createGunzip } from 'node:zlib';
+import { lazy } from '../util/lazy';
+
+// node:zlib is not in Node's startup snapshot: loaded with the first cohort blob, not at require time.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const zlib = lazy(() => require('node:zlib') as typeof import('node:zlib'));
 
 /** The ioredis commands this reader uses (a Redis or Cluster instance has them all). */
 export interface ProxyRedisCommands {
@@ -176,7 +180,7 @@ export class ProxyRedisLayout {
     const length = await this.redis.strlen(key);
     if (length === 0) return undefined;
     const out = new InflatedBody(await this.uncompressedSize(key, length));
-    const inflater = createGunzip({ chunkSize: 256 * 1024 });
+    const inflater = zlib().createGunzip({ chunkSize: 256 * 1024 });
     inflater.on('data', (chunk: Buffer) => out.push(chunk));
     const ended = once(inflater, 'end');
     ended.catch(() => undefined);

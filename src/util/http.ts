@@ -8,8 +8,8 @@
  * status means. Transport failures (timeout, reset, refused, abort, close)
  * reject with FetchError, whose `code` says which.
  */
-import { Agent } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import { undici } from './undici';
 import type { Readable } from 'node:stream';
 
 export type FetchErrorCode =
@@ -239,7 +239,7 @@ export class HttpClient {
       if (options.connections !== undefined) agentOptions.connections = options.connections;
       if (options.keepAliveTimeoutMillis !== undefined) agentOptions.keepAliveTimeout = options.keepAliveTimeoutMillis;
       if (options.connect !== undefined) agentOptions.connect = options.connect;
-      this.dispatcher = new Agent(agentOptions);
+      this.dispatcher = new (undici().Agent)(agentOptions);
       this.ownsDispatcher = true;
     }
   }
@@ -401,7 +401,7 @@ export class HttpClient {
     if (!origin || !path) {
       return Promise.reject(new FetchError(undefined, 'HttpClient.request needs url, or origin and path', { code: 'NETWORK' }));
     }
-    return this.dispatcher.request({
+    return undici().request(this.dispatcher, {
       origin,
       path,
       method: req.method ?? 'GET',
