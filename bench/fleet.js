@@ -71,26 +71,24 @@ async function worker() {
   const { LocalEvaluationClient } = require(path.join(root, 'dist', 'cjs', 'local', 'client.js'));
   let client;
   let last;
-  let watch;
   const role = () => (client && typeof client.fleetStatus === 'function' ? client.fleetStatus()?.role : 'none');
   process.on('message', async (m) => {
     if (m.cmd === 'start') {
       client = new LocalEvaluationClient(API_KEY, { ...m.config, logger: silent });
       await client.start();
       last = client.evaluateV2({ user_id: 'u' }, ['f0']).f0?.key;
-      // Polled, not event-driven: the same measurement with or without change events.
-      watch = setInterval(() => {
+      // The client's change event: the moment the new snapshot is in force in this process.
+      client.on('update', () => {
         const now = client.evaluateV2({ user_id: 'u' }, ['f0']).f0?.key;
         if (now !== last) {
           last = now;
           process.send({ type: 'seen', value: now, at: Date.now(), role: role() });
         }
-      }, 2);
+      });
       process.send({ type: 'ready', role: role(), value: last });
     } else if (m.cmd === 'role') {
       process.send({ type: 'role', role: role() });
     } else if (m.cmd === 'stop') {
-      clearInterval(watch);
       await client?.close({ flushTimeoutMillis: 100 });
       process.exit(0);
     }
@@ -167,7 +165,13 @@ class Fleet {
   }
   async stop() {
     await Promise.all(
-      this.children.map((c) => (c.connected ? new Promise((resolve) => (c.once('exit', resolve), c.send({ cmd: 'stop' })))) : undefined)),
+      this.children.map((c) => {
+        if (!c.connected) return undefined;
+        return new Promise((resolve) => {
+          c.once('exit', resolve);
+          c.send({ cmd: 'stop' });
+        });
+      }),
     );
   }
   async waitAllSee(value, among, timeoutMillis) {
@@ -224,16 +228,19 @@ async function main() {
   for (const mode of ['direct', 'fleet']) {
     const config = mode === 'fleet' ? { ...base, redisConfig: { mode: 'fleet', url: redis.url, prefix: `bench${Date.now()}`, leaseMillis: LEASE } } : base;
     const fleet = new Fleet(PROCS, config);
+    server.clearRequests();
     await fleet.start();
+    const startup = { flags: server.requests('flags').length, cohorts: server.requests('cohort').length };
     server.clearRequests();
     await sleep(WINDOW);
-    load[mode] = { flags: server.requests('flags').length, cohorts: server.requests('cohort').length };
+    load[mode] = { startup, flags: server.requests('flags').length, cohorts: startup.cohorts + server.requests('cohort').length };
     await fleet.stop();
   }
   const perInterval = (n) => (n / (WINDOW / INTERVAL)).toFixed(1);
-  line(`upstream in ${WINDOW} ms: without fleet ${load.direct.flags} flag requests (${perInterval(load.direct.flags)}/interval), ` +
-    `${load.direct.cohorts} cohort requests; fleet ${load.fleet.flags} (${perInterval(load.fleet.flags)}/interval), ${load.fleet.cohorts} cohort requests; ` +
-    `ratio ${(load.direct.flags / Math.max(1, load.fleet.flags)).toFixed(1)}x`);
+  line(`upstream flag polls in ${WINDOW} ms after start: without fleet ${load.direct.flags} (${perInterval(load.direct.flags)}/interval), ` +
+    `fleet ${load.fleet.flags} (${perInterval(load.fleet.flags)}/interval): ${(load.direct.flags / Math.max(1, load.fleet.flags)).toFixed(1)}x fewer`);
+  line(`start-up of ${PROCS} processes: without fleet ${load.direct.startup.flags} flag requests, ${load.direct.cohorts} cohort downloads; ` +
+    `fleet ${load.fleet.startup.flags} flag requests, ${load.fleet.cohorts} cohort downloads`);
 
   // 2. Propagation, with pub/sub and with the version poll alone; 3. failover (pub/sub run).
   for (const pubsub of [true, false]) {

@@ -256,6 +256,15 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined): R
   if (c.flagsFile !== undefined && c.dataSource !== undefined) {
     throw new ConfigError('config.flagsFile and config.dataSource cannot both be set');
   }
+  if (c.redisConfig !== undefined && (c.flagsFile !== undefined || c.dataSource !== undefined)) {
+    throw new ConfigError('config.redisConfig cannot be combined with flagsFile or dataSource (they are other flag sources)');
+  }
+  if (c.redisConfig?.mode === 'fleet' && c.streamUpdates === true) {
+    warn("config.streamUpdates is ignored with redisConfig mode 'fleet': the fleet's writer polls, readers follow Redis");
+  }
+  if (c.redisConfig?.mode === 'evaluation-proxy' && c.streamUpdates === true) {
+    warn("config.streamUpdates is ignored with redisConfig mode 'evaluation-proxy': flags are read from the proxy's Redis");
+  }
   if (c.persistence !== undefined && (typeof c.persistence !== 'object' || c.persistence === null ||
       typeof c.persistence.path !== 'string' || c.persistence.path === '')) {
     throw new ConfigError('config.persistence must be { path: string }');

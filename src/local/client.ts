@@ -26,6 +26,7 @@ import { dependentsOf, diffSnapshots } from './flag-diff';
 import { StatusTracker } from './status';
 import { type Installed, SnapshotHolder } from './sources/snapshot-holder';
 import { planSources } from './sources/plan';
+import type { FleetStatus } from '../redis/fleet-source';
 import { ClientFlagCache } from './client-cache';
 import { type FlagConfigCache, type InMemoryFlagConfigCache, isFlagConfigCache } from './compat/cache';
 import { isPermanentSourceError, type SourcePlan } from './sources/types';
@@ -255,6 +256,12 @@ export class LocalEvaluationClient {
   /** How fresh the flags are: one call for a readiness probe. docs/events.md */
   status(): ClientStatus {
     return this.tracker.status();
+  }
+
+  /** With redisConfig mode 'fleet': this process's role, the Redis connection state and the published version it serves. docs/fleet.md */
+  fleetStatus(): FleetStatus | undefined {
+    const primary = this.cycle.plan.primary as { fleetStatus?: () => FleetStatus };
+    return primary.fleetStatus?.();
   }
 
   /**

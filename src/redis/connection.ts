@@ -23,12 +23,12 @@ type IoredisModule = { Redis: new (options: RedisOptions) => Redis; Cluster: new
 
 let loaded: IoredisModule | undefined;
 
-/** require('ioredis'), with a clear error when it is not installed. */
-export function loadIoredis(): IoredisModule {
-  if (loaded) return loaded;
-  let mod: IoredisModule & { default?: unknown };
+/** require('ioredis'), with a clear error when it is not installed (`moduleName` is for tests). */
+export function loadIoredis(moduleName = 'ioredis'): IoredisModule {
+  if (loaded && moduleName === 'ioredis') return loaded;
+  let mod: IoredisModule;
   try {
-    mod = require('ioredis') as IoredisModule;
+    mod = require(moduleName) as IoredisModule;
   } catch (err) {
     const e = new Error(
       'redisConfig needs the "ioredis" package (an optional peer dependency): run `npm install ioredis`',

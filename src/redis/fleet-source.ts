@@ -47,6 +47,7 @@ const NONE: ReadonlySet<string> = new Set();
 
 export class RedisFleetSource implements FlagSource, CohortLoader {
   readonly name = 'redis-fleet';
+  readonly staleAfterMillis: number;
   private readonly cfg: ResolvedRedisConfig;
   private readonly logger: Logger;
   private readonly conn: RedisConnection;
@@ -81,6 +82,8 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
     const redis = ctx.config.redisConfig;
     if (!redis) throw new Error('RedisFleetSource needs redisConfig');
     this.cfg = redis;
+    // Stale when nothing was installed or confirmed for three flag intervals plus a writer handover.
+    this.staleAfterMillis = 3 * ctx.config.flagConfigPollingIntervalMillis + redis.leaseMillis;
     this.logger = ctx.logger;
     this.conn = createRedisConnection(redis, ctx.logger, 'amplitude-experiment-fleet');
     this.keys = new FleetKeys(redis.prefix, ctx.apiKey);
@@ -173,7 +176,8 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
     void release.finally(() => this.conn.close());
   }
 
-  status(): FleetStatus {
+  /** Role, Redis connection state and the published version this process serves (client.fleetStatus()). */
+  fleetStatus(): FleetStatus {
     return {
       role: this.role,
       redis: this.conn.client.status,
@@ -292,9 +296,14 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
   private async readPublished(): Promise<void> {
     const v = await this.reader.version();
     if (!v) return;
+    const synced = v.syncedAt !== this.syncedAt;
     this.syncedAt = v.syncedAt;
     this.checkStale();
-    if (v.version === this.installedVersion) return;
+    if (v.version === this.installedVersion) {
+      // The writer fetched again and nothing changed: our flags are current.
+      if (synced && this.installedVersion > 0) this.sink?.refreshed(this.name);
+      return;
+    }
     const meta = await this.reader.meta();
     if (!meta) return;
     const store = this.ctx.config.cohortSyncConfig ? this.ctx.cohortStore() : undefined;
@@ -314,7 +323,7 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
   }
 
   private checkStale(): void {
-    const limit = 3 * this.ctx.config.flagConfigPollingIntervalMillis + this.cfg.leaseMillis;
+    const limit = this.staleAfterMillis;
     const stale = this.syncedAt > 0 && Date.now() - this.syncedAt > limit;
     if (stale && !this.warnedStale) {
       this.warnedStale = true;

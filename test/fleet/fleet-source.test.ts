@@ -4,6 +4,12 @@ import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { cohortFlag, eventually, flag, guardUnhandledRejections } from '../local/helpers';
 import { redisAvailable, startRedis, startRedisCluster, startRedisSentinel, stopAllRedis, type RedisProcess } from '../support/redis';
 import { fleetMember, stopMembers, type FleetMember } from './helpers';
+import { resolveRedisConfig } from '../../src/redis/config';
+import { createRedisConnection } from '../../src/redis/connection';
+import { FleetKeys } from '../../src/redis/fleet-layout';
+import { FleetPublisher } from '../../src/redis/fleet-publisher';
+import { Lease } from '../../src/redis/lease';
+import { createLogger } from '../../src/util/logger';
 
 const KEY = 'server-fleet-key';
 const FAST = { updateCheckMillis: 50, leaseMillis: 1000 };
@@ -37,7 +43,7 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     await Promise.all(members.map((m) => m.start()));
     return members;
   }
-  const roles = (ms: FleetMember[]): string[] => ms.map((m) => m.source.status().role).sort();
+  const roles = (ms: FleetMember[]): string[] => ms.map((m) => m.source.fleetStatus().role).sort();
 
   it('one writer fetches flags and cohorts; the others read them from Redis; a change reaches everyone', async () => {
     server = await createLocalServer({
@@ -48,17 +54,18 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     expect(roles(ms)).toEqual(['reader', 'reader', 'reader', 'writer']);
     await eventually(() => ms.every((m) => m.holder.evaluate({ user_id: 'u1' }).vip?.key === 'on'), 10_000, 'cohort flag everywhere');
     for (const m of ms) expect(m.holder.evaluate({ user_id: 'u3' }).vip?.key).toBe('off');
-    // Exactly one process talked to Amplitude for cohorts; flag requests are the writer's alone (its polls).
-    expect(server.requests('cohort')).toHaveLength(1);
-    const writer = ms.find((m) => m.source.status().role === 'writer') as FleetMember;
+    // Exactly one process downloaded the cohort (later requests are the writer's refreshes, answered 204).
+    expect(server.requests('cohort').filter((r) => r.status === 200)).toHaveLength(1);
+    expect(server.requests('cohort').filter((r) => r.status !== 204)).toHaveLength(1);
+    const writer = ms.find((m) => m.source.fleetStatus().role === 'writer') as FleetMember;
     const readers = ms.filter((m) => m !== writer);
     for (const r of readers) expect(r.holder.froms.every((f) => f === 'redis-fleet')).toBe(true);
 
     server.setFlags([flag('plain', 'off', 2), cohortFlag('vip', 'c1')]);
     await eventually(() => ms.every((m) => m.holder.evaluate({ user_id: 'u9' }).plain?.key === 'off'), 10_000, 'the change everywhere');
-    const s = readers[0].source.status();
+    const s = readers[0].source.fleetStatus();
     expect(s.version).toBe(2);
-    expect(s.writer).toBe(writer.source.status().writer);
+    expect(s.writer).toBe(writer.source.fleetStatus().writer);
     expect(s.syncedAt).toBeGreaterThan(0);
 
     // A new cohort version is downloaded once and reaches the readers through Redis.
@@ -70,10 +77,10 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
   it('a writer that stops hands over: another process becomes writer and keeps publishing', async () => {
     server = await createLocalServer({ flags: [flag('a', 'on')] });
     const ms = await fleet(3);
-    const writer = ms.find((m) => m.source.status().role === 'writer') as FleetMember;
+    const writer = ms.find((m) => m.source.fleetStatus().role === 'writer') as FleetMember;
     await writer.stop();
     const rest = ms.filter((m) => m !== writer);
-    await eventually(() => rest.some((m) => m.source.status().role === 'writer'), 10_000, 'a new writer');
+    await eventually(() => rest.some((m) => m.source.fleetStatus().role === 'writer'), 10_000, 'a new writer');
     server.setFlags([flag('a', 'off', 2)]);
     await eventually(() => rest.every((m) => m.holder.evaluate({ user_id: 'x' }).a?.key === 'off'), 10_000, 'published by the new writer');
   }, 30_000);
@@ -81,17 +88,27 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
   it('lease taken away mid-flight: the old writer turns reader and never publishes again', async () => {
     server = await createLocalServer({ flags: [flag('a', 'on')] });
     const [m] = await fleet(1);
-    expect(m.source.status().role).toBe('writer');
+    expect(m.source.fleetStatus().role).toBe('writer');
     const prefix = `t${prefixes}`;
     const keys = (await redis.cli('--scan', '--pattern', `${prefix}:fleet:*:lease`)).split('\n');
     await redis.cli('SET', keys[0], 'another-process', 'PX', '60000');
-    await eventually(() => m.source.status().role === 'reader', 10_000, 'demotion');
+    await eventually(() => m.source.fleetStatus().role === 'reader', 10_000, 'demotion');
     expect(m.log.count('warn', /lease was taken over|lost while publishing/)).toBe(1);
-    const version = m.source.status().version;
-    server.setFlags([flag('a', 'off', 2)]);
-    await new Promise((r) => setTimeout(r, 1500)); // one poll interval: a writer would have published by now
-    const meta = await redis.cli('HGET', keys[0].replace(/:lease$/, ':meta'), 'version');
-    expect(Number(meta)).toBe(version);
+    // The process that holds the lease now publishes; the demoted one installs that version and writes nothing.
+    const conn = createRedisConnection(resolveRedisConfig({ mode: 'fleet', url: redis.url }, () => undefined), createLogger({ logger: m.log }), 'test');
+    try {
+      await conn.ready(Date.now() + 5000);
+      const fleetKeys = new FleetKeys(prefix, KEY);
+      const other = new Lease(conn.client, fleetKeys.lease, 60_000, 'another-process');
+      const pub = new FleetPublisher(conn.client, fleetKeys, other, 'other', { orphanTtlMillis: 60_000, graceMillis: 60_000 });
+      const r = await pub.publish({ flags: await pub.putFlags(JSON.stringify([flag('a', 'off', 9)])), cohorts: {} }, Date.now());
+      expect(r.kind).toBe('published');
+      await eventually(() => m.holder.evaluate({ user_id: 'x' }).a?.key === 'off', 10_000, 'the other writer\'s version');
+      expect(m.source.fleetStatus()).toMatchObject({ role: 'reader', writer: 'other' });
+      expect(Number(await redis.cli('HGET', fleetKeys.meta, 'version'))).toBe((r as { version: number }).version);
+    } finally {
+      await conn.close();
+    }
   }, 30_000);
 
   it('Redis unreachable at start: starts from Amplitude directly with one warning, within the start timeout', async () => {
@@ -99,14 +116,14 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     const dead = await startRedis();
     await dead.stop();
     const t0 = Date.now();
-    const [m] = await fleet(1, { startTimeoutMillis: 4000 }, { url: dead.url, directFallbackMillis: 1000, connectTimeoutMillis: 200 });
-    expect(Date.now() - t0).toBeLessThan(4000);
+    const [m] = await fleet(1, { startTimeoutMillis: 8000 }, { url: dead.url, directFallbackMillis: 1000, connectTimeoutMillis: 200 });
+    expect(Date.now() - t0).toBeLessThan(8000); // never past startTimeoutMillis
     expect(m.holder.evaluate({ user_id: 'x' }).a?.key).toBe('on');
-    expect(m.source.status().role).toBe('direct');
+    expect(m.source.fleetStatus().role).toBe('direct');
     expect(m.log.count('warn', /Redis is unreachable at start/)).toBe(1);
     // Redis comes back: the process joins the fleet (as its writer, being alone).
     await dead.restart();
-    await eventually(() => m.source.status().role === 'writer', 15_000, 'joined the fleet');
+    await eventually(() => m.source.fleetStatus().role === 'writer', 15_000, 'joined the fleet');
   }, 30_000);
 
   it('auth failure: one clear error, start falls back to Amplitude directly', async () => {
@@ -114,7 +131,7 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     const bad = redis.url.replace(':pw@', ':wrong@');
     const [m] = await fleet(1, { startTimeoutMillis: 5000 }, { url: bad, directFallbackMillis: 2000 });
     expect(m.holder.evaluate({ user_id: 'x' }).a?.key).toBe('on');
-    expect(m.source.status().role).toBe('direct');
+    expect(m.source.fleetStatus().role).toBe('direct');
     expect(m.log.count('error', /Redis rejected the credentials/)).toBe(1);
   }, 30_000);
 
@@ -122,11 +139,11 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     server = await createLocalServer({ flags: [flag('a', 'on')] });
     const own = await startRedis();
     const ms = await fleet(2, {}, { url: own.url, directFallbackMillis: 1000, commandTimeoutMillis: 300 });
-    const reader = ms.find((m) => m.source.status().role === 'reader') as FleetMember;
+    const reader = ms.find((m) => m.source.fleetStatus().role === 'reader') as FleetMember;
     await own.stop();
     expect(reader.holder.evaluate({ user_id: 'x' }).a?.key).toBe('on');
-    await eventually(() => reader.source.status().redis !== 'ready', 10_000, 'status to show the outage');
-    await eventually(() => ms.every((m) => m.source.status().role === 'direct'), 15_000, 'direct fallback');
+    await eventually(() => reader.source.fleetStatus().redis !== 'ready', 10_000, 'status to show the outage');
+    await eventually(() => ms.every((m) => m.source.fleetStatus().role === 'direct'), 15_000, 'direct fallback');
     expect(reader.holder.errors.length).toBeGreaterThan(0);
     server.setFlags([flag('a', 'off', 2)]);
     await eventually(() => ms.every((m) => m.holder.evaluate({ user_id: 'x' }).a?.key === 'off'), 10_000, 'fresh flags without Redis');

@@ -12,21 +12,34 @@ import { PollSource } from './poll';
 import { StreamSource } from './stream';
 import type { CohortLoader, FlagSource, SourceContext, SourcePlan } from './types';
 import { evaluationProxyRedisSources } from '../../proxy/redis-plan';
+import { RedisFleetSource } from '../../redis/fleet-source';
 
 /** Default wait before start() falls back to the last-known-good flags. */
 export const DEFAULT_START_FALLBACK_MILLIS = 5000;
 
 export function planSources(ctx: SourceContext): SourcePlan {
   const { config } = ctx;
-  const proxyRedis = config.redisConfig?.mode === 'evaluation-proxy' ? evaluationProxyRedisSources(ctx) : undefined;
   let primary: FlagSource;
-  if (proxyRedis) primary = proxyRedis.source;
-  else if (config.flagsFile !== undefined) primary = new FileSource(ctx, config.flagsFile);
+  if (config.redisConfig?.mode === 'evaluation-proxy') {
+    // Flags and cohorts read from the Redis that Amplitude's evaluation-proxy writes.
+    const proxy = evaluationProxyRedisSources(ctx);
+    return withLastKnownGood(ctx, { primary: proxy.source, cohorts: proxy.cohorts });
+  }
+  if (config.redisConfig?.mode === 'fleet') {
+    // One object: which of Amplitude or Redis serves flags and cohorts depends on this process's fleet role.
+    const fleet = new RedisFleetSource(ctx);
+    return withLastKnownGood(ctx, { primary: fleet, cohorts: fleet });
+  }
+  if (config.flagsFile !== undefined) primary = new FileSource(ctx, config.flagsFile);
   else if (config.dataSource !== undefined) primary = new DataSourceSource(config.dataSource);
   else if (config.streamUpdates) primary = new StreamSource(ctx);
   else primary = new PollSource(ctx);
 
-  const plan: SourcePlan = { primary, cohorts: proxyRedis ? proxyRedis.cohorts : cohortApiLoader(ctx) };
+  return withLastKnownGood(ctx, { primary, cohorts: cohortApiLoader(ctx) });
+}
+
+function withLastKnownGood(ctx: SourceContext, plan: SourcePlan): SourcePlan {
+  const { config } = ctx;
   if (config.persistence) {
     plan.fallback = {
       source: new LastKnownGoodSource(new FlagPersistence(config.persistence.path, ctx.logger)),
