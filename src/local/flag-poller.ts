@@ -42,6 +42,7 @@ export class FlagPoller {
   private inFlight = false;
   private readonly proxy: { origin: string; path: string } | undefined;
   private proxyFailing = false;
+  private fromProxy = false;
 
   constructor(private readonly options: FlagPollerOptions) {
     const { origin, path } = splitUrl(options.serverUrl + '/sdk/v2/flags');
@@ -65,6 +66,7 @@ export class FlagPoller {
     if (proxy === undefined) return this.fetchFrom(this.origin, this.path);
     try {
       const body = await this.fetchFrom(proxy.origin, proxy.path);
+      this.fromProxy = true;
       if (this.proxyFailing) {
         this.proxyFailing = false;
         this.options.logger.info('flags from the evaluation proxy are served again');
@@ -78,8 +80,14 @@ export class FlagPoller {
           `flags from the evaluation proxy failed (${(err as Error)?.message ?? String(err)}); fetching them from Amplitude until it answers`,
         );
       }
+      this.fromProxy = false;
       return this.fetchFrom(this.origin, this.path);
     }
+  }
+
+  /** True when the last payload came from the evaluation proxy (not from Amplitude). */
+  get answeredByProxy(): boolean {
+    return this.fromProxy;
   }
 
   private async fetchFrom(origin: string, path: string): Promise<Buffer> {

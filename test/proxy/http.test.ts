@@ -75,6 +75,7 @@ describe('flags and cohorts over HTTP', () => {
     const c = client({ cohortSyncConfig: { ...cohortKeys, cohortServerUrl: amplitude.url } });
     await c.start();
     expect(on(c, {}, 'plain')).toBe('on');
+    expect(c.status().source).toBe('evaluation-proxy-http');
     expect(amplitude.requests()).toEqual([]);
     expect(proxy.requests('flags')[0].headers.authorization).toBe(`Api-Key ${API_KEY}`);
     const cohortRequests = proxy.requests('cohort');
@@ -95,6 +96,7 @@ describe('flags and cohorts over HTTP', () => {
     const c = client({ cohortSyncConfig: { ...cohortKeys, cohortServerUrl: amplitude.url } }, logger);
     await c.start();
     expect(on(c, {}, 'plain')).toBe('off'); // Amplitude's flags
+    expect(c.status().source).toBe('poll');
     expect(on(c, { user_id: 'u2' }, 'f1')).toBe('on');
     expect(amplitude.requests('cohort')).toHaveLength(3);
     expect(logger.count('warn', /flags from the evaluation proxy failed \(flag request failed: status=503\); fetching them from Amplitude/)).toBe(1);

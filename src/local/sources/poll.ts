@@ -5,8 +5,11 @@ import type { FlagSink, FlagSource, SourceContext } from './types';
 /** A remote source is stale after this many polling intervals without a successful refresh. */
 export const STALE_AFTER_INTERVALS = 3;
 
+/** The `from` (status source, events) of flags the evaluation proxy answered over HTTP. */
+export const EVALUATION_PROXY_HTTP = 'evaluation-proxy-http';
+
 export function createFlagPoller(ctx: SourceContext, sink: () => FlagSink | undefined): FlagPoller {
-  return new FlagPoller({
+  const poller: FlagPoller = new FlagPoller({
     apiKey: ctx.apiKey,
     serverUrl: ctx.config.serverUrl,
     proxyUrl: ctx.config.evaluationProxyConfig?.proxyUrl,
@@ -14,9 +17,10 @@ export function createFlagPoller(ctx: SourceContext, sink: () => FlagSink | unde
     requestTimeoutMillis: ctx.config.flagConfigPollerRequestTimeoutMillis,
     http: ctx.http,
     logger: ctx.logger,
-    onPayload: (body) => sink()?.submit(body, 'poll') ?? false,
+    onPayload: (body) => sink()?.submit(body, poller.answeredByProxy ? EVALUATION_PROXY_HTTP : 'poll') ?? false,
     onError: (err) => sink()?.reportError('poll', err),
   });
+  return poller;
 }
 
 export class PollSource implements FlagSource {
