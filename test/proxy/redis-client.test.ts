@@ -71,6 +71,23 @@ describe.skipIf(!redisAvailable())('client with redisConfig mode evaluation-prox
     );
   });
 
+  it('restart: stop() closes the Redis connection, start() opens a new one and reads again', async () => {
+    const w = new ProxyLayoutWriter(admin, '42', API_KEY);
+    await w.writeProject();
+    await w.writeFlags([flag('first')]);
+    const c = client();
+    await c.start();
+    const clients = async () => (await admin.client('LIST')).toString().split('\n').filter((l) => l.includes('evaluation-proxy-reader')).length;
+    expect(await clients()).toBe(1);
+    c.stop();
+    await w.writeFlags([flag('second')], ['first']);
+    for (let i = 0; i < 100 && (await clients()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await clients()).toBe(0);
+    await c.start();
+    expect(c.flagKeys()).toEqual(['second']);
+    expect(await clients()).toBe(1);
+  });
+
   it('start() rejects at once with the missing piece of the layout, logged once', async () => {
     const logger = capturingLogger();
     const c = client({ startTimeoutMillis: 30_000 }, logger);
