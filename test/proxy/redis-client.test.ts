@@ -77,7 +77,7 @@ describe.skipIf(!redisAvailable())('client with redisConfig mode evaluation-prox
     await w.writeFlags([flag('first')]);
     const c = client();
     await c.start();
-    const clients = async () => (await admin.client('LIST')).toString().split('\n').filter((l) => l.includes('evaluation-proxy-reader')).length;
+    const clients = async () => String(await admin.client('LIST')).split('\n').filter((l: string) => l.includes('evaluation-proxy-reader')).length;
     expect(await clients()).toBe(1);
     c.stop();
     await w.writeFlags([flag('second')], ['first']);

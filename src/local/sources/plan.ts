@@ -14,9 +14,6 @@ import type { CohortLoader, FlagSource, SourceContext, SourcePlan } from './type
 import { evaluationProxyRedisSources } from '../../proxy/redis-plan';
 import { RedisFleetSource } from '../../redis/fleet-source';
 
-/** Default wait before start() falls back to the last-known-good flags. */
-export const DEFAULT_START_FALLBACK_MILLIS = 5000;
-
 export function planSources(ctx: SourceContext): SourcePlan {
   const { config } = ctx;
   let primary: FlagSource;
@@ -43,7 +40,8 @@ function withLastKnownGood(ctx: SourceContext, plan: SourcePlan): SourcePlan {
   if (config.persistence) {
     plan.fallback = {
       source: new LastKnownGoodSource(new FlagPersistence(config.persistence.path, ctx.logger)),
-      afterMillis: Math.min(config.persistence.startFallbackMillis ?? DEFAULT_START_FALLBACK_MILLIS, config.startTimeoutMillis),
+      // Defaulted and capped at startTimeoutMillis by the config table.
+      afterMillis: config.persistence.startFallbackMillis,
     };
   }
   return plan;

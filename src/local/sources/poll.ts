@@ -13,12 +13,14 @@ export function createFlagPoller(ctx: SourceContext, sink: () => FlagSink | unde
     apiKey: ctx.apiKey,
     serverUrl: ctx.config.serverUrl,
     proxyUrl: ctx.config.evaluationProxyConfig?.proxyUrl,
-    pollingIntervalMillis: ctx.config.flagConfigPollingIntervalMillis,
+    pollingIntervalMillis: ctx.internals.flagPolling?.intervalMillis ?? ctx.config.flagConfigPollingIntervalMillis,
     requestTimeoutMillis: ctx.config.flagConfigPollerRequestTimeoutMillis,
     http: ctx.http,
     logger: ctx.logger,
     onPayload: (body) => sink()?.submit(body, poller.answeredByProxy ? EVALUATION_PROXY_HTTP : 'poll') ?? false,
     onError: (err) => sink()?.reportError('poll', err),
+    failureBackoff: ctx.internals.flagPolling?.failureBackoff,
+    initialBackoff: ctx.internals.flagPolling?.initialBackoff,
   });
   return poller;
 }
