@@ -65,7 +65,7 @@ describe('config', () => {
   it('defaults are the JVM SDK’s; a missing proxyUrl is a clear error', () => {
     const r = resolveLocalConfig({ evaluationProxyConfig: { proxyUrl: 'http://proxy:3546/' } });
     expect(r.evaluationProxyConfig).toEqual({ proxyUrl: 'http://proxy:3546', cohortCacheCapacity: 1_000_000, cohortCacheTtlMillis: 60_000 });
-    expect(() => resolveLocalConfig({ evaluationProxyConfig: {} as never })).toThrow(/evaluationProxyConfig needs proxyUrl/);
+    expect(() => resolveLocalConfig({ evaluationProxyConfig: {} as never })).toThrow(/config.evaluationProxyConfig.proxyUrl is required/);
     expect(() => resolveLocalConfig({ evaluationProxyConfig: { proxyUrl: 'ftp://x' } })).toThrow(/http or https/);
   });
 });
