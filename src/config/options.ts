@@ -117,6 +117,24 @@ export const OPTIONS = {
       cohortServerUrl: { type: 'url', clients: 'local', zoneDefault: 'cohort' },
     },
   },
+  evaluationProxyConfig: {
+    type: 'object',
+    clients: 'local',
+    fields: {
+      // Validated as an http(s) URL by resolveLocalConfig (it has no zone default).
+      proxyUrl: { type: 'string', clients: 'local', required: true },
+      // The JVM SDK's EvaluationProxyConfig defaults.
+      cohortCacheCapacity: { type: 'number', clients: 'local', default: 1_000_000, min: 1, integer: true },
+      cohortCacheTtlMillis: { type: 'number', clients: 'local', default: 60_000, min: 1 },
+    },
+  },
+  redisConfig: {
+    type: 'custom',
+    clients: 'local',
+    describe: "Redis for mode 'fleet' or 'evaluation-proxy' (url, cluster, sentinel or client; docs/fleet.md)",
+    // src/redis/config.ts validates every field (shapes of cluster, sentinel, client; bounds of the timings).
+    check: (value, ctx) => resolveRedisConfig(value as RedisConfig, (m) => ctx.warn(m)),
+  },
   hooks: {
     ...objectWith('local', 'an array of hooks', Array.isArray),
     default: [],

@@ -41,6 +41,8 @@ export interface SnapshotHolderOptions {
   engine: Engine;
   logger: Logger;
   observer: HolderObserver;
+  /** Cohorts not loaded are looked up per user (evaluationProxyConfig): no "no cohort download" error. */
+  cohortsPerUser?: boolean;
 }
 
 export class SnapshotHolder implements FlagSink {
@@ -175,7 +177,7 @@ export class SnapshotHolder implements FlagSink {
     const previous = this.state;
     this.state = next;
     const cohorts = next.cohorts;
-    if (cohorts && !this.cohortLoader && !this.warnedNoCohortLoader) {
+    if (cohorts && !this.cohortLoader && !this.options.cohortsPerUser && !this.warnedNoCohortLoader) {
       this.warnedNoCohortLoader = true;
       this.options.logger.error('Cohorts found in flag configs but no cohort download configured (set cohortSyncConfig)');
     }
