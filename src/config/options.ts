@@ -154,13 +154,6 @@ export const OPTIONS = {
       startFallbackMillis: { type: 'number', clients: 'local', default: 5_000, min: 0 },
     },
   },
-  // Validated field by field (url, cluster, sentinel, client shapes, numbers) in src/redis/config.ts.
-  redisConfig: {
-    type: 'custom',
-    clients: 'local',
-    describe: "{ mode: 'fleet' | 'evaluation-proxy', url | cluster | sentinel | client, ... } (docs/fleet.md)",
-    check: (value: unknown, ctx: OptionContext) => resolveRedisConfig(value as RedisConfig, (m) => ctx.warn(m)),
-  },
 } as const satisfies Readonly<Record<string, OptionRow>>;
 
 export type OptionName = keyof typeof OPTIONS;
