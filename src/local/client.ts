@@ -466,6 +466,7 @@ export class LocalEvaluationClient {
           }
           return variants;
         },
+        (details) => details,
       );
     }
     return this.detailsUnhooked(user, flagKeys);
