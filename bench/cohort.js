@@ -164,7 +164,7 @@ function runChild(sdk, url, probes) {
 const mb = (b) => (b / 1048576).toFixed(1) + ' MB';
 
 async function main() {
-  const { createLocalServer } = require(path.join(root, 'dist', 'cjs', 'server', 'index.js'));
+  const { createLocalServer } = require(path.join(root, 'dist', 'cjs', 'dev-server', 'index.js'));
   process.stdout.write(`generating ${MEMBERS} ids...\n`);
   const ids = new Array(MEMBERS);
   for (let i = 0; i < MEMBERS; i++) ids[i] = crypto.randomUUID();

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // fetchV2 throughput: this SDK vs @amplitude/experiment-node-server, against
-// the same local Amplitude-compatible server (src/server), sequential and with
+// the same local Amplitude-compatible server (src/dev-server), sequential and with
 // 64 requests in flight. Run after `npm run build:ts`:
 //
 //   node bench/remote.js [--duration 3] [--rounds 3] [--concurrency 64]
@@ -84,7 +84,7 @@ function makeUsers() {
 
 // ---------------------------------------------------------------- server side
 async function runServer() {
-  const { createLocalServer } = require(path.join(dist, 'server'));
+  const { createLocalServer } = require(path.join(dist, 'dev-server'));
   const server = await createLocalServer({ flags: makeFlags(20), apiKeys: [API_KEY], logRequests: false });
   process.send({ url: server.url });
   process.on('message', async (m) => {

@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { promisify } = require('node:util');
-const { createLocalServer } = require('amplitude-experiment-native/server');
+const { createLocalServer } = require('amplitude-experiment-native/dev-server');
 
 const cli = require.resolve('amplitude-experiment-native/package.json').replace(/package\.json$/, 'dist/cjs/cli.js');
 const run = (...args) => promisify(execFile)(process.execPath, [cli, ...args]);

@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { LocalEvaluationClient } = require('amplitude-experiment-native');
-const { createLocalServer } = require('amplitude-experiment-native/server');
+const { createLocalServer } = require('amplitude-experiment-native/dev-server');
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkg-'));

@@ -6,7 +6,7 @@
 const fs = require('fs');
 const path = require('path');
 const { Experiment, diagnose } = require('amplitude-experiment-native');
-const { createLocalServer } = require('amplitude-experiment-native/server');
+const { createLocalServer } = require('amplitude-experiment-native/dev-server');
 
 const DEPLOYMENT_KEY = 'server-quickstart-key';
 

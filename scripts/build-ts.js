@@ -16,7 +16,7 @@ execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { 
 // Public entry points: [ESM file name, CommonJS module under dist/cjs].
 const entries = [
   ['index', 'index'],
-  ['server', 'server/index'],
+  ['dev-server', 'dev-server/index'],
   ['openfeature', 'openfeature/index'],
   ['opentelemetry', 'opentelemetry/index'],
 ];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # libFuzzer harnesses for the native flag-config parser, evaluator and cohort
-# parser (fuzz/*.cc), linked straight against native/src (no Node), built
+# parser (fuzz/*.cc), linked straight against native/core (no Node), built
 # with clang -fsanitize=fuzzer,address,undefined into fuzz/build/.
 #
 #   scripts/fuzz.sh [seconds]      build, then fuzz each target for `seconds` (default 60)
@@ -41,15 +41,14 @@ fi
 out="${FUZZ_OUT:-fuzz/build}"
 mkdir -p "$out/obj"
 flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
-       -fno-sanitize-recover=undefined -Inative/src)
-# The Node-API-free sources, compiled once (instrumented) and shared by all targets.
-sources=(cohort_parser cohort_store evaluator evaluator_explain js_string json_document json_parser member_set murmur3
-         semantic_version snapshot)
+       -fno-sanitize-recover=undefined -Inative/core)
+# Every Node-free source (native/core), compiled once (instrumented) and shared by all targets.
 objs=()
-for s in "${sources[@]}"; do
+for src in native/core/*.cc; do
+  s=$(basename "$src" .cc)
   o="$out/obj/$s.o"
-  if [ ! -f "$o" ] || [ "native/src/$s.cc" -nt "$o" ] || [ -n "$(find native/src -name '*.h' -newer "$o" 2>/dev/null | head -1)" ]; then
-    "$CXX" "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" -c "native/src/$s.cc" -o "$o"
+  if [ ! -f "$o" ] || [ "$src" -nt "$o" ] || [ -n "$(find native/core -name '*.h' -newer "$o" 2>/dev/null | head -1)" ]; then
+    "$CXX" "${flags[@]/-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" -c "$src" -o "$o"
   fi
   objs+=("$o")
 done

@@ -145,8 +145,8 @@ async function evalCommand(argv: readonly string[], io: CliIo): Promise<number> 
 }
 
 async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
-  // The local server's own command line (src/server/cli.ts) takes the same options.
-  const { runCli } = await import('./server/cli');
+  // The local server's own command line (src/dev-server/cli.ts) takes the same options.
+  const { runCli } = await import('./dev-server/cli');
   const server = await runCli(argv);
   io.out(`Amplitude-compatible local server listening on ${server.url}`);
   io.out(`point an SDK at it: serverUrl '${server.url}' (any deployment key unless --api-key is given)`);

@@ -4,7 +4,7 @@
 // on 127.0.0.1; the DNS failures use the reserved `.invalid` top-level domain,
 // which the resolver fails locally (RFC 6761), so no traffic leaves the host.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createLocalServer, type Fault, type LocalServer } from '../src/server';
+import { createLocalServer, type Fault, type LocalServer } from '../src/dev-server';
 import { RemoteEvaluationClient } from '../src/remote/client';
 import { isFetchError } from '../src/util/http';
 import {

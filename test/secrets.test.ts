@@ -10,7 +10,7 @@ import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LocalEvaluationClient } from '../src/local/client';
 import { RemoteEvaluationClient } from '../src/remote/client';
-import { createLocalServer, type LocalServer, type RequestLogEntry } from '../src/server';
+import { createLocalServer, type LocalServer, type RequestLogEntry } from '../src/dev-server';
 import { LogLevel, type LoggerProvider } from '../src/util/logger';
 import { cohortFlag, eventually, flag, guardUnhandledRejections, sleep } from './local/helpers';
 

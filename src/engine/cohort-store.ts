@@ -1,6 +1,6 @@
 /**
  * Cohort membership storage behind the engine boundary. With the native
- * addon, members live in C++ (native/src/cohort_store*, member_set*): the
+ * addon, members live in C++ (native/core/cohort_store*, member_set*, native/napi/cohort_store_wrap*): the
  * download's bytes are parsed on a libuv worker thread and never become JS
  * strings. Without it (JS engine fallback), a Set per cohort, as the
  * official SDK keeps them.

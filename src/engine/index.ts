@@ -46,7 +46,7 @@ let addon: NativeAddon | undefined;
 let loadInfo: EngineLoadInfo | undefined;
 
 /**
- * The addon interface version this TypeScript expects (native/src/binding.cc
+ * The addon interface version this TypeScript expects (native/napi/binding.cc
  * exports the one it implements). A binary left over from another version
  * (a stale build/ or prebuild) is refused instead of misbehaving.
  */

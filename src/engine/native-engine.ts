@@ -10,7 +10,7 @@ import {
 } from './types';
 import { buildVariant, deepFreeze } from './variant';
 
-/** The addon's exports (native/src/binding.cc). Only this module knows them. */
+/** The addon's exports (native/napi/binding.cc). Only this module knows them. */
 export interface NativeAddon {
   Snapshot: new (payload: string | Uint8Array) => NativeSnapshotHandle;
   /** Parse and validate on the libuv pool; finalize on the main thread. */
@@ -81,7 +81,7 @@ interface NativeSnapshotHandle {
     toLowerCase: (text: NativeString) => string,
   ): RawFinalizeInfo;
   evaluate(userJson: string, keyCount: number): number;
-  /** The traced evaluation behind evaluateV2Details (native/src/evaluator_explain.cc): JSON text. */
+  /** The traced evaluation behind evaluateV2Details (native/core/evaluator_explain.cc): JSON text. */
   explain?(userJson: string, keyCount: number): NativeString;
 }
 

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalServer, type LocalServer } from '../../src/server';
+import { createLocalServer, type LocalServer } from '../../src/dev-server';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'cjs', 'cli.js');

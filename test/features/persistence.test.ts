@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalEvaluationClient } from '../../src/local/client';
 import { PERSISTENCE_FORMAT } from '../../src/local/persistence';
-import { createLocalServer, type LocalServer } from '../../src/server';
+import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { capturingLogger, eventually } from '../local/helpers';
 
 const flags = (value: string): unknown[] => [

@@ -5,7 +5,7 @@ import { createCohortStore, type CohortStore } from '../../src/engine/cohort-sto
 import { buildCohortIndex, extractCohortIdsByGroup } from '../../src/local/cohort-utils';
 import { enrichUser } from '../../src/local/cohorts';
 import { loadEngine } from '../../src/engine';
-import { createLocalServer, type LocalServer } from '../../src/server';
+import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import type { EvaluationFlag, ExperimentUser } from '../../src/types';
 import { baseDelay } from '../../src/util/backoff';
 import { LIBRARY } from '../../src/version';

@@ -6,7 +6,7 @@ import {
   toExposureEvents,
   TrackingFilter,
 } from '../../src/local/exposure';
-import { createLocalServer, type LocalServer } from '../../src/server';
+import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import type { ExperimentUser, Variants } from '../../src/types';
 import { API_KEY, capturingLogger, closeClients, eventually, flag, guardUnhandledRejections, localClient, sleep } from './helpers';
 

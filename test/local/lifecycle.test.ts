@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalServer, type Fault, type LocalServer } from '../../src/server';
+import { createLocalServer, type Fault, type LocalServer } from '../../src/dev-server';
 import {
   API_KEY,
   capturingLogger,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalServer, type LocalServer } from '../../src/server';
+import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { SseParser } from '../../src/local/stream';
 import { baseDelay } from '../../src/util/backoff';
 import { LIBRARY } from '../../src/version';

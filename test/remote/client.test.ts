@@ -3,13 +3,13 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ExperimentClient, RemoteEvaluationClient } from '../../src/remote/client';
 import type { FetchOptions } from '../../src/remote/client';
-import { createLocalServer } from '../../src/server';
-import type { LocalServer, RequestLogEntry } from '../../src/server';
+import { createLocalServer } from '../../src/dev-server';
+import type { LocalServer, RequestLogEntry } from '../../src/dev-server';
 import { FetchError } from '../../src/util/http';
 import type { LoggerProvider } from '../../src/util/logger';
 import type { ExperimentUser } from '../../src/types';
 import { LIBRARY } from '../../src/version';
-import { API_KEY, FLAGS } from '../server/fixtures';
+import { API_KEY, FLAGS } from '../dev-server/fixtures';
 
 // ---- no unhandled rejections anywhere in this file ----
 const unhandled: unknown[] = [];

@@ -2,10 +2,10 @@ import { createServer as createNetServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalServer } from '../../src/server';
-import type { LocalServer } from '../../src/server';
+import { createLocalServer } from '../../src/dev-server';
+import type { LocalServer } from '../../src/dev-server';
 import { FetchError, HttpClient, splitUrl } from '../../src/util/http';
-import { FLAGS } from '../server/fixtures';
+import { FLAGS } from '../dev-server/fixtures';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown): void => void unhandled.push(e);

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseCliArgs, runCli } from '../../src/server/cli';
+import { parseCliArgs, runCli } from '../../src/dev-server/cli';
 import { FLAGS } from './fixtures';
 
 describe('local server command line', () => {

@@ -9,7 +9,7 @@
  *   GET  /sdk/v1/cohort/:id  cohort download (Basic auth, maxCohortSize, lastModified)
  *   POST /2/httpapi, /batch  analytics events, captured for inspection
  *
- * Routes live in a table (src/server/routes/*): add a route there and list
+ * Routes live in a table (src/dev-server/routes/*): add a route there and list
  * it in DEFAULT_ROUTES, or pass `routes` / call `addRoute`. Each route gets
  * fault injection and request logging for free.
  *

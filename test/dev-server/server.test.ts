@@ -3,8 +3,8 @@ import { createServer as createNetServer } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalServer } from '../../src/server';
-import type { LocalServer, Route } from '../../src/server';
+import { createLocalServer } from '../../src/dev-server';
+import type { LocalServer, Route } from '../../src/dev-server';
 import { createJsEngine } from '../../src/engine/js-engine';
 import { API_KEY, FLAGS } from './fixtures';
 

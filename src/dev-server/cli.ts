@@ -1,7 +1,7 @@
 /**
  * Command line for the local server, for development against a fake Amplitude:
  *
- *   node node_modules/amplitude-experiment-native/dist/cjs/server/cli.js \
+ *   node node_modules/amplitude-experiment-native/dist/cjs/dev-server/cli.js \
  *     --flags flags.json [--port 8080] [--host 127.0.0.1] [--api-key KEY ...]
  *
  * Then point the SDK at it: serverUrl 'http://127.0.0.1:8080'.
