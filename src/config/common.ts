@@ -77,3 +77,16 @@ export function urlOption(name: string, value: unknown, fallback: string): strin
   }
   return value.replace(/\/+$/, '');
 }
+
+/**
+ * `proxyFromEnv`: explicit true/false, else Node's own switch for environment proxies (NODE_USE_ENV_PROXY=1,
+ * honoured by Node 24's fetch and http), so one setting covers the process.
+ */
+export function proxyFromEnvOption(value: unknown, warn: (message: string) => void): boolean {
+  if (value === undefined || value === null) return process.env.NODE_USE_ENV_PROXY === '1';
+  if (typeof value !== 'boolean') {
+    warn(`config.proxyFromEnv must be a boolean, got ${JSON.stringify(value)}; using false`);
+    return false;
+  }
+  return value;
+}

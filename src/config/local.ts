@@ -8,11 +8,13 @@ import type { Dispatcher } from 'undici';
 import type { FlagConfig } from '../types';
 import type { EvaluationHook } from '../local/hooks';
 import type { FlagDataSource } from '../local/data-source';
+import type { LocalEvaluationMetrics } from '../metrics';
 import { createLogger, LogLevel, type Logger, type LoggerProvider } from '../util/logger';
 import {
   ConfigError,
   normalizeServerZone,
   numberOption,
+  proxyFromEnvOption,
   serverUrlsFor,
   ServerZone,
   type ServerZoneInput,
@@ -94,6 +96,14 @@ export interface LocalEvaluationConfig {
    * file when Amplitude cannot be reached at start(): docs/persistence.md.
    */
   persistence?: PersistenceConfig;
+  /** Callbacks counting evaluations, fetches, failures, cohort downloads, tracked events, installs: docs/observability.md. */
+  metrics?: LocalEvaluationMetrics;
+  /**
+   * Send requests (flags, stream, cohorts, tracked events) through the proxy named by HTTP_PROXY / HTTPS_PROXY,
+   * except for hosts in NO_PROXY. Default: on when NODE_USE_ENV_PROXY=1 (Node's own switch), else off. Ignored
+   * when `dispatcher` is given. docs/observability.md
+   */
+  proxyFromEnv?: boolean;
 }
 
 /** Where the last-known-good flag payload is kept. */
@@ -152,6 +162,8 @@ export interface ResolvedLocalConfig {
   flagsFilePollIntervalMillis: number;
   dataSource: FlagDataSource | undefined;
   persistence: PersistenceConfig | undefined;
+  metrics: LocalEvaluationMetrics | undefined;
+  proxyFromEnv: boolean;
 }
 
 const KNOWN_OPTIONS = new Set([
@@ -159,7 +171,7 @@ const KNOWN_OPTIONS = new Set([
   'flagConfigPollingIntervalMillis', 'flagConfigPollerRequestTimeoutMillis', 'startTimeoutMillis', 'streamUpdates',
   'streamServerUrl', 'streamFlagConnTimeoutMillis', 'httpAgent', 'dispatcher', 'assignmentConfig',
   'exposureConfig', 'cohortSyncConfig', 'hooks', 'flagsFile', 'flagsFilePollIntervalMillis', 'dataSource',
-  'persistence',
+  'persistence', 'metrics', 'proxyFromEnv',
 ]);
 
 export function resolveLocalConfig(config: LocalEvaluationConfig | undefined): ResolvedLocalConfig {
@@ -220,6 +232,11 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined): R
       typeof c.persistence.path !== 'string' || c.persistence.path === '')) {
     throw new ConfigError('config.persistence must be { path: string }');
   }
+  if (c.metrics !== undefined && (typeof c.metrics !== 'object' || c.metrics === null)) {
+    throw new ConfigError('config.metrics must be an object of callbacks (onEvaluation, onFlagConfigFetchFailure, ...)');
+  }
+  const proxyFromEnv = proxyFromEnvOption(c.proxyFromEnv, warn);
+  if (proxyFromEnv && c.dispatcher) warn('config.proxyFromEnv is ignored because config.dispatcher is set');
   return {
     logger,
     instanceName: c.instanceName,
@@ -259,5 +276,7 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined): R
     flagsFilePollIntervalMillis: numberOption('flagsFilePollIntervalMillis', c.flagsFilePollIntervalMillis, 1000, 10, warn),
     dataSource: c.dataSource,
     persistence: c.persistence,
+    metrics: c.metrics,
+    proxyFromEnv: proxyFromEnv && !c.dispatcher,
   };
 }

@@ -19,6 +19,7 @@ import { type EvaluationDetails, explainSnapshot } from './details';
 import { internalsOf } from './internals';
 import { StreamingUpdater } from './stream';
 import { unrefConnector } from './unref-connector';
+import { createMetricsSink, type MetricsSink } from '../metrics';
 
 export interface EvaluateOptions {
   /** Track an exposure event for each evaluated variant (needs exposureConfig). */
@@ -76,6 +77,9 @@ export class LocalEvaluationClient {
   private unsubscribeDataSource: (() => void) | undefined;
   /** Present with persistence (last-known-good flags). */
   private readonly persistence: FlagPersistence | undefined;
+  private readonly metrics: MetricsSink;
+  /** Present when config.metrics counts evaluations: evaluateV2 checks this one field otherwise. */
+  private readonly countEvaluation: ((flagCount: number) => void) | undefined;
 
   constructor(
     private readonly apiKey: string,
@@ -87,9 +91,11 @@ export class LocalEvaluationClient {
       this.logger.error('Experiment API key is empty: flags cannot be fetched');
     }
     this.engine = loadEngine();
+    this.metrics = createMetricsSink(this.config.metrics, this.logger);
+    this.countEvaluation = typeof this.config.metrics?.onEvaluation === 'function' ? this.metrics.onEvaluation : undefined;
     // Background connections never keep the process alive (a caller's dispatcher is used as given).
     this.http = new HttpClient(
-      this.config.dispatcher ? { dispatcher: this.config.dispatcher } : { connect: unrefConnector() },
+      this.config.dispatcher ? { dispatcher: this.config.dispatcher } : { connect: unrefConnector(), proxyFromEnv: this.config.proxyFromEnv },
     );
     const internals = internalsOf(config);
     this.poller = new FlagPoller({
@@ -100,6 +106,7 @@ export class LocalEvaluationClient {
       http: this.http,
       logger: this.logger,
       onPayload: (body) => this.submitFlagPayload(body, 'server'),
+      metrics: this.metrics,
     });
     if (this.config.streamUpdates) {
       this.streaming = new StreamingUpdater({
@@ -111,6 +118,7 @@ export class LocalEvaluationClient {
         poller: this.poller,
         onPayload: (payload) => this.submitFlagPayload(payload, 'stream'),
         timings: internals.stream,
+        metrics: this.metrics,
       });
     }
     const sync = this.config.cohortSyncConfig;
@@ -128,6 +136,7 @@ export class LocalEvaluationClient {
         retryBackoff: internals.cohortRetryBackoff,
         missingRetryBackoff: internals.cohortMissingRetryBackoff,
         requestTimeoutMillis: internals.cohortRequestTimeoutMillis,
+        metrics: this.metrics,
       });
     }
     this.tracking = createTracking(
@@ -135,6 +144,7 @@ export class LocalEvaluationClient {
       this.config.assignmentConfig,
       this.logger,
       internals.analyticsFactory,
+      { metrics: this.metrics, proxyFromEnv: this.config.proxyFromEnv },
     );
     for (const hook of this.config.hooks) this.addHook(hook);
     if (this.config.persistence) this.persistence = new FlagPersistence(this.config.persistence.path, this.logger);
@@ -148,10 +158,11 @@ export class LocalEvaluationClient {
     }
     if (this.config.bootstrap !== undefined) {
       // Installed at once; the cohorts it references are downloaded by start().
+      const arrived = performance.now();
       const next = this.parseFlagPayload(bootstrapPayload(this.config.bootstrap), 'bootstrap');
       if (next) {
         this.bootstrapSnapshot = next;
-        this.installSnapshot(next, buildCohortIndex(next));
+        this.installSnapshot(next, buildCohortIndex(next), 'bootstrap', arrived);
       }
     }
     const dataSource = this.config.dataSource;
@@ -214,6 +225,7 @@ export class LocalEvaluationClient {
   private submitFlagPayload(payload: string | Uint8Array, source: string): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
     const ticket = ++this.submitted;
+    const arrived = performance.now();
     const parsed = this.parseFlagPayloadAsync(payload, source);
     // Parses may finish out of order; installs stay in submission order.
     const run = this.updateChain.then(async () => {
@@ -223,7 +235,7 @@ export class LocalEvaluationClient {
       const index = buildCohortIndex(next);
       if (index && this.cohortSync) await this.cohortSync.loadMissing(index.all);
       if (this.closed || ticket <= this.staleThrough) return true;
-      this.installSnapshot(next, index);
+      this.installSnapshot(next, index, source, arrived);
       if (this.persistence && (source === 'server' || source === 'stream')) {
         this.persistence.save(payload, this.cohortStore ? this.cohortStore.ids().map((id) => this.cohortStore?.info(id)) : []);
       }
@@ -238,9 +250,10 @@ export class LocalEvaluationClient {
     return run.catch(() => false);
   }
 
-  private installSnapshot(next: FlagSnapshot, index: CohortIndex | undefined): void {
+  private installSnapshot(next: FlagSnapshot, index: CohortIndex | undefined, source: string, arrived: number): void {
     this.snapshot = next;
     this.cohortIndex = index;
+    this.metrics.onSnapshotInstall(performance.now() - arrived, next.size, source);
     if (index && !this.cohortSync && !this.warnedNoCohortSync) {
       this.warnedNoCohortSync = true;
       this.logger.error('Cohorts found in flag configs but no cohort download configured (set cohortSyncConfig)');
@@ -383,10 +396,11 @@ export class LocalEvaluationClient {
   /** Flags pushed by config.dataSource (TestData): installed at once, so the next evaluation sees them. */
   private installFromDataSource(payload: string): void {
     if (this.closed) return;
+    const arrived = performance.now();
     const next = this.parseFlagPayload(payload, 'data source');
     if (!next) return;
     this.staleThrough = this.submitted; // a fetched payload still parsing or loading cohorts must not replace this one
-    this.installSnapshot(next, buildCohortIndex(next));
+    this.installSnapshot(next, buildCohortIndex(next), 'data source', arrived);
   }
 
   private stopLocalSources(): void {
@@ -423,12 +437,13 @@ export class LocalEvaluationClient {
           return; // no file: keep waiting for the server until start()'s own timeout
         }
         if (this.snapshot === undefined || this.snapshot === this.bootstrapSnapshot) {
+          const arrived = performance.now();
           const next = this.parseFlagPayload(JSON.stringify(saved.flags), 'last-known-good file');
           if (!next) {
             if (reason !== undefined) finish(reason);
             return;
           }
-          this.installSnapshot(next, buildCohortIndex(next));
+          this.installSnapshot(next, buildCohortIndex(next), 'last-known-good file', arrived);
         }
         const why = reason === undefined ? `no answer within ${wait} ms` : (reason as Error)?.message ?? String(reason);
         this.logger.warn(
@@ -478,7 +493,9 @@ export class LocalEvaluationClient {
     const index = this.cohortIndex;
     const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cohortStore);
     const store = this.cohortStore;
-    return explainSnapshot(snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
+    const details = explainSnapshot(snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
+    this.countEvaluation?.(Object.keys(details).length);
+    return details;
   }
 
   /** True once flags are loaded (from Amplitude, bootstrap, a file, a data source or the last-known-good file). */
@@ -508,6 +525,7 @@ export class LocalEvaluationClient {
     const index = this.cohortIndex;
     const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cohortStore);
     const results = snapshot.evaluate(evaluated, flagKeys);
+    this.countEvaluation?.(Object.keys(results).length);
     if (this.tracking !== undefined) this.tracking.onEvaluate(evaluated, results, options?.tracksExposure);
     else if (options?.tracksExposure === true && !this.warnedNoTracking) {
       this.warnedNoTracking = true;

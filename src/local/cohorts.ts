@@ -16,6 +16,7 @@ import type { CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import { Backoff, sleep } from '../util/backoff';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
+import { type MetricsSink, NO_METRICS } from '../metrics';
 import type { Logger } from '../util/logger';
 import { LIBRARY } from '../version';
 import { type CohortIndex, USER_GROUP_TYPE } from './cohort-utils';
@@ -46,6 +47,7 @@ export interface CohortSyncOptions {
   retryBackoff?: { minMillis: number; maxMillis: number; scalar: number };
   missingRetryBackoff?: { minMillis: number; maxMillis: number; scalar: number };
   requestTimeoutMillis?: number;
+  metrics?: MetricsSink;
 }
 
 /** How one download ended. */
@@ -81,6 +83,10 @@ export class CohortSync {
     this.missingBackoff = new Backoff(
       options.missingRetryBackoff ?? { minMillis: 2_000, maxMillis: options.pollingIntervalMillis, scalar: 2 },
     );
+  }
+
+  private get metrics(): MetricsSink {
+    return this.options.metrics ?? NO_METRICS;
   }
 
   get store(): CohortStore {
@@ -234,6 +240,7 @@ export class CohortSync {
       } catch (err) {
         if (this.stopped) return 'stopped';
         if (err instanceof CohortTooLargeError) {
+          this.metrics.onCohortDownloadFailure(cohortId, err);
           logger.error(`cohort ${cohortId} is not loaded: ${err.message}`);
           return 'too-large';
         }
@@ -242,6 +249,7 @@ export class CohortSync {
             err.statusCode === 401 || err.statusCode === 403
               ? ' (check cohortSyncConfig apiKey and secretKey: the project API and secret keys)'
               : '';
+          this.metrics.onCohortDownloadFailure(cohortId, err);
           logger.error(`cohort ${cohortId} download rejected with status ${err.statusCode}${hint}`);
           return 'rejected';
         }
@@ -256,6 +264,7 @@ export class CohortSync {
         return 'stopped';
       }
     }
+    this.metrics.onCohortDownloadFailure(cohortId, lastError);
     const kept = this.options.store.has(cohortId) ? '; keeping the loaded members' : '';
     logger.error(`cohort ${cohortId} download failed after ${COHORT_ATTEMPTS} attempts: ${describe(lastError)}${kept}`);
     return 'failed';
@@ -285,6 +294,7 @@ export class CohortSync {
     const body = await readBody(response, deadline - Date.now());
     const info = await this.options.store.load(body, cohortId);
     if (body.length >= RELEASE_MEMORY_AFTER_BYTES) this.releaseMemoryAfterNextGc();
+    this.metrics.onCohortDownload(info.cohortId, info.memberCount, body.length);
     this.options.logger.debug(`cohort ${info.cohortId} loaded: ${info.memberCount} members (${info.groupType})`);
     return 'loaded';
   }

@@ -7,6 +7,7 @@ import { Backoff, sleep } from '../util/backoff';
 import { FetchError, HttpClient, splitUrl } from '../util/http';
 import type { Logger } from '../util/logger';
 import { LIBRARY } from '../version';
+import { type MetricsSink, NO_METRICS } from '../metrics';
 
 export interface FlagPollerOptions {
   apiKey: string;
@@ -17,6 +18,7 @@ export interface FlagPollerOptions {
   logger: Logger;
   /** Hands a payload to the store; false when it was not usable (kept the old one). */
   onPayload: (body: Buffer) => boolean | Promise<boolean>;
+  metrics?: MetricsSink;
 }
 
 /** A response that retrying will not fix (bad key, wrong URL). */
@@ -50,6 +52,18 @@ export class FlagPoller {
 
   /** One request; resolves with the body of a 200, rejects with FetchError otherwise. */
   async fetchOnce(): Promise<Buffer> {
+    const metrics = this.options.metrics ?? NO_METRICS;
+    try {
+      const body = await this.request();
+      metrics.onFlagConfigFetch();
+      return body;
+    } catch (err) {
+      if (!this.stopped) metrics.onFlagConfigFetchFailure(err);
+      throw err;
+    }
+  }
+
+  private async request(): Promise<Buffer> {
     const response = await this.options.http.request({
       origin: this.origin,
       path: this.path,

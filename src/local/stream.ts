@@ -18,6 +18,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Backoff, type BackoffOptions } from '../util/backoff';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
+import { type MetricsSink, NO_METRICS } from '../metrics';
 import type { Logger } from '../util/logger';
 import { LIBRARY } from '../version';
 import type { FlagPoller } from './flag-poller';
@@ -319,6 +320,7 @@ export class FlagStream {
 
 export interface StreamingUpdaterOptions extends FlagStreamOptions {
   poller: FlagPoller;
+  metrics?: MetricsSink;
 }
 
 /**
@@ -331,6 +333,7 @@ export class StreamingUpdater {
   private readonly logger: Logger;
   private readonly backoff: Backoff;
   private readonly stableMillis: number;
+  private readonly metrics: MetricsSink;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private mode: 'idle' | 'streaming' | 'polling' = 'idle';
@@ -343,6 +346,7 @@ export class StreamingUpdater {
     this.logger = options.logger;
     this.backoff = new Backoff(options.timings?.retryBackoff ?? STREAM_RETRY_BACKOFF);
     this.stableMillis = options.timings?.stableMillis ?? STREAM_STABLE_MILLIS;
+    this.metrics = options.metrics ?? NO_METRICS;
     this.stream.onError = (err) => this.onStreamFailure(err);
   }
 
@@ -363,6 +367,7 @@ export class StreamingUpdater {
       return;
     } catch (err) {
       if (this.stopped) throw err;
+      this.metrics.onStreamFailure(err);
       this.logger.warn(`flag stream unavailable (${(err as Error).message}); polling until it is back`);
     }
     this.mode = 'polling';
@@ -380,6 +385,7 @@ export class StreamingUpdater {
     if (this.stopped) return;
     const since = this.stream.connectedSince;
     if (since > 0 && Date.now() - since >= this.stableMillis) this.backoff.reset();
+    this.metrics.onStreamFailure(err);
     this.logger.warn(`flag stream failed (${err.message}); polling until it reconnects`);
     this.fallBack();
   }
@@ -410,6 +416,7 @@ export class StreamingUpdater {
       await this.stream.connect();
     } catch (err) {
       if (this.stopped) return;
+      this.metrics.onStreamFailure(err);
       this.logger.debug(`stream: reconnect failed (${(err as Error).message})`);
       this.fallBack();
       return;

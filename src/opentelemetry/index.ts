@@ -10,3 +10,5 @@
  */
 export { TracingHook, createTracingHook, FeatureFlagSemconv, DEFAULT_PROVIDER_NAME } from './tracing';
 export type { TracingHookOptions } from './tracing';
+export { createOpenTelemetryMetrics, MetricNames, MetricAttributes, errorType } from './metrics';
+export type { OpenTelemetryMetricsOptions } from './metrics';

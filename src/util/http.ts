@@ -8,7 +8,7 @@
  * status means. Transport failures (timeout, reset, refused, abort, close)
  * reject with FetchError, whose `code` says which.
  */
-import { Agent } from 'undici';
+import { Agent, EnvHttpProxyAgent, Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 
@@ -70,6 +70,11 @@ export interface HttpClientOptions {
   keepAliveTimeoutMillis?: number;
   /** TLS/socket options for the client's own Agent (undici `connect` options). */
   connect?: Agent.Options['connect'];
+  /**
+   * Route requests through HTTP_PROXY / HTTPS_PROXY (lower-case names win), except for hosts in NO_PROXY
+   * (undici's EnvHttpProxyAgent). Only for the client's own Agent.
+   */
+  proxyFromEnv?: boolean;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD' | 'PATCH';
@@ -222,6 +227,18 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
   }
 }
 
+/**
+ * undici's EnvHttpProxyAgent with the same Agent options. A custom connector (the local client's unref'd
+ * sockets) also opens the connection to the proxy, which carries the tunnel: undici only passes it to
+ * ProxyAgent's clientFactory, an option its EnvHttpProxyAgent types leave out but forward.
+ */
+function envProxyAgent(agentOptions: Agent.Options): Dispatcher {
+  const connect = agentOptions.connect;
+  if (typeof connect !== 'function') return new EnvHttpProxyAgent(agentOptions);
+  const clientFactory = (origin: URL, opts: Pool.Options): Dispatcher => new Pool(origin, { ...opts, connect });
+  return new EnvHttpProxyAgent({ ...agentOptions, clientFactory } as EnvHttpProxyAgent.Options);
+}
+
 /** One keep-alive HTTP client. Create one per SDK client; close() when done. */
 export class HttpClient {
   private readonly dispatcher: Dispatcher;
@@ -239,7 +256,7 @@ export class HttpClient {
       if (options.connections !== undefined) agentOptions.connections = options.connections;
       if (options.keepAliveTimeoutMillis !== undefined) agentOptions.keepAliveTimeout = options.keepAliveTimeoutMillis;
       if (options.connect !== undefined) agentOptions.connect = options.connect;
-      this.dispatcher = new Agent(agentOptions);
+      this.dispatcher = options.proxyFromEnv === true ? envProxyAgent(agentOptions) : new Agent(agentOptions);
       this.ownsDispatcher = true;
     }
   }
