@@ -6,7 +6,7 @@
 import type { Agent as HttpAgent } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Agent as UndiciAgent } from 'undici';
-import { ConfigError, normalizeServerZone, numberOption, serverUrlsFor, ServerZone, urlOption } from './common';
+import { ConfigError, normalizeServerZone, numberOption, proxyFromEnvOption, serverUrlsFor, ServerZone, urlOption } from './common';
 import type { ServerZoneInput } from './common';
 import { createLogger, LogLevel } from '../util/logger';
 import type { Logger, LoggerProvider } from '../util/logger';
@@ -49,6 +49,11 @@ export interface RemoteEvaluationConfig {
   dispatcher?: Dispatcher;
   /** Python SDK's connection_pool_max_size: max connections to the server. Default unlimited. */
   connectionPoolMaxSize?: number;
+  /**
+   * Send requests through the proxy named by HTTP_PROXY / HTTPS_PROXY, except for hosts in NO_PROXY. Default: on
+   * when NODE_USE_ENV_PROXY=1, else off. Ignored when `dispatcher` is given. docs/observability.md
+   */
+  proxyFromEnv?: boolean;
 }
 
 /** @deprecated use RemoteEvaluationConfig (kept for the official SDK's name). */
@@ -109,6 +114,7 @@ export interface ResolvedRemoteConfig {
   dispatcher: Dispatcher | undefined;
   connections: number | undefined;
   connect: UndiciAgent.Options['connect'] | undefined;
+  proxyFromEnv: boolean;
 }
 
 const KNOWN_OPTIONS = new Set<string>([
@@ -128,6 +134,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'httpAgent',
   'dispatcher',
   'connectionPoolMaxSize',
+  'proxyFromEnv',
 ]);
 
 function camel(name: string): string {
@@ -249,6 +256,9 @@ export function resolveRemoteConfig(config: RemoteEvaluationConfig | undefined |
     dispatcher = c.dispatcher;
   }
 
+  const proxyFromEnv = proxyFromEnvOption(c.proxyFromEnv, warn) && !dispatcher;
+  if (c.proxyFromEnv === true && dispatcher) warn('config.proxyFromEnv is ignored because config.dispatcher is set');
+
   let connections: number | undefined;
   if (c.connectionPoolMaxSize !== undefined && c.connectionPoolMaxSize !== null) {
     const n = numberOption('connectionPoolMaxSize', c.connectionPoolMaxSize, 0, 1, warn);
@@ -290,5 +300,6 @@ export function resolveRemoteConfig(config: RemoteEvaluationConfig | undefined |
     dispatcher,
     connections,
     connect,
+    proxyFromEnv,
   };
 }
