@@ -4,7 +4,17 @@
  */
 export { Experiment } from './factory';
 export { LocalEvaluationClient } from './local/client';
-export type { EvaluateOptions } from './local/client';
+export type { EvaluateOptions, CloseOptions } from './local/client';
+export type {
+  FlagsUpdatedEvent,
+  FlagUpdatedEvent,
+  ClientErrorEvent,
+  ClientStatus,
+  ClientState,
+  LocalClientEventName,
+  LocalClientEventMap,
+  LocalClientListener,
+} from './local/events';
 export {
   LocalEvaluationDefaults,
   CohortSyncConfigDefaults,

@@ -222,6 +222,13 @@ class NativeFlagSnapshot implements FlagSnapshot {
     return i === undefined ? undefined : this.flagAt(i);
   }
 
+  flagText(flagKey: string): string | undefined {
+    const f = this.index.get(flagKey);
+    if (f === undefined) return undefined;
+    const start = this.info.payloadSpans[2 * f];
+    return this.payload.toString('utf8', start, start + this.info.payloadSpans[2 * f + 1]);
+  }
+
   cohortFlagKeys(): string[] {
     return this.info.cohortFlags.map((i) => this.info.keys[i]);
   }

@@ -22,6 +22,12 @@ export interface FlagSnapshot {
   /** Parsed flag config (as JSON.parse gives it), or undefined. */
   flag(flagKey: string): Record<string, unknown> | undefined;
   /**
+   * The flag's config as JSON text (the payload's own bytes where the engine
+   * keeps them), or undefined: compares flags by content without keeping
+   * parsed copies. Same content gives the same text within one engine.
+   */
+  flagText?(flagKey: string): string | undefined;
+  /**
    * Keys of the flags with a cohort filter (`set contains any` / `set does
    * not contain any` on a selector ending in "cohort_ids"), when the engine
    * knows them without parsing every flag; otherwise use keys().

@@ -1,25 +1,33 @@
 /**
- * Local evaluation: flag configs are fetched once and refreshed in the
- * background; evaluateV2 runs synchronously in the native engine.
+ * Local evaluation: flag configs arrive through one flag source (polling,
+ * streaming, a file, a data source, ...; see sources/) into one snapshot
+ * holder; evaluateV2 runs synchronously in the native engine.
  */
-import { loadEngine, type Engine, type FlagSnapshot, FlagPayloadError } from '../engine';
+import { loadEngine, type Engine } from '../engine';
 import { type CohortStore, createCohortStore } from '../engine/cohort-store';
 import { type FlagBootstrap, type LocalEvaluationConfig, type ResolvedLocalConfig, resolveLocalConfig } from '../config/local';
 import type { ExperimentUser, Variants } from '../types';
 import { HttpClient } from '../util/http';
 import type { Logger } from '../util/logger';
-import { buildCohortIndex, type CohortIndex } from './cohort-utils';
-import { CohortSync, enrichUser } from './cohorts';
+import { enrichUser } from './cohorts';
 import { createTracking, DEFAULT_FLUSH_TIMEOUT_MILLIS, type Tracking } from './exposure';
-import { FlagPoller, isPermanentFailure } from './flag-poller';
-import { FileFlagSource } from './file-source';
 import { FlagPersistence } from './persistence';
 import { type EvaluationHook, HookRunner } from './hooks';
 import { type EvaluationDetails, explainSnapshot } from './details';
-import { internalsOf } from './internals';
-import { StreamingUpdater } from './stream';
+import { internalsOf, type LocalClientInternals } from './internals';
 import { unrefConnector } from './unref-connector';
 import { createMetricsSink, type MetricsSink } from '../metrics';
+import {
+  ClientEvents,
+  type ClientStatus,
+  type LocalClientEventName,
+  type LocalClientListener,
+} from './events';
+import { dependentsOf, diffSnapshots } from './flag-diff';
+import { StatusTracker } from './status';
+import { type Installed, SnapshotHolder } from './sources/snapshot-holder';
+import { planSources } from './sources/plan';
+import { isPermanentSourceError, type SourcePlan } from './sources/types';
 
 export interface EvaluateOptions {
   /** Track an exposure event for each evaluated variant (needs exposureConfig). */
@@ -33,50 +41,51 @@ export interface CloseOptions {
 
 const NO_COHORTS: ReadonlySet<string> = new Set();
 
+function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Set) return 'a Set (use Array.from(set))';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** Installs from these are not written to the last-known-good file (they are local, or it is that file). */
+const NOT_PERSISTED: ReadonlySet<string> = new Set(['bootstrap', 'file', 'data-source', 'last-known-good', 'cache']);
+
 function bootstrapPayload(bootstrap: FlagBootstrap): string {
   if (typeof bootstrap === 'string') return bootstrap;
   return JSON.stringify(Array.isArray(bootstrap) ? bootstrap : Object.values(bootstrap));
+}
+
+/** What one start()..stop() cycle runs: its sources and its connections. */
+interface Cycle {
+  readonly plan: SourcePlan;
+  readonly http: HttpClient;
+  stopped: boolean;
 }
 
 export class LocalEvaluationClient {
   private readonly config: ResolvedLocalConfig;
   private readonly logger: Logger;
   private readonly engine: Engine;
-  private readonly http: HttpClient;
-  private readonly poller: FlagPoller;
-  private snapshot: FlagSnapshot | undefined;
-  /** Cohort references of `snapshot`; undefined when it has none (the common case: no per-call work). */
-  private cohortIndex: CohortIndex | undefined;
-  /** Present with cohortSyncConfig. */
-  private readonly cohortStore: CohortStore | undefined;
-  private readonly cohortSync: CohortSync | undefined;
+  private readonly internals: LocalClientInternals;
+  private readonly holder: SnapshotHolder;
+  private readonly events: ClientEvents;
+  private readonly tracker: StatusTracker;
+  private cycle: Cycle;
+  /** Created when a cohort loader first needs it. */
+  private cohortStore: CohortStore | undefined;
   /** Present with exposureConfig or assignmentConfig. */
   private readonly tracking: Tracking | undefined;
-  /** Present with streamUpdates. */
-  private readonly streaming: StreamingUpdater | undefined;
-  /** Flag payloads are installed one after the other (cohorts first, then the snapshot swap). */
-  private updateChain: Promise<void> = Promise.resolve();
-  /** Submission number of the last payload handed to submitFlagPayload. */
-  private submitted = 0;
-  /** Payloads submitted up to this number are dropped (a newer source won). */
-  private staleThrough = 0;
-  private startPromise: Promise<void> | undefined;
-  /** The bootstrap snapshot, until a fetched one replaces it. */
-  private bootstrapSnapshot: FlagSnapshot | undefined;
-  private flushPromise: Promise<void> | undefined;
-  private closed = false;
-  private readonly reported = new Set<string>();
-  private readonly reportedCohorts = new Set<string>();
-  private warnedEmpty = false;
-  private warnedNoCohortSync = false;
-  private warnedNoTracking = false;
-  /** Present once a hook is registered: evaluateV2 checks this one field when there is none. */
-  private hooks: HookRunner | undefined;
-  /** Present with flagsFile. */
-  private readonly fileSource: FileFlagSource | undefined;
-  private unsubscribeDataSource: (() => void) | undefined;
   /** Present with persistence (last-known-good flags). */
   private readonly persistence: FlagPersistence | undefined;
+  private startPromise: Promise<void> | undefined;
+  private flushPromise: Promise<void> | undefined;
+  /** close() was called: final. */
+  private closed = false;
+  private warnedEmpty = false;
+  private warnedNoTracking = false;
+  private warnedFlagKeys = false;
+  /** Present once a hook is registered: evaluateV2 checks this one field when there is none. */
+  private hooks: HookRunner | undefined;
   private readonly metrics: MetricsSink;
   /** Present when config.metrics counts evaluations: evaluateV2 checks this one field otherwise. */
   private readonly countEvaluation: ((flagCount: number) => void) | undefined;
@@ -93,210 +102,148 @@ export class LocalEvaluationClient {
     this.engine = loadEngine();
     this.metrics = createMetricsSink(this.config.metrics, this.logger);
     this.countEvaluation = typeof this.config.metrics?.onEvaluation === 'function' ? this.metrics.onEvaluation : undefined;
-    // Background connections never keep the process alive (a caller's dispatcher is used as given).
-    this.http = new HttpClient(
-      this.config.dispatcher ? { dispatcher: this.config.dispatcher } : { connect: unrefConnector(), proxyFromEnv: this.config.proxyFromEnv },
-    );
-    const internals = internalsOf(config);
-    this.poller = new FlagPoller({
-      apiKey,
-      serverUrl: this.config.serverUrl,
-      pollingIntervalMillis: this.config.flagConfigPollingIntervalMillis,
-      requestTimeoutMillis: this.config.flagConfigPollerRequestTimeoutMillis,
-      http: this.http,
+    this.internals = internalsOf(config);
+    this.events = new ClientEvents(this.logger);
+    this.tracker = new StatusTracker({ onChange: (status) => this.events.emit('status', status) });
+    this.holder = new SnapshotHolder({
+      engine: this.engine,
       logger: this.logger,
-      onPayload: (body) => this.submitFlagPayload(body, 'server'),
       metrics: this.metrics,
+      observer: {
+        installed: (next, previous) => this.onInstalled(next, previous),
+        refreshed: (from) => this.tracker.refreshed(from),
+        failed: (from, error) => this.onFailed(from, error),
+      },
     });
-    if (this.config.streamUpdates) {
-      this.streaming = new StreamingUpdater({
-        apiKey,
-        streamServerUrl: this.config.streamServerUrl,
-        connTimeoutMillis: this.config.streamFlagConnTimeoutMillis,
-        http: this.http,
-        logger: this.logger,
-        poller: this.poller,
-        onPayload: (payload) => this.submitFlagPayload(payload, 'stream'),
-        timings: internals.stream,
-        metrics: this.metrics,
-      });
-    }
-    const sync = this.config.cohortSyncConfig;
-    if (sync) {
-      this.cohortStore = createCohortStore(internals.cohortStore);
-      this.cohortSync = new CohortSync({
-        apiKey: sync.apiKey,
-        secretKey: sync.secretKey,
-        cohortServerUrl: sync.cohortServerUrl,
-        maxCohortSize: sync.maxCohortSize,
-        pollingIntervalMillis: internals.cohortPollingIntervalMillis ?? sync.cohortPollingIntervalMillis,
-        http: this.http,
-        logger: this.logger,
-        store: this.cohortStore,
-        retryBackoff: internals.cohortRetryBackoff,
-        missingRetryBackoff: internals.cohortMissingRetryBackoff,
-        requestTimeoutMillis: internals.cohortRequestTimeoutMillis,
-        metrics: this.metrics,
-      });
-    }
     this.tracking = createTracking(
       this.config.exposureConfig,
       this.config.assignmentConfig,
       this.logger,
-      internals.analyticsFactory,
+      this.internals.analyticsFactory,
       { metrics: this.metrics, proxyFromEnv: this.config.proxyFromEnv },
     );
     for (const hook of this.config.hooks) this.addHook(hook);
     if (this.config.persistence) this.persistence = new FlagPersistence(this.config.persistence.path, this.logger);
-    if (this.config.flagsFile !== undefined) {
-      this.fileSource = new FileFlagSource({
-        path: this.config.flagsFile,
-        pollIntervalMillis: this.config.flagsFilePollIntervalMillis,
-        logger: this.logger,
-        onPayload: (payload) => this.submitFlagPayload(payload, 'file'),
-      });
-    }
     if (this.config.bootstrap !== undefined) {
       // Installed at once; the cohorts it references are downloaded by start().
-      const arrived = performance.now();
-      const next = this.parseFlagPayload(bootstrapPayload(this.config.bootstrap), 'bootstrap');
-      if (next) {
-        this.bootstrapSnapshot = next;
-        this.installSnapshot(next, buildCohortIndex(next), 'bootstrap', arrived);
-      }
+      this.holder.install(bootstrapPayload(this.config.bootstrap), 'bootstrap');
     }
-    const dataSource = this.config.dataSource;
-    if (dataSource) this.unsubscribeDataSource = dataSource.subscribe((payload) => this.installFromDataSource(payload));
+    this.cycle = this.newCycle();
   }
 
-  /**
-   * Parse a flag payload into a snapshot. On a payload that is unusable as a
-   * whole, log and return undefined (the previous snapshot stays). Flags that
-   * fail validation are logged once each and left out; the others are served.
-   */
-  private parseFlagPayload(payload: string | Uint8Array, source: string): FlagSnapshot | undefined {
-    let next: FlagSnapshot;
-    try {
-      next = this.engine.load(payload);
-    } catch (err) {
-      this.reportUnusablePayload(err, source);
-      return undefined;
-    }
-    return this.acceptParsed(next, source);
-  }
-
-  /** The same, parsed off the main thread when the engine can. */
-  private async parseFlagPayloadAsync(payload: string | Uint8Array, source: string): Promise<FlagSnapshot | undefined> {
-    if (this.engine.loadAsync === undefined) return this.parseFlagPayload(payload, source);
-    let next: FlagSnapshot;
-    try {
-      next = await this.engine.loadAsync(payload);
-    } catch (err) {
-      this.reportUnusablePayload(err, source);
-      return undefined;
-    }
-    return this.acceptParsed(next, source);
-  }
-
-  private reportUnusablePayload(err: unknown, source: string): void {
-    const why = err instanceof FlagPayloadError ? err.message : `unexpected error: ${(err as Error).message}`;
-    this.logger.error(`flag configs from ${source} were not applied (${why}); keeping the previous flags`);
-  }
-
-  private acceptParsed(next: FlagSnapshot, source: string): FlagSnapshot {
-    for (const r of next.rejected) {
-      const line = `flag ${JSON.stringify(r.flagKey)} left out: ${r.reason}`;
-      if (!this.reported.has(line)) {
-        this.reported.add(line);
-        this.logger.error(line);
-      }
-    }
-    this.logger.debug(`loaded ${next.size} flags from ${source}`);
-    return next;
-  }
-
-  /**
-   * Parse a payload (off the main thread with the native engine) and install
-   * it once the cohorts it references are loaded (or failed for good this
-   * round), after any payload submitted before it. Resolves false when the
-   * payload was unusable. A payload superseded by a newer usable one while it
-   * parsed or its cohorts loaded is dropped.
-   */
-  private submitFlagPayload(payload: string | Uint8Array, source: string): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false);
-    const ticket = ++this.submitted;
-    const arrived = performance.now();
-    const parsed = this.parseFlagPayloadAsync(payload, source);
-    // Parses may finish out of order; installs stay in submission order.
-    const run = this.updateChain.then(async () => {
-      const next = await parsed;
-      if (!next) return false;
-      if (this.closed || ticket <= this.staleThrough) return true;
-      const index = buildCohortIndex(next);
-      if (index && this.cohortSync) await this.cohortSync.loadMissing(index.all);
-      if (this.closed || ticket <= this.staleThrough) return true;
-      this.installSnapshot(next, index, source, arrived);
-      if (this.persistence && (source === 'server' || source === 'stream')) {
-        this.persistence.save(payload, this.cohortStore ? this.cohortStore.ids().map((id) => this.cohortStore?.info(id)) : []);
-      }
-      return true;
+  /** Sources and connections for a start()..stop() cycle; a source that has flags before start() gets them in now. */
+  private newCycle(): Cycle {
+    // Background connections never keep the process alive (a caller's dispatcher is used as given).
+    const http = new HttpClient(this.config.dispatcher ? { dispatcher: this.config.dispatcher } : { connect: unrefConnector(), proxyFromEnv: this.config.proxyFromEnv });
+    const plan = planSources({
+      apiKey: this.apiKey,
+      config: this.config,
+      internals: this.internals,
+      http,
+      logger: this.logger,
+      cohortStore: () => (this.cohortStore ??= createCohortStore(this.internals.cohortStore)),
+      metrics: this.metrics,
     });
-    this.updateChain = run.then(
-      () => undefined,
-      (err: unknown) => {
-        this.logger.error(`flag update failed: ${(err as Error)?.message ?? String(err)}`);
-      },
-    );
-    return run.catch(() => false);
+    this.holder.useCohorts(plan.cohorts, this.cohortStore);
+    this.holder.open();
+    plan.primary.attach?.(this.holder);
+    return { plan, http, stopped: false };
   }
 
-  private installSnapshot(next: FlagSnapshot, index: CohortIndex | undefined, source: string, arrived: number): void {
-    this.snapshot = next;
-    this.cohortIndex = index;
-    this.metrics.onSnapshotInstall(performance.now() - arrived, next.size, source);
-    if (index && !this.cohortSync && !this.warnedNoCohortSync) {
-      this.warnedNoCohortSync = true;
-      this.logger.error('Cohorts found in flag configs but no cohort download configured (set cohortSyncConfig)');
+  private onInstalled(next: Installed, previous: Installed | undefined): void {
+    this.tracker.installed(next.from, next.snapshot.size);
+    if (this.persistence && !NOT_PERSISTED.has(next.from)) {
+      const store = this.cohortStore;
+      this.persistence.save(next.payload, store ? store.ids().map((id) => store.info(id)) : []);
     }
-    if (this.cohortSync) {
-      this.cohortSync.removeUnused(index?.all ?? NO_COHORTS);
-      this.cohortSync.scheduleMissingRetry();
-    }
-    this.reportMissingCohorts();
+    if (!this.events.hasUpdateListeners()) return;
+    const diff = diffSnapshots(previous?.snapshot, next.snapshot);
+    this.emitUpdate(diff.added, diff.removed, diff.changed, next.from);
   }
 
-  /** Log each referenced cohort that is not loaded, once per cohort (not per evaluation). */
-  private reportMissingCohorts(): void {
-    const index = this.cohortIndex;
-    if (!index || !this.cohortSync) return;
-    const store = this.cohortStore;
-    for (const [flagKey, ids] of index.byFlag) {
-      const missing: string[] = [];
+  private onFailed(from: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.tracker.failed(message);
+    this.events.emit('error', Object.freeze({ source: from, error, message }));
+  }
+
+  /** New members for some cohorts: the flags that reference them (and their dependents) may match other users. */
+  private onCohortsChanged(changed: ReadonlySet<string>): void {
+    this.holder.reportMissingCohorts();
+    const current = this.holder.current;
+    if (!current?.cohorts || !this.events.hasUpdateListeners()) return;
+    const keys: string[] = [];
+    for (const [flagKey, ids] of current.cohorts.byFlag) {
       for (const id of ids) {
-        if (!store?.has(id) && !this.reportedCohorts.has(id)) {
-          this.reportedCohorts.add(id);
-          missing.push(id);
+        if (changed.has(id)) {
+          keys.push(flagKey);
+          break;
         }
       }
-      if (missing.length > 0) {
-        this.logger.error(`Flag ${flagKey} has cohort ids ${missing.join(',')} unavailable, evaluation may be incorrect`);
-      }
     }
+    if (keys.length === 0) return;
+    const all = [...keys, ...dependentsOf(current.snapshot, keys, new Set(keys))];
+    this.emitUpdate([], [], all, 'cohort');
+  }
+
+  private emitUpdate(added: string[], removed: string[], changed: string[], source: string): void {
+    if (added.length + removed.length + changed.length === 0) return;
+    const flagKeys = [...added, ...removed, ...changed];
+    this.events.emit('update', Object.freeze({ flagKeys, added, removed, changed, source }));
+    const emitKey = (flagKey: string, kind: 'added' | 'removed' | 'changed'): void => {
+      const name = `update:${flagKey}`;
+      if (this.events.has(name)) this.events.emit(name, Object.freeze({ flagKey, kind, source }));
+    };
+    for (const k of added) emitKey(k, 'added');
+    for (const k of removed) emitKey(k, 'removed');
+    for (const k of changed) emitKey(k, 'changed');
   }
 
   /**
-   * Fetch flag configs (stream or poll) and the cohorts they reference, then
-   * keep both fresh in the background. Resolves once flags and their cohorts
-   * are loaded (a cohort that fails to download is logged, not fatal, as in
-   * the official SDK); rejects on an authentication failure or after
-   * startTimeoutMillis. Background updates continue either way until stop().
+   * Listen to client events: 'update' (flags added, removed or changed),
+   * 'update:<flagKey>' (one flag), 'error' (a refresh failed; never thrown,
+   * with or without a listener), 'status' (client.status() changed). A
+   * listener that throws is logged and ignored. docs/events.md
+   */
+  on<E extends LocalClientEventName>(event: E, listener: LocalClientListener<E>): this {
+    this.events.on(event, listener as (e: never) => void);
+    return this;
+  }
+
+  /** Remove a listener added with on() or once(). */
+  off<E extends LocalClientEventName>(event: E, listener: LocalClientListener<E>): this {
+    this.events.off(event, listener as (e: never) => void);
+    return this;
+  }
+
+  /** Like on(), removed after its first call. */
+  once<E extends LocalClientEventName>(event: E, listener: LocalClientListener<E>): this {
+    this.events.once(event, listener as (e: never) => void);
+    return this;
+  }
+
+  /** How fresh the flags are: one call for a readiness probe. docs/events.md */
+  status(): ClientStatus {
+    return this.tracker.status();
+  }
+
+  /**
+   * Fetch flag configs (through the configured source) and the cohorts they
+   * reference, then keep both fresh in the background. Resolves once flags
+   * and their cohorts are loaded (a cohort that fails to download is logged,
+   * not fatal, as in the official SDK); rejects on an authentication
+   * failure, an unreachable server, or after startTimeoutMillis. Background
+   * updates continue either way until stop(). After stop(), start() starts
+   * the client again; after close() it rejects.
    */
   start(): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('client is stopped'));
+    if (this.closed) return Promise.reject(new Error('client is closed (close() is final; use stop() to restart later)'));
+    if (this.cycle.stopped) this.cycle = this.newCycle();
     if (!this.startPromise) {
       const timeout = this.config.startTimeoutMillis;
-      const deadline = Date.now() + timeout;
-      const work = this.startWork(deadline);
+      const cycle = this.cycle;
+      this.tracker.started(this.internals.staleAfterMillis ?? cycle.plan.primary.staleAfterMillis);
+      const work = this.startCycle(cycle, Date.now() + timeout);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<never>((_, reject) => {
         // Ref'd on purpose: it keeps `await client.start()` alive (sockets are unref'd), and is cleared when start settles.
@@ -306,74 +253,117 @@ export class LocalEvaluationClient {
       });
       work.catch(() => undefined);
       timedOut.catch(() => undefined);
-      this.startPromise = Promise.race([work, timedOut]).finally(() => clearTimeout(timer));
-      if (this.persistence) this.startPromise = this.withLastKnownGood(this.startPromise, this.persistence);
+      const started = Promise.race([work, timedOut]).finally(() => clearTimeout(timer));
+      started.catch((err: unknown) => {
+        if (cycle.stopped) return;
+        if (!this.holder.hasFlags) this.tracker.markStartFailed();
+        this.logger.error(`start() failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+      this.startPromise = started;
     }
     return this.startPromise;
   }
 
-  private async startWork(deadline: number): Promise<void> {
+  private async startCycle(cycle: Cycle, deadline: number): Promise<void> {
+    const cohorts = cycle.plan.cohorts;
     try {
-      if (this.fileSource) {
-        await this.fileSource.start();
-      } else if (this.config.dataSource) {
-        // Flags come from the data source, installed as it pushes them.
-      } else if (this.streaming) {
-        await this.streaming.start(deadline);
-      } else {
-        try {
-          await this.poller.loadInitial(deadline);
-        } finally {
-          if (!this.closed) this.poller.startPolling();
-        }
-      }
-      await this.updateChain;
-      // Still on bootstrap flags (no fetched payload installed): their cohorts were never downloaded.
-      const index = this.cohortIndex;
-      if (index && this.cohortSync && !this.closed && this.snapshot === this.bootstrapSnapshot) {
-        await this.cohortSync.loadMissing(index.all);
-        this.reportMissingCohorts();
+      await this.startSources(cycle, deadline);
+      await this.holder.settled();
+      // Flags installed without their cohorts (bootstrap, last-known-good): load them now.
+      const current = this.holder.current;
+      if (current?.cohorts && !current.cohortsAwaited && cohorts && !cycle.stopped) {
+        await cohorts.loadMissing(current.cohorts.all);
+        this.holder.reportMissingCohorts();
       }
     } finally {
-      if (this.cohortSync && !this.closed) {
-        this.cohortSync.startPolling(
-          () => this.cohortIndex?.all ?? NO_COHORTS,
-          () => this.reportMissingCohorts(),
+      if (cohorts && !cycle.stopped) {
+        cohorts.startRefresh(
+          () => this.holder.current?.cohorts?.all ?? NO_COHORTS,
+          (changed) => this.onCohortsChanged(changed),
         );
-        this.cohortSync.scheduleMissingRetry();
       }
     }
   }
 
   /**
-   * Stop polling, streaming and cohort refresh; abort requests in flight;
-   * start sending tracked events (close() awaits that). Evaluation keeps
-   * working on the last flags and cohorts.
+   * The primary source's start(), or the fallback's when the primary fails
+   * (not permanently) or has not delivered within fallback.afterMillis; the
+   * primary keeps trying in the background either way.
+   */
+  private startSources(cycle: Cycle, deadline: number): Promise<void> {
+    const { primary, fallback } = cycle.plan;
+    const primaryStarted = primary.start(this.holder, deadline);
+    if (!fallback) return primaryStarted;
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (err?: unknown): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const useFallback = async (reason: unknown): Promise<void> => {
+        if (done) return;
+        if (reason !== undefined && isPermanentSourceError(reason)) return finish(reason);
+        try {
+          await fallback.source.start(this.holder, deadline);
+        } catch {
+          // No usable fallback: fail with the primary's reason, or keep waiting for it until start()'s timeout.
+          if (reason !== undefined) finish(reason);
+          return;
+        }
+        if (done || cycle.stopped) return;
+        const why = reason === undefined ? `no answer within ${fallback.afterMillis} ms` : reason instanceof Error ? reason.message : String(reason);
+        const what = fallback.source.describe?.() ?? `the ${fallback.source.name} flags`;
+        this.logger.warn(`flags could not be fetched at start (${why}); serving ${what}; fetching continues in the background`);
+        finish();
+      };
+      const timer = setTimeout(() => void useFallback(undefined), fallback.afterMillis);
+      timer.unref();
+      primaryStarted.then(
+        () => finish(),
+        (err: unknown) => void useFallback(err),
+      );
+    });
+  }
+
+  /**
+   * Stop fetching: polling, streaming, file watching, cohort refresh;
+   * requests in flight are aborted; tracked events start being sent (close()
+   * awaits that). Evaluation keeps working on the last flags and cohorts.
+   * start() starts the client again.
    */
   stop(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.stopLocalSources();
-    this.streaming?.stop();
-    this.poller.stop();
-    this.cohortSync?.stop();
-    void this.http.close().catch(() => undefined);
+    if (this.cycle.stopped) return;
+    this.stopCycle();
     if (this.tracking) this.flushPromise = this.tracking.flush(DEFAULT_FLUSH_TIMEOUT_MILLIS).catch(() => undefined);
   }
 
-  /** stop(), then wait for connections to be released and tracked events to be sent (bounded by flushTimeoutMillis). */
+  private stopCycle(): void {
+    const cycle = this.cycle;
+    cycle.stopped = true;
+    this.startPromise = undefined;
+    this.holder.close();
+    cycle.plan.primary.stop();
+    cycle.plan.fallback?.source.stop();
+    cycle.plan.cohorts?.stop();
+    void cycle.http.close().catch(() => undefined);
+    this.tracker.close();
+  }
+
+  /**
+   * stop() for good, then wait for connections to be released and tracked
+   * events to be sent (bounded by flushTimeoutMillis). start() rejects after it.
+   */
   async close(options: CloseOptions = {}): Promise<void> {
-    const wasClosed = this.closed;
     const flushTimeout = options.flushTimeoutMillis ?? DEFAULT_FLUSH_TIMEOUT_MILLIS;
-    if (!wasClosed) {
-      this.closed = true;
-      this.stopLocalSources();
-      this.streaming?.stop();
-      this.poller.stop();
-      this.cohortSync?.stop();
+    this.closed = true;
+    if (!this.cycle.stopped) {
+      this.stopCycle();
       if (this.tracking) this.flushPromise = this.tracking.flush(flushTimeout).catch(() => undefined);
     }
-    await Promise.all([this.http.close().catch(() => undefined), this.flushPromise, this.persistence?.flush()]);
+    await Promise.all([this.cycle.http.close().catch(() => undefined), this.flushPromise, this.persistence?.flush()]);
   }
 
   /**
@@ -383,6 +373,11 @@ export class LocalEvaluationClient {
    * calls: copy one before changing it.
    */
   evaluateV2(user: ExperimentUser, flagKeys?: string[], options?: EvaluateOptions): Variants {
+    if (flagKeys !== undefined && !Array.isArray(flagKeys)) {
+      const keys = this.flagKeysArray(flagKeys, 'evaluateV2');
+      if (keys === null) return {};
+      flagKeys = keys;
+    }
     if (this.hooks !== undefined) {
       return this.hooks.run(
         { method: 'evaluateV2', user, flagKeys },
@@ -391,73 +386,6 @@ export class LocalEvaluationClient {
       );
     }
     return this.evaluateUnhooked(user, flagKeys, options);
-  }
-
-  /** Flags pushed by config.dataSource (TestData): installed at once, so the next evaluation sees them. */
-  private installFromDataSource(payload: string): void {
-    if (this.closed) return;
-    const arrived = performance.now();
-    const next = this.parseFlagPayload(payload, 'data source');
-    if (!next) return;
-    this.staleThrough = this.submitted; // a fetched payload still parsing or loading cohorts must not replace this one
-    this.installSnapshot(next, buildCohortIndex(next), 'data source', arrived);
-  }
-
-  private stopLocalSources(): void {
-    this.fileSource?.stop();
-    this.unsubscribeDataSource?.();
-    this.unsubscribeDataSource = undefined;
-  }
-
-  /**
-   * start() with last-known-good: when Amplitude cannot be reached (errors,
-   * or no answer within persistence.startFallbackMillis), install the
-   * persisted flags and resolve with a logged warning; fetching continues in
-   * the background. A rejected key (401, 403, 404) still rejects.
-   */
-  private withLastKnownGood(started: Promise<void>, persistence: FlagPersistence): Promise<void> {
-    const wait = Math.min(this.config.persistence?.startFallbackMillis ?? 5000, this.config.startTimeoutMillis);
-    return new Promise<void>((resolve, reject) => {
-      let done = false;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (err?: unknown): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      const fallback = async (reason: unknown): Promise<void> => {
-        if (done) return;
-        if (reason !== undefined && isPermanentFailure(reason)) return finish(reason);
-        const saved = await persistence.load();
-        if (done) return;
-        if (!saved) {
-          if (reason !== undefined) finish(reason);
-          return; // no file: keep waiting for the server until start()'s own timeout
-        }
-        if (this.snapshot === undefined || this.snapshot === this.bootstrapSnapshot) {
-          const arrived = performance.now();
-          const next = this.parseFlagPayload(JSON.stringify(saved.flags), 'last-known-good file');
-          if (!next) {
-            if (reason !== undefined) finish(reason);
-            return;
-          }
-          this.installSnapshot(next, buildCohortIndex(next), 'last-known-good file', arrived);
-        }
-        const why = reason === undefined ? `no answer within ${wait} ms` : (reason as Error)?.message ?? String(reason);
-        this.logger.warn(
-          `flags could not be fetched at start (${why}); serving the last-known-good flags saved at ${saved.savedAt} ` +
-            `from ${persistence.file}; fetching continues in the background`,
-        );
-        finish();
-      };
-      timer = setTimeout(() => void fallback(undefined), wait);
-      started.then(
-        () => finish(),
-        (err: unknown) => void fallback(err),
-      );
-    });
   }
 
   /**
@@ -469,6 +397,11 @@ export class LocalEvaluationClient {
    * debugging, tooling and OpenFeature; tracks no exposure. docs/evaluation-details.md
    */
   evaluateV2Details(user: ExperimentUser, flagKeys?: string[]): EvaluationDetails {
+    if (flagKeys !== undefined && !Array.isArray(flagKeys)) {
+      const keys = this.flagKeysArray(flagKeys, 'evaluateV2Details');
+      if (keys === null) return {};
+      flagKeys = keys;
+    }
     if (this.hooks !== undefined) {
       return this.hooks.run(
         { method: 'evaluateV2Details', user, flagKeys },
@@ -488,19 +421,19 @@ export class LocalEvaluationClient {
   }
 
   private detailsUnhooked(user: ExperimentUser, flagKeys?: string[]): EvaluationDetails {
-    const snapshot = this.snapshot;
-    if (!snapshot) return {};
-    const index = this.cohortIndex;
-    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cohortStore);
+    const current = this.holder.current;
+    if (!current) return {};
+    const index = current.cohorts;
     const store = this.cohortStore;
-    const details = explainSnapshot(snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
+    const evaluated = index === undefined || !user ? user : enrichUser(user, index, store);
+    const details = explainSnapshot(current.snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
     this.countEvaluation?.(Object.keys(details).length);
     return details;
   }
 
   /** True once flags are loaded (from Amplitude, bootstrap, a file, a data source or the last-known-good file). */
   get hasFlags(): boolean {
-    return this.snapshot !== undefined;
+    return this.holder.hasFlags;
   }
 
   /**
@@ -513,18 +446,38 @@ export class LocalEvaluationClient {
     if (runner.size > 0) this.hooks = runner;
   }
 
+  /**
+   * flagKeys that is not an array, from JavaScript callers: one key as a
+   * string (`evaluateV2(user, 'my-flag')`) is that key; null is all flags;
+   * anything else evaluates no flag (null returned). Said once, at error
+   * level (visible by default).
+   */
+  private flagKeysArray(flagKeys: unknown, method: string): string[] | undefined | null {
+    if (flagKeys === null) return undefined;
+    const asKey = typeof flagKeys === 'string';
+    if (!this.warnedFlagKeys) {
+      this.warnedFlagKeys = true;
+      this.logger.error(
+        asKey
+          ? `${method}: flagKeys must be an array of flag keys; got the string ${JSON.stringify(flagKeys)}, evaluated as [${JSON.stringify(flagKeys)}] (said once)`
+          : `${method}: flagKeys must be an array of flag keys; got ${describeValue(flagKeys)}, no flag evaluated (said once)`,
+      );
+    }
+    return asKey ? [flagKeys] : null;
+  }
+
   private evaluateUnhooked(user: ExperimentUser, flagKeys?: string[], options?: EvaluateOptions): Variants {
-    const snapshot = this.snapshot;
-    if (!snapshot) {
+    const current = this.holder.current;
+    if (!current) {
       if (!this.warnedEmpty) {
         this.warnedEmpty = true;
         this.logger.warn('evaluateV2 called before any flags were loaded (call and await start(), or pass bootstrap)');
       }
       return {};
     }
-    const index = this.cohortIndex;
+    const index = current.cohorts;
     const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cohortStore);
-    const results = snapshot.evaluate(evaluated, flagKeys);
+    const results = current.snapshot.evaluate(evaluated, flagKeys);
     this.countEvaluation?.(Object.keys(results).length);
     if (this.tracking !== undefined) this.tracking.onEvaluate(evaluated, results, options?.tracksExposure);
     else if (options?.tracksExposure === true && !this.warnedNoTracking) {
@@ -549,7 +502,7 @@ export class LocalEvaluationClient {
 
   /** Keys of the flags currently loaded. */
   flagKeys(): string[] {
-    return this.snapshot?.keys() ?? [];
+    return this.holder.current?.snapshot.keys() ?? [];
   }
 
   /** The deployment key this client fetches with (for diagnostics; never logged). */

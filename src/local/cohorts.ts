@@ -20,6 +20,7 @@ import { type MetricsSink, NO_METRICS } from '../metrics';
 import type { Logger } from '../util/logger';
 import { LIBRARY } from '../version';
 import { type CohortIndex, USER_GROUP_TYPE } from './cohort-utils';
+import type { CohortLoader } from './sources/types';
 
 /** Per-request deadline, as the official SDK's COHORT_CONFIG_TIMEOUT. */
 export const COHORT_REQUEST_TIMEOUT_MILLIS = 20_000;
@@ -57,7 +58,8 @@ function isRetryableStatus(status: number): boolean {
   return status === 429 || status < 400 || status >= 500;
 }
 
-export class CohortSync {
+/** Cohorts from Amplitude's cohort API (cohortSyncConfig): the client's default CohortLoader. */
+export class CohortSync implements CohortLoader {
   private readonly origin: string;
   private readonly basePath: string;
   private readonly authorization: string;
@@ -73,7 +75,7 @@ export class CohortSync {
   private readonly definitive = new Set<string>();
   private gcObserver: PerformanceObserver | undefined;
   private referenced: () => ReadonlySet<string> = () => new Set();
-  private onChange: () => void = () => undefined;
+  private onChange: (changed: ReadonlySet<string>) => void = () => undefined;
 
   constructor(private readonly options: CohortSyncOptions) {
     const { origin, path } = splitUrl(options.cohortServerUrl + '/sdk/v1/cohort');
@@ -103,17 +105,29 @@ export class CohortSync {
     await Promise.all(missing.map((id) => this.download(id, undefined)));
   }
 
-  /** Refresh every referenced cohort (with its lastModified). */
+  /** Refresh every referenced cohort (with its lastModified); onChange gets the ones whose members were replaced. */
   async refresh(ids: Iterable<string>): Promise<void> {
-    let changed = false;
+    const changed = new Set<string>();
     await Promise.all(
       Array.from(ids).map(async (id) => {
         const lastModified = this.options.store.info(id)?.lastModified;
         const outcome = await this.download(id, lastModified);
-        if (outcome === 'loaded') changed = true;
+        if (outcome === 'loaded') changed.add(id);
       }),
     );
-    if (changed) this.onChange();
+    if (changed.size > 0) this.onChange(changed);
+  }
+
+  /** CohortLoader: a snapshot referencing `ids` is in force. */
+  installed(ids: ReadonlySet<string>): void {
+    this.removeUnused(ids);
+    this.scheduleMissingRetry();
+  }
+
+  /** CohortLoader: refresh in the background (and retry the missing ones now). */
+  startRefresh(referenced: () => ReadonlySet<string>, onChange: (changed: ReadonlySet<string>) => void): void {
+    this.startPolling(referenced, onChange);
+    this.scheduleMissingRetry();
   }
 
   /** Remove loaded cohorts that no flag references any more. */
@@ -131,7 +145,7 @@ export class CohortSync {
    * missing ones sooner, with backoff. `onChange` runs after a refresh that
    * loaded something.
    */
-  startPolling(referenced: () => ReadonlySet<string>, onChange: () => void): void {
+  startPolling(referenced: () => ReadonlySet<string>, onChange: (changed: ReadonlySet<string>) => void): void {
     this.referenced = referenced;
     this.onChange = onChange;
     if (this.stopped || this.pollTimer) return;
@@ -163,7 +177,8 @@ export class CohortSync {
       this.missingTimer = undefined;
       const ids = Array.from(this.referenced()).filter((id) => !this.options.store.has(id) && !this.definitive.has(id));
       void this.loadMissing(ids).then(() => {
-        if (ids.some((id) => this.options.store.has(id))) this.onChange();
+        const loaded = new Set(ids.filter((id) => this.options.store.has(id)));
+        if (loaded.size > 0) this.onChange(loaded);
         this.scheduleMissingRetry();
       });
     }, wait);

@@ -16,6 +16,8 @@ export interface FileFlagSourceOptions {
   logger: Logger;
   /** Install a payload; resolves false when it was not usable. */
   onPayload: (payload: string) => Promise<boolean>;
+  /** Told when the file cannot be read (for status and events; logging stays here). */
+  onError?: (error: unknown) => void;
 }
 
 /** Changes closer together than this are read once. */
@@ -90,10 +92,13 @@ export class FileFlagSource {
     }
   }
 
+  /** Read once, DEBOUNCE_MILLIS after the first of a burst of changes (not restarted by later ones: a poll faster than that would starve it). */
   private schedule(): void {
-    if (this.stopped) return;
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => void this.reload(), DEBOUNCE_MILLIS);
+    if (this.stopped || this.debounce !== undefined) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      void this.reload();
+    }, DEBOUNCE_MILLIS);
     this.debounce.unref();
   }
 
@@ -117,6 +122,7 @@ export class FileFlagSource {
     this.lastSignature = signature;
     if (signature === '') {
       this.options.logger.warn(`flags file ${this.file} is missing; keeping the last good flags`);
+      this.options.onError?.(new Error(`flags file ${this.file} is missing`));
       return;
     }
     let text: string;
@@ -124,6 +130,7 @@ export class FileFlagSource {
       text = await fs.promises.readFile(this.file, 'utf8');
     } catch (err) {
       this.options.logger.error(`flags file ${this.file} cannot be read (${(err as Error).message}); keeping the last good flags`);
+      this.options.onError?.(err);
       return;
     }
     if (this.stopped || text === this.lastText) return;

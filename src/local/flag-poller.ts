@@ -19,6 +19,8 @@ export interface FlagPollerOptions {
   /** Hands a payload to the store; false when it was not usable (kept the old one). */
   onPayload: (body: Buffer) => boolean | Promise<boolean>;
   metrics?: MetricsSink;
+  /** Told about each failed request (for status and events; logging stays here). */
+  onError?: (error: unknown) => void;
 }
 
 /** A response that retrying will not fix (bad key, wrong URL). */
@@ -95,7 +97,11 @@ export class FlagPoller {
         lastError = new Error('the flag payload was not usable (see the logged error)');
       } catch (err) {
         if (this.stopped) break;
+        this.options.onError?.(err);
         if (isPermanentFailure(err)) throw describeFailure(err);
+        // Nothing listens there: waiting out the deadline would only hide a wrong serverUrl.
+        const unreachable = unreachableCode(err);
+        if (unreachable !== undefined) throw unreachableError(this.options.serverUrl, unreachable, err);
         lastError = err;
       }
       const wait = backoff.next();
@@ -154,6 +160,7 @@ export class FlagPoller {
       next = this.options.pollingIntervalMillis;
     } catch (err) {
       if (this.stopped) return;
+      this.options.onError?.(err);
       next = this.failureBackoff.next();
       this.options.logger.warn(`flag poll failed: ${(err as Error).message}; next try in ${next} ms`);
     } finally {
@@ -180,4 +187,24 @@ function describeFailure(error: unknown): Error {
     );
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** ECONNREFUSED or ENOTFOUND anywhere in the cause chain, else undefined. */
+export function unreachableCode(error: unknown): string | undefined {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e !== null && typeof e === 'object'; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function unreachableError(serverUrl: string, code: string, cause: unknown): Error {
+  const what = code === 'ENOTFOUND' ? 'its host name does not resolve' : 'nothing accepts connections there';
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new Error(
+    `flags cannot be fetched from ${serverUrl}: ${what} (${detail}); check serverUrl. Polling continues in the background`,
+    { cause },
+  );
 }

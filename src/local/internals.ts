@@ -20,6 +20,8 @@ export interface LocalClientInternals {
   /** Force the cohort store implementation. */
   cohortStore?: 'native' | 'js';
   analyticsFactory?: AnalyticsFactory;
+  /** Replaces the primary source's stale period (status). */
+  staleAfterMillis?: number;
 }
 
 export function internalsOf(config: object | undefined): LocalClientInternals {

@@ -58,6 +58,8 @@ export interface FlagStreamOptions {
   logger: Logger;
   /** Apply a full flag payload; false (or a rejection) when it could not be used. */
   onPayload: (payload: string) => boolean | Promise<boolean>;
+  /** A keep-alive arrived on an established connection: the flags in force are current. */
+  onKeepAlive?: () => void;
   timings?: StreamTimings;
 }
 
@@ -209,7 +211,10 @@ export class FlagStream {
       let applying: Promise<void> = Promise.resolve();
       const onMessage = (data: string, eventType: string): void => {
         if (eventType !== '' && eventType !== 'message') return;
-        if (data === KEEP_ALIVE_DATA || data.length === 0) return;
+        if (data === KEEP_ALIVE_DATA || data.length === 0) {
+          if (settled && generation === this.generation) this.options.onKeepAlive?.();
+          return;
+        }
         applying = applying.then(async () => {
           if (generation !== this.generation) return;
           let ok: boolean;
@@ -321,6 +326,8 @@ export class FlagStream {
 export interface StreamingUpdaterOptions extends FlagStreamOptions {
   poller: FlagPoller;
   metrics?: MetricsSink;
+  /** Told when the stream cannot connect or fails (for status and events; logging stays here). */
+  onFailure?: (error: StreamError) => void;
 }
 
 /**
@@ -334,6 +341,7 @@ export class StreamingUpdater {
   private readonly backoff: Backoff;
   private readonly stableMillis: number;
   private readonly metrics: MetricsSink;
+  private readonly onFailure: (error: StreamError) => void;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private mode: 'idle' | 'streaming' | 'polling' = 'idle';
@@ -347,6 +355,7 @@ export class StreamingUpdater {
     this.backoff = new Backoff(options.timings?.retryBackoff ?? STREAM_RETRY_BACKOFF);
     this.stableMillis = options.timings?.stableMillis ?? STREAM_STABLE_MILLIS;
     this.metrics = options.metrics ?? NO_METRICS;
+    this.onFailure = options.onFailure ?? (() => undefined);
     this.stream.onError = (err) => this.onStreamFailure(err);
   }
 
@@ -368,6 +377,7 @@ export class StreamingUpdater {
     } catch (err) {
       if (this.stopped) throw err;
       this.metrics.onStreamFailure(err);
+      this.onFailure(err as StreamError);
       this.logger.warn(`flag stream unavailable (${(err as Error).message}); polling until it is back`);
     }
     this.mode = 'polling';
@@ -386,6 +396,7 @@ export class StreamingUpdater {
     const since = this.stream.connectedSince;
     if (since > 0 && Date.now() - since >= this.stableMillis) this.backoff.reset();
     this.metrics.onStreamFailure(err);
+    this.onFailure(err);
     this.logger.warn(`flag stream failed (${err.message}); polling until it reconnects`);
     this.fallBack();
   }

@@ -64,7 +64,7 @@ describe('metrics', () => {
     expect(r.named('onFlagConfigFetch')).toHaveLength(1);
     const [install] = r.named('onSnapshotInstall');
     expect(install[0]).toBeGreaterThanOrEqual(0);
-    expect(install.slice(1)).toEqual([2, 'server']);
+    expect(install.slice(1)).toEqual([2, 'poll']);
     c.evaluateV2({ user_id: 'u' });
     c.evaluateV2({ user_id: 'u' }, ['a']);
     c.evaluateV2Details({ user_id: 'u' }, ['b']);

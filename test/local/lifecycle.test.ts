@@ -64,14 +64,18 @@ describe('start()', () => {
     expect(server.requests('flags')).toHaveLength(4);
   });
 
-  it('stop() while start() is waiting aborts the request; start() rejects', async () => {
+  it('stop() while start() is waiting aborts the request; start() then starts again; close() is final', async () => {
     server.injectFaults('flags', { hang: true });
     const c = localClient({ serverUrl: server.url, logger: capturingLogger() });
     const started = c.start();
     await server.waitForRequests('flags', 1);
     c.stop();
     await expect(started).rejects.toThrow();
-    await expect(c.start()).rejects.toThrow(/stopped/);
+    expect(c.hasFlags).toBe(false);
+    await c.start();
+    expect(c.flagKeys()).toEqual(['a']);
+    await c.close();
+    await expect(c.start()).rejects.toThrow(/closed/);
   });
 });
 

@@ -13,6 +13,7 @@ import type { ResolvedLocalConfig } from '../../config/local';
 import { FetchError, type HttpClient } from '../../util/http';
 import type { Logger } from '../../util/logger';
 import type { LocalClientInternals } from '../internals';
+import type { MetricsSink } from '../../metrics';
 
 /** What a source hands its payloads to (implemented by the client's snapshot holder). */
 export interface FlagSink {
@@ -32,16 +33,32 @@ export interface FlagSink {
    * Returns false when the payload was unusable.
    */
   install(payload: string | Uint8Array, from: string): boolean;
-  /** A refresh failed (for status and error events); the last good flags stay. Never throws. */
+  /**
+   * The source confirmed its flags are current without a new payload (a
+   * stream keep-alive, an unchanged Redis version): keeps the client fresh.
+   */
+  refreshed(from: string): void;
+  /**
+   * A refresh failed (for status and 'error' events); the last good flags
+   * stay. Does not log: the source logs as it sees fit. Never throws.
+   */
   reportError(from: string, error: unknown): void;
-  /** True once any flags are installed. */
-  readonly hasFlags: boolean;
+  /** The `from` of the flags in force, or undefined before any were installed. */
+  readonly installedFrom: string | undefined;
 }
 
 /** Something flags come from. One instance serves one start()..stop() cycle of the client. */
 export interface FlagSource {
   /** 'poll' | 'stream' | 'file' | 'data-source' | 'last-known-good' | 'redis-fleet' | 'evaluation-proxy' | ... */
   readonly name: string;
+  /**
+   * The client is stale when this source has not delivered or confirmed its
+   * flags (submit, refreshed) for this long. Undefined: never stale (a file,
+   * a data source: their flags are current by definition).
+   */
+  readonly staleAfterMillis?: number;
+  /** Optional: where its flags come from, for logs ("the last-known-good flags saved at ... in ..."). */
+  describe?(): string;
   /**
    * Optional: called once when the client is constructed (and again when it
    * is restarted), before start(), for sources that have flags before start()
@@ -106,6 +123,8 @@ export interface SourceContext {
   logger: Logger;
   /** The client's cohort store, created on first call (a CohortLoader that fills it calls this). */
   cohortStore(): CohortStore;
+  /** The client's metrics (config.metrics): sources count fetches, failures and downloads here. */
+  metrics?: MetricsSink;
 }
 
 /**

@@ -1,0 +1,55 @@
+/**
+ * Which sources a client runs, chosen from its config (one branch per
+ * mode). Called at construction and again at each restart (start() after
+ * stop()), with a fresh HttpClient.
+ */
+import { CohortSync } from '../cohorts';
+import { FlagPersistence } from '../persistence';
+import { DataSourceSource } from './data-source';
+import { FileSource } from './file';
+import { LastKnownGoodSource } from './last-known-good';
+import { PollSource } from './poll';
+import { StreamSource } from './stream';
+import type { CohortLoader, FlagSource, SourceContext, SourcePlan } from './types';
+
+/** Default wait before start() falls back to the last-known-good flags. */
+export const DEFAULT_START_FALLBACK_MILLIS = 5000;
+
+export function planSources(ctx: SourceContext): SourcePlan {
+  const { config } = ctx;
+  let primary: FlagSource;
+  if (config.flagsFile !== undefined) primary = new FileSource(ctx, config.flagsFile);
+  else if (config.dataSource !== undefined) primary = new DataSourceSource(config.dataSource);
+  else if (config.streamUpdates) primary = new StreamSource(ctx);
+  else primary = new PollSource(ctx);
+
+  const plan: SourcePlan = { primary, cohorts: cohortApiLoader(ctx) };
+  if (config.persistence) {
+    plan.fallback = {
+      source: new LastKnownGoodSource(new FlagPersistence(config.persistence.path, ctx.logger)),
+      afterMillis: Math.min(config.persistence.startFallbackMillis ?? DEFAULT_START_FALLBACK_MILLIS, config.startTimeoutMillis),
+    };
+  }
+  return plan;
+}
+
+/** Amplitude's cohort API, when cohortSyncConfig is set. */
+export function cohortApiLoader(ctx: SourceContext): CohortLoader | undefined {
+  const sync = ctx.config.cohortSyncConfig;
+  if (!sync) return undefined;
+  const internals = ctx.internals;
+  return new CohortSync({
+    apiKey: sync.apiKey,
+    secretKey: sync.secretKey,
+    cohortServerUrl: sync.cohortServerUrl,
+    maxCohortSize: sync.maxCohortSize,
+    pollingIntervalMillis: internals.cohortPollingIntervalMillis ?? sync.cohortPollingIntervalMillis,
+    http: ctx.http,
+    logger: ctx.logger,
+    store: ctx.cohortStore(),
+    retryBackoff: internals.cohortRetryBackoff,
+    missingRetryBackoff: internals.cohortMissingRetryBackoff,
+    requestTimeoutMillis: internals.cohortRequestTimeoutMillis,
+    metrics: ctx.metrics,
+  });
+}
