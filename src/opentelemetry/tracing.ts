@@ -76,7 +76,8 @@ export class TracingHook implements EvaluationHook<Span | undefined> {
   private readonly spans: boolean;
   private readonly includeValue: boolean;
   private readonly includeContextId: boolean;
-  private readonly base: Attributes;
+  private readonly providerName: string;
+  private readonly setId: string | undefined;
   private readonly tracerProvider: TracerProvider | undefined;
   private tracer: Tracer | undefined;
 
@@ -85,15 +86,15 @@ export class TracingHook implements EvaluationHook<Span | undefined> {
     this.includeValue = options.includeValue === true;
     this.includeContextId = options.includeContextId !== false;
     this.tracerProvider = options.tracerProvider;
-    this.base = { [FeatureFlagSemconv.PROVIDER_NAME]: options.providerName ?? DEFAULT_PROVIDER_NAME };
-    if (options.setId !== undefined) this.base[FeatureFlagSemconv.SET_ID] = options.setId;
+    this.providerName = options.providerName ?? DEFAULT_PROVIDER_NAME;
+    this.setId = options.setId;
   }
 
   beforeEvaluation(context: EvaluationHookContext): Span | undefined {
     if (!this.spans) return undefined;
     // Looked up on first use, so a provider registered after the hook is created is still found.
     this.tracer ??= (this.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME, VERSION);
-    const attributes: Attributes = { ...this.base };
+    const attributes = this.baseAttributes();
     const keys = context.flagKeys;
     if (keys !== undefined && keys.length === 1) attributes[FeatureFlagSemconv.KEY] = keys[0];
     return this.tracer.startSpan(context.method, { kind: SpanKind.INTERNAL, attributes });
@@ -117,12 +118,23 @@ export class TracingHook implements EvaluationHook<Span | undefined> {
     const requested = context.flagKeys;
     const keys = requested !== undefined && requested.length > 0 ? requested : Object.keys(details ?? variants);
     for (const key of keys) {
-      const attributes: Attributes = { ...this.base, [FeatureFlagSemconv.KEY]: key };
+      const attributes = this.baseAttributes();
+      attributes[FeatureFlagSemconv.KEY] = key;
       if (contextId !== undefined) attributes[FeatureFlagSemconv.CONTEXT_ID] = contextId;
       if (details !== undefined) this.fromDetail(attributes, details[key]);
       else this.fromVariant(attributes, variants[key]);
       span.addEvent(FeatureFlagSemconv.EVENT, attributes);
     }
+  }
+
+  /**
+   * A fresh object per event, built by assignment: spreading a shared object with dotted keys costs V8 tens of
+   * microseconds per event (measured with bench/otel.js).
+   */
+  private baseAttributes(): Attributes {
+    const attributes: Attributes = { [FeatureFlagSemconv.PROVIDER_NAME]: this.providerName };
+    if (this.setId !== undefined) attributes[FeatureFlagSemconv.SET_ID] = this.setId;
+    return attributes;
   }
 
   /** evaluateV2: no reason is computed, except that a default variant (or none) is the default. */
