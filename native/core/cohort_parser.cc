@@ -223,7 +223,10 @@ bool CohortParser::forEachMember(size_t arrayStart, Fn&& fn) {
   std::string scratch;
   std::string_view view;
   skipWs();
-  if (pos_ < size_ && data_[pos_] == ']') return true;
+  if (pos_ < size_ && data_[pos_] == ']') {
+    pos_++;  // an empty member list is valid (empty cohorts are common)
+    return true;
+  }
   for (;;) {
     skipWs();
     if (pos_ < size_ && data_[pos_] == '"') {

@@ -85,6 +85,18 @@ for (const kind of ['native', 'js'] as const) {
       expect(store.memberOf('User', 'u2', ['c1'])).toEqual([]);
     });
 
+    it('loads an empty cohort, with memberIds anywhere in the object', async () => {
+      for (const text of [
+        '{"cohortId":"c0","groupType":"User","lastModified":5,"size":0,"memberIds":[]}',
+        '{"memberIds": [ ],"cohortId":"c0","groupType":"User","lastModified":6}',
+      ]) {
+        const info = await store.load(Buffer.from(text), 'c0');
+        expect(info).toMatchObject({ cohortId: 'c0', groupType: 'User', memberCount: 0 });
+        expect(store.has('c0')).toBe(true);
+        expect(store.memberOf('User', 'u1', ['c0'])).toEqual([]);
+      }
+    });
+
     it('replaces and removes cohorts', async () => {
       await store.load(body({ cohortId: 'c1', groupType: 'User', memberIds: ['u1'] }), 'c1');
       await store.load(body({ cohortId: 'c1', groupType: 'User', memberIds: ['u2'], lastModified: 2 }), 'c1');
