@@ -40,7 +40,7 @@ describe('AmplitudeProvider events', () => {
     td.update(td.flag('x').variations('on', 'off').fallthroughVariation('on'), td.flag('y').variations('on'));
     await eventually(() => d.seen.length === 2, 5000, 'configuration change');
     expect(d.seen[1].type).toBe(ProviderEvents.ConfigurationChanged);
-    expect([...d.seen[1].details!.flagsChanged!].sort()).toEqual(['x', 'y']);
+    expect([...(d.seen[1].details as { flagsChanged: string[] }).flagsChanged].sort()).toEqual(['x', 'y']);
     expect(await OpenFeature.getClient(d.name).getBooleanValue('x', false, { targetingKey: 'u' })).toBe(true);
     // The same flags again: no event.
     td.update(td.flag('y').variations('on'));
@@ -74,7 +74,7 @@ describe('AmplitudeProvider events', () => {
     await eventually(() => d.types().includes(ProviderEvents.Ready), 10_000, 'READY after recovery');
     expect(OpenFeature.getClient(d.name).providerStatus).toBe(ProviderStatus.READY);
     const changed = d.seen.find((e) => e.type === ProviderEvents.ConfigurationChanged);
-    expect([...changed!.details!.flagsChanged!].sort()).toEqual(['a', 'b']);
+    expect([...(changed!.details as { flagsChanged: string[] }).flagsChanged].sort()).toEqual(['a', 'b']);
     expect(await OpenFeature.getClient(d.name).getBooleanValue('a', false, { targetingKey: 'u' })).toBe(true);
   });
 
