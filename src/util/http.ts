@@ -230,11 +230,15 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
 /**
  * undici's EnvHttpProxyAgent with the same Agent options. A custom connector (the local client's unref'd
  * sockets) also opens the connection to the proxy, which carries the tunnel: undici only passes it to
- * ProxyAgent's clientFactory, an option its EnvHttpProxyAgent types leave out but forward.
+ * ProxyAgent's clientFactory, an option its EnvHttpProxyAgent types leave out but forward (as requestTls).
  */
 function envProxyAgent(agentOptions: Agent.Options): Dispatcher {
   const connect = agentOptions.connect;
-  if (typeof connect !== 'function') return new EnvHttpProxyAgent(agentOptions);
+  if (typeof connect !== 'function') {
+    // TLS options (a custom CA...) must reach tunnelled targets too: ProxyAgent takes them as requestTls.
+    const options = connect === undefined ? agentOptions : { ...agentOptions, requestTls: connect };
+    return new EnvHttpProxyAgent(options as EnvHttpProxyAgent.Options);
+  }
   const clientFactory = (origin: URL, opts: Pool.Options): Dispatcher => new Pool(origin, { ...opts, connect });
   return new EnvHttpProxyAgent({ ...agentOptions, clientFactory } as EnvHttpProxyAgent.Options);
 }
