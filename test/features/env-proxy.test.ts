@@ -4,7 +4,9 @@
  * tunnels it opens; the dev server's request log shows each request arriving from one of the proxy's sockets.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
+import { join, resolve } from 'node:path';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createLocalServer, type LocalServer } from '../../src/dev-server';
@@ -178,6 +180,30 @@ describe('proxyFromEnv', () => {
     expect(logger.count('warn', 'proxyFromEnv is ignored because config.dispatcher is set')).toBe(1);
     await dispatcher.close();
   });
+
+  it('connections through the proxy do not keep the process alive', async () => {
+    // npm test builds dist/ first; the child is a user's script with the proxy in its environment.
+    const client = join(resolve(__dirname, '..', '..'), 'dist', 'cjs', 'local', 'client.js');
+    const script = `
+      const { LocalEvaluationClient } = require(${JSON.stringify(client)});
+      const url = ${JSON.stringify(server.url)};
+      const c = new LocalEvaluationClient(${JSON.stringify(API_KEY)}, {
+        serverUrl: url, streamUpdates: true, streamServerUrl: url, proxyFromEnv: true, logLevel: 0,
+      });
+      c.start().then(() => console.log('started', c.flagKeys().length), (e) => { console.log('failed', e.message); process.exitCode = 3; });
+    `;
+    const env = { ...process.env, HTTP_PROXY: proxyUrl, http_proxy: proxyUrl, NO_PROXY: '', no_proxy: '' };
+    const child = spawn(process.execPath, ['-e', script], { env });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    clearTimeout(timer);
+    expect(out).toContain('started 2');
+    expect(code, out).toBe(0);
+    expect(viaProxy('stream')).toEqual({ proxied: 1, total: 1 });
+  }, 30_000);
 
   it('a proxy that refuses the tunnel is a clear start() failure, not a hang', async () => {
     vi.stubEnv('HTTP_PROXY', 'http://127.0.0.1:1');
