@@ -161,7 +161,7 @@ function main() {
       rows.push({ case: label, setting: k, perCall: fmt(m[k]), ratio: `${(m[k] / base).toFixed(2)}x` });
     }
   }
-  const w = [20, 36, 12, 8];
+  const w = [24, 36, 12, 10];
   const line = (cols) => cols.map((s, i) => String(s).padEnd(w[i])).join(' | ');
   console.log(line(['case', 'setting', 'per call', 'vs no hook']));
   console.log(w.map((n) => '-'.repeat(n)).join('-|-'));
