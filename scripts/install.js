@@ -3,10 +3,13 @@
 // The package's `install` script. It never fails the install:
 //   1. a binary node-gyp-build finds (prebuilds/<platform>-<arch>/…, or an
 //      earlier build in build/Release) that actually loads -> done, no build step;
-//   2. otherwise build from source with `cmake-js compile` (needs cmake and a
-//      C++17 compiler) and check that the result loads;
-//   3. if that fails too: print ONE warning and exit 0. The package then runs
-//      on its pure-JS engine (`diagnose()` says why).
+//   2. otherwise, when cmake-js is installed (it is a devDependency, not a
+//      dependency: users whose prebuild loads never download a build tool),
+//      build from source with `cmake-js compile` (needs cmake and a C++17
+//      compiler) and check that the result loads;
+//   3. if that fails too: print ONE warning, saying what to run for a source
+//      build, and exit 0. The package then runs on its pure-JS engine
+//      (`diagnose()` says why).
 // Nothing at run time depends on this script: with install scripts disabled
 // (npm --ignore-scripts, or npm's allowScripts), the loader still finds the
 // prebuild, or falls back to the JS engine.
@@ -27,12 +30,35 @@ const log = (msg) => {
   if (verbose) console.log(`${NAME}: ${msg}`);
 };
 
-function warn(reason) {
+// The packages a source build needs besides cmake and a compiler; the
+// versions this package is tested with (its devDependencies).
+const BUILD_PACKAGES = ['cmake-js@8', 'node-addon-api@8'];
+
+const NO_CMAKE_JS = 'cmake-js is not installed for a source build';
+
+/** The command(s) that give this platform a source build. */
+function sourceBuildHint(failure) {
+  const rebuild = `npm rebuild ${NAME}`;
+  if (failure === NO_CMAKE_JS) return `npm install --save-dev ${BUILD_PACKAGES.join(' ')} && ${rebuild}`;
+  return rebuild;
+}
+
+/** How to get cmake and a C++17 compiler here. */
+function toolchainHint() {
+  if (process.platform === 'win32') return 'Visual Studio Build Tools with "Desktop development with C++", and cmake';
+  if (process.platform === 'darwin') return 'xcode-select --install; brew install cmake';
+  if (fs.existsSync('/etc/alpine-release')) return 'apk add cmake build-base';
+  return 'Debian/Ubuntu: apt-get install cmake g++';
+}
+
+function warn(failure, fromSource) {
   // One clear warning; the install still succeeds.
+  const reason = `${fromSource ? 'building from source as asked' : 'no prebuilt binary loads here'}; ${failure}`;
   console.warn(
     `${NAME}: WARNING: no native engine for ${process.platform}-${process.arch} (${reason}). ` +
       'The SDK will use its pure-JS engine: same results, slower evaluation. ' +
-      `To build the native engine install cmake and a C++17 compiler, then run \`npm rebuild ${NAME}\`.`,
+      `To build the native engine from source, install cmake and a C++17 compiler (${toolchainHint()}), ` +
+      `then run: \`${sourceBuildHint(failure)}\``,
   );
 }
 
@@ -66,7 +92,7 @@ function buildFromSource() {
   try {
     cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json', { paths: [root] })), 'bin', 'cmake-js');
   } catch {
-    return 'cmake-js is not installed';
+    return NO_CMAKE_JS;
   }
   log('building from source with cmake-js');
   const r = spawnSync(process.execPath, [cmakeJs, 'compile', '--out', 'build', '--parallel', '2'], {
@@ -117,12 +143,12 @@ function main() {
   // up first (build/Release wins over prebuilds). A build/ that was there before
   // (a development checkout) is not ours to delete.
   if (!hadBuildDir) fs.rmSync(buildDir, { recursive: true, force: true });
-  warn(failure || 'the binary built from source does not load');
+  warn(failure || 'the binary built from source does not load', fromSource);
 }
 
 try {
   main();
 } catch (err) {
-  warn(`install script error: ${err && err.message}`);
+  warn(`install script error: ${err && err.message}`, false);
 }
 process.exitCode = 0;

@@ -8,8 +8,10 @@
 #      succeeds (one warning), flags evaluate on the JS engine, and the answers
 #      equal A's exactly;
 #   D. (SOURCE_BUILD=1, the default) the tarball without prebuilds, with the
-#      normal PATH: the install script builds from source with cmake-js and the
-#      native engine loads from build/Release.
+#      normal PATH: the install warns (cmake-js is a devDependency, not installed
+#      for users); the command the warning names is run as printed, it builds
+#      from source and the native engine loads from build/Release.
+# A also checks the light install: at most MAX_PACKAGES (20) packages, no build tool.
 # usage: sh scripts/test-pack.sh      (from the repo root; builds dist and the host prebuild if missing)
 # env:   KEEP=1 keeps the temp dir; REBUILD=1 rebuilds the host prebuild first; SOURCE_BUILD=0 skips D
 # Needs the dependencies in the npm cache (or registry access): installs use --prefer-offline.
@@ -89,6 +91,13 @@ PKG_A="$TMP/app-native/node_modules/amplitude-experiment-native"
 [ -d "$PKG_A/build" ] && fail "A: a build/ directory appeared: the install built from source instead of using the prebuild"
 grep -qi "warning: no native engine" "$TMP/app-native.install.log" && fail "A: the install script warned: $(grep -i warning "$TMP/app-native.install.log")"
 run_smoke "$TMP/app-native" native
+# every installed package (nested ones too), less the app itself
+npkgs=$(cd "$TMP/app-native" && PATH="$NOCC_PATH" npm ls --all --parseable 2>/dev/null | tail -n +2 | sort -u | wc -l)
+for tool in cmake-js node-addon-api node-gyp prebuild-install; do
+  [ -d "$TMP/app-native/node_modules/$tool" ] && fail "A: the build tool $tool was installed for a user whose prebuild loads"
+done
+[ "$npkgs" -le "${MAX_PACKAGES:-20}" ] || fail "A: the install brought $npkgs packages (at most ${MAX_PACKAGES:-20})"
+say "A   install size: $npkgs packages, $(du -sk "$TMP/app-native/node_modules" | cut -f1) KB in node_modules, no build tool"
 say "A ok: install ${ms} ms, native engine from the prebuild, no build step"
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
@@ -124,13 +133,21 @@ node -e '
 ' "$TMP/app-native.smoke.json" "$TMP/app-js.smoke.json" || fail "C: JS engine answers differ from the native engine"
 say "C ok: install ${ms} ms, JS engine, same answers as native"
 
-# D: no prebuild, compiler on PATH: source build at install time
+# D: no prebuild, compiler on PATH: the warning names the command for a source
+# build; run it exactly as printed.
 if [ "${SOURCE_BUILD:-1}" = 1 ]; then
   ms=$(NOCC_PATH="$PATH" install_into "$TMP/app-source" "$TGZ_NOPB")
-  grep -qi "warning: no native engine" "$TMP/app-source.install.log" && { cat "$TMP/app-source.install.log"; fail "D: the source build failed"; }
+  cmd=$(sed -n 's/.*WARNING: no native engine.*then run: `\(.*\)`.*/\1/p' "$TMP/app-source.install.log" | head -1)
+  [ -n "$cmd" ] || { cat "$TMP/app-source.install.log"; fail "D: the install warning names no command for a source build"; }
+  say "D   the warning says to run: $cmd"
+  t=$(now_ms)
+  (cd "$TMP/app-source" && npm_config_prefer_offline=true npm_config_audit=false npm_config_fund=false \
+    npm_config_foreground_scripts=true sh -c "$cmd") > "$TMP/app-source.build.log" 2>&1 ||
+    { cat "$TMP/app-source.build.log"; fail "D: '$cmd' failed"; }
+  grep -qi "warning: no native engine" "$TMP/app-source.build.log" && { cat "$TMP/app-source.build.log"; fail "D: the source build failed"; }
   ls "$TMP/app-source/node_modules/amplitude-experiment-native/build/Release/"*.node >/dev/null 2>&1 || fail "D: no build/Release/*.node"
   NOCC_PATH="$PATH" run_smoke "$TMP/app-source" native
-  say "D ok: install ${ms} ms including the source build, native engine from build/Release"
+  say "D ok: install ${ms} ms, then the source build in $(( $(now_ms) - t )) ms, native engine from build/Release"
 fi
 
 say "PASS ($(( $(date +%s) - T0 )) s)"

@@ -10,7 +10,12 @@
 // the same payload version. Exit code 0 = all answers agreed and every worker
 // exited cleanly; a crash shows as a signal / non-zero exit to the caller.
 //
-// usage: node scripts/worker-stress.js [--pkg <package root>] [--expect native|js]
+// --terminate N: instead, N workers (3 at a time) evaluate flags full of regex
+// conditions (each one a call from C++ back into JavaScript) in a tight loop
+// and are terminated at a random moment: a call into an env being torn down
+// must not abort the process.
+//
+// usage: node scripts/worker-stress.js [--pkg <package root>] [--expect native|js] [--terminate N]
 // env:   WORKERS (8) ITERATIONS (2000 evaluations per worker)
 //        SWAPS (50: minimum main-thread swaps; it keeps swapping until the workers finish)
 
@@ -73,7 +78,51 @@ function loadEngine(pkgRoot) {
   return require(path.join(pkgRoot, 'dist', 'cjs', 'engine')).loadEngine();
 }
 
-if (isMainThread) {
+// Flags whose every condition calls back into JavaScript (regex), and a
+// catch-all segment so every flag has an answer.
+function regexPayload() {
+  const flags = [];
+  for (let i = 0; i < 40; i++) {
+    flags.push({
+      key: `r${i}`,
+      variants: { on: { key: 'on', value: 'on' } },
+      segments: [
+        {
+          conditions: [
+            [{ selector: ['context', 'user', 'user_properties', 'plan'], op: 'regex does match', values: [`^p${i}$`] }],
+            [{ selector: ['context', 'user', 'user_id'], op: 'regex does not match', values: ['^user-'] }],
+          ],
+          variant: 'on',
+        },
+        { variant: 'on' },
+      ],
+    });
+  }
+  return JSON.stringify(flags);
+}
+
+function terminateMode(pkgRoot, total) {
+  let started = 0;
+  let exited = 0;
+  const spawn = () => {
+    started++;
+    const w = new Worker(__filename, { workerData: { pkgRoot, mode: 'busy', payload: regexPayload() } });
+    w.on('message', () => setTimeout(() => w.terminate(), Math.random() * 15));
+    w.on('error', () => undefined);
+    w.on('exit', () => {
+      exited++;
+      if (started < total) spawn();
+      else if (exited === total) console.log(`worker-stress: PASS ${total} workers terminated mid-evaluation`);
+    });
+  };
+  for (let i = 0; i < Math.min(3, total); i++) spawn();
+}
+
+if (isMainThread && process.argv.includes('--terminate')) {
+  const argv = process.argv.slice(2);
+  const opt = (n) => (argv.indexOf(n) >= 0 ? argv[argv.indexOf(n) + 1] : undefined);
+  terminateMode(path.resolve(opt('--pkg') || path.join(__dirname, '..')), Number(opt('--terminate')));
+} else if (isMainThread) {
   const argv = process.argv.slice(2);
   const opt = (n) => (argv.indexOf(n) >= 0 ? argv[argv.indexOf(n) + 1] : undefined);
   const pkgRoot = path.resolve(opt('--pkg') || path.join(__dirname, '..'));
@@ -156,6 +205,10 @@ if (isMainThread) {
       console.log(`worker-stress: PASS engine=${engine.kind} ${WORKERS} workers (+1 terminated), ${evals} worker evaluations, ${round} main-thread swaps, ${secs} s`);
     }
   });
+} else if (workerData.mode === 'busy') {
+  const snapshot = loadEngine(workerData.pkgRoot).load(workerData.payload);
+  parentPort.postMessage('ready');
+  for (let i = 0; ; i++) snapshot.evaluate({ user_id: `user-${i % 7}`, user_properties: { plan: `p${i % 40}` } });
 } else {
   const { pkgRoot, payloads, expected, iterations, id } = workerData;
   const engine = loadEngine(pkgRoot);

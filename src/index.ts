@@ -29,6 +29,8 @@ export type {
   FlagBootstrap,
   PersistenceConfig,
 } from './config/local';
+export { FlagConfigFetcher, FlagConfigPoller, InMemoryFlagConfigCache } from './local/compat';
+export type { FlagConfigCache, SimpleHttpClient, Cohort, CohortStorage, CohortFetcher } from './local/compat';
 export type { EvaluationHook, EvaluationHookContext, EvaluationHookResult } from './local/hooks';
 export type { FlagDataSource } from './local/data-source';
 export type {

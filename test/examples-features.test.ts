@@ -72,6 +72,16 @@ describe('feature examples', () => {
     expect(out).toContain('no-such-flag: true (error FLAG_NOT_FOUND)');
   });
 
+  it('events.js reports one update per change and answers the readiness probe from status()', async () => {
+    const out = await example('events');
+    expect(out).toContain('readiness before start: 503');
+    expect(out).toContain('status: ready (source stream, 5 flags, stale false)');
+    expect(out).toContain('readiness after start: 200');
+    expect(out.match(/^update from stream: added \[\] removed \[\] changed \[pricing-page\]$/gm)).toHaveLength(1);
+    expect(out).toContain('update:pricing-page changed');
+    expect(out).toContain('readiness after close: 503');
+  });
+
   it('cli.js pulls and evaluates with the command line', async () => {
     const out = await example('cli');
     expect(out).toMatch(/saved 5 flag configs/);

@@ -49,6 +49,17 @@ describe('worker_threads', () => {
     expect(r.out).toMatch(new RegExp(`PASS engine=${expectKind} 8 workers`));
   }, 150_000);
 
+  // Without the guard in the native callback host (and the addon's
+  // NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS) this aborted the process with
+  // "FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw" in most runs.
+  it('workers terminated in the middle of evaluations that call back into JavaScript: no abort', () => {
+    const expectKind = process.env.AMPLITUDE_EXPERIMENT_ENGINE === 'js' ? 'js' : 'native';
+    const r = runStress({}, ['--expect', expectKind, '--terminate', '40']);
+    expect(r.signal, r.out).toBeNull();
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toMatch(/PASS 40 workers terminated mid-evaluation/);
+  }, 150_000);
+
   it('the same on the JS fallback engine', () => {
     const r = runStress({ WORKERS: '8', ITERATIONS: '500', SWAPS: '20', AMPLITUDE_EXPERIMENT_ENGINE: 'js' }, ['--expect', 'js']);
     expect(r.signal, r.out).toBeNull();

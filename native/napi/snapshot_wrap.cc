@@ -13,6 +13,11 @@ Napi::Value toJsString(Napi::Env env, std::string_view value);
 namespace {
 
 // Calls back into JavaScript for what only V8 does exactly: RegExp and toLowerCase.
+// A worker being terminated (worker.terminate(), process exit) can no longer
+// run JavaScript: napi_call_function then fails with no exception pending.
+// node-addon-api's Call would try to throw into that env and abort the whole
+// process, so the raw call is used and, once the env refuses, no further call
+// is made for this evaluation (its answer is never read).
 class JsScriptHost : public ScriptHost {
  public:
   JsScriptHost(Napi::Env env, Napi::FunctionReference& regexTest, Napi::FunctionReference& toLowerCase)
@@ -20,32 +25,50 @@ class JsScriptHost : public ScriptHost {
 
   bool regexTest(int32_t regexId, std::string_view subject) override {
     if (regexTest_.IsEmpty() || regexId < 0) return false;
-    Napi::Value result = regexTest_.Call({Napi::Number::New(env_, regexId), toJsString(env_, subject)});
-    if (env_.IsExceptionPending()) {
-      env_.GetAndClearPendingException();
-      return false;
-    }
-    return !result.IsEmpty() && result.ToBoolean().Value();
+    napi_value args[2] = {Napi::Number::New(env_, regexId), toJsString(env_, subject)};
+    napi_value result = call(regexTest_, 2, args);
+    bool matched = false;
+    if (result != nullptr) napi_get_value_bool(env_, result, &matched);
+    return matched;
   }
 
   void toLowerCase(std::string_view text, std::string& out) override {
-    if (toLowerCase_.IsEmpty()) {
+    napi_value args[1] = {nullptr};
+    napi_value result = nullptr;
+    if (!toLowerCase_.IsEmpty()) {
+      args[0] = toJsString(env_, text);
+      result = call(toLowerCase_, 1, args);
+    }
+    napi_valuetype type = napi_undefined;
+    if (result == nullptr || napi_typeof(env_, result, &type) != napi_ok || type != napi_string) {
       asciiLower(text, out);
       return;
     }
-    Napi::Value result = toLowerCase_.Call({toJsString(env_, text)});
-    if (env_.IsExceptionPending() || result.IsEmpty() || !result.IsString()) {
-      if (env_.IsExceptionPending()) env_.GetAndClearPendingException();
-      asciiLower(text, out);
-      return;
-    }
-    utf16ToWtf8(result.As<Napi::String>().Utf16Value(), out);
+    utf16ToWtf8(Napi::String(env_, result).Utf16Value(), out);
   }
 
  private:
+  // The callback's return value, or null when it threw (the exception is
+  // dropped: the condition is false, like a failed match) or the env cannot
+  // run JavaScript any more.
+  napi_value call(Napi::FunctionReference& fn, size_t argc, const napi_value* argv) {
+    if (terminating_ || argv[argc - 1] == nullptr) return nullptr;
+    napi_value result = nullptr;
+    if (napi_call_function(env_, env_.Undefined(), fn.Value(), argc, argv, &result) == napi_ok) return result;
+    bool pending = false;
+    if (napi_is_exception_pending(env_, &pending) == napi_ok && pending) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env_, &ignored);
+    } else {
+      terminating_ = true;
+    }
+    return nullptr;
+  }
+
   Napi::Env env_;
   Napi::FunctionReference& regexTest_;
   Napi::FunctionReference& toLowerCase_;
+  bool terminating_ = false;
 };
 
 bool hasSurrogate(std::string_view s) {

@@ -42,6 +42,14 @@ export interface EngineDiagnosis {
   loadError: string | null;
 }
 
+/**
+ * What a user runs for a source build once cmake and a compiler are there: the
+ * build tools are devDependencies, never installed for users (the same command
+ * as scripts/install.js prints).
+ */
+export const SOURCE_BUILD_COMMAND =
+  'npm install --save-dev cmake-js@8 node-addon-api@8 && npm rebuild amplitude-experiment-native';
+
 /** Node-API version the addon is built for (package.json binary.napi_versions). */
 export const REQUIRED_NAPI_VERSION = 8;
 
@@ -100,7 +108,7 @@ export function describeNativeLoadFailure(err: unknown): string {
   if (/No native build was found/i.test(message)) {
     return (
       `no prebuilt binary for ${platformLabel()} and no local build ` +
-      '(install scripts disabled, or the source build failed: needs cmake and a C++17 compiler)'
+      `(install scripts disabled, or no source build: it needs cmake, a C++17 compiler and \`${SOURCE_BUILD_COMMAND}\`)`
     );
   }
   const glibc = /GLIBC(?:XX)?_[0-9.]+' not found/.exec(message);

@@ -21,7 +21,12 @@
  * catastrophically on some hostile version strings (evaluation-spec.md §4.9),
  * and so does this engine. The native engine parses versions in linear time.
  */
-import { EvaluationEngine, topologicalSort } from '@amplitude/experiment-core';
+import type * as ExperimentCore from '@amplitude/experiment-core';
+import { lazy } from '../util/lazy';
+
+// Loaded when a JS engine is made (a fallback, or AMPLITUDE_EXPERIMENT_ENGINE=js), not at require time.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const core = lazy(() => require('@amplitude/experiment-core') as typeof ExperimentCore);
 import type { EvaluationFlag as CoreFlag, EvaluationVariant as CoreVariant } from '@amplitude/experiment-core';
 import type { ExperimentUser, Variant, Variants } from '../types';
 import { FlagPayloadError } from './types';
@@ -192,7 +197,7 @@ function findCycles(flags: Map<string, string[]>): Map<string, string[]> {
  */
 function dependencyOrder(record: Record<string, CoreFlag>): CoreFlag[] {
   try {
-    return topologicalSort(record);
+    return core().topologicalSort(record);
   } catch {
     return iterativeOrder(record, Object.keys(record));
   }
@@ -274,7 +279,7 @@ class JsSnapshot implements FlagSnapshot {
   private readonly order: CoreFlag[];
   private readonly position: Map<string, number>;
   private readonly closures = new Map<string, readonly number[]>();
-  private readonly engine = new EvaluationEngine();
+  private readonly engine = new (core().EvaluationEngine)();
 
   constructor(order: CoreFlag[], rejected: RejectedFlag[]) {
     this.order = order;

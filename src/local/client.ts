@@ -27,6 +27,8 @@ import { dependentsOf, diffSnapshots } from './flag-diff';
 import { StatusTracker } from './status';
 import { type Installed, SnapshotHolder } from './sources/snapshot-holder';
 import { planSources } from './sources/plan';
+import { ClientFlagCache } from './client-cache';
+import { type FlagConfigCache, type InMemoryFlagConfigCache, isFlagConfigCache } from './compat/cache';
 import { isPermanentSourceError, type SourcePlan } from './sources/types';
 
 export interface EvaluateOptions {
@@ -89,11 +91,27 @@ export class LocalEvaluationClient {
   private readonly metrics: MetricsSink;
   /** Present when config.metrics counts evaluations: evaluateV2 checks this one field otherwise. */
   private readonly countEvaluation: ((flagCount: number) => void) | undefined;
+  /**
+   * The flag configs in force, as the official SDK's cache: read them, or
+   * change them (get, getAll, put, putAll, delete, clear) and the next
+   * evaluateV2 sees the change, until a source brings new flags.
+   */
+  readonly cache: InMemoryFlagConfigCache;
+  private readonly clientCache: ClientFlagCache;
 
+  /**
+   * @param flagConfigCache receives every flag update (write-through), as
+   *   the official SDK's third argument: clear() then putAll() per install
+   *   from a source, and each change made through `client.cache`.
+   */
   constructor(
     private readonly apiKey: string,
     config?: LocalEvaluationConfig,
+    flagConfigCache?: FlagConfigCache | null,
   ) {
+    if (flagConfigCache !== undefined && flagConfigCache !== null && !isFlagConfigCache(flagConfigCache)) {
+      throw new TypeError('LocalEvaluationClient: the third argument must be a FlagConfigCache (get, getAll, put, putAll, delete, clear)');
+    }
     this.config = resolveLocalConfig(config);
     this.logger = this.config.logger;
     if (typeof apiKey !== 'string' || apiKey.length === 0) {
@@ -115,6 +133,8 @@ export class LocalEvaluationClient {
         failed: (from, error) => this.onFailed(from, error),
       },
     });
+    this.clientCache = new ClientFlagCache(this.holder, flagConfigCache ?? undefined, this.logger);
+    this.cache = this.clientCache;
     this.tracking = createTracking(
       this.config.exposureConfig,
       this.config.assignmentConfig,
@@ -152,6 +172,7 @@ export class LocalEvaluationClient {
 
   private onInstalled(next: Installed, previous: Installed | undefined): void {
     this.tracker.installed(next.from, next.snapshot.size);
+    this.clientCache?.onInstalled(next);
     if (this.persistence && !NOT_PERSISTED.has(next.from)) {
       const store = this.cohortStore;
       this.persistence.save(next.payload, store ? store.ids().map((id) => store.info(id)) : []);
@@ -363,7 +384,12 @@ export class LocalEvaluationClient {
       this.stopCycle();
       if (this.tracking) this.flushPromise = this.tracking.flush(flushTimeout).catch(() => undefined);
     }
-    await Promise.all([this.cycle.http.close().catch(() => undefined), this.flushPromise, this.persistence?.flush()]);
+    await Promise.all([
+      this.cycle.http.close().catch(() => undefined),
+      this.flushPromise,
+      this.persistence?.flush(),
+      this.clientCache.flushStore(),
+    ]);
   }
 
   /**

@@ -11,7 +11,7 @@
  * retried through the backoff helper. A failed download never removes a
  * cohort that is loaded: the last good members keep serving.
  */
-import { PerformanceObserver } from 'node:perf_hooks';
+import type { PerformanceObserver } from 'node:perf_hooks';
 import type { CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import { Backoff, sleep } from '../util/backoff';
@@ -19,8 +19,13 @@ import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/
 import { type MetricsSink, NO_METRICS } from '../metrics';
 import type { Logger } from '../util/logger';
 import { LIBRARY } from '../version';
+import { lazy } from '../util/lazy';
 import { type CohortIndex, USER_GROUP_TYPE } from './cohort-utils';
 import type { CohortLoader } from './sources/types';
+
+// node:perf_hooks is not in Node's startup snapshot: loaded with the first cohort sync, not at require time.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const perfHooks = lazy(() => require('node:perf_hooks') as typeof import('node:perf_hooks'));
 
 /** Per-request deadline, as the official SDK's COHORT_CONFIG_TIMEOUT. */
 export const COHORT_REQUEST_TIMEOUT_MILLIS = 20_000;
@@ -205,7 +210,7 @@ export class CohortSync implements CohortLoader {
    */
   private releaseMemoryAfterNextGc(): void {
     if (this.gcObserver || this.stopped) return;
-    const observer = new PerformanceObserver(() => {
+    const observer = new (perfHooks().PerformanceObserver)(() => {
       observer.disconnect();
       if (this.gcObserver === observer) this.gcObserver = undefined;
       this.options.store.releaseFreeMemory().catch(() => undefined);

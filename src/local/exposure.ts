@@ -12,7 +12,12 @@
  * sendEvaluatedProps goes to analytics-node's init (serverUrl, serverZone,
  * flushIntervalMillis, ...).
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { lazy } from '../util/lazy';
+
+// Loaded with the first tracking filter (exposure or assignment tracking), not at require time.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const lruCache = lazy(() => require('lru-cache') as typeof import('lru-cache'));
 import type { AssignmentConfig, ExposureConfig } from '../config/local';
 import type { ExperimentUser, Variant, Variants } from '../types';
 import type { Logger } from '../util/logger';
@@ -191,7 +196,7 @@ export class TrackingFilter {
   private readonly cache: LRUCache<string, true>;
 
   constructor(capacity: number, readonly ttlMillis: number = DAY_MILLIS) {
-    this.cache = new LRUCache<string, true>({
+    this.cache = new (lruCache().LRUCache)<string, true>({
       max: Math.max(1, Math.floor(capacity)),
       ttl: ttlMillis,
       updateAgeOnGet: false,

@@ -5,11 +5,13 @@
  * pending, its (ref'd) deadline timer keeps the process alive instead, so
  * `await client.start()` in a script is never cut short.
  */
-import { buildConnector } from 'undici';
+import type { buildConnector } from 'undici';
+import { undici } from '../util/undici';
 
 export function unrefConnector(options: buildConnector.BuildOptions = {}): buildConnector.connector {
-  const connect = buildConnector(options);
+  let connect: buildConnector.connector | undefined;
   return (opts, callback) => {
+    connect ??= undici().buildConnector(options);
     connect(opts, (...args: buildConnector.CallbackArgs) => {
       if (args[0] === null) args[1].unref();
       callback(...args);

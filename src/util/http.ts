@@ -8,8 +8,10 @@
  * status means. Transport failures (timeout, reset, refused, abort, close)
  * reject with FetchError, whose `code` says which.
  */
-import { Agent, EnvHttpProxyAgent, Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import type * as Undici from 'undici';
+import type { Agent, Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
+import { lazy } from './lazy';
+import { undici } from './undici';
 import type { Readable } from 'node:stream';
 
 export type FetchErrorCode =
@@ -227,6 +229,13 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
   }
 }
 
+/* eslint-disable @typescript-eslint/no-require-imports -- a literal require, loaded only with proxyFromEnv */
+const proxyParts = lazy(() => {
+  const all = require('undici') as typeof Undici;
+  return { EnvHttpProxyAgent: all.EnvHttpProxyAgent, Pool: all.Pool };
+});
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 /**
  * undici's EnvHttpProxyAgent with the same Agent options. A custom connector (the local client's unref'd
  * sockets) also opens the connection to the proxy, which carries the tunnel: undici only passes it to
@@ -237,10 +246,11 @@ function envProxyAgent(agentOptions: Agent.Options): Dispatcher {
   if (typeof connect !== 'function') {
     // TLS options (a custom CA...) must reach tunnelled targets too: ProxyAgent takes them as requestTls.
     const options = connect === undefined ? agentOptions : { ...agentOptions, requestTls: connect };
-    return new EnvHttpProxyAgent(options as EnvHttpProxyAgent.Options);
+    return new (proxyParts().EnvHttpProxyAgent)(options as EnvHttpProxyAgent.Options);
   }
-  const clientFactory = (origin: URL, opts: Pool.Options): Dispatcher => new Pool(origin, { ...opts, connect });
-  return new EnvHttpProxyAgent({ ...agentOptions, clientFactory } as EnvHttpProxyAgent.Options);
+  const { EnvHttpProxyAgent: EnvAgent, Pool: PoolClass } = proxyParts();
+  const clientFactory = (origin: URL, opts: Pool.Options): Dispatcher => new PoolClass(origin, { ...opts, connect });
+  return new EnvAgent({ ...agentOptions, clientFactory } as EnvHttpProxyAgent.Options);
 }
 
 /** One keep-alive HTTP client. Create one per SDK client; close() when done. */
@@ -260,7 +270,7 @@ export class HttpClient {
       if (options.connections !== undefined) agentOptions.connections = options.connections;
       if (options.keepAliveTimeoutMillis !== undefined) agentOptions.keepAliveTimeout = options.keepAliveTimeoutMillis;
       if (options.connect !== undefined) agentOptions.connect = options.connect;
-      this.dispatcher = options.proxyFromEnv === true ? envProxyAgent(agentOptions) : new Agent(agentOptions);
+      this.dispatcher = options.proxyFromEnv === true ? envProxyAgent(agentOptions) : new (undici().Agent)(agentOptions);
       this.ownsDispatcher = true;
     }
   }
@@ -422,7 +432,7 @@ export class HttpClient {
     if (!origin || !path) {
       return Promise.reject(new FetchError(undefined, 'HttpClient.request needs url, or origin and path', { code: 'NETWORK' }));
     }
-    return this.dispatcher.request({
+    return undici().request(this.dispatcher, {
       origin,
       path,
       method: req.method ?? 'GET',
