@@ -14,11 +14,11 @@
  */
 import type { LRUCache } from 'lru-cache';
 import { lazy } from '../util/lazy';
+import { type AssignmentConfig, AssignmentConfigDefaults, type ExposureConfig, ExposureConfigDefaults } from '../config/local';
 
 // Loaded with the first tracking filter (exposure or assignment tracking), not at require time.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const lruCache = lazy(() => require('lru-cache') as typeof import('lru-cache'));
-import type { AssignmentConfig, ExposureConfig } from '../config/local';
 import type { ExperimentUser, Variant, Variants } from '../types';
 import type { Logger } from '../util/logger';
 import { type MetricsSink, NO_METRICS, type TrackedEventKind } from '../metrics';
@@ -332,7 +332,7 @@ export class ExposureTracker extends Tracker {
     factory: AnalyticsFactory = defaultAnalyticsFactory,
     options: TrackingOptions = {},
   ) {
-    super('exposure', config, { cacheCapacity: 65_536 }, logger, factory, [], options);
+    super('exposure', config, ExposureConfigDefaults, logger, factory, [], options);
   }
 
   track(user: ExperimentUser, results: Variants): void {
@@ -352,7 +352,7 @@ export class AssignmentTracker extends Tracker {
     factory: AnalyticsFactory = defaultAnalyticsFactory,
     options: TrackingOptions = {},
   ) {
-    super('assignment', config, { cacheCapacity: 65_536 }, logger, factory, ['sendEvaluatedProps'], options);
+    super('assignment', config, AssignmentConfigDefaults, logger, factory, ['sendEvaluatedProps'], options);
     this.sendEvaluatedProps = config.sendEvaluatedProps === true;
   }
 

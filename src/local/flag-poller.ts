@@ -3,10 +3,11 @@
  * by polling. Failures back off through the project's one backoff helper and
  * never stop the poller; the store keeps its last good snapshot meanwhile.
  */
-import { Backoff, sleep } from '../util/backoff';
+import { Backoff, type BackoffOptions, sleep } from '../util/backoff';
 import { FetchError, HttpClient, splitUrl } from '../util/http';
+import { isPermanentFailure } from '../util/retry';
+import { apiKeyAuthorization, sdkHeaders } from '../util/auth';
 import type { Logger } from '../util/logger';
-import { LIBRARY } from '../version';
 import { type MetricsSink, NO_METRICS } from '../metrics';
 
 export interface FlagPollerOptions {
@@ -21,14 +22,22 @@ export interface FlagPollerOptions {
   metrics?: MetricsSink;
   /** Told about each failed request (for status and events; logging stays here). */
   onError?: (error: unknown) => void;
+  /** Delays after a failed poll. Default pollFailureBackoff(pollingIntervalMillis). */
+  failureBackoff?: BackoffOptions;
+  /** Delays between the first fetch's retries in start(). Default INITIAL_FETCH_BACKOFF. */
+  initialBackoff?: BackoffOptions;
 }
 
-/** A response that retrying will not fix (bad key, wrong URL). */
-export function isPermanentFailure(error: unknown): boolean {
-  if (!(error instanceof FetchError) || error.statusCode === undefined) return false;
-  const s = error.statusCode;
-  return s >= 400 && s < 500 && s !== 408 && s !== 429;
+/** Kept here for the callers that import it from the poller. */
+export { isPermanentFailure } from '../util/retry';
+
+/** After a failed poll: 1 s, doubling up to the polling interval, so a failing server is not polled faster than usual. */
+export function pollFailureBackoff(pollingIntervalMillis: number): BackoffOptions {
+  return { minMillis: 1000, maxMillis: Math.max(1000, pollingIntervalMillis), scalar: 2 };
 }
+
+/** Retries of the first flag fetch: quick at first, since start() is waiting on it. */
+export const INITIAL_FETCH_BACKOFF: Readonly<BackoffOptions> = Object.freeze({ minMillis: 250, maxMillis: 5000, scalar: 2 });
 
 export class FlagPoller {
   private readonly origin: string;
@@ -45,11 +54,7 @@ export class FlagPoller {
     const { origin, path } = splitUrl(options.serverUrl + '/sdk/v2/flags');
     this.origin = origin;
     this.path = path;
-    this.failureBackoff = new Backoff({
-      minMillis: 1000,
-      maxMillis: Math.max(1000, options.pollingIntervalMillis),
-      scalar: 2,
-    });
+    this.failureBackoff = new Backoff(options.failureBackoff ?? pollFailureBackoff(options.pollingIntervalMillis));
   }
 
   /** One request; resolves with the body of a 200, rejects with FetchError otherwise. */
@@ -70,10 +75,7 @@ export class FlagPoller {
       origin: this.origin,
       path: this.path,
       method: 'GET',
-      headers: {
-        Authorization: `Api-Key ${this.options.apiKey}`,
-        'X-Amp-Exp-Library': LIBRARY,
-      },
+      headers: sdkHeaders(apiKeyAuthorization(this.options.apiKey)),
       timeoutMillis: this.options.requestTimeoutMillis,
       signal: this.abort.signal,
     });
@@ -88,7 +90,7 @@ export class FlagPoller {
    * once on a permanent failure (401, 403, 404...).
    */
   async loadInitial(deadline: number): Promise<void> {
-    const backoff = new Backoff({ minMillis: 250, maxMillis: 5000, scalar: 2 });
+    const backoff = new Backoff(this.options.initialBackoff ?? INITIAL_FETCH_BACKOFF);
     let lastError: unknown;
     while (!this.stopped) {
       try {

@@ -20,8 +20,9 @@ import { Backoff, type BackoffOptions } from '../util/backoff';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
 import { type MetricsSink, NO_METRICS } from '../metrics';
 import type { Logger } from '../util/logger';
-import { LIBRARY } from '../version';
 import type { FlagPoller } from './flag-poller';
+import { isPermanentFailure } from '../util/retry';
+import { apiKeyAuthorization, sdkHeaders } from '../util/auth';
 
 /** 15 s server keep-alive + 2 s grace, as the official SDK. */
 export const STREAM_KEEP_ALIVE_TIMEOUT_MILLIS = 17_000;
@@ -245,8 +246,7 @@ export class FlagStream {
           path: this.path,
           method: 'GET',
           headers: {
-            Authorization: `Api-Key ${this.options.apiKey}`,
-            'X-Amp-Exp-Library': LIBRARY,
+            ...sdkHeaders(apiKeyAuthorization(this.options.apiKey)),
             Accept: 'text/event-stream',
             'Cache-Control': 'no-cache',
           },
@@ -368,6 +368,7 @@ export class StreamingUpdater {
    * an auth failure or at the deadline) and keep retrying the stream.
    */
   async start(deadline: number): Promise<void> {
+    let startError: unknown;
     try {
       await this.stream.connect();
       this.connections++;
@@ -379,6 +380,7 @@ export class StreamingUpdater {
       this.metrics.onStreamFailure(err);
       this.onFailure(err as StreamError);
       this.logger.warn(`flag stream unavailable (${(err as Error).message}); polling until it is back`);
+      startError = err;
     }
     this.mode = 'polling';
     try {
@@ -386,7 +388,7 @@ export class StreamingUpdater {
     } finally {
       if (!this.stopped) {
         this.poller.startPolling();
-        this.scheduleRetry();
+        this.scheduleRetry(startError);
       }
     }
   }
@@ -398,20 +400,25 @@ export class StreamingUpdater {
     this.metrics.onStreamFailure(err);
     this.onFailure(err);
     this.logger.warn(`flag stream failed (${err.message}); polling until it reconnects`);
-    this.fallBack();
+    this.fallBack(err);
   }
 
-  private fallBack(): void {
+  private fallBack(err: unknown): void {
     if (this.mode !== 'polling') {
       this.mode = 'polling';
       this.poller.startPolling();
       this.poller.pollNow();
     }
-    this.scheduleRetry();
+    this.scheduleRetry(err);
   }
 
-  private scheduleRetry(): void {
+  private scheduleRetry(err?: unknown): void {
     if (this.stopped || this.retryTimer) return;
+    if (err !== undefined && isPermanentFailure(err)) {
+      // The retry policy says another attempt gets the same answer: polling carries on alone.
+      this.logger.warn(`flag stream refused (${(err as Error).message}); not retrying it, polling continues`);
+      return;
+    }
     const wait = this.backoff.next();
     this.logger.debug(`stream: reconnecting in ${wait} ms`);
     this.retryTimer = setTimeout(() => {
@@ -429,7 +436,7 @@ export class StreamingUpdater {
       if (this.stopped) return;
       this.metrics.onStreamFailure(err);
       this.logger.debug(`stream: reconnect failed (${(err as Error).message})`);
-      this.fallBack();
+      this.fallBack(err);
       return;
     }
     if (this.stopped) return;

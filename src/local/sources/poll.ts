@@ -9,13 +9,15 @@ export function createFlagPoller(ctx: SourceContext, sink: () => FlagSink | unde
   return new FlagPoller({
     apiKey: ctx.apiKey,
     serverUrl: ctx.config.serverUrl,
-    pollingIntervalMillis: ctx.config.flagConfigPollingIntervalMillis,
+    pollingIntervalMillis: ctx.internals.flagPolling?.intervalMillis ?? ctx.config.flagConfigPollingIntervalMillis,
     requestTimeoutMillis: ctx.config.flagConfigPollerRequestTimeoutMillis,
     http: ctx.http,
     logger: ctx.logger,
     onPayload: (body) => sink()?.submit(body, 'poll') ?? false,
     onError: (err) => sink()?.reportError('poll', err),
     metrics: ctx.metrics,
+    failureBackoff: ctx.internals.flagPolling?.failureBackoff,
+    initialBackoff: ctx.internals.flagPolling?.initialBackoff,
   });
 }
 
