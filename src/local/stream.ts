@@ -415,9 +415,9 @@ export class StreamingUpdater {
   private scheduleRetry(err?: unknown): void {
     if (this.stopped || this.retryTimer) return;
     if (err !== undefined && isPermanentFailure(err)) {
-      // The retry policy says another attempt gets the same answer: polling carries on alone.
-      this.logger.warn(`flag stream refused (${(err as Error).message}); not retrying it, polling continues`);
-      return;
+      // Polling with the same key works, so a refused stream is a stream-side problem (a proxy, a rollout): keep
+      // retrying it at the backoff's pace, as the official SDK does, instead of giving it up for the process's life.
+      this.logger.debug(`flag stream refused (${(err as Error).message}); retrying it with backoff, polling meanwhile`);
     }
     const wait = this.backoff.next();
     this.logger.debug(`stream: reconnecting in ${wait} ms`);
