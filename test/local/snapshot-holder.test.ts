@@ -4,7 +4,7 @@ import { type Engine, loadEngine } from '../../src/engine';
 import { type HolderObserver, SnapshotHolder } from '../../src/local/sources/snapshot-holder';
 import type { CohortLoader } from '../../src/local/sources/types';
 import { createLogger, type Logger } from '../../src/util/logger';
-import { capturingLogger, cohortFlag, flag } from '../support';
+import { capturingLogger, cohortFlag, eventually, flag } from '../support';
 
 const quiet = (): Logger => createLogger({ logger: capturingLogger() });
 
@@ -21,8 +21,9 @@ function deferred<T>(): Deferred<T> {
 }
 
 /** The real engine, whose async parses finish when the test says so. */
-function gatedEngine(): { engine: Engine; release: (i: number) => void } {
+function gatedEngine(): { engine: Engine; release: (i: number) => void; parsed: () => number } {
   const gates: Array<Deferred<void>> = [];
+  let parsed = 0;
   const engine: Engine = {
     kind: real.kind,
     load: (p) => real.load(p),
@@ -30,10 +31,12 @@ function gatedEngine(): { engine: Engine; release: (i: number) => void } {
       const gate = deferred<void>();
       gates.push(gate);
       await gate.promise;
-      return real.load(p);
+      const snapshot = real.load(p);
+      parsed++;
+      return snapshot;
     },
   };
-  return { engine, release: (i) => gates[i].resolve() };
+  return { engine, release: (i) => gates[i].resolve(), parsed: () => parsed };
 }
 
 function observer(): HolderObserver & { installs: string[]; refreshes: string[]; failures: string[] } {
@@ -51,18 +54,18 @@ function observer(): HolderObserver & { installs: string[]; refreshes: string[];
 }
 
 const payload = (...keys: string[]): string => JSON.stringify(keys.map((k) => flag(k)));
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('SnapshotHolder', () => {
   it('installs in submission order even when a later parse finishes first', async () => {
-    const { engine, release } = gatedEngine();
+    const { engine, release, parsed } = gatedEngine();
     const obs = observer();
     const holder = new SnapshotHolder({ engine, logger: quiet(), observer: obs });
     const first = holder.submit(payload('a'), 'poll');
     const second = holder.submit(payload('a', 'b'), 'stream');
     release(1);
-    await tick();
-    expect(obs.installs).toEqual([]); // the second waits for the first
+    await eventually(() => parsed() === 1, 5000, 'second parse');
+    await new Promise((r) => setImmediate(r));
+    expect(obs.installs).toEqual([]); // parsed, but it waits for the first
     release(0);
     expect(await first).toBe(true);
     expect(await second).toBe(true);
@@ -124,8 +127,7 @@ describe('SnapshotHolder', () => {
     const holder = new SnapshotHolder({ engine: real, logger: quiet(), observer: obs });
     holder.useCohorts(loader, undefined);
     const done = holder.submit(JSON.stringify([cohortFlag('gated', 'c1')]), 'poll');
-    await tick();
-    await tick();
+    await eventually(() => asked.length > 0, 5000, 'cohort request'); // after the parse (off the main thread)
     expect(asked).toEqual([['c1']]);
     expect(holder.hasFlags).toBe(false);
     gate.resolve();
