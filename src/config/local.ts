@@ -235,13 +235,6 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | n
   if (redisConfig?.mode === 'fleet' && r.streamUpdates === true) {
     mistake("config.streamUpdates is ignored with redisConfig mode 'fleet': the fleet's writer polls, readers follow Redis");
   }
-  const redisConfig = r.redisConfig as ResolvedRedisConfig | undefined;
-  if (redisConfig !== undefined && (r.flagsFile !== undefined || r.dataSource !== undefined)) {
-    throw new ConfigError('config.redisConfig cannot be combined with flagsFile or dataSource (they are other flag sources)');
-  }
-  if (redisConfig?.mode === 'fleet' && r.streamUpdates === true) {
-    mistake("config.streamUpdates is ignored with redisConfig mode 'fleet': the fleet's writer polls, readers follow Redis");
-  }
   if (redisConfig?.mode === 'evaluation-proxy' && r.streamUpdates === true) {
     mistake("config.streamUpdates is ignored with redisConfig mode 'evaluation-proxy': flags are read from the proxy's Redis");
   }

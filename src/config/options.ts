@@ -128,13 +128,6 @@ export const OPTIONS = {
       cohortCacheTtlMillis: { type: 'number', clients: 'local', default: 60_000, min: 1 },
     },
   },
-  redisConfig: {
-    type: 'custom',
-    clients: 'local',
-    describe: "Redis for mode 'fleet' or 'evaluation-proxy' (url, cluster, sentinel or client; docs/fleet.md)",
-    // src/redis/config.ts validates every field (shapes of cluster, sentinel, client; bounds of the timings).
-    check: (value, ctx) => resolveRedisConfig(value as RedisConfig, (m) => ctx.warn(m)),
-  },
   hooks: {
     ...objectWith('local', 'an array of hooks', Array.isArray),
     default: [],
