@@ -128,6 +128,13 @@ export const OPTIONS = {
       cohortCacheTtlMillis: { type: 'number', clients: 'local', default: 60_000, min: 1 },
     },
   },
+  redisConfig: {
+    type: 'custom',
+    clients: 'local',
+    describe: "Redis for mode 'fleet' or 'evaluation-proxy' (url, cluster, sentinel or client; docs/fleet.md)",
+    // src/redis/config.ts validates every field (shapes of cluster, sentinel, client; bounds of the timings).
+    check: (value, ctx) => resolveRedisConfig(value as RedisConfig, (m) => ctx.warn(m)),
+  },
   hooks: {
     ...objectWith('local', 'an array of hooks', Array.isArray),
     default: [],
@@ -146,13 +153,6 @@ export const OPTIONS = {
       path: { type: 'string', clients: 'local', required: true },
       startFallbackMillis: { type: 'number', clients: 'local', default: 5_000, min: 0 },
     },
-  },
-  // Validated field by field (url, cluster, sentinel, client shapes, numbers) in src/redis/config.ts.
-  redisConfig: {
-    type: 'custom',
-    clients: 'local',
-    describe: "{ mode: 'fleet' | 'evaluation-proxy', url | cluster | sentinel | client, ... } (docs/fleet.md)",
-    check: (value: unknown, ctx: OptionContext) => resolveRedisConfig(value as RedisConfig, (m) => ctx.warn(m)),
   },
 } as const satisfies Readonly<Record<string, OptionRow>>;
 
