@@ -162,7 +162,7 @@ describe.skipIf(!redisAvailable())('client with redisConfig mode evaluation-prox
         await w2.writeProject();
         await w2.writeFlags([cohortFlag('in-c1', 'c1')]);
         await w2.publishCohort({ cohortId: 'c1', lastModified: 11, memberIds: ['u2'] });
-        await eventually(() => c.evaluateV2({ user_id: 'u2' }, ['in-c1'])['in-c1'].key === 'on', 10_000, 'new cohort version');
+        await eventually(() => c.evaluateV2({ user_id: 'u2' }, ['in-c1'])['in-c1'].key === 'on', 30_000, 'new cohort version');
         expect(c.status().state).toBe('ready');
         expect(logger.count('info', 'flags are read from Redis again')).toBe(1);
       } finally {

@@ -328,7 +328,7 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
       const back = await testClient(down.url);
       await writeAll(writerFor(back));
       // The writer's HSETs are not atomic: a refresh may see part of them; the next ones complete it.
-      await eventually(() => run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1']?.key === 'on', 10_000, 'flags and cohorts after Redis came back');
+      await eventually(() => run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1']?.key === 'on', 30_000, 'flags and cohorts after Redis came back');
       await down.stop();
     });
 
@@ -348,8 +348,8 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
       const w = writerFor(again);
       await writeAll(w);
       await w.writeFlags([flag('plain', 'off')]);
-      await eventually(() => run.holder.evaluate({}, ['plain']).plain?.key === 'off', 10_000, 'change after reconnect');
-      await eventually(() => run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1']?.key === 'on', 10_000, 'cohort after reconnect');
+      await eventually(() => run.holder.evaluate({}, ['plain']).plain?.key === 'off', 30_000, 'change after reconnect');
+      await eventually(() => run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1']?.key === 'on', 30_000, 'cohort after reconnect');
       await own.stop();
     });
   });
