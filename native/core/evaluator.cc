@@ -740,14 +740,14 @@ bool Evaluator::matchString(std::string_view s, const Condition& c, ScalarCache*
     }
     case Op::RegexMatch:
     case Op::RegexDoesNotMatch: {
-      bool found = false;
+      bool gaveUp = false;
       for (const auto& f : c.values) {
-        if (host_->regexTest(f.regexId, s)) {
-          found = true;
-          break;
-        }
+        RegexResult r = host_->regexTest(f.regexId, s);
+        if (r == RegexResult::Match) return c.op == Op::RegexMatch;
+        if (r == RegexResult::GaveUp) gaveUp = true;
       }
-      return c.op == Op::RegexMatch ? found : !found;
+      // No value matched; one that ran out of time might have: unknown, so false either way.
+      return !gaveUp && c.op == Op::RegexDoesNotMatch;
     }
     default:
       return false;

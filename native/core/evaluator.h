@@ -15,12 +15,16 @@
 
 namespace experiment {
 
+// A regex test's outcome. GaveUp: the host's time bound was reached first
+// (src/engine/regex-guard.ts); the condition then holds for neither operator.
+enum class RegexResult : int32_t { NoMatch = 0, Match = 1, GaveUp = 2 };
+
 // What the evaluator needs from the JavaScript side: the host's regex engine
-// (exact ECMAScript semantics) and full-Unicode toLowerCase.
+// (exact ECMAScript semantics, bounded in time) and full-Unicode toLowerCase.
 class ScriptHost {
  public:
   virtual ~ScriptHost() = default;
-  virtual bool regexTest(int32_t regexId, std::string_view subject) = 0;
+  virtual RegexResult regexTest(int32_t regexId, std::string_view subject) = 0;
   virtual void toLowerCase(std::string_view text, std::string& out) = 0;
 };
 

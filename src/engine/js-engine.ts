@@ -30,7 +30,7 @@ const core = lazy(() => require('@amplitude/experiment-core') as typeof Experime
 import type { EvaluationFlag as CoreFlag, EvaluationVariant as CoreVariant } from '@amplitude/experiment-core';
 import type { ExperimentUser, Variant, Variants } from '../types';
 import { FlagPayloadError } from './types';
-import type { Engine, FlagSnapshot, RejectedFlag } from './types';
+import type { Engine, EngineLog, FlagSnapshot, RejectedFlag } from './types';
 
 const REGEX_OPS = new Set(['regex match', 'regex does not match']);
 
@@ -307,7 +307,14 @@ class JsSnapshot implements FlagSnapshot {
   private readonly closures = new Map<string, readonly number[]>();
   private readonly engine = new (core().EvaluationEngine)();
 
-  constructor(order: CoreFlag[], rejected: RejectedFlag[]) {
+  /** Each distinct warning once per snapshot. */
+  private readonly warned = new Set<string>();
+
+  constructor(
+    order: CoreFlag[],
+    rejected: RejectedFlag[],
+    private readonly log: EngineLog | undefined,
+  ) {
     this.order = order;
     this.size = order.length;
     this.rejected = Object.freeze(rejected.map((r) => Object.freeze({ ...r })));
@@ -370,9 +377,16 @@ class JsSnapshot implements FlagSnapshot {
       const variants: Variants = {};
       for (const key of Object.keys(results)) variants[key] = toVariant(results[key]!);
       return variants;
-    } catch {
+    } catch (err) {
+      this.warn(`a user object cannot be read (${err instanceof Error ? err.message : String(err)}); it gets no variants`);
       return {};
     }
+  }
+
+  private warn(message: string): void {
+    if (this.log === undefined || this.warned.has(message) || this.warned.size > 100) return;
+    this.warned.add(message);
+    this.log.error(message);
   }
 
   private select(flagKeys?: readonly string[]): CoreFlag[] {
@@ -427,7 +441,7 @@ function decode(payload: string | Uint8Array): string {
 }
 
 /** Build a snapshot from a v2 flag-config payload (a JSON array of flags). */
-export function loadJsSnapshot(payload: string | Uint8Array): FlagSnapshot {
+export function loadJsSnapshot(payload: string | Uint8Array, log?: EngineLog): FlagSnapshot {
   let parsed: unknown;
   try {
     parsed = JSON.parse(decode(payload));
@@ -473,7 +487,7 @@ export function loadJsSnapshot(payload: string | Uint8Array): FlagSnapshot {
   }
 
   rejected.sort((a, b) => indexOf(a) - indexOf(b)); // payload order, like the native engine
-  return new JsSnapshot(dependencyOrder(record), rejected);
+  return new JsSnapshot(dependencyOrder(record), rejected, log);
 }
 
 /** The pure-JS engine (kind "js"). */

@@ -3,11 +3,13 @@ import {
   type BucketTrace,
   type ConditionTrace,
   type Engine,
+  type EngineLog,
   type FlagSnapshot,
   FlagPayloadError,
   type FlagTrace,
   type RejectedFlag,
 } from './types';
+import { GuardedRegex, REGEX_BUDGET_MS, RegexOutcome } from './regex-guard';
 import { userJson } from './user-json';
 import { buildVariant, deepFreeze } from './variant';
 
@@ -78,7 +80,7 @@ interface NativeSnapshotHandle {
   finalize(
     invalidRegexes: Array<[number, string]>,
     lowered: string[],
-    regexTest: (id: number, subject: NativeString) => boolean,
+    regexTest: (id: number, subject: NativeString) => RegexOutcome,
     toLowerCase: (text: NativeString) => string,
   ): RawFinalizeInfo;
   evaluate(userJson: string, keyCount: number): number;
@@ -126,18 +128,30 @@ class NativeFlagSnapshot implements FlagSnapshot {
     private readonly warn: (message: string) => void,
   ) {
     const patterns = handle.regexPatterns().map(asString);
-    const compiled: Array<RegExp | undefined> = new Array(patterns.length);
+    const compiled: Array<GuardedRegex | undefined> = new Array(patterns.length);
     const invalid: Array<[number, string]> = [];
     patterns.forEach((pattern, id) => {
       try {
-        compiled[id] = new RegExp(pattern);
+        compiled[id] = new GuardedRegex(pattern);
       } catch (err) {
         invalid.push([id, (err as Error).message]);
       }
     });
     // The reference builds `new RegExp(filter)` per test; without flags a
     // compiled RegExp is stateless, so reusing it gives the same answers.
-    const regexTest = (id: number, subject: NativeString): boolean => compiled[id]?.exec(asString(subject)) != null;
+    const regexTest = (id: number, subject: NativeString): RegexOutcome => {
+      const regex = compiled[id];
+      if (regex === undefined) return RegexOutcome.NoMatch;
+      const text = asString(subject);
+      const outcome = regex.test(text);
+      if (outcome === RegexOutcome.GaveUp) {
+        warn(
+          `regex condition /${regex.pattern}/ did not finish within ${REGEX_BUDGET_MS} ms on a long value; ` +
+            'such conditions count as not holding (neither "regex match" nor "regex does not match")',
+        );
+      }
+      return outcome;
+    };
     const lowered = handle.nonAsciiContainsValues().map(toLowerCase);
     const raw = handle.finalize(invalid, lowered, regexTest, toLowerCase);
     this.info = {
@@ -302,10 +316,22 @@ function payloadError(err: unknown): FlagPayloadError {
   return new FlagPayloadError((err as Error).message);
 }
 
-export function createNativeEngine(addon: NativeAddon, warn: (message: string) => void = () => undefined): Engine {
+/** A snapshot's warnings: each distinct message once (a bad user or regex repeats on every call). */
+function onceEach(log: EngineLog | undefined): (message: string) => void {
+  if (log === undefined) return () => undefined;
+  const seen = new Set<string>();
+  return (message) => {
+    if (seen.has(message) || seen.size > 100) return;
+    seen.add(message);
+    log.error(message);
+  };
+}
+
+export function createNativeEngine(addon: NativeAddon, defaultLog?: EngineLog): Engine {
   return {
     kind: 'native',
-    load(payload: string | Uint8Array): FlagSnapshot {
+    load(payload: string | Uint8Array, log: EngineLog | undefined = defaultLog): FlagSnapshot {
+      const warn = onceEach(log);
       const bytes = ownBytes(payload);
       let handle: NativeSnapshotHandle;
       try {
@@ -315,7 +341,8 @@ export function createNativeEngine(addon: NativeAddon, warn: (message: string) =
       }
       return new NativeFlagSnapshot(bytes, handle, warn);
     },
-    async loadAsync(payload: string | Uint8Array): Promise<FlagSnapshot> {
+    async loadAsync(payload: string | Uint8Array, log: EngineLog | undefined = defaultLog): Promise<FlagSnapshot> {
+      const warn = onceEach(log);
       const bytes = ownBytes(payload);
       const handle = await addon.parseSnapshot(bytes).catch((err: unknown) => {
         throw payloadError(err);
