@@ -422,17 +422,6 @@ bool Snapshot::compileCondition(uint32_t node, Condition& c, std::string& reason
   return true;
 }
 
-template <typename Fn>
-static void forEachCondition(std::vector<Flag*>& flags, Fn fn) {
-  for (Flag* flag : flags) {
-    for (auto& seg : flag->segments) {
-      for (auto& group : seg.conditions) {
-        for (auto& c : group) fn(c);
-      }
-    }
-  }
-}
-
 std::vector<std::string> Snapshot::nonAsciiContainsValues() const {
   std::vector<std::string> out;
   for (const auto& cand : candidates_) {

@@ -4,7 +4,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { createNativeEngine, type NativeAddon } from './native-engine';
+import type { NativeAddon } from './addon';
+import { createNativeEngine } from './native-engine';
 import type { Engine } from './types';
 import { getDiagnosis, selectEngine, type EngineDiagnosis } from './diagnose';
 

@@ -9,52 +9,15 @@ import {
   type FlagTrace,
   type RejectedFlag,
 } from './types';
+import type { NativeAddon, NativeSnapshotHandle, NativeString } from './addon';
 import { GuardedRegex, REGEX_BUDGET_MS, RegexOutcome } from './regex-guard';
 import { userJson } from './user-json';
 import { buildVariant, deepFreeze } from './variant';
-
-/** The addon's exports (native/napi/binding.cc). Only this module knows them. */
-export interface NativeAddon {
-  Snapshot: new (payload: string | Uint8Array) => NativeSnapshotHandle;
-  /** Parse and validate on the libuv pool; finalize on the main thread. */
-  parseSnapshot(bytes: Uint8Array): Promise<NativeSnapshotHandle>;
-  internals: NativeInternals;
-  abiVersion: number;
-}
-
-export interface NativeInternals {
-  murmur3(text: string, seed?: number): number;
-  compareVersions(a: string, b: string): number | null;
-  parseVersionOk(text: string): boolean;
-  numberToString(value: number): string;
-  stringToNumber(text: string): number;
-  compareStrings(a: string, b: string): number;
-}
-
-/**
- * A string from the addon: a plain string, or its UTF-16 code units when it
- * holds a lone surrogate (Node-API would replace those with U+FFFD).
- */
-type NativeString = string | Uint16Array;
 
 // Little-endian, like every platform the addon ships for.
 const asString = (v: NativeString): string =>
   typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf16le');
 
-interface RawFinalizeInfo {
-  keys: NativeString[];
-  variantKeys: NativeString[][];
-  segmentCounts: number[];
-  resultBase: number[];
-  payloadIndex: number[];
-  order: number[];
-  payloadSpans: number[];
-  cohortFlags: number[];
-  resultCount: number;
-  rejected: Array<{ flagKey: NativeString; reason: NativeString }>;
-  output: Int32Array;
-  input: Int32Array;
-}
 
 interface FinalizeInfo {
   keys: string[];
@@ -74,19 +37,6 @@ interface FinalizeInfo {
   input: Int32Array;
 }
 
-interface NativeSnapshotHandle {
-  regexPatterns(): NativeString[];
-  nonAsciiContainsValues(): NativeString[];
-  finalize(
-    invalidRegexes: Array<[number, string]>,
-    lowered: string[],
-    regexTest: (id: number, subject: NativeString) => RegexOutcome,
-    toLowerCase: (text: NativeString) => string,
-  ): RawFinalizeInfo;
-  evaluate(userJson: string, keyCount: number): number;
-  /** The traced evaluation behind evaluateV2Details (native/core/evaluator_explain.cc): JSON text. */
-  explain?(userJson: string, keyCount: number): NativeString;
-}
 
 interface RawSegmentTrace {
   conditions: boolean;
@@ -255,7 +205,6 @@ class NativeFlagSnapshot implements FlagSnapshot {
 
   /** Not the hot path: a separate native entry point that also reports why (see FlagSnapshot.explain). */
   explain(user: ExperimentUser | undefined, flagKeys?: readonly string[]): FlagTrace[] {
-    if (typeof this.handle.explain !== 'function') return [];
     const keyCount = this.requestKeys(flagKeys);
     if (keyCount === 0) return [];
     const text = this.handle.explain(userJson(user, this.warn), keyCount);
