@@ -108,14 +108,21 @@ class Evaluator {
     bool hasString = false;
     bool numberReady = false;
     bool versionReady = false;
+    bool lowerReady = false;
     std::string_view text;
     std::string buffer;
     double number = 0;
     std::optional<SemanticVersion> version;
     std::vector<std::string_view> list;  // the elements, when isList
     std::string listArena;
+    // Regex outcomes on this value in this call (patterns recur across flags;
+    // each test is a call into V8).
+    std::vector<std::pair<int32_t, RegexResult>> regexMemo;
+    std::string lower;  // toLowerCase(text), when lowerReady
   };
   bool matchString(std::string_view s, const Condition& c, ScalarCache* cache = nullptr);
+  // The host's regex test, remembered per value for the call when `cache` is given.
+  RegexResult regexTest(int32_t regexId, std::string_view s, ScalarCache* cache);
   bool matchSet(const Condition& c);
   bool matchesIsList(std::string_view value);
   bool listHasBooleans();
