@@ -3,45 +3,39 @@
 // test/util) do not already cover. Everything runs against the local server
 // on 127.0.0.1; the DNS failures use the reserved `.invalid` top-level domain,
 // which the resolver fails locally (RFC 6761), so no traffic leaves the host.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createLocalServer, type Fault, type LocalServer } from '../src/dev-server';
+import { describe, expect, it, vi } from 'vitest';
+import type { Fault } from '../src/dev-server';
 import { RemoteEvaluationClient } from '../src/remote/client';
 import { isFetchError } from '../src/util/http';
 import {
   API_KEY,
   capturingLogger,
-  closeClients,
   cohortFlag,
   eventually,
+  FAST_POLLING,
   flag,
   guardUnhandledRejections,
   localClient,
   sleep,
-} from './local/helpers';
+  useLocalServer,
+} from './support';
 
 guardUnhandledRejections();
 
 const DNS_FAIL = 'http://amplitude-experiment-test.invalid';
 const cohortKeys = { apiKey: 'cohort-api', secretKey: 'cohort-secret' };
 
-let server: LocalServer;
-beforeEach(async () => {
-  server = await createLocalServer({
-    flags: [flag('a'), cohortFlag('f1', 'c1')],
-    apiKeys: [API_KEY],
-    cohortKeys: [cohortKeys],
-    cohorts: [{ cohortId: 'c1', memberIds: ['u1'], lastModified: 100 }],
-  });
-});
-afterEach(async () => {
-  await closeClients();
-  await server.close();
+const server = useLocalServer({
+  flags: [flag('a'), cohortFlag('f1', 'c1')],
+  apiKeys: [API_KEY],
+  cohortKeys: [cohortKeys],
+  cohorts: [{ cohortId: 'c1', memberIds: ['u1'], lastModified: 100 }],
 });
 
 describe('flag poll', () => {
   it.each([401, 403])('%i while polling: keeps the last flags, logs, keeps polling, recovers', async (status) => {
     const logger = capturingLogger();
-    const c = localClient({ serverUrl: server.url, flagConfigPollingIntervalMillis: 1000, logger });
+    const c = localClient({ serverUrl: server.url, logger }, FAST_POLLING);
     await c.start();
     server.injectFaults('flags', { status, times: 3 });
     server.setFlags([flag('a'), flag('b')]);
@@ -74,12 +68,11 @@ describe('flag poll', () => {
 
   it('connection refused while polling (server gone): the last flags stay, polls keep failing with backoff', async () => {
     const logger = capturingLogger();
-    const c = localClient({ serverUrl: server.url, flagConfigPollingIntervalMillis: 1000, logger });
+    const c = localClient({ serverUrl: server.url, logger }, FAST_POLLING);
     await c.start();
     await server.close(); // the port stops answering: connection refused
     await eventually(() => logger.count('warn', 'flag poll failed') >= 2, 10_000, 'failed polls');
     expect(c.evaluateV2({}, ['a']).a.key).toBe('on');
-    server = await createLocalServer({ flags: [flag('a')], apiKeys: [API_KEY] }); // for afterEach
   });
 });
 
@@ -90,11 +83,10 @@ describe('flag stream', () => {
         serverUrl: server.url,
         streamUpdates: true,
         streamServerUrl,
-        flagConfigPollingIntervalMillis: 1000,
-        streamFlagConnTimeoutMillis: 500,
+        streamFlagConnTimeoutMillis: 250,
         logger,
       },
-      { stream: { keepAliveTimeoutMillis: 2000, retryBackoff: { minMillis: 100, maxMillis: 400, scalar: 2, jitter: 0 } } },
+      { ...FAST_POLLING, stream: { keepAliveTimeoutMillis: 2000, retryBackoff: { minMillis: 20, maxMillis: 80, scalar: 2, jitter: 0 } } },
     );
   }
 
@@ -177,6 +169,7 @@ describe('remote fetch', () => {
       fetchRetryBackoffMinMillis: 10,
       fetchRetryBackoffMaxMillis: 20,
       fetchRetryTimeoutMillis: 1000,
+      loggerProvider: capturingLogger(),
       ...extra,
     });
 
@@ -306,7 +299,7 @@ describe('analytics (exposure events)', () => {
     await c.start();
     c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
     await server.waitForRequests('httpapi', 1);
-    await sleep(2000); // 20 flush intervals
+    await sleep(1200); // a retry would come after analytics-node's 1 s retry timeout (12 flush intervals)
     expect(server.requests('httpapi')).toHaveLength(1);
     expect(server.events()).toHaveLength(0);
     expect(c.evaluateV2({ user_id: 'u2' }, ['a']).a.key).toBe('on');
@@ -323,7 +316,7 @@ describe('analytics (exposure events)', () => {
     c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
     await c.close({ flushTimeoutMillis: 10_000 });
     expect(server.requests('httpapi')).toHaveLength(1);
-    await sleep(1000);
+    await sleep(1100); // analytics-node retries a failed batch after 1 s; it must not after close()
     expect(server.requests('httpapi')).toHaveLength(1);
     expect(server.events()).toHaveLength(0);
   });

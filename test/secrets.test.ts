@@ -8,11 +8,13 @@
 // cohort route.
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { LocalEvaluationConfig } from '../src/config/local';
 import { LocalEvaluationClient } from '../src/local/client';
+import { LOCAL_CLIENT_INTERNALS } from '../src/local/internals';
 import { RemoteEvaluationClient } from '../src/remote/client';
-import { createLocalServer, type LocalServer, type RequestLogEntry } from '../src/dev-server';
+import type { RequestLogEntry } from '../src/dev-server';
 import { LogLevel, type LoggerProvider } from '../src/util/logger';
-import { cohortFlag, eventually, flag, guardUnhandledRejections, sleep } from './local/helpers';
+import { cohortFlag, eventually, FAST_POLLING, flag, guardUnhandledRejections, useLocalServer } from './support';
 
 guardUnhandledRejections();
 
@@ -42,24 +44,22 @@ async function outcome(p: Promise<unknown>): Promise<void> {
   await p.then(capture, capture);
 }
 
-let server: LocalServer;
-beforeEach(async () => {
+beforeEach(() => {
   seen.length = 0;
   for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
     vi.spyOn(console, method).mockImplementation((...args: unknown[]) => args.forEach(capture));
   }
   process.on('warning', capture);
-  server = await createLocalServer({
-    flags: [flag('a'), cohortFlag('f1', 'c1')],
-    apiKeys: [DEPLOYMENT_KEY],
-    cohortKeys: [{ apiKey: COHORT_API_KEY, secretKey: COHORT_SECRET }],
-    cohorts: [{ cohortId: 'c1', memberIds: ['u1'], lastModified: 100 }],
-  });
 });
-afterEach(async () => {
+afterEach(() => {
   process.off('warning', capture);
   vi.restoreAllMocks();
-  await server.close();
+});
+const server = useLocalServer({
+  flags: [flag('a'), cohortFlag('f1', 'c1')],
+  apiKeys: [DEPLOYMENT_KEY],
+  cohortKeys: [{ apiKey: COHORT_API_KEY, secretKey: COHORT_SECRET }],
+  cohorts: [{ cohortId: 'c1', memberIds: ['u1'], lastModified: 100 }],
 });
 
 function expectNoSecrets(): void {
@@ -112,18 +112,19 @@ describe('secrets', () => {
         streamUpdates: true,
         streamServerUrl: server.url,
         streamFlagConnTimeoutMillis: 1000,
-        flagConfigPollingIntervalMillis: 1000,
         cohortSyncConfig,
         exposureConfig,
         assignmentConfig: { ...exposureConfig },
-      });
+        // Polling and stream retries every few ms, so every injected fault is met without waiting on production timings.
+        [LOCAL_CLIENT_INTERNALS]: { ...FAST_POLLING, stream: { retryBackoff: { minMillis: 20, maxMillis: 80, scalar: 2 } } },
+      } as LocalEvaluationConfig);
       await outcome(c.start());
       for (let i = 0; i < 10; i++) c.evaluateV2({ user_id: `u${i}` }, undefined, { tracksExposure: true });
       server.injectFaults('flags', { status: 401 }, { status: 500 }, { status: 200, body: '{"not":"flags"}' });
       server.closeStreams('destroy');
       server.pushStream('data: [not json\n\n');
-      await eventually(() => server.pendingFaults('httpapi') === 0, 10_000, 'analytics faults used');
-      await sleep(1500);
+      const routes = ['httpapi', 'flags', 'stream', 'cohort'];
+      await eventually(() => routes.every((r) => server.pendingFaults(r) === 0), 10_000, 'every fault met');
       await c.close({ flushTimeoutMillis: 1000 });
     }
     // 4. Cohort credentials refused.

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { nativeAddonLoaded } from './support/engine';
 
 const root = join(__dirname, '..');
 const distEngine = join(root, 'dist', 'cjs', 'engine', 'index.js');
@@ -41,8 +42,9 @@ describe('worker_threads', () => {
     }
   }, 180_000);
 
-  it('8 workers evaluate on the native engine while the main thread swaps snapshots; clean exit', () => {
+  it('8 workers evaluate on the native engine while the main thread swaps snapshots; clean exit', (ctx) => {
     const expectKind = process.env.AMPLITUDE_EXPERIMENT_ENGINE === 'js' ? 'js' : 'native';
+    ctx.skip(expectKind === 'native' && !nativeAddonLoaded, 'needs the native addon');
     const r = runStress({ WORKERS: '8', ITERATIONS: '2000', SWAPS: '50' }, ['--expect', expectKind]);
     expect(r.signal, r.out).toBeNull();
     expect(r.status, r.out).toBe(0);
@@ -52,8 +54,9 @@ describe('worker_threads', () => {
   // Without the guard in the native callback host (and the addon's
   // NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS) this aborted the process with
   // "FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw" in most runs.
-  it('workers terminated in the middle of evaluations that call back into JavaScript: no abort', () => {
+  it('workers terminated in the middle of evaluations that call back into JavaScript: no abort', (ctx) => {
     const expectKind = process.env.AMPLITUDE_EXPERIMENT_ENGINE === 'js' ? 'js' : 'native';
+    ctx.skip(expectKind === 'native' && !nativeAddonLoaded, 'needs the native addon');
     const r = runStress({}, ['--expect', expectKind, '--terminate', '40']);
     expect(r.signal, r.out).toBeNull();
     expect(r.status, r.out).toBe(0);

@@ -18,7 +18,7 @@
  * `convertUserToEvaluationContext`).
  *
  * What it cannot fix: the official engine's semver pattern backtracks
- * catastrophically on some hostile version strings (evaluation-spec.md §4.9),
+ * catastrophically on some hostile version strings (test/bad-inputs.test.ts),
  * and so does this engine. The native engine parses versions in linear time.
  */
 import type * as ExperimentCore from '@amplitude/experiment-core';
@@ -29,6 +29,7 @@ import { lazy } from '../util/lazy';
 const core = lazy(() => require('@amplitude/experiment-core') as typeof ExperimentCore);
 import type { EvaluationFlag as CoreFlag, EvaluationVariant as CoreVariant } from '@amplitude/experiment-core';
 import type { ExperimentUser, Variant, Variants } from '../types';
+import { evaluationVariantToVariant } from '../util/variant';
 import { FlagPayloadError } from './types';
 import type { Engine, EngineLog, FlagSnapshot, RejectedFlag } from './types';
 
@@ -286,17 +287,7 @@ export function userToContext(user: ExperimentUser | undefined): Record<string, 
 
 /** `evaluationVariantToVariant` of the official SDK: `value` always an own property, a string or undefined. */
 function toVariant(ev: CoreVariant): Variant {
-  let value: string | undefined;
-  if (typeof ev.value === 'string') {
-    value = ev.value;
-  } else if (ev.value !== null && ev.value !== undefined) {
-    try {
-      value = JSON.stringify(ev.value);
-    } catch {
-      value = String(ev.value);
-    }
-  }
-  return { ...(ev as Variant), value };
+  return evaluationVariantToVariant(ev as Record<string, unknown>);
 }
 
 class JsSnapshot implements FlagSnapshot {
@@ -374,7 +365,7 @@ class JsSnapshot implements FlagSnapshot {
         // still get their answer.
         results = this.evaluateEach(context, flags);
       }
-      const variants: Variants = {};
+      const variants: Record<string, Variant> = {};
       for (const key of Object.keys(results)) variants[key] = toVariant(results[key]!);
       return variants;
     } catch (err) {

@@ -189,7 +189,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
       }
       if (complete) return this.buildAll!(this.results as Variant[], output);
     }
-    const out: Variants = {};
+    const out: Record<string, Variant> = {};
     const keys = this.info.keys;
     for (let i = 0; i < count; i++) {
       const rid = output[2 * i + 1];

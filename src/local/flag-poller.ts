@@ -3,14 +3,17 @@
  * by polling. Failures back off through the project's one backoff helper and
  * never stop the poller; the store keeps its last good snapshot meanwhile.
  */
-import { Backoff, sleep } from '../util/backoff';
+import { Backoff, type BackoffOptions, sleep } from '../util/backoff';
 import { FetchError, HttpClient, splitUrl } from '../util/http';
+import { isPermanentFailure } from '../util/retry';
+import { apiKeyAuthorization, sdkHeaders } from '../util/auth';
 import type { Logger } from '../util/logger';
-import { LIBRARY } from '../version';
 
 export interface FlagPollerOptions {
   apiKey: string;
   serverUrl: string;
+  /** Ask this evaluation-proxy first; Amplitude (serverUrl) answers when the proxy fails. */
+  proxyUrl?: string;
   pollingIntervalMillis: number;
   requestTimeoutMillis: number;
   http: HttpClient;
@@ -19,14 +22,22 @@ export interface FlagPollerOptions {
   onPayload: (body: Buffer) => boolean | Promise<boolean>;
   /** Told about each failed request (for status and events; logging stays here). */
   onError?: (error: unknown) => void;
+  /** Delays after a failed poll. Default pollFailureBackoff(pollingIntervalMillis). */
+  failureBackoff?: BackoffOptions;
+  /** Delays between the first fetch's retries in start(). Default INITIAL_FETCH_BACKOFF. */
+  initialBackoff?: BackoffOptions;
 }
 
-/** A response that retrying will not fix (bad key, wrong URL). */
-export function isPermanentFailure(error: unknown): boolean {
-  if (!(error instanceof FetchError) || error.statusCode === undefined) return false;
-  const s = error.statusCode;
-  return s >= 400 && s < 500 && s !== 408 && s !== 429;
+/** Kept here for the callers that import it from the poller. */
+export { isPermanentFailure } from '../util/retry';
+
+/** After a failed poll: 1 s, doubling up to the polling interval, so a failing server is not polled faster than usual. */
+export function pollFailureBackoff(pollingIntervalMillis: number): BackoffOptions {
+  return { minMillis: 1000, maxMillis: Math.max(1000, pollingIntervalMillis), scalar: 2 };
 }
+
+/** Retries of the first flag fetch: quick at first, since start() is waiting on it. */
+export const INITIAL_FETCH_BACKOFF: Readonly<BackoffOptions> = Object.freeze({ minMillis: 250, maxMillis: 5000, scalar: 2 });
 
 export class FlagPoller {
   private readonly origin: string;
@@ -38,28 +49,58 @@ export class FlagPoller {
   /** Polling scheduled (startPolling until pausePolling/stop). */
   private active = false;
   private inFlight = false;
+  private readonly proxy: { origin: string; path: string } | undefined;
+  private proxyFailing = false;
+  private fromProxy = false;
 
   constructor(private readonly options: FlagPollerOptions) {
     const { origin, path } = splitUrl(options.serverUrl + '/sdk/v2/flags');
     this.origin = origin;
     this.path = path;
-    this.failureBackoff = new Backoff({
-      minMillis: 1000,
-      maxMillis: Math.max(1000, options.pollingIntervalMillis),
-      scalar: 2,
-    });
+    if (options.proxyUrl) this.proxy = splitUrl(options.proxyUrl + '/sdk/v2/flags');
+    this.failureBackoff = new Backoff(options.failureBackoff ?? pollFailureBackoff(options.pollingIntervalMillis));
   }
 
-  /** One request; resolves with the body of a 200, rejects with FetchError otherwise. */
+  /**
+   * One request (to the evaluation proxy first when there is one, then to
+   * Amplitude if the proxy fails); resolves with the body of a 200, rejects
+   * with FetchError otherwise.
+   */
   async fetchOnce(): Promise<Buffer> {
+    const proxy = this.proxy;
+    if (proxy === undefined) return this.fetchFrom(this.origin, this.path);
+    try {
+      const body = await this.fetchFrom(proxy.origin, proxy.path);
+      this.fromProxy = true;
+      if (this.proxyFailing) {
+        this.proxyFailing = false;
+        this.options.logger.info('flags from the evaluation proxy are served again');
+      }
+      return body;
+    } catch (err) {
+      if (this.stopped) throw err;
+      if (!this.proxyFailing) {
+        this.proxyFailing = true;
+        this.options.logger.warn(
+          `flags from the evaluation proxy failed (${(err as Error)?.message ?? String(err)}); fetching them from Amplitude until it answers`,
+        );
+      }
+      this.fromProxy = false;
+      return this.fetchFrom(this.origin, this.path);
+    }
+  }
+
+  /** True when the last payload came from the evaluation proxy (not from Amplitude). */
+  get answeredByProxy(): boolean {
+    return this.fromProxy;
+  }
+
+  private async fetchFrom(origin: string, path: string): Promise<Buffer> {
     const response = await this.options.http.request({
-      origin: this.origin,
-      path: this.path,
+      origin,
+      path,
       method: 'GET',
-      headers: {
-        Authorization: `Api-Key ${this.options.apiKey}`,
-        'X-Amp-Exp-Library': LIBRARY,
-      },
+      headers: sdkHeaders(apiKeyAuthorization(this.options.apiKey)),
       timeoutMillis: this.options.requestTimeoutMillis,
       signal: this.abort.signal,
     });
@@ -74,7 +115,7 @@ export class FlagPoller {
    * once on a permanent failure (401, 403, 404...).
    */
   async loadInitial(deadline: number): Promise<void> {
-    const backoff = new Backoff({ minMillis: 250, maxMillis: 5000, scalar: 2 });
+    const backoff = new Backoff(this.options.initialBackoff ?? INITIAL_FETCH_BACKOFF);
     let lastError: unknown;
     while (!this.stopped) {
       try {

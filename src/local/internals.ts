@@ -1,6 +1,7 @@
 /**
  * Test-only knobs: timings that are minutes in production (stream
- * keep-alive and reconnect, cohort polling's 60 s minimum) made short so
+ * keep-alive and reconnect, cohort polling's 60 s minimum, flag polling's
+ * 1 s minimum and its backoff) made short so
  * tests can exercise them. Set under this symbol on the config object; it is
  * not a documented option and resolveLocalConfig never sees it.
  */
@@ -12,6 +13,8 @@ export const LOCAL_CLIENT_INTERNALS: unique symbol = Symbol.for('amplitude-exper
 
 export interface LocalClientInternals {
   stream?: StreamTimings;
+  /** Flag polling: the interval (replaces the clamped flagConfigPollingIntervalMillis) and its backoffs. */
+  flagPolling?: { intervalMillis?: number; failureBackoff?: BackoffOptions; initialBackoff?: BackoffOptions };
   /** Replaces the (clamped) cohortPollingIntervalMillis. */
   cohortPollingIntervalMillis?: number;
   cohortRetryBackoff?: BackoffOptions;
@@ -20,6 +23,9 @@ export interface LocalClientInternals {
   /** Force the cohort store implementation. */
   cohortStore?: 'native' | 'js';
   analyticsFactory?: AnalyticsFactory;
+  membershipRequestTimeoutMillis?: number;
+  /** Clock for the memberships cache TTL. */
+  membershipClock?: { now(): number };
   /** Replaces the primary source's stale period (status). */
   staleAfterMillis?: number;
 }

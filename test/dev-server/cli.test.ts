@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCliArgs, runCli } from '../../src/dev-server/cli';
+import { tempDir } from '../support';
 import { FLAGS } from './fixtures';
 
 describe('local server command line', () => {
@@ -24,7 +24,7 @@ describe('local server command line', () => {
   );
 
   it('serves a flags file with the given keys', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+    const dir = tempDir('dev-server-cli');
     const file = join(dir, 'flags.json');
     writeFileSync(file, JSON.stringify(FLAGS));
     const server = await runCli(['--flags', file, '--api-key', 'k']);
@@ -38,7 +38,7 @@ describe('local server command line', () => {
   });
 
   it('refuses a flags file that is not a JSON array', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cli-'));
+    const dir = tempDir('dev-server-cli');
     const file = join(dir, 'flags.json');
     writeFileSync(file, '{"flag": {}}');
     await expect(runCli(['--flags', file])).rejects.toThrow(/JSON array/);

@@ -1,11 +1,10 @@
 /** The amplitude-experiment command line, run as a user runs it (node dist/cjs/cli.js; `npm run build:ts` first). */
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useLocalServer, useTempDir } from '../support';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'cjs', 'cli.js');
@@ -22,18 +21,12 @@ async function runCli(...args: string[]): Promise<{ code: number; stdout: string
   }
 }
 
-let server: LocalServer;
-let dir: string;
-beforeAll(async () => {
+beforeAll(() => {
   expect(fs.existsSync(cli)).toBe(true); // built by `npm test` (pretest) or `npm run build:ts`
   expect(fs.readFileSync(cli, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
-  server = await createLocalServer({ flags: fs.readFileSync(flagsFile, 'utf8'), apiKeys: ['server-key'] });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
 });
-afterAll(async () => {
-  await server.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const server = useLocalServer(() => ({ flags: fs.readFileSync(flagsFile, 'utf8'), apiKeys: ['server-key'] }), 'all');
+const tmp = useTempDir('cli');
 
 describe('amplitude-experiment CLI', () => {
   it('package.json bin points at the CLI', () => {
@@ -74,7 +67,7 @@ describe('amplitude-experiment CLI', () => {
   });
 
   it('pull saves a deployment\'s flag configs; a rejected key exits 1 and writes nothing', async () => {
-    const out = path.join(dir, 'sub', 'pulled.json');
+    const out = path.join(tmp.path, 'sub', 'pulled.json');
     const r = await runCli('pull', '--key', 'server-key', '--server-url', server.url, '--out', out);
     expect(r.code).toBe(0);
     expect(JSON.parse(fs.readFileSync(out, 'utf8'))).toEqual(JSON.parse(fs.readFileSync(flagsFile, 'utf8')));
@@ -82,7 +75,7 @@ describe('amplitude-experiment CLI', () => {
     const auth = server.requests('flags').at(-1);
     expect(auth?.headers.authorization).toBe('Api-Key server-key');
 
-    const other = path.join(dir, 'other.json');
+    const other = path.join(tmp.path, 'other.json');
     const denied = await runCli('pull', '--key', 'wrong', '--server-url', server.url, '--out', other);
     expect(denied.code).toBe(1);
     expect(denied.stderr).toContain('status 401');

@@ -1,34 +1,27 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LocalEvaluationClient } from '../../src/local/client';
-import { capturingLogger, eventually } from '../local/helpers';
+import { capturingLogger, closeClientsAfterEach, eventually, tempDir, track } from '../support';
 
 const flag = (value: string): unknown[] => [
   { key: 'f', segments: [{ variant: 'v' }], variants: { v: { key: 'v', value } } },
 ];
 
-const clients: LocalEvaluationClient[] = [];
-const dirs: string[] = [];
+closeClientsAfterEach();
+
 function tempFile(content: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flags-file-'));
-  dirs.push(dir);
-  const file = path.join(dir, 'flags.json');
+  const file = path.join(tempDir('flags-file'), 'flags.json');
   fs.writeFileSync(file, content);
   return file;
 }
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
 
 describe('flagsFile', () => {
   it('loads at start, reloads on change (in place and by rename), keeps the last good flags on a bad file', async () => {
     const file = tempFile(JSON.stringify(flag('one')));
     const logger = capturingLogger();
     const c = new LocalEvaluationClient('k', { flagsFile: file, logger, flagsFilePollIntervalMillis: 50 });
-    clients.push(c);
+    track(c);
     await c.start();
     expect(c.evaluateV2({}).f.value).toBe('one');
 
@@ -46,15 +39,15 @@ describe('flagsFile', () => {
   });
 
   it('a missing file rejects start()', async () => {
-    const c = new LocalEvaluationClient('k', { flagsFile: path.join(os.tmpdir(), 'no-such-dir-xyz', 'flags.json') });
-    clients.push(c);
+    const c = new LocalEvaluationClient('k', { flagsFile: path.join(tempDir('missing'), 'no-such-dir', 'flags.json') });
+    track(c);
     await expect(c.start()).rejects.toThrow(/cannot be read/);
   });
 
   it('stop() stops watching', async () => {
     const file = tempFile(JSON.stringify(flag('one')));
     const c = new LocalEvaluationClient('k', { flagsFile: file, flagsFilePollIntervalMillis: 20 });
-    clients.push(c);
+    track(c);
     await c.start();
     c.stop();
     fs.writeFileSync(file, JSON.stringify(flag('two')));

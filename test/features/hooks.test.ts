@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LocalEvaluationClient } from '../../src/local/client';
 import type { EvaluationHook, EvaluationHookContext, EvaluationHookResult } from '../../src/local/hooks';
-import { capturingLogger } from '../local/helpers';
+import { capturingLogger, closeClientsAfterEach, track } from '../support';
 
 const FLAGS = [
   {
@@ -17,15 +17,10 @@ const FLAGS = [
   },
 ];
 
-const clients: LocalEvaluationClient[] = [];
+closeClientsAfterEach();
 function client(config: ConstructorParameters<typeof LocalEvaluationClient>[1] = {}): LocalEvaluationClient {
-  const c = new LocalEvaluationClient('key', { bootstrap: FLAGS, ...config });
-  clients.push(c);
-  return c;
+  return track(new LocalEvaluationClient('key', { bootstrap: FLAGS, ...config }));
 }
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
 
 describe('evaluation hooks', () => {
   it('runs before and after around evaluateV2, passing data from before to after', () => {

@@ -1,31 +1,16 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LocalEvaluationClient } from '../../src/local/client';
 import { PERSISTENCE_FORMAT } from '../../src/local/persistence';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
-import { capturingLogger, eventually } from '../local/helpers';
+import { capturingLogger, deadUrl, eventually, track, useLocalServer, useTempDir } from '../support';
 
 const flags = (value: string): unknown[] => [
   { key: 'f', segments: [{ variant: 'v' }], variants: { v: { key: 'v', value } } },
 ];
 
-let server: LocalServer;
-let dir: string;
-const clients: LocalEvaluationClient[] = [];
-beforeAll(async () => {
-  server = await createLocalServer({ flags: flags('from-server') as never });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lkg-'));
-});
-afterAll(async () => {
-  await server.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  server.clearFaults();
-});
+const server = useLocalServer(() => ({ flags: flags('from-server') as never }), 'all');
+const tmp = useTempDir('lkg');
 
 function client(file: string, serverUrl: string, extra: object = {}): LocalEvaluationClient {
   const c = new LocalEvaluationClient('server-key', {
@@ -34,21 +19,12 @@ function client(file: string, serverUrl: string, extra: object = {}): LocalEvalu
     startTimeoutMillis: 5000,
     ...extra,
   });
-  clients.push(c);
-  return c;
-}
-
-/** A URL nothing listens on: a server started and closed again. */
-async function deadUrl(): Promise<string> {
-  const s = await createLocalServer();
-  const url = s.url;
-  await s.close();
-  return url;
+  return track(c);
 }
 
 describe('persistence (last-known-good)', () => {
   it('writes each accepted payload atomically and starts from it when the server is unreachable', async () => {
-    const file = path.join(dir, 'nested', 'flags-1.json');
+    const file = path.join(tmp.path, 'nested', 'flags-1.json');
     const first = client(file, server.url);
     await first.start();
     await first.close();
@@ -66,20 +42,20 @@ describe('persistence (last-known-good)', () => {
   });
 
   it('falls back when the server does not answer in time, then takes fresh flags once it does', async () => {
-    const file = path.join(dir, 'flags-2.json');
+    const file = path.join(tmp.path, 'flags-2.json');
     fs.writeFileSync(file, JSON.stringify({ format: PERSISTENCE_FORMAT, savedAt: 'x', cohorts: [], flags: flags('saved') }));
-    server.injectFaults('flags', { delayMs: 1500 }); // the first request only
-    const c = client(file, server.url, { flagConfigPollingIntervalMillis: 1000 });
+    server.injectFaults('flags', { delayMs: 700 }); // the first request only, well past startFallbackMillis (300)
+    const c = client(file, server.url);
     await c.start();
     expect(c.evaluateV2({}).f.value).toBe('saved');
     await eventually(() => c.evaluateV2({}).f.value === 'from-server', 10_000, 'fresh flags');
   });
 
   it('still rejects when there is no persisted file, and on a rejected key', async () => {
-    const missing = client(path.join(dir, 'none.json'), await deadUrl(), { startTimeoutMillis: 800 });
+    const missing = client(path.join(tmp.path, 'none.json'), await deadUrl(), { startTimeoutMillis: 800 });
     await expect(missing.start()).rejects.toThrow();
 
-    const file = path.join(dir, 'flags-3.json');
+    const file = path.join(tmp.path, 'flags-3.json');
     fs.writeFileSync(file, JSON.stringify({ format: PERSISTENCE_FORMAT, savedAt: 'x', cohorts: [], flags: flags('saved') }));
     server.injectFaults('flags', { status: 401 });
     const unauthorized = client(file, server.url);

@@ -1,17 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LocalEvaluationClient } from '../../src/local/client';
 import { TestData } from '../../src/testing/test-data';
+import { closeClientsAfterEach, track } from '../support';
 import { officialEvaluate } from '../support/official';
 
-const clients: LocalEvaluationClient[] = [];
+closeClientsAfterEach();
 function client(td: TestData): LocalEvaluationClient {
-  const c = new LocalEvaluationClient('test-key', { dataSource: td });
-  clients.push(c);
-  return c;
+  return track(new LocalEvaluationClient('test-key', { dataSource: td }));
 }
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
 
 describe('TestData', () => {
   it('serves rules, individual targets and the fallthrough; start() resolves at once', async () => {

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   canonicalize,
   hashCode,
@@ -6,9 +6,8 @@ import {
   toExposureEvents,
   TrackingFilter,
 } from '../../src/local/exposure';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import type { ExperimentUser, Variants } from '../../src/types';
-import { API_KEY, capturingLogger, closeClients, eventually, flag, guardUnhandledRejections, localClient, sleep } from './helpers';
+import { API_KEY, capturingLogger, eventually, flag, guardUnhandledRejections, localClient, sleep, useLocalServer } from '../support';
 
 // The official SDK's own modules (no analytics-node in these).
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -107,16 +106,9 @@ describe('TrackingFilter', () => {
 });
 
 describe('tracking through analytics-node', () => {
-  let server: LocalServer;
-  beforeEach(async () => {
-    server = await createLocalServer({
-      flags: [flag('a'), flag('b'), { ...flag('c', 'off') }],
-      apiKeys: [API_KEY],
-    });
-  });
-  afterEach(async () => {
-    await closeClients();
-    await server.close();
+  const server = useLocalServer({
+    flags: [flag('a'), flag('b'), { ...flag('c', 'off') }],
+    apiKeys: [API_KEY],
   });
 
   const trackingOptions = () => ({ serverUrl: server.url + '/2/httpapi', flushIntervalMillis: 60_000, flushQueueSize: 1000 });

@@ -1,33 +1,29 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalServer, type Fault, type LocalServer } from '../../src/dev-server';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Fault } from '../../src/dev-server';
+import { pollFailureBackoff } from '../../src/local/flag-poller';
+import { baseDelay } from '../../src/util/backoff';
 import {
   API_KEY,
   capturingLogger,
-  closeClients,
   cohortFlag,
   eventually,
+  FAST_POLLING,
   flag,
   guardUnhandledRejections,
   localClient,
   sleep,
-} from './helpers';
+  useLocalServer,
+} from '../support';
 
 guardUnhandledRejections();
 
-let server: LocalServer;
-beforeEach(async () => {
-  server = await createLocalServer({
-    flags: [flag('a')],
-    apiKeys: [API_KEY],
-    cohorts: [{ cohortId: 'c1', memberIds: ['u1'] }],
-  });
-});
-afterEach(async () => {
-  await closeClients();
-  await server.close();
+const server = useLocalServer({
+  flags: [flag('a')],
+  apiKeys: [API_KEY],
+  cohorts: [{ cohortId: 'c1', memberIds: ['u1'] }],
 });
 
 describe('start()', () => {
@@ -58,7 +54,7 @@ describe('start()', () => {
 
   it('retries a failing first fetch and resolves when the server recovers', async () => {
     server.injectFaults('flags', { status: 503 }, { reset: true }, { status: 200, body: '[{"garbage"' });
-    const c = localClient({ serverUrl: server.url, logger: capturingLogger() });
+    const c = localClient({ serverUrl: server.url, logger: capturingLogger() }, FAST_POLLING);
     await c.start();
     expect(c.flagKeys()).toEqual(['a']);
     expect(server.requests('flags')).toHaveLength(4);
@@ -82,12 +78,7 @@ describe('start()', () => {
 describe('polling under faults', () => {
   it('keeps serving the last good flags through every fault and recovers', async () => {
     const logger = capturingLogger();
-    const c = localClient({
-      serverUrl: server.url,
-      flagConfigPollingIntervalMillis: 1000,
-      flagConfigPollerRequestTimeoutMillis: 300,
-      logger,
-    });
+    const c = localClient({ serverUrl: server.url, flagConfigPollerRequestTimeoutMillis: 300, logger }, FAST_POLLING);
     await c.start();
     const faults: Fault[] = [
       { status: 500 },
@@ -95,7 +86,7 @@ describe('polling under faults', () => {
       { status: 404 },
       { reset: true },
       { hang: true },
-      { slowBodyMs: 1000 },
+      { slowBodyMs: 1000 }, // cut off by the 300 ms request timeout
       { truncate: true },
       { status: 200, body: 'not json' },
       { status: 200, body: '{"not":"an array"}' },
@@ -106,32 +97,42 @@ describe('polling under faults', () => {
     while (server.pendingFaults('flags') > 0) {
       expect(c.flagKeys()).toEqual(['a']);
       expect(c.evaluateV2({}).a.key).toBe('on');
-      await sleep(100);
+      await sleep(5);
     }
     await eventually(() => c.flagKeys().includes('b'), 5000, 'recovery');
     expect(server.requests('flags').length - before).toBe(faults.length + 1);
     expect(logger.count('warn', 'flag poll failed')).toBeGreaterThanOrEqual(7);
-  }, 30_000);
+  });
 
   it('a failing flag server is polled at most once per backoff delay', async () => {
-    const c = localClient({ serverUrl: server.url, flagConfigPollingIntervalMillis: 1000, logger: capturingLogger() });
+    const logger = capturingLogger();
+    const failureBackoff = { minMillis: 20, maxMillis: 80, scalar: 2, jitter: 0 };
+    const c = localClient({ serverUrl: server.url, logger }, { flagPolling: { intervalMillis: 20, failureBackoff } });
     await c.start();
     server.injectFaults('flags', { status: 500, times: Infinity });
-    const t0 = Date.now();
     const before = server.requests('flags').length;
-    await sleep(3500);
-    const polls = server.requests('flags').length - before;
-    // Interval 1000, failure backoff 1000..1000: at most one request per second.
-    expect(polls).toBeGreaterThanOrEqual(2);
-    expect(polls).toBeLessThanOrEqual(Math.floor((Date.now() - t0) / 1000) + 1);
+    await eventually(() => server.requests('flags').length - before >= 5, 10_000, 'failed polls');
+    const delays = logger.lines
+      .map((l) => /flag poll failed.*next try in (\d+) ms/.exec(l.message)?.[1])
+      .filter((d) => d !== undefined)
+      .map(Number);
+    expect(delays.slice(0, 4)).toEqual([20, 40, 80, 80]);
+    // Each request waited at least the delay announced after the previous failure.
+    const times = server.requests('flags').slice(before).map((r) => r.time);
+    for (let i = 1; i < 4; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(delays[i - 1] - 1);
+  });
+
+  it('by default a failing server is polled no faster than the polling interval (from 1 s, doubling)', () => {
+    expect([0, 1, 5].map((n) => baseDelay(pollFailureBackoff(1000), n))).toEqual([1000, 1000, 1000]);
+    expect([0, 1, 2, 5, 6].map((n) => baseDelay(pollFailureBackoff(30_000), n))).toEqual([1000, 2000, 4000, 30_000, 30_000]);
   });
 
   it('close() stops polling', async () => {
-    const c = localClient({ serverUrl: server.url, flagConfigPollingIntervalMillis: 1000, logger: capturingLogger() });
+    const c = localClient({ serverUrl: server.url, logger: capturingLogger() }, FAST_POLLING);
     await c.start();
     await c.close();
     const n = server.requests('flags').length;
-    await sleep(1500);
+    await sleep(200); // ten polling intervals
     expect(server.requests('flags').length).toBe(n);
     expect(c.evaluateV2({}).a.key).toBe('on'); // still evaluates on the last flags
   });

@@ -6,7 +6,7 @@
  * the test says so.
  */
 import { createRequire } from 'node:module';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as pkg from '../../src/index';
 import {
   type Cohort,
@@ -17,23 +17,20 @@ import {
   LocalEvaluationClient,
   type SimpleHttpClient,
 } from '../../src/index';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { COHORTS, FLAGS, NEW_FLAGS } from '../fixtures/official-mock-data';
-import { capturingLogger, eventually, flag, guardUnhandledRejections } from './helpers';
+import { capturingLogger, closeClients, eventually, flag, guardUnhandledRejections, track as trackClient, useLocalServer } from '../support';
 
 guardUnhandledRejections();
 
 const requireCjs = createRequire(__filename);
 const API_KEY = 'server-key';
-const clients: LocalEvaluationClient[] = [];
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close({ flushTimeoutMillis: 100 })));
+  await closeClients();
   vi.restoreAllMocks();
 });
 
 function track<T extends LocalEvaluationClient>(c: T): T {
-  clients.push(c);
-  return c;
+  return trackClient(c, (client) => client.close({ flushTimeoutMillis: 100 }));
 }
 
 /** The official MockHttpClient. */
@@ -82,11 +79,7 @@ describe('FlagConfigFetcher (flagConfigFetcher.test.ts)', () => {
   });
 
   describe('without an httpClient (this package: its own HTTP client)', () => {
-    let server: LocalServer;
-    beforeAll(async () => {
-      server = await createLocalServer({ flags: Object.values(FLAGS), apiKeys: [API_KEY] });
-    });
-    afterAll(() => server.close());
+    const server = useLocalServer({ flags: Object.values(FLAGS), apiKeys: [API_KEY] }, 'all');
 
     it('fetches the record of flags keyed by flag key, and hands the raw payload to the receiver', async () => {
       const fetcher = new FlagConfigFetcher(API_KEY, undefined, server.url);
@@ -203,11 +196,7 @@ describe('FlagConfigPoller (flagConfigPoller.test.ts)', () => {
 });
 
 describe('LocalEvaluationClient integration (client.test.ts), against the local server', () => {
-  let server: LocalServer;
-  beforeAll(async () => {
-    server = await createLocalServer({ flags: Object.values(FLAGS), apiKeys: [API_KEY], cohorts: served });
-  });
-  afterAll(() => server.close());
+  const server = useLocalServer({ flags: Object.values(FLAGS), apiKeys: [API_KEY], cohorts: served }, 'all');
 
   const cohortSync = (maxCohortSize: number) => ({ apiKey: 'apiKey', secretKey: 'secretKey', maxCohortSize, cohortServerUrl: server.url });
 
@@ -260,11 +249,7 @@ describe('LocalEvaluationClient integration (client.test.ts), against the local 
 });
 
 describe('client.cache and the FlagConfigCache argument', () => {
-  let server: LocalServer;
-  beforeAll(async () => {
-    server = await createLocalServer({ flags: [flag('a'), flag('b', 'off')], apiKeys: [API_KEY] });
-  });
-  afterAll(() => server.close());
+  const server = useLocalServer({ flags: [flag('a'), flag('b', 'off')], apiKeys: [API_KEY] }, 'all');
 
   it('a change through client.cache changes what evaluateV2 returns, until the next flags from the source', async () => {
     const client = track(new LocalEvaluationClient(API_KEY, { serverUrl: server.url }));
@@ -281,6 +266,10 @@ describe('client.cache and the FlagConfigCache argument', () => {
     await client.cache.clear();
     expect(client.evaluateV2({ user_id: 'u' })).toEqual({});
     expect(client.flagKeys()).toEqual([]);
+    // Stopped clients keep evaluating, and keep taking changes through the cache.
+    client.stop();
+    await client.cache.put('z', flag('z'));
+    expect(client.evaluateV2({ user_id: 'u' }).z.key).toBe('on');
   });
 
   it('a config that fails validation through client.cache is left out and logged; the others stay', async () => {
@@ -338,11 +327,7 @@ describe('client.cache and the FlagConfigCache argument', () => {
 });
 
 describe('restart', () => {
-  let server: LocalServer;
-  beforeAll(async () => {
-    server = await createLocalServer({ flags: [flag('a')], apiKeys: [API_KEY] });
-  });
-  afterAll(() => server.close());
+  const server = useLocalServer({ flags: [flag('a')], apiKeys: [API_KEY] }, 'all');
 
   it('stop() then start() fetches again and resumes updates; close() is final', async () => {
     const client = track(new LocalEvaluationClient(API_KEY, { serverUrl: server.url, streamUpdates: true, streamServerUrl: server.url }));

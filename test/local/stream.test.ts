@@ -1,18 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
+import { describe, expect, it } from 'vitest';
 import { SseParser } from '../../src/local/stream';
 import { baseDelay } from '../../src/util/backoff';
 import { LIBRARY } from '../../src/version';
 import {
   API_KEY,
   capturingLogger,
-  closeClients,
   eventually,
+  FAST_POLLING,
   flag,
   guardUnhandledRejections,
   localClient,
   sleep,
-} from './helpers';
+  useLocalServer,
+} from '../support';
 
 guardUnhandledRejections();
 
@@ -49,29 +49,24 @@ describe('SseParser', () => {
 });
 
 describe('flag streaming', () => {
-  let server: LocalServer;
-  beforeEach(async () => {
-    server = await createLocalServer({ flags: [flag('a')], apiKeys: [API_KEY] });
-  });
-  afterEach(async () => {
-    await closeClients();
-    await server.close();
-  });
+  const server = useLocalServer({ flags: [flag('a')], apiKeys: [API_KEY] });
 
-  function streamingClient(timings: Record<string, unknown> = {}, logger = capturingLogger()) {
+  // Polling (the fallback) every 20 ms, stream retries from 20 ms: no test waits on production timings.
+  function streamingClient(timings: Record<string, unknown> = {}, logger = capturingLogger(), config: Record<string, unknown> = {}) {
     return localClient(
       {
         serverUrl: server.url,
         streamUpdates: true,
         streamServerUrl: server.url,
-        flagConfigPollingIntervalMillis: 1000,
         streamFlagConnTimeoutMillis: 1000,
         logger,
+        ...config,
       },
       {
+        ...FAST_POLLING,
         stream: {
           keepAliveTimeoutMillis: 2000,
-          retryBackoff: { minMillis: 100, maxMillis: 400, scalar: 2, jitter: 0 },
+          retryBackoff: { minMillis: 20, maxMillis: 80, scalar: 2, jitter: 0 },
           ...timings,
         },
       },
@@ -101,7 +96,7 @@ describe('flag streaming', () => {
     server.setStreamOptions({ keepAliveMillis: 50 });
     const client = streamingClient({ keepAliveTimeoutMillis: 300 });
     await client.start();
-    await sleep(1200);
+    await sleep(700); // more than two keep-alive timeouts
     expect(server.state.streams.opened).toBe(1);
     expect(server.requests('flags')).toHaveLength(0);
   });
@@ -136,11 +131,23 @@ describe('flag streaming', () => {
     expect(server.requests('flags').length).toBeGreaterThanOrEqual(1);
     expect(client.flagKeys()).toEqual(['a']);
     await eventually(() => server.openStreams === 1, 10_000, 'stream back');
-    const pollsWhenStreaming = server.requests('flags').length;
     server.setFlags([flag('d')]);
-    await eventually(() => client.flagKeys().includes('d'), 5000, 'streamed flags');
-    await sleep(1500); // more than one polling interval
+    await eventually(() => client.flagKeys().includes('d') && client.status().source === 'stream', 5000, 'streamed flags');
+    await sleep(50); // a poll already in flight when the stream came back may still land
+    const pollsWhenStreaming = server.requests('flags').length;
+    await sleep(200); // ten polling intervals
     expect(server.requests('flags').length).toBe(pollsWhenStreaming);
+  });
+
+  it('a stream refused with a 4xx is retried with backoff, as the official SDK does; polling carries on meanwhile', async () => {
+    server.injectFaults('stream', { status: 404, times: Infinity });
+    const logger = capturingLogger();
+    const client = streamingClient({}, logger);
+    await client.start();
+    expect(client.flagKeys()).toEqual(['a']);
+    await eventually(() => server.requests('stream').length >= 3, 10_000, 'stream retries');
+    server.setFlags([flag('e')]);
+    await eventually(() => client.flagKeys().includes('e'), 10_000, 'flags by polling while the stream is refused');
   });
 
   it('rejects start() clearly when the deployment key is refused', async () => {
@@ -175,31 +182,24 @@ describe('flag streaming', () => {
 
   it('retries a failing stream on the backoff schedule', async () => {
     server.injectFaults('stream', { status: 500, times: Infinity });
-    const options = { minMillis: 100, maxMillis: 400, scalar: 2, jitter: 0 };
+    const options = { minMillis: 20, maxMillis: 80, scalar: 2, jitter: 0 };
     const client = streamingClient({ retryBackoff: options });
     await client.start(); // by polling
-    const t0 = Date.now();
-    await sleep(2000);
-    const elapsed = Date.now() - t0;
-    const attempts = server.requests('stream').length;
-    // Upper bound: attempts cannot come faster than the un-jittered schedule.
-    let max = 1;
-    for (let n = 0, t = 0; ; n++) {
-      t += baseDelay(options, n);
-      if (t > elapsed + 200) break;
-      max++;
+    await eventually(() => server.requests('stream').length >= 6, 10_000, 'stream retries');
+    // Attempts never come faster than the un-jittered schedule: 20, 40, 80, 80 ms apart.
+    const times = server.requests('stream').map((r) => r.time);
+    for (let n = 0; n + 1 < times.length; n++) {
+      expect(times[n + 1] - times[n]).toBeGreaterThanOrEqual(baseDelay(options, n) - 1);
     }
-    expect(attempts).toBeGreaterThanOrEqual(3);
-    expect(attempts).toBeLessThanOrEqual(max);
     await client.close();
     const after = server.requests('stream').length;
-    await sleep(600);
+    await sleep(250); // three maximum delays
     expect(server.requests('stream').length).toBe(after);
   });
 
   it('connect timeout: a stream that never sends flags falls back to polling', async () => {
     server.setStreamOptions({ sendInitialFlags: false, keepAliveMillis: 50 });
-    const client = streamingClient();
+    const client = streamingClient({}, capturingLogger(), { streamFlagConnTimeoutMillis: 300 });
     await client.start();
     expect(server.requests('flags').length).toBeGreaterThanOrEqual(1);
     expect(client.flagKeys()).toEqual(['a']);

@@ -1,8 +1,7 @@
 /** Mistakes a new user makes, visible at the default log level (Error) and fast. */
 import { createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
-import { API_KEY, capturingLogger, closeClients, flag, guardUnhandledRejections, localClient } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { API_KEY, capturingLogger, flag, guardUnhandledRejections, localClient, useLocalServer } from '../support';
 
 guardUnhandledRejections();
 
@@ -15,14 +14,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-let server: LocalServer;
-beforeAll(async () => {
-  server = await createLocalServer({ flags: [flag('my-flag'), flag('other', 'off')], apiKeys: [API_KEY] });
-});
-afterAll(async () => {
-  await closeClients();
-  await server.close();
-});
+const server = useLocalServer({ flags: [flag('my-flag'), flag('other', 'off')], apiKeys: [API_KEY] }, 'all');
 
 describe('serverUrl pointing at a closed port', () => {
   it.each([false, true])('start() rejects with the reason, not the start timeout (streamUpdates %s), logged at error', async (streamUpdates) => {

@@ -1,53 +1,27 @@
 import { RemoteEvaluationClient as OfficialClient } from '@amplitude/experiment-node-server';
 import { performance } from 'node:perf_hooks';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ExperimentClient, RemoteEvaluationClient } from '../../src/remote/client';
 import type { FetchOptions } from '../../src/remote/client';
-import { createLocalServer } from '../../src/dev-server';
-import type { LocalServer, RequestLogEntry } from '../../src/dev-server';
+import type { RequestLogEntry } from '../../src/dev-server';
 import { FetchError } from '../../src/util/http';
-import type { LoggerProvider } from '../../src/util/logger';
 import type { ExperimentUser } from '../../src/types';
 import { LIBRARY } from '../../src/version';
 import { API_KEY, FLAGS } from '../dev-server/fixtures';
+import { guardUnhandledRejections, silentLogger as silent, track, useLocalServer } from '../support';
 
-// ---- no unhandled rejections anywhere in this file ----
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown): void => void unhandled.push(e);
-beforeAll(() => void process.on('unhandledRejection', onUnhandled));
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
-});
+guardUnhandledRejections();
 
-const silent = {
-  verbose: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-} satisfies LoggerProvider;
-
-let server: LocalServer;
-const clients: Array<{ close(): Promise<void> }> = [];
+const server = useLocalServer({ flags: FLAGS, apiKeys: [API_KEY] });
 
 function client(config: ConstructorParameters<typeof RemoteEvaluationClient>[1] = {}): RemoteEvaluationClient {
-  const c = new RemoteEvaluationClient(API_KEY, { serverUrl: server.url, loggerProvider: silent, ...config });
-  clients.push(c);
-  return c;
+  return track(new RemoteEvaluationClient(API_KEY, { serverUrl: server.url, loggerProvider: silent, ...config }));
 }
 
 function official(config: Record<string, unknown> = {}): OfficialClient {
   return new OfficialClient(API_KEY, { serverUrl: server.url, loggerProvider: silent, fetchRetries: 0, ...config });
 }
 
-beforeEach(async () => {
-  server = await createLocalServer({ flags: FLAGS, apiKeys: [API_KEY] });
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  await server.close();
-});
 
 async function failure(p: Promise<unknown>): Promise<FetchError> {
   try {
@@ -248,7 +222,7 @@ describe('fetchV2: failures and retries', () => {
     expect(server.requests('vardata')).toHaveLength(1);
   });
 
-  it.each([400, 401, 403, 404, 413, 422])('%i is not retried', async (status) => {
+  it.each([400, 401, 403, 404, 413, 422, 501])('%i is not retried', async (status) => {
     server.injectFaults('vardata', { status, times: Infinity });
     const e = await failure(client({ fetchRetries: 3, ...fast }).fetchV2({}));
     expect(e.statusCode).toBe(status);
@@ -258,12 +232,12 @@ describe('fetchV2: failures and retries', () => {
 
   it('401 from a wrong key is not retried', async () => {
     const c = new RemoteEvaluationClient('wrong-key', { serverUrl: server.url, loggerProvider: silent, fetchRetries: 2 });
-    clients.push(c);
+    track(c);
     expect((await failure(c.fetchV2({}))).statusCode).toBe(401);
     expect(server.requests('vardata')).toHaveLength(1);
   });
 
-  it.each([429, 500, 502, 503, 504, 302, 204])('%i is retried and the retry can succeed', async (status) => {
+  it.each([408, 429, 500, 502, 503, 504, 302, 204])('%i is retried and the retry can succeed', async (status) => {
     server.injectFaults('vardata', { status, times: 2 });
     const v = await client({ fetchRetries: 3, ...fast }).fetchV2({ user_id: 'u' });
     expect(v['flag-on'].key).toBe('on');
@@ -369,7 +343,7 @@ describe('fetchV2: failures and retries', () => {
     const url = server.url;
     await server.close();
     const c = new RemoteEvaluationClient(API_KEY, { serverUrl: url, loggerProvider: silent });
-    clients.push(c);
+    track(c);
     const e = await failure(c.fetchV2({}));
     expect(e.code).toBe('NETWORK');
     expect((e.cause as { code?: string }).code).toBe('ECONNREFUSED');
@@ -377,7 +351,7 @@ describe('fetchV2: failures and retries', () => {
 
   it('an empty API key rejects before any request, as in the official SDK', async () => {
     const c = new RemoteEvaluationClient('', { serverUrl: server.url, loggerProvider: silent });
-    clients.push(c);
+    track(c);
     await expect(c.fetchV2({})).rejects.toThrow('Experiment API key is empty');
     expect(await c.fetch({})).toEqual({});
     expect(server.requests()).toHaveLength(0);
@@ -508,7 +482,7 @@ describe('deprecated fetch and the callback forms', () => {
 
   it('ExperimentClient is the deprecated alias', async () => {
     const c = new ExperimentClient(API_KEY, { serverUrl: server.url, loggerProvider: silent });
-    clients.push(c);
+    track(c);
     expect(c).toBeInstanceOf(RemoteEvaluationClient);
     expect((await c.fetchV2({}))['flag-on'].key).toBe('on');
   });

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { Backoff, backoffDelay, baseDelay, MIN_DELAY_MILLIS, sleep } from '../../src/util/backoff';
+import { tempDir } from '../support';
 
 const official = { minMillis: 500, maxMillis: 10000, scalar: 1.5 };
 
@@ -136,7 +136,7 @@ describe('sleep', () => {
   it('does not keep the process alive by default, and does with unref: false', () => {
     // Run the compiled helper in a child process: with an unref'd timer the
     // process exits at once although the sleep is still pending.
-    const dir = mkdtempSync(join(tmpdir(), 'backoff-'));
+    const dir = tempDir('backoff');
     const source = readFileSync(join(__dirname, '../../src/util/backoff.ts'), 'utf8');
     const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
     writeFileSync(join(dir, 'backoff.js'), js.outputText);

@@ -1,31 +1,21 @@
 import { createServer as createNetServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalServer } from '../../src/dev-server';
-import type { LocalServer } from '../../src/dev-server';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FetchError, HttpClient, splitUrl } from '../../src/util/http';
 import { FLAGS } from '../dev-server/fixtures';
+import { guardUnhandledRejections, useLocalServer } from '../support';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown): void => void unhandled.push(e);
-beforeAll(() => void process.on('unhandledRejection', onUnhandled));
-afterAll(() => {
-  process.off('unhandledRejection', onUnhandled);
-  expect(unhandled).toEqual([]);
-});
+guardUnhandledRejections();
 
-let server: LocalServer;
 let client: HttpClient;
-
-beforeEach(async () => {
-  server = await createLocalServer({ flags: FLAGS });
+beforeEach(() => {
   client = new HttpClient();
 });
 afterEach(async () => {
   await client.close();
-  await server.close();
 });
+const server = useLocalServer({ flags: FLAGS });
 
 async function rejection(p: Promise<unknown>): Promise<FetchError> {
   try {

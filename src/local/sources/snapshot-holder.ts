@@ -6,6 +6,7 @@
  * are loaded; a newer install wins over an older submission still in flight.
  * An unusable payload is logged and the last good flags stay.
  */
+// performance: the global (node:perf_hooks itself is not in Node's startup snapshot; loading it costs require() time).
 import { type Engine, type FlagSnapshot, FlagPayloadError } from '../../engine';
 import type { CohortStore } from '../../engine/cohort-store';
 import type { Logger } from '../../util/logger';
@@ -22,6 +23,8 @@ export interface Installed {
   readonly payload: string | Uint8Array;
   /** False for install() (bootstrap, data sources...): its cohorts were not awaited. */
   readonly cohortsAwaited: boolean;
+  /** performance.now() when the payload was handed over (install duration = swap time - this). */
+  readonly arrivedAt: number;
 }
 
 /** What the holder tells its owner (the client: events, status, persistence). */
@@ -38,6 +41,8 @@ export interface SnapshotHolderOptions {
   engine: Engine;
   logger: Logger;
   observer: HolderObserver;
+  /** Cohorts not loaded are looked up per user (evaluationProxyConfig): no "no cohort download" error. */
+  cohortsPerUser?: boolean;
 }
 
 export class SnapshotHolder implements FlagSink {
@@ -106,6 +111,7 @@ export class SnapshotHolder implements FlagSink {
       return result;
     }
     const ticket = ++this.submitted;
+    const arrivedAt = performance.now();
     const parsed = this.parseAsync(payload, from);
     const run = this.chain.then(async (): Promise<boolean> => {
       const next = await parsed;
@@ -114,7 +120,7 @@ export class SnapshotHolder implements FlagSink {
       const cohorts = buildCohortIndex(next);
       if (cohorts && this.cohortLoader) await this.cohortLoader.loadMissing(cohorts.all);
       if (ticket <= this.supersededThrough) return true;
-      this.swap({ snapshot: next, cohorts, from, payload, cohortsAwaited: true });
+      this.swap({ snapshot: next, cohorts, from, payload, cohortsAwaited: true, arrivedAt });
       this.options.observer.refreshed(from);
       return true;
     });
@@ -129,12 +135,13 @@ export class SnapshotHolder implements FlagSink {
   }
 
   install(payload: string | Uint8Array, from: string): boolean {
-    if (this.closed && from !== 'bootstrap') return false;
+    // Accepted after close() too: evaluation goes on after stop(), and so do changes through client.cache.
+    const arrivedAt = performance.now();
     const next = this.parse(payload, from);
     if (!next) return false;
     this.supersededThrough = this.submitted;
     this.lastSubmitted = undefined;
-    this.swap({ snapshot: next, cohorts: buildCohortIndex(next), from, payload, cohortsAwaited: false });
+    this.swap({ snapshot: next, cohorts: buildCohortIndex(next), from, payload, cohortsAwaited: false, arrivedAt });
     this.options.observer.refreshed(from);
     return true;
   }
@@ -170,7 +177,7 @@ export class SnapshotHolder implements FlagSink {
     const previous = this.state;
     this.state = next;
     const cohorts = next.cohorts;
-    if (cohorts && !this.cohortLoader && !this.warnedNoCohortLoader) {
+    if (cohorts && !this.cohortLoader && !this.options.cohortsPerUser && !this.warnedNoCohortLoader) {
       this.warnedNoCohortLoader = true;
       this.options.logger.error('Cohorts found in flag configs but no cohort download configured (set cohortSyncConfig)');
     }

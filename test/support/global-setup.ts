@@ -1,0 +1,35 @@
+/**
+ * Runs once before the suite: says which engine loaded and, when the native
+ * addon did not, why and what to install. Tests of the addon itself are then
+ * skipped with that note (see engine.ts) instead of failing one by one; under
+ * CI (or AMPLITUDE_EXPERIMENT_ENGINE=native) a missing addon fails the run here.
+ */
+import type { TestProject } from 'vitest/node';
+import { diagnose } from '../../src/engine';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The native addon loaded in this checkout (build/Release or prebuilds/). */
+    nativeAddonLoaded: boolean;
+  }
+}
+
+export default function setup(project: TestProject): void {
+  const d = diagnose();
+  const loaded = d.engine === 'native';
+  project.provide('nativeAddonLoaded', loaded);
+  if (loaded) {
+    console.log(`engine: native (${d.binary}), Node ${d.nodeVersion}`);
+    return;
+  }
+  const message = [
+    `engine: js — the native addon is not loaded: ${d.fallbackReason ?? d.loadError ?? 'unknown reason'}`,
+    '  Tests of the native engine are skipped. To build the addon, install cmake and a C++17 compiler',
+    '  (Debian/Ubuntu: apt-get install cmake g++ make; macOS: xcode-select --install && brew install cmake),',
+    '  then run `npm run build:native` (or `npm ci` again).',
+  ].join('\n');
+  if (process.env.CI || process.env.AMPLITUDE_EXPERIMENT_ENGINE === 'native') {
+    throw new Error(`${message}\n  CI requires the native addon.`);
+  }
+  console.warn(`\n${message}\n`);
+}

@@ -1,0 +1,11 @@
+/** Waiting on conditions, not on the clock: `eventually` returns as soon as the condition holds. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Poll `check` until it returns true (or throw after timeoutMillis, a generous upper bound for a loaded machine). */
+export async function eventually(check: () => boolean, timeoutMillis = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMillis;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
