@@ -55,3 +55,4 @@ export type { ExperimentUser, Variant, Variants, FlagConfig, EvaluationFlag } fr
 export { diagnose, formatDiagnosis, FlagPayloadError } from './engine';
 export type { EngineDiagnosis } from './engine';
 export { VERSION } from './version';
+export type { LocalEvaluationMetrics, TrackedEventKind } from './metrics';

@@ -9,8 +9,9 @@ import type { Dispatcher } from 'undici';
 import type { FlagConfig } from '../types';
 import type { EvaluationHook } from '../local/hooks';
 import type { FlagDataSource } from '../local/data-source';
+import type { LocalEvaluationMetrics } from '../metrics';
 import { createConfigReporter, createLogger, type LogLevel, type Logger, type LoggerProvider } from '../util/logger';
-import { ConfigError, normalizeServerZone, serverUrlsFor, type ServerZone, type ServerZoneInput } from './common';
+import { ConfigError, normalizeServerZone, proxyFromEnvFor, serverUrlsFor, type ServerZone, type ServerZoneInput } from './common';
 import { defaultsOf, resolveTable, urlOption } from './option-table';
 import { OPTIONS, type TableMatches } from './options';
 import { resolveTransport } from './transport';
@@ -114,6 +115,14 @@ export interface LocalEvaluationConfig {
    * (read what Amplitude's evaluation-proxy writes, docs/evaluation-proxy.md).
    */
   redisConfig?: RedisConfig;
+  /** Callbacks counting evaluations, fetches, failures, cohort downloads, tracked events, installs: docs/observability.md. */
+  metrics?: LocalEvaluationMetrics;
+  /**
+   * Send requests (flags, stream, cohorts, tracked events) through the proxy named by HTTP_PROXY / HTTPS_PROXY,
+   * except for hosts in NO_PROXY. Default: on when NODE_USE_ENV_PROXY=1 (Node's own switch), else off. Ignored
+   * when `dispatcher` is given. docs/observability.md
+   */
+  proxyFromEnv?: boolean;
 }
 
 /** Where the last-known-good flag payload is kept. */
@@ -205,6 +214,8 @@ export interface ResolvedLocalConfig {
   dataSource: FlagDataSource | undefined;
   persistence: Required<PersistenceConfig> | undefined;
   redisConfig: ResolvedRedisConfig | undefined;
+  metrics: LocalEvaluationMetrics | undefined;
+  proxyFromEnv: boolean;
 }
 
 /**
@@ -280,5 +291,7 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | n
     dataSource: r.dataSource as FlagDataSource | undefined,
     persistence,
     redisConfig,
+    metrics: r.metrics as LocalEvaluationMetrics | undefined,
+    proxyFromEnv: proxyFromEnvFor(r.proxyFromEnv, transport.dispatcher !== undefined, (m) => logger.warn(m)),
   };
 }

@@ -58,6 +58,17 @@ export const OPTIONS = {
     },
   },
   dispatcher: objectWith('both', 'an undici Dispatcher (Agent, Pool, ProxyAgent, MockAgent)', isDispatcher),
+  // Absent: decided at resolve time from NODE_USE_ENV_PROXY (proxyFromEnvFor in ./common).
+  proxyFromEnv: {
+    type: 'custom',
+    clients: 'both',
+    describe: 'true or false',
+    check: (value: unknown, ctx: OptionContext) => {
+      if (typeof value === 'boolean') return value;
+      ctx.warn(`config.${ctx.path} must be true or false; got ${describeValue(value)}, using false`);
+      return false;
+    },
+  },
 
   // Remote evaluation.
   fetchTimeoutMillis: { type: 'number', clients: 'remote', default: 10_000, min: 0 },
@@ -146,6 +157,7 @@ export const OPTIONS = {
     'an object with a subscribe(listener) method (for example a TestData)',
     (v) => typeof v === 'object' && v !== null && typeof (v as { subscribe?: unknown }).subscribe === 'function',
   ),
+  metrics: objectWith('local', 'an object of metric callbacks (onEvaluation, onFlagConfigFetchFailure, ...)', (v) => typeof v === 'object' && v !== null),
   persistence: {
     type: 'object',
     clients: 'local',

@@ -17,6 +17,7 @@ import { type EvaluationHook, HookRunner } from './hooks';
 import { type EvaluationDetails, explainSnapshot } from './details';
 import { internalsOf, type LocalClientInternals } from './internals';
 import { unrefConnector } from './unref-connector';
+import { createMetricsSink, type MetricsSink } from '../metrics';
 import {
   ClientEvents,
   type ClientStatus,
@@ -92,6 +93,9 @@ export class LocalEvaluationClient {
   private warnedFlagKeys = false;
   /** Present once a hook is registered: evaluateV2 checks this one field when there is none. */
   private hooks: HookRunner | undefined;
+  private readonly metrics: MetricsSink;
+  /** Present when config.metrics counts evaluations: evaluateV2 checks this one field otherwise. */
+  private readonly countEvaluation: ((flagCount: number) => void) | undefined;
   /**
    * The flag configs in force, as the official SDK's cache: read them, or
    * change them (get, getAll, put, putAll, delete, clear) and the next
@@ -119,12 +123,15 @@ export class LocalEvaluationClient {
       this.logger.error('Experiment API key is empty: flags cannot be fetched');
     }
     this.engine = loadEngine();
+    this.metrics = createMetricsSink(this.config.metrics, this.logger);
+    this.countEvaluation = typeof this.config.metrics?.onEvaluation === 'function' ? this.metrics.onEvaluation : undefined;
     this.internals = internalsOf(config);
     this.events = new ClientEvents(this.logger);
     this.tracker = new StatusTracker({ onChange: (status) => this.events.emit('status', status) });
     this.holder = new SnapshotHolder({
       engine: this.engine,
       logger: this.logger,
+      metrics: this.metrics,
       observer: {
         installed: (next, previous) => this.onInstalled(next, previous),
         refreshed: (from) => this.tracker.refreshed(from),
@@ -139,6 +146,7 @@ export class LocalEvaluationClient {
       this.config.assignmentConfig,
       this.logger,
       this.internals.analyticsFactory,
+      { metrics: this.metrics, proxyFromEnv: this.config.proxyFromEnv },
     );
     for (const hook of this.config.hooks) this.addHook(hook);
     if (this.config.persistence) this.persistence = new FlagPersistence(this.config.persistence.path, this.logger);
@@ -155,7 +163,7 @@ export class LocalEvaluationClient {
     const http = new HttpClient(
       this.config.dispatcher
         ? { dispatcher: this.config.dispatcher }
-        : { connect: unrefConnector(this.config.connect), connections: this.config.connections },
+        : { connect: unrefConnector(this.config.connect), connections: this.config.connections, proxyFromEnv: this.config.proxyFromEnv },
     );
     const plan = planSources({
       apiKey: this.apiKey,
@@ -164,6 +172,7 @@ export class LocalEvaluationClient {
       http,
       logger: this.logger,
       cohortStore: () => (this.cohortStore ??= createCohortStore(this.internals.cohortStore)),
+      metrics: this.metrics,
     });
     this.holder.useCohorts(plan.cohorts, this.cohortStore);
     this.holder.open();
@@ -462,6 +471,7 @@ export class LocalEvaluationClient {
           }
           return variants;
         },
+        (details) => details,
       );
     }
     return this.detailsUnhooked(user, flagKeys);
@@ -473,7 +483,9 @@ export class LocalEvaluationClient {
     const index = current.cohorts;
     const store = this.cohortStore;
     const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cycle.memberships ?? store);
-    return explainSnapshot(current.snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
+    const details = explainSnapshot(current.snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
+    this.countEvaluation?.(Object.keys(details).length);
+    return details;
   }
 
   /** True once flags are loaded (from Amplitude, bootstrap, a file, a data source or the last-known-good file). */
@@ -523,6 +535,7 @@ export class LocalEvaluationClient {
     const index = current.cohorts;
     const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cycle.memberships ?? this.cohortStore);
     const results = current.snapshot.evaluate(evaluated, flagKeys);
+    this.countEvaluation?.(Object.keys(results).length);
     if (this.tracking !== undefined) this.tracking.onEvaluate(evaluated, results, options?.tracksExposure);
     else if (options?.tracksExposure === true && !this.warnedNoTracking) {
       this.warnedNoTracking = true;

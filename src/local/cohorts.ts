@@ -17,6 +17,7 @@ import { Backoff, sleep } from '../util/backoff';
 import { isRetryableStatus } from '../util/retry';
 import { basicAuthorization, sdkHeaders } from '../util/auth';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
+import { type MetricsSink, NO_METRICS } from '../metrics';
 import type { Logger } from '../util/logger';
 import { lazy } from '../util/lazy';
 import { type CohortIndex, USER_GROUP_TYPE } from './cohort-utils';
@@ -55,6 +56,7 @@ export interface CohortSyncOptions {
   requestTimeoutMillis?: number;
   /** Called with each downloaded body once it is loaded (fleet mode publishes it to Redis). */
   onLoaded?: (cohortId: string, body: Buffer, info: CohortInfo) => void;
+  metrics?: MetricsSink;
 }
 
 /** How one download ended. */
@@ -91,6 +93,10 @@ export class CohortSync implements CohortLoader {
     this.missingBackoff = new Backoff(
       options.missingRetryBackoff ?? { minMillis: 2_000, maxMillis: options.pollingIntervalMillis, scalar: 2 },
     );
+  }
+
+  private get metrics(): MetricsSink {
+    return this.options.metrics ?? NO_METRICS;
   }
 
   get store(): CohortStore {
@@ -239,6 +245,7 @@ export class CohortSync implements CohortLoader {
       } catch (err) {
         if (this.stopped) return 'stopped';
         if (err instanceof CohortTooLargeError) {
+          this.metrics.onCohortDownloadFailure(cohortId, err);
           logger.error(`cohort ${cohortId} is not loaded: ${err.message}`);
           return 'too-large';
         }
@@ -247,6 +254,7 @@ export class CohortSync implements CohortLoader {
             err.statusCode === 401 || err.statusCode === 403
               ? ' (check cohortSyncConfig apiKey and secretKey: the project API and secret keys)'
               : '';
+          this.metrics.onCohortDownloadFailure(cohortId, err);
           logger.error(`cohort ${cohortId} download rejected with status ${err.statusCode}${hint}`);
           return 'rejected';
         }
@@ -261,6 +269,7 @@ export class CohortSync implements CohortLoader {
         return 'stopped';
       }
     }
+    this.metrics.onCohortDownloadFailure(cohortId, lastError);
     const kept = this.options.store.has(cohortId) ? '; keeping the loaded members' : '';
     logger.error(`cohort ${cohortId} download failed after ${COHORT_ATTEMPTS} attempts: ${describe(lastError)}${kept}`);
     return 'failed';
@@ -321,6 +330,7 @@ export class CohortSync implements CohortLoader {
     const info = await this.options.store.load(body, cohortId);
     this.options.onLoaded?.(cohortId, body, info);
     this.memory.afterLoad(body.length);
+    this.metrics.onCohortDownload(info.cohortId, info.memberCount, body.length);
     this.options.logger.debug(`cohort ${info.cohortId} loaded: ${info.memberCount} members (${info.groupType})`);
     return 'loaded';
   }

@@ -8,6 +8,7 @@ import { FetchError, HttpClient, splitUrl } from '../util/http';
 import { isPermanentFailure } from '../util/retry';
 import { apiKeyAuthorization, sdkHeaders } from '../util/auth';
 import type { Logger } from '../util/logger';
+import { type MetricsSink, NO_METRICS } from '../metrics';
 
 export interface FlagPollerOptions {
   apiKey: string;
@@ -20,6 +21,7 @@ export interface FlagPollerOptions {
   logger: Logger;
   /** Hands a payload to the store; false when it was not usable (kept the old one). */
   onPayload: (body: Buffer) => boolean | Promise<boolean>;
+  metrics?: MetricsSink;
   /** Told about each failed request (for status and events; logging stays here). */
   onError?: (error: unknown) => void;
   /** Delays after a failed poll. Default pollFailureBackoff(pollingIntervalMillis). */
@@ -67,6 +69,18 @@ export class FlagPoller {
    * with FetchError otherwise.
    */
   async fetchOnce(): Promise<Buffer> {
+    const metrics = this.options.metrics ?? NO_METRICS;
+    try {
+      const body = await this.fetchProxyFirst();
+      metrics.onFlagConfigFetch();
+      return body;
+    } catch (err) {
+      if (!this.stopped) metrics.onFlagConfigFetchFailure(err);
+      throw err;
+    }
+  }
+
+  private async fetchProxyFirst(): Promise<Buffer> {
     const proxy = this.proxy;
     if (proxy === undefined) return this.fetchFrom(this.origin, this.path);
     try {

@@ -65,5 +65,6 @@ export function cohortApiLoader(ctx: SourceContext): CohortLoader | undefined {
     retryBackoff: internals.cohortRetryBackoff,
     missingRetryBackoff: internals.cohortMissingRetryBackoff,
     requestTimeoutMillis: internals.cohortRequestTimeoutMillis,
+    metrics: ctx.metrics,
   });
 }

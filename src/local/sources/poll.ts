@@ -19,6 +19,7 @@ export function createFlagPoller(ctx: SourceContext, sink: () => FlagSink | unde
     logger: ctx.logger,
     onPayload: (body) => sink()?.submit(body, poller.answeredByProxy ? EVALUATION_PROXY_HTTP : 'poll') ?? false,
     onError: (err) => sink()?.reportError('poll', err),
+    metrics: ctx.metrics,
     failureBackoff: ctx.internals.flagPolling?.failureBackoff,
     initialBackoff: ctx.internals.flagPolling?.initialBackoff,
   });

@@ -12,6 +12,7 @@ import type { CohortStore } from '../../engine/cohort-store';
 import type { Logger } from '../../util/logger';
 import { buildCohortIndex, type CohortIndex } from '../cohort-utils';
 import type { CohortLoader, FlagSink } from './types';
+import type { MetricsSink } from '../../metrics';
 
 /** The flags in force and the cohorts they reference (swapped together). */
 export interface Installed {
@@ -43,6 +44,7 @@ export interface SnapshotHolderOptions {
   observer: HolderObserver;
   /** Cohorts not loaded are looked up per user (evaluationProxyConfig): no "no cohort download" error. */
   cohortsPerUser?: boolean;
+  metrics?: MetricsSink;
 }
 
 export class SnapshotHolder implements FlagSink {
@@ -121,6 +123,7 @@ export class SnapshotHolder implements FlagSink {
       if (cohorts && this.cohortLoader) await this.cohortLoader.loadMissing(cohorts.all);
       if (ticket <= this.supersededThrough) return true;
       this.swap({ snapshot: next, cohorts, from, payload, cohortsAwaited: true, arrivedAt });
+      this.options.metrics?.onSnapshotInstall(performance.now() - arrivedAt, next.size, from);
       this.options.observer.refreshed(from);
       return true;
     });
@@ -142,6 +145,7 @@ export class SnapshotHolder implements FlagSink {
     this.supersededThrough = this.submitted;
     this.lastSubmitted = undefined;
     this.swap({ snapshot: next, cohorts: buildCohortIndex(next), from, payload, cohortsAwaited: false, arrivedAt });
+    this.options.metrics?.onSnapshotInstall(performance.now() - arrivedAt, next.size, from);
     this.options.observer.refreshed(from);
     return true;
   }
