@@ -2,7 +2,10 @@
 'use strict';
 /**
  * evaluateV2 time per call: this SDK vs @amplitude/experiment-node-server 1.13.6, in one process, on the same
- * generated configs (realistic profile of test/support/generator.ts) of 10, 100 and 1000 flags.
+ * generated configs of 10, 100 and 1000 flags, two corpora (test/support/generator.ts):
+ *   hard:   generateHardCase: ~6 conditions per flag, 15% regex, 10% of flags with a dependency, users of 20-40
+ *           properties with groups and group properties, 25% of them with non-ASCII values
+ *   simple: the 'realistic' profile (fewer conditions, small users)
  *
  *   npm run build:ts && node bench/eval.js            (see bench/README.md)
  *
@@ -13,6 +16,7 @@
  *   BENCH_SEED=7              generator seed
  *   BENCH_USERS=64            distinct users cycled through
  *   BENCH_HOOK=1              register one no-op evaluation hook on our client (cost of hooks; docs/hooks.md)
+ *   BENCH_CORPORA=hard,simple which corpora
  */
 const fs = require('fs');
 const os = require('os');
@@ -25,6 +29,7 @@ const CELL_MS = Number(process.env.BENCH_CELL_MS || 900);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
 const SEED = Number(process.env.BENCH_SEED || 7) >>> 0;
 const USERS = Math.max(1, Number(process.env.BENCH_USERS || 64));
+const CORPORA = (process.env.BENCH_CORPORA || 'hard,simple').split(',').map((s) => s.trim()).filter(Boolean);
 const WARMUP_MS = 150;
 const VERIFY_USERS = 24;
 
@@ -185,12 +190,15 @@ function main() {
 
   const rows = [];
   const warnings = [];
-  for (const size of SIZES) {
-    const c = gen.generateCase(gen.deriveSeed(SEED, size), size, USERS, { profile: 'realistic' });
+  for (const corpus of CORPORA) for (const size of SIZES) {
+    const c =
+      corpus === 'hard'
+        ? gen.generateHardCase(gen.deriveSeed(SEED, size), size, USERS)
+        : gen.generateCase(gen.deriveSeed(SEED, size), size, USERS, { profile: 'realistic' });
     const record = {};
     for (const f of JSON.parse(JSON.stringify(c.flags))) record[f.key] = f;
     // One client per size; instances are cached by api key, so the key names the size.
-    const apiKey = `server-bench-${size}-${SEED}`;
+    const apiKey = `server-bench-${corpus}-${size}-${SEED}`;
     const theirs = official.Experiment.initializeLocal(apiKey, { bootstrap: record, logLevel: official.LogLevel.Disable });
     // Logging off on both sides: with cohort filters and no cohort sync the official client logs an error per call.
     const quiet = official.LogLevel.Disable;
@@ -221,11 +229,11 @@ function main() {
         // The official client overwrites user.cohort_ids in place (with the cohorts from its own cohort storage)
         // when flags use cohort filters. Same inputs as the official engine saw -> same answer?
         if (!firstDifference(a, mine.evaluateV2(structuredClone(u1), cs.keys))) cohortOnly++;
-        if (bad++ === 0) warnings.push(`WARNING: ${size} flags, ${cs.name}: results differ from the official SDK, e.g. ${d.slice(0, 300)}`);
+        if (bad++ === 0) warnings.push(`WARNING: ${corpus} ${size} flags, ${cs.name}: results differ from the official SDK, e.g. ${d.slice(0, 300)}`);
       }
       if (bad > 0) {
         warnings.push(
-          `WARNING: ${size} flags, ${cs.name}: ${bad} of ${Math.min(VERIFY_USERS, users.length)} users differ` +
+          `WARNING: ${corpus} ${size} flags, ${cs.name}: ${bad} of ${Math.min(VERIFY_USERS, users.length)} users differ` +
             (cohortOnly ? `; for ${cohortOnly} of them the results agree once this SDK gets the user as the official client rewrote it (cohort_ids replaced by its cohort enrichment)` : ''),
         );
       }
@@ -249,15 +257,15 @@ function main() {
       }
       const o = median(tOfficial);
       const m = median(tOurs);
-      rows.push({ size, name: cs.keys ? `${cs.name} (${cs.keys[0]})` : cs.name, evaluated, o, m });
-      process.stdout.write(`  measured ${size} flags, ${cs.name}\n`);
+      rows.push({ corpus, size, name: cs.keys ? `${cs.name} (${cs.keys[0]})` : cs.name, evaluated, o, m });
+      process.stdout.write(`  measured ${corpus} ${size} flags, ${cs.name}\n`);
     }
   }
 
-  const header = ['flags', 'case', 'results', 'official / call', 'ours / call', 'official / ours'];
-  const table = rows.map((r) => [String(r.size), r.name, String(r.evaluated), fmt(r.o), fmt(r.m), `${(r.o / r.m).toFixed(2)}x`]);
+  const header = ['corpus', 'flags', 'case', 'results', 'official / call', 'ours / call', 'official / ours'];
+  const table = rows.map((r) => [r.corpus, String(r.size), r.name, String(r.evaluated), fmt(r.o), fmt(r.m), `${(r.o / r.m).toFixed(2)}x`]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
-  const line = (cells) => cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells) => cells.map((c, i) => (i <= 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log('\n' + line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of table) console.log(line(row));

@@ -614,7 +614,8 @@ bool Evaluator::matchCondition(const Condition& c) {
     ScalarCache& sc = slotScalar_[slot];
     if (sc.stamp != call_) {
       sc.stamp = call_;
-      sc.numberReady = sc.versionReady = false;
+      sc.numberReady = sc.versionReady = sc.lowerReady = false;
+      sc.regexMemo.clear();
       sc.isList = coerceList(v);
       sc.hasString = !sc.isList && coerceString(v, sc.buffer, sc.text);
       if (sc.isList) {
@@ -680,11 +681,17 @@ bool Evaluator::matchString(std::string_view s, const Condition& c, ScalarCache*
     }
     case Op::Contains:
     case Op::DoesNotContain: {
-      if (isAscii(s)) asciiLower(s, lowerBuffer_);
-      else host_->toLowerCase(s, lowerBuffer_);
+      // Lower-cased once per value and call when the value has a slot (non-ASCII text is a call into V8).
+      std::string* lower = &lowerBuffer_;
+      if (cache != nullptr) lower = &cache->lower;
+      if (cache == nullptr || !cache->lowerReady) {
+        if (isAscii(s)) asciiLower(s, *lower);
+        else host_->toLowerCase(s, *lower);
+        if (cache != nullptr) cache->lowerReady = true;
+      }
       bool found = false;
       for (const auto& f : c.values) {
-        if (lowerBuffer_.find(f.lower) != std::string::npos) {
+        if (lower->find(f.lower) != std::string::npos) {
           found = true;
           break;
         }
@@ -740,18 +747,28 @@ bool Evaluator::matchString(std::string_view s, const Condition& c, ScalarCache*
     }
     case Op::RegexMatch:
     case Op::RegexDoesNotMatch: {
-      bool found = false;
+      bool gaveUp = false;
       for (const auto& f : c.values) {
-        if (host_->regexTest(f.regexId, s)) {
-          found = true;
-          break;
-        }
+        RegexResult r = regexTest(f.regexId, s, cache);
+        if (r == RegexResult::Match) return c.op == Op::RegexMatch;
+        if (r == RegexResult::GaveUp) gaveUp = true;
       }
-      return c.op == Op::RegexMatch ? found : !found;
+      // No value matched; one that ran out of time might have: unknown, so false either way.
+      return !gaveUp && c.op == Op::RegexDoesNotMatch;
     }
     default:
       return false;
   }
+}
+
+RegexResult Evaluator::regexTest(int32_t regexId, std::string_view s, ScalarCache* cache) {
+  if (cache == nullptr) return host_->regexTest(regexId, s);
+  for (const auto& [id, result] : cache->regexMemo) {
+    if (id == regexId) return result;
+  }
+  RegexResult r = host_->regexTest(regexId, s);
+  cache->regexMemo.emplace_back(regexId, r);
+  return r;
 }
 
 bool Evaluator::listHasBooleans() {

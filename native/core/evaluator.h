@@ -15,12 +15,16 @@
 
 namespace experiment {
 
+// A regex test's outcome. GaveUp: the host's time bound was reached first
+// (src/engine/regex-guard.ts); the condition then holds for neither operator.
+enum class RegexResult : int32_t { NoMatch = 0, Match = 1, GaveUp = 2 };
+
 // What the evaluator needs from the JavaScript side: the host's regex engine
-// (exact ECMAScript semantics) and full-Unicode toLowerCase.
+// (exact ECMAScript semantics, bounded in time) and full-Unicode toLowerCase.
 class ScriptHost {
  public:
   virtual ~ScriptHost() = default;
-  virtual bool regexTest(int32_t regexId, std::string_view subject) = 0;
+  virtual RegexResult regexTest(int32_t regexId, std::string_view subject) = 0;
   virtual void toLowerCase(std::string_view text, std::string& out) = 0;
 };
 
@@ -104,14 +108,21 @@ class Evaluator {
     bool hasString = false;
     bool numberReady = false;
     bool versionReady = false;
+    bool lowerReady = false;
     std::string_view text;
     std::string buffer;
     double number = 0;
     std::optional<SemanticVersion> version;
     std::vector<std::string_view> list;  // the elements, when isList
     std::string listArena;
+    // Regex outcomes on this value in this call (patterns recur across flags;
+    // each test is a call into V8).
+    std::vector<std::pair<int32_t, RegexResult>> regexMemo;
+    std::string lower;  // toLowerCase(text), when lowerReady
   };
   bool matchString(std::string_view s, const Condition& c, ScalarCache* cache = nullptr);
+  // The host's regex test, remembered per value for the call when `cache` is given.
+  RegexResult regexTest(int32_t regexId, std::string_view s, ScalarCache* cache);
   bool matchSet(const Condition& c);
   bool matchesIsList(std::string_view value);
   bool listHasBooleans();

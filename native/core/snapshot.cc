@@ -404,8 +404,12 @@ bool Snapshot::compileCondition(uint32_t node, Condition& c, std::string& reason
         break;
       case Op::RegexMatch:
       case Op::RegexDoesNotMatch:
-        f.regexId = static_cast<int32_t>(regexPatterns_.size());
-        regexPatterns_.push_back(f.raw);
+        {
+          // One id per distinct pattern: compiled once by the host, remembered once per value.
+          auto [it, added] = regexIds_.emplace(f.raw, static_cast<int32_t>(regexPatterns_.size()));
+          if (added) regexPatterns_.push_back(f.raw);
+          f.regexId = it->second;
+        }
         break;
       default:
         break;
@@ -420,17 +424,6 @@ bool Snapshot::compileCondition(uint32_t node, Condition& c, std::string& reason
   }
   c.distinctValues = static_cast<uint32_t>(distinct.size());
   return true;
-}
-
-template <typename Fn>
-static void forEachCondition(std::vector<Flag*>& flags, Fn fn) {
-  for (Flag* flag : flags) {
-    for (auto& seg : flag->segments) {
-      for (auto& group : seg.conditions) {
-        for (auto& c : group) fn(c);
-      }
-    }
-  }
 }
 
 std::vector<std::string> Snapshot::nonAsciiContainsValues() const {

@@ -151,6 +151,7 @@ class Snapshot {
   std::vector<Flag> flags_;
   std::vector<RejectedFlag> rejected_;
   std::vector<std::string> regexPatterns_;
+  std::unordered_map<std::string, int32_t> regexIds_;
   std::vector<uint32_t> allOrder_;
   std::vector<std::vector<uint32_t>> closures_;
   std::unordered_map<std::string, uint32_t> index_;

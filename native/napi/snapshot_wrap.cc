@@ -23,13 +23,13 @@ class JsScriptHost : public ScriptHost {
   JsScriptHost(Napi::Env env, Napi::FunctionReference& regexTest, Napi::FunctionReference& toLowerCase)
       : env_(env), regexTest_(regexTest), toLowerCase_(toLowerCase) {}
 
-  bool regexTest(int32_t regexId, std::string_view subject) override {
-    if (regexTest_.IsEmpty() || regexId < 0) return false;
+  RegexResult regexTest(int32_t regexId, std::string_view subject) override {
+    if (regexTest_.IsEmpty() || regexId < 0) return RegexResult::NoMatch;
     napi_value args[2] = {Napi::Number::New(env_, regexId), toJsString(env_, subject)};
     napi_value result = call(regexTest_, 2, args);
-    bool matched = false;
-    if (result != nullptr) napi_get_value_bool(env_, result, &matched);
-    return matched;
+    int32_t outcome = 0;
+    if (result == nullptr || napi_get_value_int32(env_, result, &outcome) != napi_ok) return RegexResult::NoMatch;
+    return outcome == 1 ? RegexResult::Match : outcome == 2 ? RegexResult::GaveUp : RegexResult::NoMatch;
   }
 
   void toLowerCase(std::string_view text, std::string& out) override {

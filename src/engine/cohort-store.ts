@@ -5,6 +5,7 @@
  * strings. Without it (JS engine fallback), a Set per cohort, as the
  * official SDK keeps them.
  */
+import type { NativeCohortStoreHandle } from './addon';
 import { loadEngine, loadNativeAddon } from './index';
 
 /** What the store knows about one loaded cohort. */
@@ -50,25 +51,12 @@ export interface CohortStore {
   releaseFreeMemory(): Promise<boolean>;
 }
 
-interface NativeCohortStoreHandle {
-  load(body: Uint8Array, cohortId: string): Promise<CohortInfo>;
-  remove(cohortId: string): boolean;
-  has(cohortId: string): boolean;
-  info(cohortId: string): CohortInfo | undefined;
-  ids(): string[];
-  memberOf(groupType: string, member: unknown, cohortIds: readonly string[]): string[];
-  memoryBytes(): number;
-  releaseFreeMemory?(): Promise<boolean>;
-}
-
-type NativeCohortStoreConstructor = new () => NativeCohortStoreHandle;
-
 class NativeCohortStore implements CohortStore {
   readonly kind = 'native' as const;
   private readonly handle: NativeCohortStoreHandle;
 
-  constructor(ctor: NativeCohortStoreConstructor) {
-    this.handle = new ctor();
+  constructor(handle: NativeCohortStoreHandle) {
+    this.handle = handle;
   }
 
   load(body: Uint8Array, cohortId: string): Promise<CohortInfo> {
@@ -101,7 +89,7 @@ class NativeCohortStore implements CohortStore {
   }
 
   releaseFreeMemory(): Promise<boolean> {
-    return this.handle.releaseFreeMemory ? this.handle.releaseFreeMemory() : Promise.resolve(false);
+    return this.handle.releaseFreeMemory();
   }
 }
 
@@ -186,16 +174,14 @@ export class JsCohortStore implements CohortStore {
 }
 
 /**
- * A new, empty cohort store: native when the native engine is in use and the
- * addon has cohort support, else the JS one. `kind` forces one (tests).
+ * A new, empty cohort store: native when the native engine is in use, else
+ * the JS one. `kind` forces one (tests).
  */
 export function createCohortStore(kind?: 'native' | 'js'): CohortStore {
   if (kind === 'js') return new JsCohortStore();
   if (kind === 'native' || loadEngine().kind === 'native') {
     try {
-      const ctor = (loadNativeAddon() as unknown as { CohortStore?: NativeCohortStoreConstructor }).CohortStore;
-      if (typeof ctor === 'function') return new NativeCohortStore(ctor);
-      if (kind === 'native') throw new Error('the native addon has no CohortStore (rebuild it)');
+      return new NativeCohortStore(new (loadNativeAddon().CohortStore)());
     } catch (err) {
       if (kind === 'native') throw err;
     }

@@ -4,7 +4,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { createNativeEngine, type NativeAddon } from './native-engine';
+import type { NativeAddon } from './addon';
+import { createNativeEngine } from './native-engine';
 import type { Engine } from './types';
 import { getDiagnosis, selectEngine, type EngineDiagnosis } from './diagnose';
 
@@ -50,7 +51,7 @@ let loadInfo: EngineLoadInfo | undefined;
  * exports the one it implements). A binary left over from another version
  * (a stale build/ or prebuild) is refused instead of misbehaving.
  */
-export const NATIVE_ABI_VERSION = 5;
+export const NATIVE_ABI_VERSION = 6;
 
 function checkAbi(loaded: NativeAddon, binary: string): NativeAddon {
   if (loaded.abiVersion !== NATIVE_ABI_VERSION) {

@@ -31,7 +31,7 @@ import type { EvaluationFlag as CoreFlag, EvaluationVariant as CoreVariant } fro
 import type { ExperimentUser, Variant, Variants } from '../types';
 import { evaluationVariantToVariant } from '../util/variant';
 import { FlagPayloadError } from './types';
-import type { Engine, FlagSnapshot, RejectedFlag } from './types';
+import type { Engine, EngineLog, FlagSnapshot, RejectedFlag } from './types';
 
 const REGEX_OPS = new Set(['regex match', 'regex does not match']);
 
@@ -298,7 +298,14 @@ class JsSnapshot implements FlagSnapshot {
   private readonly closures = new Map<string, readonly number[]>();
   private readonly engine = new (core().EvaluationEngine)();
 
-  constructor(order: CoreFlag[], rejected: RejectedFlag[]) {
+  /** Each distinct warning once per snapshot. */
+  private readonly warned = new Set<string>();
+
+  constructor(
+    order: CoreFlag[],
+    rejected: RejectedFlag[],
+    private readonly log: EngineLog | undefined,
+  ) {
     this.order = order;
     this.size = order.length;
     this.rejected = Object.freeze(rejected.map((r) => Object.freeze({ ...r })));
@@ -361,9 +368,16 @@ class JsSnapshot implements FlagSnapshot {
       const variants: Record<string, Variant> = {};
       for (const key of Object.keys(results)) variants[key] = toVariant(results[key]!);
       return variants;
-    } catch {
+    } catch (err) {
+      this.warn(`a user object cannot be read (${err instanceof Error ? err.message : String(err)}); it gets no variants`);
       return {};
     }
+  }
+
+  private warn(message: string): void {
+    if (this.log === undefined || this.warned.has(message) || this.warned.size > 100) return;
+    this.warned.add(message);
+    this.log.error(message);
   }
 
   private select(flagKeys?: readonly string[]): CoreFlag[] {
@@ -418,7 +432,7 @@ function decode(payload: string | Uint8Array): string {
 }
 
 /** Build a snapshot from a v2 flag-config payload (a JSON array of flags). */
-export function loadJsSnapshot(payload: string | Uint8Array): FlagSnapshot {
+export function loadJsSnapshot(payload: string | Uint8Array, log?: EngineLog): FlagSnapshot {
   let parsed: unknown;
   try {
     parsed = JSON.parse(decode(payload));
@@ -464,7 +478,7 @@ export function loadJsSnapshot(payload: string | Uint8Array): FlagSnapshot {
   }
 
   rejected.sort((a, b) => indexOf(a) - indexOf(b)); // payload order, like the native engine
-  return new JsSnapshot(dependencyOrder(record), rejected);
+  return new JsSnapshot(dependencyOrder(record), rejected, log);
 }
 
 /** The pure-JS engine (kind "js"). */

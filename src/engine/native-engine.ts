@@ -3,56 +3,21 @@ import {
   type BucketTrace,
   type ConditionTrace,
   type Engine,
+  type EngineLog,
   type FlagSnapshot,
   FlagPayloadError,
   type FlagTrace,
   type RejectedFlag,
 } from './types';
+import type { NativeAddon, NativeSnapshotHandle, NativeString } from './addon';
+import { GuardedRegex, REGEX_BUDGET_MS, RegexOutcome } from './regex-guard';
 import { userJson } from './user-json';
 import { buildVariant, deepFreeze } from './variant';
-
-/** The addon's exports (native/napi/binding.cc). Only this module knows them. */
-export interface NativeAddon {
-  Snapshot: new (payload: string | Uint8Array) => NativeSnapshotHandle;
-  /** Parse and validate on the libuv pool; finalize on the main thread. */
-  parseSnapshot(bytes: Uint8Array): Promise<NativeSnapshotHandle>;
-  internals: NativeInternals;
-  abiVersion: number;
-}
-
-export interface NativeInternals {
-  murmur3(text: string, seed?: number): number;
-  compareVersions(a: string, b: string): number | null;
-  parseVersionOk(text: string): boolean;
-  numberToString(value: number): string;
-  stringToNumber(text: string): number;
-  compareStrings(a: string, b: string): number;
-}
-
-/**
- * A string from the addon: a plain string, or its UTF-16 code units when it
- * holds a lone surrogate (Node-API would replace those with U+FFFD).
- */
-type NativeString = string | Uint16Array;
 
 // Little-endian, like every platform the addon ships for.
 const asString = (v: NativeString): string =>
   typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf16le');
 
-interface RawFinalizeInfo {
-  keys: NativeString[];
-  variantKeys: NativeString[][];
-  segmentCounts: number[];
-  resultBase: number[];
-  payloadIndex: number[];
-  order: number[];
-  payloadSpans: number[];
-  cohortFlags: number[];
-  resultCount: number;
-  rejected: Array<{ flagKey: NativeString; reason: NativeString }>;
-  output: Int32Array;
-  input: Int32Array;
-}
 
 interface FinalizeInfo {
   keys: string[];
@@ -72,19 +37,6 @@ interface FinalizeInfo {
   input: Int32Array;
 }
 
-interface NativeSnapshotHandle {
-  regexPatterns(): NativeString[];
-  nonAsciiContainsValues(): NativeString[];
-  finalize(
-    invalidRegexes: Array<[number, string]>,
-    lowered: string[],
-    regexTest: (id: number, subject: NativeString) => boolean,
-    toLowerCase: (text: NativeString) => string,
-  ): RawFinalizeInfo;
-  evaluate(userJson: string, keyCount: number): number;
-  /** The traced evaluation behind evaluateV2Details (native/core/evaluator_explain.cc): JSON text. */
-  explain?(userJson: string, keyCount: number): NativeString;
-}
 
 interface RawSegmentTrace {
   conditions: boolean;
@@ -126,18 +78,30 @@ class NativeFlagSnapshot implements FlagSnapshot {
     private readonly warn: (message: string) => void,
   ) {
     const patterns = handle.regexPatterns().map(asString);
-    const compiled: Array<RegExp | undefined> = new Array(patterns.length);
+    const compiled: Array<GuardedRegex | undefined> = new Array(patterns.length);
     const invalid: Array<[number, string]> = [];
     patterns.forEach((pattern, id) => {
       try {
-        compiled[id] = new RegExp(pattern);
+        compiled[id] = new GuardedRegex(pattern);
       } catch (err) {
         invalid.push([id, (err as Error).message]);
       }
     });
     // The reference builds `new RegExp(filter)` per test; without flags a
     // compiled RegExp is stateless, so reusing it gives the same answers.
-    const regexTest = (id: number, subject: NativeString): boolean => compiled[id]?.exec(asString(subject)) != null;
+    const regexTest = (id: number, subject: NativeString): RegexOutcome => {
+      const regex = compiled[id];
+      if (regex === undefined) return RegexOutcome.NoMatch;
+      const text = asString(subject);
+      const outcome = regex.test(text);
+      if (outcome === RegexOutcome.GaveUp) {
+        warn(
+          `regex condition /${regex.pattern}/ did not finish within ${REGEX_BUDGET_MS} ms on a long value; ` +
+            'such conditions count as not holding (neither "regex match" nor "regex does not match")',
+        );
+      }
+      return outcome;
+    };
     const lowered = handle.nonAsciiContainsValues().map(toLowerCase);
     const raw = handle.finalize(invalid, lowered, regexTest, toLowerCase);
     this.info = {
@@ -241,7 +205,6 @@ class NativeFlagSnapshot implements FlagSnapshot {
 
   /** Not the hot path: a separate native entry point that also reports why (see FlagSnapshot.explain). */
   explain(user: ExperimentUser | undefined, flagKeys?: readonly string[]): FlagTrace[] {
-    if (typeof this.handle.explain !== 'function') return [];
     const keyCount = this.requestKeys(flagKeys);
     if (keyCount === 0) return [];
     const text = this.handle.explain(userJson(user, this.warn), keyCount);
@@ -302,10 +265,22 @@ function payloadError(err: unknown): FlagPayloadError {
   return new FlagPayloadError((err as Error).message);
 }
 
-export function createNativeEngine(addon: NativeAddon, warn: (message: string) => void = () => undefined): Engine {
+/** A snapshot's warnings: each distinct message once (a bad user or regex repeats on every call). */
+function onceEach(log: EngineLog | undefined): (message: string) => void {
+  if (log === undefined) return () => undefined;
+  const seen = new Set<string>();
+  return (message) => {
+    if (seen.has(message) || seen.size > 100) return;
+    seen.add(message);
+    log.error(message);
+  };
+}
+
+export function createNativeEngine(addon: NativeAddon, defaultLog?: EngineLog): Engine {
   return {
     kind: 'native',
-    load(payload: string | Uint8Array): FlagSnapshot {
+    load(payload: string | Uint8Array, log: EngineLog | undefined = defaultLog): FlagSnapshot {
+      const warn = onceEach(log);
       const bytes = ownBytes(payload);
       let handle: NativeSnapshotHandle;
       try {
@@ -315,7 +290,8 @@ export function createNativeEngine(addon: NativeAddon, warn: (message: string) =
       }
       return new NativeFlagSnapshot(bytes, handle, warn);
     },
-    async loadAsync(payload: string | Uint8Array): Promise<FlagSnapshot> {
+    async loadAsync(payload: string | Uint8Array, log: EngineLog | undefined = defaultLog): Promise<FlagSnapshot> {
+      const warn = onceEach(log);
       const bytes = ownBytes(payload);
       const handle = await addon.parseSnapshot(bytes).catch((err: unknown) => {
         throw payloadError(err);

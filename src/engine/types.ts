@@ -89,6 +89,16 @@ export interface FlagTrace {
   segments: SegmentTrace[];
 }
 
+/**
+ * Where a snapshot reports, at error level (a caller must see it at the default
+ * log level), what must not throw:
+ * a user that cannot be read (a throwing getter), a regex condition stopped at
+ * its time bound. The client passes its SDK logger.
+ */
+export interface EngineLog {
+  error(message: string): void;
+}
+
 /** One evaluation engine (native addon, or the pure-JS fallback). */
 export interface Engine {
   readonly kind: 'native' | 'js';
@@ -97,13 +107,13 @@ export interface Engine {
    * returns). Throws FlagPayloadError when the payload as a whole is unusable;
    * individual bad flags are reported in `rejected` instead.
    */
-  load(payload: string | Uint8Array): FlagSnapshot;
+  load(payload: string | Uint8Array, log?: EngineLog): FlagSnapshot;
   /**
    * The same, with the parse and validation off the main thread where the
    * engine can (the native one does them on the libuv pool); rejects with
    * FlagPayloadError.
    */
-  loadAsync?(payload: string | Uint8Array): Promise<FlagSnapshot>;
+  loadAsync?(payload: string | Uint8Array, log?: EngineLog): Promise<FlagSnapshot>;
 }
 
 /** The payload as a whole could not be used; the previous snapshot stays in force. */

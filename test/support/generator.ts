@@ -1356,3 +1356,103 @@ export function generateCase(seed: number, flagCount: number, userCount: number,
 // Sanity check at load time: every regex the generator can emit compiles (an invalid one would make the
 // official engine throw, which the brief excludes from the differential run).
 for (const r of [...REGEXES, ...EXTENDED_REGEXES, ...REAL_REGEXES]) new RegExp(r);
+
+// ---------------------------------------------------------------------------------------------------------------
+// The harder benchmark corpus (bench/eval.js): closer to large production configs than the 'realistic' profile
+// ---------------------------------------------------------------------------------------------------------------
+
+const HARD_TEXT = ['free', 'pro', 'enterprise', 'trial', 'München', 'José', 'Zoë', '東京', 'São Paulo', 'north', 'south', 'beta-tester', 'alpha', 'gamma'];
+const HARD_COUNTRIES = ['US', 'DE', 'FR', 'BR', 'JP', 'GB', 'Österreich', 'España'];
+const HARD_PLATFORMS = ['iOS', 'Android', 'Web', 'macOS', 'Windows'];
+const HARD_REGEXES = ['^user-\\d+$', '@example\\.com$', '^(ios|android)$', 'beta', '^[A-Z]{2}$', '^1\\.(1[0-9]|2[0-9])\\.', 'ü|ö|ä', '^pro'];
+const HARD_PROPS = Array.from({ length: 48 }, (_, i) => `prop_${i}`);
+
+function hardValue(rng: Rng, i: number, nonAscii: boolean): unknown {
+  switch (i % 4) {
+    case 0: {
+      const v = rng.pick(HARD_TEXT);
+      return nonAscii || !/[^\x00-\x7f]/.test(v) ? v : 'plain';
+    }
+    case 1:
+      return rng.int(0, 500);
+    case 2:
+      return rng.chance(0.5);
+    default:
+      return rng.sample(HARD_TEXT, rng.int(1, 3)).map((v) => (nonAscii ? v : v.replace(/[^\x00-\x7f]/g, 'x')));
+  }
+}
+
+function hardCondition(rng: Rng, flagKeysBefore: readonly string[]): GenCondition {
+  const r = rng.float();
+  if (r < 0.15) {
+    const selector = rng.pick([['context', 'user', 'user_id'], ['context', 'user', 'platform'], ['context', 'user', 'country'], ['context', 'user', 'version'], ['context', 'user', 'user_properties', `prop_${4 * rng.int(0, 11)}`]]);
+    return { selector, op: rng.pick(['regex match', 'regex does not match']), values: [rng.pick(HARD_REGEXES)] };
+  }
+  if (r < 0.25) return { selector: ['context', 'user', 'version'], op: rng.pick(['version greater', 'version less or equal']), values: [`1.${rng.int(0, 30)}.0`] };
+  if (r < 0.35) return { selector: ['context', 'user', 'country'], op: rng.pick(['is', 'is not']), values: rng.sample(HARD_COUNTRIES, rng.int(1, 4)) };
+  if (r < 0.42) return { selector: ['context', 'groups', 'org', 'group_properties', 'plan'], op: 'is', values: rng.sample(HARD_TEXT, 2) };
+  if (r < 0.47 && flagKeysBefore.length) return { selector: ['result', rng.pick(flagKeysBefore), 'key'], op: 'is', values: ['on'] };
+  const p = rng.int(0, HARD_PROPS.length - 1);
+  const selector = ['context', 'user', 'user_properties', HARD_PROPS[p]!];
+  switch (p % 4) {
+    case 0:
+      return { selector, op: rng.pick(['is', 'is not', 'contains', 'does not contain']), values: rng.sample(HARD_TEXT, rng.int(1, 3)) };
+    case 1:
+      return { selector, op: rng.pick(['greater', 'less or equal', 'greater or equal']), values: [String(rng.int(0, 500))] };
+    case 2:
+      return { selector, op: rng.pick(['is', 'is not']), values: [rng.pick(['true', 'false'])] };
+    default:
+      return { selector, op: rng.pick(['set contains any', 'set does not contain any', 'set contains']), values: rng.sample(HARD_TEXT, rng.int(1, 3)) };
+  }
+}
+
+/**
+ * About 6 conditions per flag (two targeted segments of three), 15% regex conditions, 10% of flags with a
+ * dependency, users of 20-40 properties with groups and group properties, 25% of them with non-ASCII values.
+ */
+export function generateHardCase(seed: number, flagCount: number, userCount: number): GeneratedCase {
+  const rng = new Rng(seed);
+  const flags: GenFlag[] = [];
+  const keys: string[] = [];
+  for (let f = 0; f < flagCount; f++) {
+    const key = `hard-${f}`;
+    const deps = f > 0 && rng.chance(0.1) ? [rng.pick(keys)] : undefined;
+    const segments: GenSegment[] = [];
+    for (let s = 0; s < 2; s++) {
+      segments.push({ conditions: [[hardCondition(rng, deps ?? []), hardCondition(rng, deps ?? []), hardCondition(rng, deps ?? [])]], variant: rng.pick(['on', 'off']), metadata: { segmentName: `Segment ${s}` } });
+    }
+    segments.push({
+      bucket: { selector: ['context', 'user', rng.pick(['device_id', 'user_id'])], salt: `salt${f}`, allocations: [{ range: [0, 100], distributions: [{ variant: 'on', range: [0, 21474837] }, { variant: 'off', range: [21474837, 42949673] }] }] },
+      metadata: { segmentName: 'All Other Users' },
+      variant: 'off',
+    });
+    flags.push({
+      key,
+      metadata: { deployed: true, evaluationMode: 'local', flagType: 'experiment', flagVersion: rng.int(1, 30) },
+      ...(deps ? { dependencies: deps } : {}),
+      segments,
+      variants: { on: { key: 'on', value: 'on' }, off: { key: 'off', metadata: { default: true } } },
+    } as GenFlag);
+    keys.push(key);
+  }
+  const users: (GenUser | undefined)[] = [];
+  const keySubsets: string[][] = [];
+  for (let u = 0; u < userCount; u++) {
+    const nonAscii = rng.chance(0.25);
+    const props: Record<string, unknown> = {};
+    for (const p of rng.sample(HARD_PROPS.map((_, i) => i), rng.int(20, 40)).sort((a, b) => a - b)) props[HARD_PROPS[p]!] = hardValue(rng, p, nonAscii);
+    const org = `org-${rng.int(0, 20)}`;
+    users.push({
+      user_id: `user-${rng.int(1, 100000)}`,
+      device_id: `device-${rng.int(1, 100000)}`,
+      country: nonAscii ? rng.pick(HARD_COUNTRIES) : rng.pick(HARD_COUNTRIES.slice(0, 6)),
+      platform: rng.pick(HARD_PLATFORMS),
+      version: `1.${rng.int(0, 30)}.${rng.int(0, 9)}`,
+      user_properties: props,
+      groups: { org: [org] },
+      group_properties: { org: { [org]: { plan: rng.pick(HARD_TEXT), seats: rng.int(1, 500) } } },
+    });
+    keySubsets.push([rng.pick(keys)]);
+  }
+  return { seed, flags, users, keySubsets };
+}

@@ -197,7 +197,7 @@ export class SnapshotHolder implements FlagSink {
    */
   private parse(payload: string | Uint8Array, from: string): FlagSnapshot | undefined {
     try {
-      return this.accept(this.options.engine.load(payload), from);
+      return this.accept(this.options.engine.load(payload, this.options.logger), from);
     } catch (err) {
       this.unusable(err, from);
       return undefined;
@@ -208,7 +208,7 @@ export class SnapshotHolder implements FlagSink {
     const engine = this.options.engine;
     if (engine.loadAsync === undefined) return this.parse(payload, from);
     try {
-      return this.accept(await engine.loadAsync(payload), from);
+      return this.accept(await engine.loadAsync(payload, this.options.logger), from);
     } catch (err) {
       this.unusable(err, from);
       return undefined;

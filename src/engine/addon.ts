@@ -1,0 +1,73 @@
+/**
+ * The native addon's whole surface, typed once (native/napi/*.cc implement
+ * it). A binary implementing another version is refused by the ABI check in
+ * ./index.ts, so nothing here is optional "for older binaries".
+ */
+import type { RegexOutcome } from './regex-guard';
+import type { CohortInfo } from './cohort-store';
+
+/** The addon's exports (native/napi/binding.cc). */
+export interface NativeAddon {
+  Snapshot: new (payload: string | Uint8Array) => NativeSnapshotHandle;
+  /** Parse and validate on the libuv pool; finalize on the main thread. */
+  parseSnapshot(bytes: Uint8Array): Promise<NativeSnapshotHandle>;
+  /** Cohort members held in C++ (native/napi/cohort_store_wrap.cc). */
+  CohortStore: new () => NativeCohortStoreHandle;
+  internals: NativeInternals;
+  abiVersion: number;
+}
+
+export interface NativeInternals {
+  murmur3(text: string, seed?: number): number;
+  compareVersions(a: string, b: string): number | null;
+  parseVersionOk(text: string): boolean;
+  numberToString(value: number): string;
+  stringToNumber(text: string): number;
+  compareStrings(a: string, b: string): number;
+}
+
+/**
+ * A string from the addon: a plain string, or its UTF-16 code units when it
+ * holds a lone surrogate (Node-API would replace those with U+FFFD).
+ */
+export type NativeString = string | Uint16Array;
+
+export interface RawFinalizeInfo {
+  keys: NativeString[];
+  variantKeys: NativeString[][];
+  segmentCounts: number[];
+  resultBase: number[];
+  payloadIndex: number[];
+  order: number[];
+  payloadSpans: number[];
+  cohortFlags: number[];
+  resultCount: number;
+  rejected: Array<{ flagKey: NativeString; reason: NativeString }>;
+  output: Int32Array;
+  input: Int32Array;
+}
+
+export interface NativeSnapshotHandle {
+  regexPatterns(): NativeString[];
+  nonAsciiContainsValues(): NativeString[];
+  finalize(
+    invalidRegexes: Array<[number, string]>,
+    lowered: string[],
+    regexTest: (id: number, subject: NativeString) => RegexOutcome,
+    toLowerCase: (text: NativeString) => string,
+  ): RawFinalizeInfo;
+  evaluate(userJson: string, keyCount: number): number;
+  /** The traced evaluation behind evaluateV2Details (native/core/evaluator_explain.cc): JSON text. */
+  explain(userJson: string, keyCount: number): NativeString;
+}
+
+export interface NativeCohortStoreHandle {
+  load(body: Uint8Array, cohortId: string): Promise<CohortInfo>;
+  remove(cohortId: string): boolean;
+  has(cohortId: string): boolean;
+  info(cohortId: string): CohortInfo | undefined;
+  ids(): string[];
+  memberOf(groupType: string, member: string, cohortIds: readonly string[]): string[];
+  memoryBytes(): number;
+  releaseFreeMemory(): Promise<boolean>;
+}
