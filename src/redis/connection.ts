@@ -28,6 +28,7 @@ export function loadIoredis(): IoredisModule {
   if (loaded) return loaded;
   let mod: IoredisModule & { default?: unknown };
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer dependency, loaded only when redisConfig is used
     mod = require('ioredis') as IoredisModule;
   } catch (err) {
     const e = new Error(

@@ -135,7 +135,7 @@ describe('tracking through analytics-node', () => {
     expect(server.events()).toHaveLength(0);
     await c.close({ flushTimeoutMillis: 5000 });
     const events = server.events();
-    expect(events.map((e) => `${e.user_id} ${(e.event_properties as Record<string, unknown>)['[Experiment] Flag Key']}`).sort()).toEqual([
+    expect(events.map((e) => `${String(e.user_id)} ${String((e.event_properties as Record<string, unknown>)['[Experiment] Flag Key'])}`).sort()).toEqual([
       'u1 a',
       'u1 b',
       'u2 a',
