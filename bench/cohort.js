@@ -8,7 +8,7 @@
  *   - RSS and V8 heap growth after the load (after GC), and peak RSS
  *   - event-loop max blocking while loading (perf_hooks monitorEventLoopDelay)
  *   - evaluateV2 time with 10 cohort-targeted flags (members and non-members)
- * Targets (issue 3): heap growth < 5 MB; RSS growth <= 1/3 of the official;
+ * Targets: heap growth < 5 MB; RSS growth <= 1/3 of the official;
  * event loop never blocked > 50 ms.
  *
  *   npm run build:ts && node bench/cohort.js [--members 1000000] [--evals 20000]

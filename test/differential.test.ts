@@ -32,7 +32,7 @@ import { LocalEvaluationClient, LogLevel } from '@amplitude/experiment-node-serv
 import type { Engine, FlagSnapshot } from '../src/engine/types';
 import type { ExperimentUser, Variants } from '../src/types';
 import { nativeAddonLoaded } from './support/engine';
-import { deriveSeed, generateCase, Rng, type GenFlag, type GenUser } from './support/generator';
+import { cloneUser, deriveSeed, generateCase, Rng, type GenFlag, type GenUser } from './support/generator';
 import { newCoverage, OFFICIAL_OPS, ReferenceEvaluator, referenceEngine, type Coverage } from './support/reference';
 
 const TARGET = envInt('DIFF_EVALS', 100_000);
@@ -95,6 +95,10 @@ function jsLiteral(v: unknown, indent = ''): string {
   if (v === null) return 'null';
   if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
   if (typeof v === 'string' || typeof v === 'boolean') return JSON.stringify(v); // escapes lone surrogates
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'function') return `(${String(v)})`;
+  if (typeof v === 'symbol') return `Symbol.for(${JSON.stringify(v.description)})`;
+  if (v instanceof Date) return `new Date(${v.getTime()})`;
   if (typeof v !== 'object') return `/* ${typeof v} */ undefined`;
   const inner = indent + '  ';
   if (Array.isArray(v)) {
@@ -292,12 +296,12 @@ function minimise(engine: Engine, m: Mismatch): { flags: GenFlag[]; user: GenUse
       }
     }
   }
-  // User: drop top-level fields, then user_properties entries (structuredClone keeps undefined, -0, surrogates).
+  // User: drop top-level fields, then user_properties entries (cloneUser keeps undefined, -0, surrogates, functions).
   if (user) {
     let u: GenUser = user;
     for (const k of Object.keys(u)) {
       if (budget-- <= 0) break;
-      const c: GenUser = structuredClone(u);
+      const c: GenUser = cloneUser(u);
       delete c[k];
       if (reproduces(engine, flags, c, m.arg)) u = c;
     }
@@ -305,7 +309,7 @@ function minimise(engine: Engine, m: Mismatch): { flags: GenFlag[]; user: GenUse
     if (props && typeof props === 'object') {
       for (const k of Object.keys(props)) {
         if (budget-- <= 0) break;
-        const c: GenUser = structuredClone(u);
+        const c: GenUser = cloneUser(u);
         delete (c['user_properties'] as Record<string, unknown>)[k];
         if (reproduces(engine, flags, c, m.arg)) u = c;
       }
@@ -541,8 +545,8 @@ describeEngines(`differential: ${ENGINE_NAMES.join(' + ')} vs official experimen
       c.users.forEach((user, i) => {
         if (user === undefined) return;
         for (const keys of [undefined, c.keySubsets[i]]) {
-          const u = structuredClone(user) as ExperimentUser;
-          const official = client.evaluateV2(u, keys);
+          const u = cloneUser(user) as ExperimentUser;
+          const official = client.evaluateV2(u as never, keys);
           const d = firstDifference(official, ref.evaluate(u, keys).variants);
           expect(d, `case ${caseIndex} user ${i} keys ${JSON.stringify(keys)}`).toBeNull();
           checked++;

@@ -1,4 +1,4 @@
-// Operator, selector and coercion probes from evaluation-spec.md §8, each run
+// Operator, selector and coercion probes (read from @amplitude/experiment-core 0.13.1), each run
 // through the native engine and the official one; the expected column is what
 // the reference engine answers (verified there), so both must agree with it.
 import { describe, expect, it } from 'vitest';

@@ -4,6 +4,7 @@
 
 #include "js_string.h"
 #include "murmur3.h"
+#include "script_value.h"
 
 namespace experiment {
 
@@ -40,6 +41,7 @@ bool isTruthy(const JsonDocument& d, uint32_t id) {
     case JsonType::False: return false;
     case JsonType::Number: return n.number == n.number && n.number != 0;
     case JsonType::String: return n.count > 0;
+    case JsonType::Script: return n.scriptTruthy;
     default: return true;
   }
 }
@@ -99,7 +101,10 @@ Evaluator::Evaluator()
 void Evaluator::setUser(std::string_view userJson) {
   user_.clear();
   uint32_t root = kNoNode;
+  const bool scriptValues = !userJson.empty() && userJson[0] == kScriptUserMarker;
+  if (scriptValues) userJson.remove_prefix(1);
   if (!userJson.empty()) root = userParser_.parseBorrowing(userJson, user_);
+  if (scriptValues) decodeScriptValues(user_, root);
   buildContext(root);
 }
 
@@ -481,6 +486,7 @@ bool Evaluator::coerceString(const Value& v, std::string& buffer, std::string_vi
         case JsonType::True: out = "true"; return true;
         case JsonType::False: out = "false"; return true;
         case JsonType::String:
+        case JsonType::Script:
         case JsonType::Raw: out = d.string(v.id); return true;
         case JsonType::Number:
           buffer.clear();

@@ -393,6 +393,10 @@ void appendJsonStringify(const JsonDocument& doc, uint32_t id, std::string& out)
       return;
     case JsonType::String: appendJsonQuoted(doc.string(id), out); return;
     case JsonType::Raw: out.append(doc.string(id)); return;
+    case JsonType::Script:
+      if (n.jsonUndefined) out.append("null");
+      else out.append(doc.scriptJson(id));
+      return;
     case JsonType::Array:
       out.push_back('[');
       for (uint32_t i = 0; i < n.count; i++) {
@@ -411,6 +415,7 @@ void appendJsonStringify(const JsonDocument& doc, uint32_t id, std::string& out)
       std::sort(indexed.begin(), indexed.end());
       bool first = true;
       auto member = [&](uint32_t i) {
+        if (doc.node(doc.memberValue(id, i)).jsonUndefined) return;  // JSON.stringify leaves it out
         if (!first) out.push_back(',');
         first = false;
         appendJsonQuoted(doc.string(doc.memberKey(id, i)), out);

@@ -13,7 +13,9 @@
 
 namespace experiment {
 
-enum class JsonType : uint8_t { Null, False, True, Number, String, Array, Object, Raw };
+// Script: a JavaScript value JSON cannot hold (NaN, a function, a Date...),
+// described by the host (see script_value.h).
+enum class JsonType : uint8_t { Null, False, True, Number, String, Array, Object, Raw, Script };
 
 struct JsonNode {
   JsonType type = JsonType::Null;
@@ -27,6 +29,11 @@ struct JsonNode {
   bool rawIsArray = false;
   // String/Raw bytes live in the borrowed input text, not the arena.
   bool borrowed = false;
+  // Script: is the value truthy in JavaScript.
+  bool scriptTruthy = false;
+  // JSON.stringify leaves the value out of an object (and writes null in an
+  // array): undefined, functions, symbols.
+  bool jsonUndefined = false;
 };
 
 constexpr uint32_t kNoNode = 0xffffffffu;
@@ -59,6 +66,14 @@ class JsonDocument {
   uint32_t element(uint32_t id, uint32_t index) const { return kids_[nodes_[id].start + index]; }
   uint32_t memberKey(uint32_t id, uint32_t index) const { return kids_[nodes_[id].start + 2 * index]; }
   uint32_t memberValue(uint32_t id, uint32_t index) const { return kids_[nodes_[id].start + 2 * index + 1]; }
+  // Script nodes: the JSON.stringify text (empty when jsonUndefined); string()
+  // is String(value), what the reference compares.
+  std::string_view scriptJson(uint32_t id) const {
+    const JsonNode& n = nodes_[id];
+    const size_t length = static_cast<size_t>(n.number);
+    return std::string_view((n.borrowed ? borrowed_.data() : strings_.data()) + n.start - length, length);
+  }
+  JsonNode& mutableNode(uint32_t id) { return nodes_[id]; }
   // Own property lookup; kNoNode when absent.
   uint32_t find(uint32_t objectId, std::string_view key) const;
 

@@ -21,7 +21,8 @@ const char* typeName(JsonType t) {
     case JsonType::String: return "a string";
     case JsonType::Array: return "an array";
     case JsonType::Object: return "an object";
-    case JsonType::Raw: return "a value";
+    case JsonType::Raw:
+    case JsonType::Script: return "a value";
   }
   return "a value";
 }

@@ -43,9 +43,34 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** `'1000' (a string)`, `42 (a number)`, `an object`: what a message says the user passed. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  switch (typeof value) {
+    case 'string':
+      return `${JSON.stringify(value.length > 60 ? value.slice(0, 57) + '...' : value).replace(/^"|"$/g, "'")} (a string)`;
+    case 'number':
+      return `${String(value)} (a number)`;
+    case 'boolean':
+      return `${String(value)} (a boolean)`;
+    case 'bigint':
+      return `${String(value)}n (a bigint)`;
+    case 'function':
+      return 'a function';
+    case 'symbol':
+      return 'a symbol';
+    case 'object':
+      return 'an object';
+    default:
+      return 'undefined';
+  }
+}
+
 /**
- * Validate an optional numeric option: a finite number >= min, else warn and
- * use the default. Returns the value to use.
+ * A numeric option outside the option table (sub-configs that validate
+ * themselves): a finite number >= min, else `warn` and the default. Same
+ * messages as the table's number rows.
  */
 export function numberOption(
   name: string,
@@ -55,25 +80,13 @@ export function numberOption(
   warn: (message: string) => void,
 ): number {
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    warn(`config.${name} must be a number >= ${min}; got ${String(value)}, using ${fallback}`);
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    warn(`config.${name} must be a number >= ${min}; got ${describeValue(value)}, using ${fallback}`);
+    return fallback;
+  }
+  if (value < min) {
+    warn(`config.${name} must be >= ${min}; got ${value}, using ${fallback}`);
     return fallback;
   }
   return value;
-}
-
-/** Validate a URL option: absolute http(s) URL without a trailing slash. */
-export function urlOption(name: string, value: unknown, fallback: string): string {
-  if (value === undefined || value === null || value === '') return fallback;
-  if (typeof value !== 'string') throw new ConfigError(`config.${name} must be a URL string`);
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new ConfigError(`config.${name} is not a valid URL: ${value}`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ConfigError(`config.${name} must be http or https: ${value}`);
-  }
-  return value.replace(/\/+$/, '');
 }

@@ -1,23 +1,19 @@
 /**
  * Local evaluation config: every LocalEvaluationConfig option of
  * @amplitude/experiment-node-server plus the Python SDK's documented ones.
- * Resolved and validated once, at construction; the defaults live here only.
+ * The types live here; defaults, bounds and validation come from the one
+ * option table (./options.ts). Resolved once, at construction.
  */
 import type { Agent as HttpAgent } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { FlagConfig } from '../types';
 import type { EvaluationHook } from '../local/hooks';
 import type { FlagDataSource } from '../local/data-source';
-import { createLogger, LogLevel, type Logger, type LoggerProvider } from '../util/logger';
-import {
-  ConfigError,
-  normalizeServerZone,
-  numberOption,
-  serverUrlsFor,
-  ServerZone,
-  type ServerZoneInput,
-  urlOption,
-} from './common';
+import { createConfigReporter, createLogger, type LogLevel, type Logger, type LoggerProvider } from '../util/logger';
+import { ConfigError, normalizeServerZone, serverUrlsFor, type ServerZone, type ServerZoneInput } from './common';
+import { defaultsOf, resolveTable } from './option-table';
+import { OPTIONS, type TableMatches } from './options';
+import { resolveTransport } from './transport';
 
 /** Deprecated assignment tracking (official SDK); `apiKey` is the analytics project key. */
 export interface AssignmentConfig {
@@ -70,7 +66,10 @@ export interface LocalEvaluationConfig {
   streamUpdates?: boolean;
   streamServerUrl?: string;
   streamFlagConnTimeoutMillis?: number;
-  /** Accepted for compatibility (a Node https.Agent); this SDK uses undici: prefer `dispatcher`. */
+  /**
+   * Accepted for compatibility with the official SDK (a Node https.Agent). This SDK uses undici: the agent
+   * itself is not used, but its TLS options and maxSockets are. Prefer `dispatcher`.
+   */
   httpAgent?: HttpAgent | null;
   /** An undici Dispatcher (Agent, Pool, ProxyAgent, MockAgent). Not closed by the client. */
   dispatcher?: Dispatcher;
@@ -107,28 +106,51 @@ export interface PersistenceConfig {
   startFallbackMillis?: number;
 }
 
-export const LocalEvaluationDefaults = Object.freeze({
-  debug: false,
-  logLevel: LogLevel.Error,
-  serverZone: 'us',
-  serverUrl: 'https://api.lab.amplitude.com',
-  bootstrap: undefined as FlagBootstrap | undefined,
-  flagConfigPollingIntervalMillis: 30_000,
-  flagConfigPollerRequestTimeoutMillis: 10_000,
-  startTimeoutMillis: 20_000,
-  streamUpdates: false,
-  streamServerUrl: 'https://stream.lab.amplitude.com',
-  streamFlagConnTimeoutMillis: 1_500,
-});
+// Every field above has a row in the option table, and every local row a field above.
+const localFieldsMatchTable: TableMatches<'local', LocalEvaluationConfig> = true;
+void localFieldsMatchTable;
 
-export const CohortSyncConfigDefaults = Object.freeze({
-  cohortServerUrl: 'https://cohort-v2.lab.amplitude.com',
-  maxCohortSize: 2_147_483_647,
-  cohortPollingIntervalMillis: 60_000,
-});
+/** The official SDK's LocalEvaluationDefaults keys (bootstrap, loggerProvider and httpAgent as this SDK's). */
+export const LocalEvaluationDefaults = Object.freeze(
+  defaultsOf(OPTIONS, 'local', [
+    'debug',
+    'logLevel',
+    'serverZone',
+    'serverUrl',
+    'bootstrap',
+    'flagConfigPollingIntervalMillis',
+    'flagConfigPollerRequestTimeoutMillis',
+    'startTimeoutMillis',
+    'streamUpdates',
+    'streamServerUrl',
+    'streamFlagConnTimeoutMillis',
+  ] as const),
+) as Readonly<{
+  debug: boolean;
+  logLevel: LogLevel;
+  serverZone: string;
+  serverUrl: string;
+  bootstrap: FlagBootstrap | undefined;
+  flagConfigPollingIntervalMillis: number;
+  flagConfigPollerRequestTimeoutMillis: number;
+  startTimeoutMillis: number;
+  streamUpdates: boolean;
+  streamServerUrl: string;
+  streamFlagConnTimeoutMillis: number;
+}>;
 
-export const ExposureConfigDefaults = Object.freeze({ cacheCapacity: 65_536 });
-export const AssignmentConfigDefaults = Object.freeze({ cacheCapacity: 65_536 });
+export const CohortSyncConfigDefaults = Object.freeze(
+  defaultsOf(OPTIONS.cohortSyncConfig.fields, 'local', ['cohortServerUrl', 'maxCohortSize', 'cohortPollingIntervalMillis'] as const),
+) as Readonly<{ cohortServerUrl: string; maxCohortSize: number; cohortPollingIntervalMillis: number }>;
+
+export const ExposureConfigDefaults = Object.freeze(
+  defaultsOf(OPTIONS.exposureConfig.fields, 'local', ['cacheCapacity'] as const),
+) as Readonly<{ cacheCapacity: number }>;
+
+/** @deprecated use ExposureConfigDefaults */
+export const AssignmentConfigDefaults = Object.freeze(
+  defaultsOf(OPTIONS.assignmentConfig.fields, 'local', ['cacheCapacity'] as const),
+) as Readonly<{ cacheCapacity: number }>;
 
 /** The resolved config the client runs on. */
 export interface ResolvedLocalConfig {
@@ -143,7 +165,11 @@ export interface ResolvedLocalConfig {
   streamUpdates: boolean;
   streamServerUrl: string;
   streamFlagConnTimeoutMillis: number;
+  /** The caller's undici dispatcher, used as is. */
   dispatcher: Dispatcher | undefined;
+  /** From httpAgent: its maxSockets and TLS options, for the client's own connections. */
+  connections: number | undefined;
+  connect: import('undici').buildConnector.BuildOptions | undefined;
   exposureConfig: ExposureConfig | undefined;
   assignmentConfig: AssignmentConfig | undefined;
   cohortSyncConfig: Required<CohortSyncConfig> | undefined;
@@ -151,113 +177,62 @@ export interface ResolvedLocalConfig {
   flagsFile: string | undefined;
   flagsFilePollIntervalMillis: number;
   dataSource: FlagDataSource | undefined;
-  persistence: PersistenceConfig | undefined;
+  persistence: Required<PersistenceConfig> | undefined;
 }
 
-const KNOWN_OPTIONS = new Set([
-  'debug', 'logLevel', 'loggerProvider', 'logger', 'instanceName', 'serverZone', 'serverUrl', 'bootstrap',
-  'flagConfigPollingIntervalMillis', 'flagConfigPollerRequestTimeoutMillis', 'startTimeoutMillis', 'streamUpdates',
-  'streamServerUrl', 'streamFlagConnTimeoutMillis', 'httpAgent', 'dispatcher', 'assignmentConfig',
-  'exposureConfig', 'cohortSyncConfig', 'hooks', 'flagsFile', 'flagsFilePollIntervalMillis', 'dataSource',
-  'persistence',
-]);
-
-export function resolveLocalConfig(config: LocalEvaluationConfig | undefined): ResolvedLocalConfig {
-  const c: LocalEvaluationConfig = config ?? {};
-  if (typeof c !== 'object') throw new ConfigError('config must be an object');
-  const logger = createLogger(c);
-  const warn = (m: string) => logger.warn(m);
-  for (const key of Object.keys(c)) {
-    if (!KNOWN_OPTIONS.has(key)) warn(`unknown config option "${key}" is ignored`);
-  }
-  const zone = normalizeServerZone(c.serverZone ?? LocalEvaluationDefaults.serverZone);
-  const urls = serverUrlsFor(zone);
-  if (c.httpAgent) warn('config.httpAgent is not used (this SDK uses undici); pass an undici `dispatcher` instead');
-
-  let cohortSyncConfig: Required<CohortSyncConfig> | undefined;
-  if (c.cohortSyncConfig) {
-    const s = c.cohortSyncConfig;
-    if (typeof s.apiKey !== 'string' || !s.apiKey || typeof s.secretKey !== 'string' || !s.secretKey) {
-      throw new ConfigError('cohortSyncConfig needs apiKey and secretKey (strings)');
-    }
-    let interval = numberOption(
-      'cohortSyncConfig.cohortPollingIntervalMillis',
-      s.cohortPollingIntervalMillis,
-      CohortSyncConfigDefaults.cohortPollingIntervalMillis,
-      0,
-      warn,
-    );
-    if (interval < 60_000) {
-      warn(`cohortSyncConfig.cohortPollingIntervalMillis ${interval} is below the 60000 minimum; using 60000`);
-      interval = 60_000;
-    }
-    cohortSyncConfig = {
-      apiKey: s.apiKey,
-      secretKey: s.secretKey,
-      cohortServerUrl: urlOption('cohortSyncConfig.cohortServerUrl', s.cohortServerUrl, urls.cohort),
-      maxCohortSize: numberOption('cohortSyncConfig.maxCohortSize', s.maxCohortSize, CohortSyncConfigDefaults.maxCohortSize, 0, warn),
-      cohortPollingIntervalMillis: interval,
-    };
-  }
-  for (const name of ['exposureConfig', 'assignmentConfig'] as const) {
-    const t = c[name];
-    if (t !== undefined && (typeof t !== 'object' || t === null || typeof t.apiKey !== 'string' || !t.apiKey)) {
-      throw new ConfigError(`${name}.apiKey (the analytics project API key) is required`);
-    }
-  }
-  if (c.hooks !== undefined && !Array.isArray(c.hooks)) throw new ConfigError('config.hooks must be an array of hooks');
-  if (c.flagsFile !== undefined && (typeof c.flagsFile !== 'string' || c.flagsFile === '')) {
-    throw new ConfigError('config.flagsFile must be a file path');
-  }
-  if (c.dataSource !== undefined && (typeof c.dataSource !== 'object' || c.dataSource === null ||
-      typeof c.dataSource.subscribe !== 'function')) {
-    throw new ConfigError('config.dataSource must have a subscribe(listener) method (for example a TestData)');
-  }
-  if (c.flagsFile !== undefined && c.dataSource !== undefined) {
+/**
+ * Validate a user config against the option table. Throws ConfigError for
+ * what the client cannot run with (a malformed URL, a missing key, a wrong
+ * object, contradicting options); for other mistakes (wrong type, out of
+ * bounds, unknown option or zone) logs a warning at every log level but
+ * Disable and uses the default.
+ */
+export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | null): ResolvedLocalConfig {
+  const c = (config ?? {}) as Record<string, unknown>;
+  if (typeof c !== 'object' || Array.isArray(c)) throw new ConfigError('config must be an object');
+  const logger = createLogger(c as LocalEvaluationConfig);
+  const mistake = createConfigReporter(c as LocalEvaluationConfig);
+  const r = resolveTable(OPTIONS, c, {
+    client: 'local',
+    warn: mistake,
+    notice: (m) => logger.warn(m),
+    urls: (resolved) => serverUrlsFor(normalizeServerZone(resolved.serverZone)),
+  });
+  if (r.flagsFile !== undefined && r.dataSource !== undefined) {
     throw new ConfigError('config.flagsFile and config.dataSource cannot both be set');
   }
-  if (c.persistence !== undefined && (typeof c.persistence !== 'object' || c.persistence === null ||
-      typeof c.persistence.path !== 'string' || c.persistence.path === '')) {
-    throw new ConfigError('config.persistence must be { path: string }');
+  const transport = resolveTransport(r.dispatcher as Dispatcher | undefined, r.httpAgent as HttpAgent | null, undefined, {
+    notice: (m) => logger.warn(m),
+    mistake,
+  });
+  const startTimeoutMillis = r.startTimeoutMillis as number;
+  let persistence = r.persistence as Required<PersistenceConfig> | undefined;
+  // Falling back later than start() gives up would never happen.
+  if (persistence && persistence.startFallbackMillis > startTimeoutMillis) {
+    persistence = { ...persistence, startFallbackMillis: startTimeoutMillis };
   }
   return {
     logger,
-    instanceName: c.instanceName,
-    serverZone: zone,
-    serverUrl: urlOption('serverUrl', c.serverUrl, urls.flags),
-    bootstrap: c.bootstrap,
-    flagConfigPollingIntervalMillis: numberOption(
-      'flagConfigPollingIntervalMillis',
-      c.flagConfigPollingIntervalMillis,
-      LocalEvaluationDefaults.flagConfigPollingIntervalMillis,
-      1000,
-      warn,
-    ),
-    flagConfigPollerRequestTimeoutMillis: numberOption(
-      'flagConfigPollerRequestTimeoutMillis',
-      c.flagConfigPollerRequestTimeoutMillis,
-      LocalEvaluationDefaults.flagConfigPollerRequestTimeoutMillis,
-      1,
-      warn,
-    ),
-    startTimeoutMillis: numberOption('startTimeoutMillis', c.startTimeoutMillis, LocalEvaluationDefaults.startTimeoutMillis, 1, warn),
-    streamUpdates: c.streamUpdates === true,
-    streamServerUrl: urlOption('streamServerUrl', c.streamServerUrl, urls.stream),
-    streamFlagConnTimeoutMillis: numberOption(
-      'streamFlagConnTimeoutMillis',
-      c.streamFlagConnTimeoutMillis,
-      LocalEvaluationDefaults.streamFlagConnTimeoutMillis,
-      1,
-      warn,
-    ),
-    dispatcher: c.dispatcher,
-    exposureConfig: c.exposureConfig,
-    assignmentConfig: c.assignmentConfig,
-    cohortSyncConfig,
-    hooks: c.hooks ?? [],
-    flagsFile: c.flagsFile,
-    flagsFilePollIntervalMillis: numberOption('flagsFilePollIntervalMillis', c.flagsFilePollIntervalMillis, 1000, 10, warn),
-    dataSource: c.dataSource,
-    persistence: c.persistence,
+    instanceName: r.instanceName as string | undefined,
+    serverZone: normalizeServerZone(r.serverZone),
+    serverUrl: r.serverUrl as string,
+    bootstrap: r.bootstrap as FlagBootstrap | undefined,
+    flagConfigPollingIntervalMillis: r.flagConfigPollingIntervalMillis as number,
+    flagConfigPollerRequestTimeoutMillis: r.flagConfigPollerRequestTimeoutMillis as number,
+    startTimeoutMillis,
+    streamUpdates: r.streamUpdates as boolean,
+    streamServerUrl: r.streamServerUrl as string,
+    streamFlagConnTimeoutMillis: r.streamFlagConnTimeoutMillis as number,
+    dispatcher: transport.dispatcher,
+    connections: transport.connections,
+    connect: transport.connect,
+    exposureConfig: r.exposureConfig as ExposureConfig | undefined,
+    assignmentConfig: r.assignmentConfig as AssignmentConfig | undefined,
+    cohortSyncConfig: r.cohortSyncConfig as Required<CohortSyncConfig> | undefined,
+    hooks: r.hooks as readonly EvaluationHook[],
+    flagsFile: r.flagsFile as string | undefined,
+    flagsFilePollIntervalMillis: r.flagsFilePollIntervalMillis as number,
+    dataSource: r.dataSource as FlagDataSource | undefined,
+    persistence,
   };
 }

@@ -1,14 +1,16 @@
 /**
  * Remote evaluation config: every option of @amplitude/experiment-node-server's
  * RemoteEvaluationConfig, the Python SDK's `logger` and `ServerZone`, plus an
- * undici `dispatcher`. Resolved and validated once, at construction.
+ * undici `dispatcher`. The types live here; defaults, bounds and validation
+ * come from the one option table (./options.ts). Resolved once, at construction.
  */
 import type { Agent as HttpAgent } from 'node:http';
-import type { Dispatcher } from 'undici';
-import type { Agent as UndiciAgent } from 'undici';
-import { ConfigError, normalizeServerZone, numberOption, serverUrlsFor, ServerZone, urlOption } from './common';
-import type { ServerZoneInput } from './common';
-import { createLogger, LogLevel } from '../util/logger';
+import type { buildConnector, Dispatcher } from 'undici';
+import { ConfigError, normalizeServerZone, serverUrlsFor, type ServerZone, type ServerZoneInput } from './common';
+import { defaultsOf, resolveTable } from './option-table';
+import { OPTIONS, type TableMatches } from './options';
+import { resolveTransport } from './transport';
+import { createConfigReporter, createLogger, type LogLevel } from '../util/logger';
 import type { Logger, LoggerProvider } from '../util/logger';
 
 export interface RemoteEvaluationConfig {
@@ -54,6 +56,10 @@ export interface RemoteEvaluationConfig {
 /** @deprecated use RemoteEvaluationConfig (kept for the official SDK's name). */
 export type ExperimentConfig = RemoteEvaluationConfig;
 
+// Every field above has a row in the option table, and every remote row a field above.
+const remoteFieldsMatchTable: TableMatches<'remote', RemoteEvaluationConfig> = true;
+void remoteFieldsMatchTable;
+
 export interface RemoteEvaluationDefaultsType {
   debug: boolean;
   logLevel: LogLevel;
@@ -71,25 +77,26 @@ export interface RemoteEvaluationDefaultsType {
 }
 
 /**
- * Defaults. The same shape and values as the official SDK's, except
- * fetchRetries: 0 (the Python SDK's documented default; the official Node
- * SDK retries 8 times, up to about two minutes on a dead server).
+ * Defaults, from the option table. The same shape and values as the
+ * official SDK's, except fetchRetries: 0 (the Python SDK's documented
+ * default; the official Node SDK retries 8 times, up to about two minutes on
+ * a dead server).
  */
-export const RemoteEvaluationDefaults: RemoteEvaluationDefaultsType = {
-  debug: false,
-  logLevel: LogLevel.Error,
-  loggerProvider: console,
-  instanceName: undefined,
-  serverZone: 'us',
-  serverUrl: 'https://api.lab.amplitude.com',
-  fetchTimeoutMillis: 10000,
-  fetchRetries: 0,
-  fetchRetryBackoffMinMillis: 500,
-  fetchRetryBackoffMaxMillis: 10000,
-  fetchRetryBackoffScalar: 1.5,
-  fetchRetryTimeoutMillis: 10000,
-  httpAgent: null,
-};
+export const RemoteEvaluationDefaults: RemoteEvaluationDefaultsType = defaultsOf(OPTIONS, 'remote', [
+  'debug',
+  'logLevel',
+  'loggerProvider',
+  'instanceName',
+  'serverZone',
+  'serverUrl',
+  'fetchTimeoutMillis',
+  'fetchRetries',
+  'fetchRetryBackoffMinMillis',
+  'fetchRetryBackoffMaxMillis',
+  'fetchRetryBackoffScalar',
+  'fetchRetryTimeoutMillis',
+  'httpAgent',
+] as const) as RemoteEvaluationDefaultsType;
 
 /** @deprecated use RemoteEvaluationDefaults. */
 export const Defaults: RemoteEvaluationDefaultsType = RemoteEvaluationDefaults;
@@ -108,187 +115,49 @@ export interface ResolvedRemoteConfig {
   fetchRetryTimeoutMillis: number;
   dispatcher: Dispatcher | undefined;
   connections: number | undefined;
-  connect: UndiciAgent.Options['connect'] | undefined;
-}
-
-const KNOWN_OPTIONS = new Set<string>([
-  'debug',
-  'logLevel',
-  'loggerProvider',
-  'logger',
-  'instanceName',
-  'serverZone',
-  'serverUrl',
-  'fetchTimeoutMillis',
-  'fetchRetries',
-  'fetchRetryBackoffMinMillis',
-  'fetchRetryBackoffMaxMillis',
-  'fetchRetryBackoffScalar',
-  'fetchRetryTimeoutMillis',
-  'httpAgent',
-  'dispatcher',
-  'connectionPoolMaxSize',
-]);
-
-function camel(name: string): string {
-  return name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
-}
-
-/** TLS options of a Node https.Agent that undici's `connect` understands. */
-const TLS_KEYS = [
-  'ca',
-  'cert',
-  'key',
-  'pfx',
-  'passphrase',
-  'rejectUnauthorized',
-  'ciphers',
-  'servername',
-  'minVersion',
-  'maxVersion',
-  'checkServerIdentity',
-  'secureOptions',
-  'ecdhCurve',
-  'crl',
-] as const;
-
-function isDispatcher(value: unknown): value is Dispatcher {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { dispatch?: unknown }).dispatch === 'function' &&
-    typeof (value as { request?: unknown }).request === 'function'
-  );
+  connect: buildConnector.BuildOptions | undefined;
 }
 
 /**
- * Validate a user config. Throws ConfigError for what cannot be defaulted
- * (a malformed serverUrl or dispatcher); warns and uses the default for
- * other bad values.
+ * Validate a user config against the option table. Throws ConfigError for
+ * what the client cannot run with (a malformed serverUrl or dispatcher);
+ * for other mistakes logs a warning at every log level but Disable and uses
+ * the default.
  */
 export function resolveRemoteConfig(config: RemoteEvaluationConfig | undefined | null): ResolvedRemoteConfig {
-  const c: RemoteEvaluationConfig = config ?? {};
-  if (typeof c !== 'object') throw new ConfigError('config must be an object');
-  const d = RemoteEvaluationDefaults;
-  const logger = createLogger({
-    debug: c.debug ?? d.debug,
-    logLevel: c.logLevel ?? d.logLevel,
-    loggerProvider: c.loggerProvider ?? d.loggerProvider,
-    logger: c.logger,
+  const c = (config ?? {}) as Record<string, unknown>;
+  if (typeof c !== 'object' || Array.isArray(c)) throw new ConfigError('config must be an object');
+  const logger = createLogger(c as RemoteEvaluationConfig);
+  const mistake = createConfigReporter(c as RemoteEvaluationConfig);
+  const r = resolveTable(OPTIONS, c, {
+    client: 'remote',
+    warn: mistake,
+    notice: (m) => logger.warn(m),
+    urls: (resolved) => serverUrlsFor(normalizeServerZone(resolved.serverZone)),
   });
-  const warn = (m: string): void => logger.warn(m);
-
-  for (const key of Object.keys(c)) {
-    if (KNOWN_OPTIONS.has(key)) continue;
-    const hint = KNOWN_OPTIONS.has(camel(key)) ? ` (did you mean ${camel(key)}?)` : '';
-    warn(`config.${key} is not a remote evaluation option and is ignored${hint}`);
+  const min = r.fetchRetryBackoffMinMillis as number;
+  let max = r.fetchRetryBackoffMaxMillis as number;
+  if (max < min) {
+    mistake(`config.fetchRetryBackoffMaxMillis (${max}) is below fetchRetryBackoffMinMillis (${min}); using ${min}`);
+    max = min;
   }
-
-  let instanceName: string | undefined;
-  if (c.instanceName !== undefined && c.instanceName !== null) {
-    if (typeof c.instanceName === 'string') instanceName = c.instanceName;
-    else warn(`config.instanceName must be a string; got ${typeof c.instanceName}, ignoring it`);
-  }
-
-  const zoneInput = c.serverZone ?? d.serverZone;
-  if (typeof zoneInput !== 'string') {
-    warn(`config.serverZone must be 'us' or 'eu'; got ${String(zoneInput)}, using 'us'`);
-  } else if (!['us', 'eu'].includes(zoneInput.toLowerCase())) {
-    warn(`config.serverZone '${zoneInput}' is not 'us' or 'eu'; using 'us'`);
-  }
-  const serverZone = normalizeServerZone(zoneInput);
-  // An explicit serverUrl wins over the zone, as in the official SDK.
-  const zoneDefault = serverZone === ServerZone.EU ? serverUrlsFor(ServerZone.EU).remote : d.serverUrl;
-  const serverUrl = urlOption('serverUrl', c.serverUrl, zoneDefault);
-
-  const fetchTimeoutMillis = numberOption('fetchTimeoutMillis', c.fetchTimeoutMillis, d.fetchTimeoutMillis, 0, warn);
-  let fetchRetries = numberOption('fetchRetries', c.fetchRetries, d.fetchRetries, 0, warn);
-  if (!Number.isInteger(fetchRetries)) {
-    warn(`config.fetchRetries must be an integer; got ${fetchRetries}, using ${Math.floor(fetchRetries)}`);
-    fetchRetries = Math.floor(fetchRetries);
-  }
-  const fetchRetryBackoffMinMillis = numberOption(
-    'fetchRetryBackoffMinMillis',
-    c.fetchRetryBackoffMinMillis,
-    d.fetchRetryBackoffMinMillis,
-    0,
-    warn,
+  const transport = resolveTransport(
+    r.dispatcher as Dispatcher | undefined,
+    r.httpAgent as HttpAgent | null,
+    r.connectionPoolMaxSize as number | undefined,
+    { notice: (m) => logger.warn(m), mistake },
   );
-  let fetchRetryBackoffMaxMillis = numberOption(
-    'fetchRetryBackoffMaxMillis',
-    c.fetchRetryBackoffMaxMillis,
-    d.fetchRetryBackoffMaxMillis,
-    0,
-    warn,
-  );
-  if (fetchRetryBackoffMaxMillis < fetchRetryBackoffMinMillis) {
-    warn(
-      `config.fetchRetryBackoffMaxMillis (${fetchRetryBackoffMaxMillis}) is below fetchRetryBackoffMinMillis ` +
-        `(${fetchRetryBackoffMinMillis}); using ${fetchRetryBackoffMinMillis}`,
-    );
-    fetchRetryBackoffMaxMillis = fetchRetryBackoffMinMillis;
-  }
-  const fetchRetryBackoffScalar = numberOption(
-    'fetchRetryBackoffScalar',
-    c.fetchRetryBackoffScalar,
-    d.fetchRetryBackoffScalar,
-    1,
-    warn,
-  );
-  const fetchRetryTimeoutMillis = numberOption(
-    'fetchRetryTimeoutMillis',
-    c.fetchRetryTimeoutMillis,
-    d.fetchRetryTimeoutMillis,
-    0,
-    warn,
-  );
-
-  let dispatcher: Dispatcher | undefined;
-  if (c.dispatcher !== undefined && c.dispatcher !== null) {
-    if (!isDispatcher(c.dispatcher)) throw new ConfigError('config.dispatcher must be an undici Dispatcher');
-    dispatcher = c.dispatcher;
-  }
-
-  let connections: number | undefined;
-  if (c.connectionPoolMaxSize !== undefined && c.connectionPoolMaxSize !== null) {
-    const n = numberOption('connectionPoolMaxSize', c.connectionPoolMaxSize, 0, 1, warn);
-    connections = n >= 1 ? Math.floor(n) : undefined;
-  }
-
-  let connect: UndiciAgent.Options['connect'] | undefined;
-  const agent = c.httpAgent ?? d.httpAgent;
-  if (agent !== null && agent !== undefined) {
-    if (dispatcher) {
-      warn('config.httpAgent is ignored because config.dispatcher is set');
-    } else if (typeof agent !== 'object') {
-      warn('config.httpAgent must be an http(s).Agent; ignoring it');
-    } else {
-      const a = agent as HttpAgent & { options?: Record<string, unknown> };
-      const opts = a.options ?? {};
-      const tls: Record<string, unknown> = {};
-      for (const k of TLS_KEYS) if (opts[k] !== undefined) tls[k] = opts[k];
-      if (Object.keys(tls).length > 0) connect = tls as UndiciAgent.Options['connect'];
-      if (connections === undefined && Number.isFinite(a.maxSockets) && a.maxSockets > 0) connections = a.maxSockets;
-      warn(
-        'config.httpAgent is not used (this SDK sends requests with undici); its TLS options and maxSockets ' +
-          'are applied. Pass config.dispatcher (an undici Agent or ProxyAgent) for anything else.',
-      );
-    }
-  }
-
   return {
     logger,
-    instanceName,
-    serverZone,
-    serverUrl,
-    fetchTimeoutMillis,
-    fetchRetries,
-    fetchRetryBackoffMinMillis,
-    fetchRetryBackoffMaxMillis,
-    fetchRetryBackoffScalar,
-    fetchRetryTimeoutMillis,
-    dispatcher,
-    connections,
-    connect,
+    instanceName: r.instanceName as string | undefined,
+    serverZone: normalizeServerZone(r.serverZone),
+    serverUrl: r.serverUrl as string,
+    fetchTimeoutMillis: r.fetchTimeoutMillis as number,
+    fetchRetries: r.fetchRetries as number,
+    fetchRetryBackoffMinMillis: min,
+    fetchRetryBackoffMaxMillis: max,
+    fetchRetryBackoffScalar: r.fetchRetryBackoffScalar as number,
+    fetchRetryTimeoutMillis: r.fetchRetryTimeoutMillis as number,
+    ...transport,
   };
 }

@@ -50,7 +50,7 @@ let loadInfo: EngineLoadInfo | undefined;
  * exports the one it implements). A binary left over from another version
  * (a stale build/ or prebuild) is refused instead of misbehaving.
  */
-export const NATIVE_ABI_VERSION = 4;
+export const NATIVE_ABI_VERSION = 5;
 
 function checkAbi(loaded: NativeAddon, binary: string): NativeAddon {
   if (loaded.abiVersion !== NATIVE_ABI_VERSION) {
@@ -78,14 +78,28 @@ export function loadNativeAddon(): NativeAddon {
     return addon;
   }
   const binary = nodeGypBuild.resolve(root);
-  addon = checkAbi(nodeGypBuild(root) as NativeAddon, binary);
+  addon = checkAbi((root === PUBLISHED_ROOT ? loadPublished() : nodeGypBuild(root)) as NativeAddon, binary);
   loadInfo = { engine: 'native', binary };
   return addon;
 }
 
+/** The package root seen from dist/cjs/engine/, where the published package runs this file. */
+const PUBLISHED_ROOT = path.join(__dirname, '..', '..', '..');
+
+/**
+ * The same load with the package root written as a static expression: file
+ * tracers (@vercel/nft, used by Vercel and Next.js) recognise exactly this
+ * shape, `require('node-gyp-build')(<static path>)`, and ship the .node file
+ * node-gyp-build picks.
+ */
+function loadPublished(): unknown {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node-gyp-build')(path.join(__dirname, '..', '..', '..'));
+}
+
 let engine: Engine | undefined;
 
-// ---- fallback wiring (issue 5; owned by the build/distribution side) --------
+// ---- fallback wiring --------------------------------------------------------
 // Native first; if the addon does not load, the pure-JS engine with one
 // warning. AMPLITUDE_EXPERIMENT_ENGINE=js|native forces one (see diagnose.ts).
 

@@ -18,7 +18,7 @@
  * `convertUserToEvaluationContext`).
  *
  * What it cannot fix: the official engine's semver pattern backtracks
- * catastrophically on some hostile version strings (evaluation-spec.md §4.9),
+ * catastrophically on some hostile version strings (test/bad-inputs.test.ts),
  * and so does this engine. The native engine parses versions in linear time.
  */
 import type * as ExperimentCore from '@amplitude/experiment-core';
@@ -29,6 +29,7 @@ import { lazy } from '../util/lazy';
 const core = lazy(() => require('@amplitude/experiment-core') as typeof ExperimentCore);
 import type { EvaluationFlag as CoreFlag, EvaluationVariant as CoreVariant } from '@amplitude/experiment-core';
 import type { ExperimentUser, Variant, Variants } from '../types';
+import { evaluationVariantToVariant } from '../util/variant';
 import { FlagPayloadError } from './types';
 import type { Engine, FlagSnapshot, RejectedFlag } from './types';
 
@@ -47,13 +48,21 @@ function describe(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
-/** Why `flag` would break the official engine, or undefined when it is usable. */
+const isAbsent = (v: unknown): boolean => v === undefined || v === null;
+
+/**
+ * Why `flag` is left out, or undefined when it is usable: what would break the
+ * official engine, and the malformed shapes the native engine refuses
+ * (native/core/snapshot.cc), so both engines serve the same flags.
+ */
 function validateFlag(flag: Json): string | undefined {
-  const { variants, segments, dependencies } = flag;
+  const { variants, segments, dependencies, metadata } = flag;
+  if (!isAbsent(metadata) && !isObject(metadata)) return `flag metadata must be an object, got ${describe(metadata)}`;
   if (variants === undefined) return 'missing variants';
   if (!isObject(variants)) return `variants must be an object, got ${describe(variants)}`;
   for (const [key, variant] of Object.entries(variants)) {
     if (!isObject(variant)) return `variant "${key}" must be an object, got ${describe(variant)}`;
+    if (!isAbsent(variant.metadata) && !isObject(variant.metadata)) return `variant "${key}" metadata must be an object`;
   }
   if (segments === undefined) return 'missing segments';
   if (!Array.isArray(segments)) return `segments must be an array, got ${describe(segments)}`;
@@ -70,9 +79,25 @@ function validateFlag(flag: Json): string | undefined {
   return undefined;
 }
 
+/** A selector the native engine compiles: an array of strings. */
+function validateSelector(selector: unknown): string | undefined {
+  if (!Array.isArray(selector)) return `selector must be an array, got ${describe(selector)}`;
+  for (const e of selector) if (typeof e !== 'string') return `selector must hold strings, got ${describe(e)}`;
+  return undefined;
+}
+
+/** A range the native engine compiles: an array whose first two elements (if present) are numbers. */
+function validateRange(range: unknown): string | undefined {
+  if (!Array.isArray(range)) return 'range must be an array';
+  for (let i = 0; i < Math.min(2, range.length); i++) if (typeof range[i] !== 'number') return 'range must hold numbers';
+  return undefined;
+}
+
 function validateSegment(segment: unknown): string | undefined {
   if (!isObject(segment)) return `must be an object, got ${describe(segment)}`;
-  const { conditions, bucket } = segment;
+  const { conditions, bucket, metadata, variant } = segment;
+  if (!isAbsent(metadata) && !isObject(metadata)) return `metadata must be an object, got ${describe(metadata)}`;
+  if (!isAbsent(variant) && typeof variant !== 'string') return `variant must be a string, got ${describe(variant)}`;
   if (conditions !== undefined && conditions !== null) {
     if (!Array.isArray(conditions)) return `conditions must be an array, got ${describe(conditions)}`;
     for (let i = 0; i < conditions.length; i++) {
@@ -86,21 +111,22 @@ function validateSegment(segment: unknown): string | undefined {
   }
   if (bucket !== undefined && bucket !== null) {
     if (!isObject(bucket)) return `bucket must be an object, got ${describe(bucket)}`;
-    if (bucket.selector !== undefined && bucket.selector !== null && !Array.isArray(bucket.selector)) {
-      return `bucket.selector must be an array, got ${describe(bucket.selector)}`;
-    }
+    const selectorProblem = validateSelector(bucket.selector);
+    if (selectorProblem) return `bucket.${selectorProblem}`;
+    if (typeof bucket.salt !== 'string') return `bucket.salt must be a string, got ${describe(bucket.salt)}`;
     const { allocations } = bucket;
     if (!Array.isArray(allocations)) return `bucket.allocations must be an array, got ${describe(allocations)}`;
     for (let a = 0; a < allocations.length; a++) {
       const allocation = allocations[a];
       if (!isObject(allocation)) return `bucket.allocations[${a}] must be an object, got ${describe(allocation)}`;
-      if (!Array.isArray(allocation.range)) return `bucket.allocations[${a}].range must be an array`;
+      const rangeProblem = validateRange(allocation.range);
+      if (rangeProblem) return `bucket.allocations[${a}].${rangeProblem}`;
       const { distributions } = allocation;
       if (!Array.isArray(distributions)) return `bucket.allocations[${a}].distributions must be an array`;
       for (let d = 0; d < distributions.length; d++) {
         const dist = distributions[d];
-        if (!isObject(dist) || !Array.isArray(dist.range)) {
-          return `bucket.allocations[${a}].distributions[${d}] must be an object with a range array`;
+        if (!isObject(dist) || typeof dist.variant !== 'string' || validateRange(dist.range)) {
+          return `bucket.allocations[${a}].distributions[${d}] must be an object with a string variant and a range of numbers`;
         }
       }
     }
@@ -111,7 +137,8 @@ function validateSegment(segment: unknown): string | undefined {
 function validateCondition(condition: unknown): string | undefined {
   if (!isObject(condition)) return `must be an object, got ${describe(condition)}`;
   const { selector, op, values } = condition;
-  if (!Array.isArray(selector)) return `selector must be an array, got ${describe(selector)}`;
+  const selectorProblem = validateSelector(selector);
+  if (selectorProblem) return selectorProblem;
   if (typeof op !== 'string') return `op must be a string, got ${describe(op)}`;
   if (!Array.isArray(values)) return `values must be an array, got ${describe(values)}`;
   for (const v of values) {
@@ -260,17 +287,7 @@ export function userToContext(user: ExperimentUser | undefined): Record<string, 
 
 /** `evaluationVariantToVariant` of the official SDK: `value` always an own property, a string or undefined. */
 function toVariant(ev: CoreVariant): Variant {
-  let value: string | undefined;
-  if (typeof ev.value === 'string') {
-    value = ev.value;
-  } else if (ev.value !== null && ev.value !== undefined) {
-    try {
-      value = JSON.stringify(ev.value);
-    } catch {
-      value = String(ev.value);
-    }
-  }
-  return { ...(ev as Variant), value };
+  return evaluationVariantToVariant(ev as Record<string, unknown>);
 }
 
 class JsSnapshot implements FlagSnapshot {
@@ -341,7 +358,7 @@ class JsSnapshot implements FlagSnapshot {
         // still get their answer.
         results = this.evaluateEach(context, flags);
       }
-      const variants: Variants = {};
+      const variants: Record<string, Variant> = {};
       for (const key of Object.keys(results)) variants[key] = toVariant(results[key]!);
       return variants;
     } catch {

@@ -8,6 +8,7 @@ import {
   type FlagTrace,
   type RejectedFlag,
 } from './types';
+import { userJson } from './user-json';
 import { buildVariant, deepFreeze } from './variant';
 
 /** The addon's exports (native/napi/binding.cc). Only this module knows them. */
@@ -99,58 +100,6 @@ interface RawExplanation {
 type JsonObject = Record<string, unknown>;
 
 const toLowerCase = (text: NativeString): string => asString(text).toLowerCase();
-
-/**
- * JSON for a user JSON.stringify cannot write (a cycle, BigInt, nesting
- * deeper than V8's stack): the same text, except that a repeated object, a
- * value nested deeper than `maxDepth` and a throwing toJSON become null, and
- * BigInt becomes its decimal string (what String() gives the reference).
- */
-function tolerantJson(value: unknown, maxDepth = 400): string {
-  const seen = new Set<object>();
-  const write = (v: unknown, depth: number): string | undefined => {
-    if (typeof v === 'bigint') return JSON.stringify(v.toString());
-    if (v === null || typeof v !== 'object') return JSON.stringify(v);
-    if (depth >= maxDepth || seen.has(v)) return 'null';
-    const withToJson = v as { toJSON?: () => unknown };
-    if (typeof withToJson.toJSON === 'function') {
-      try {
-        return write(withToJson.toJSON(), depth);
-      } catch {
-        return 'null';
-      }
-    }
-    seen.add(v);
-    let out: string;
-    if (Array.isArray(v)) {
-      out = '[' + v.map((e) => write(e, depth + 1) ?? 'null').join(',') + ']';
-    } else {
-      const members: string[] = [];
-      for (const key of Object.keys(v)) {
-        const text = write((v as Record<string, unknown>)[key], depth + 1);
-        if (text !== undefined) members.push(JSON.stringify(key) + ':' + text);
-      }
-      out = '{' + members.join(',') + '}';
-    }
-    seen.delete(v);
-    return out;
-  };
-  return write(value, 0) ?? '';
-}
-
-function userJson(user: ExperimentUser | undefined, warn: (message: string) => void): string {
-  if (user === undefined || user === null) return '';
-  try {
-    return JSON.stringify(user) ?? '';
-  } catch (err) {
-    try {
-      return tolerantJson(user);
-    } catch {
-      warn(`user cannot be serialized (${(err as Error).message}); evaluating without user properties`);
-      return '';
-    }
-  }
-}
 
 class NativeFlagSnapshot implements FlagSnapshot {
   readonly size: number;
@@ -276,7 +225,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
       }
       if (complete) return this.buildAll!(this.results as Variant[], output);
     }
-    const out: Variants = {};
+    const out: Record<string, Variant> = {};
     const keys = this.info.keys;
     for (let i = 0; i < count; i++) {
       const rid = output[2 * i + 1];

@@ -1,4 +1,5 @@
 import type { EvaluationVariant, Variant } from '../types';
+import { evaluationVariantToVariant } from '../util/variant';
 
 type JsonObject = Record<string, unknown>;
 
@@ -15,11 +16,7 @@ export function buildVariant(flag: JsonObject, segment: JsonObject, variant: Eva
     ...(segment.metadata as JsonObject | undefined),
     ...variant.metadata,
   };
-  const evaluated: EvaluationVariant = { ...variant, metadata };
-  let value: string | undefined;
-  if (typeof evaluated.value === 'string') value = evaluated.value;
-  else if (evaluated.value !== null && evaluated.value !== undefined) value = JSON.stringify(evaluated.value);
-  return { ...evaluated, value } as Variant;
+  return evaluationVariantToVariant({ ...variant, metadata });
 }
 
 /** Freeze a JSON value and everything in it, so one cached result can be shared. */

@@ -6,8 +6,9 @@
 import { loadEngine, type Engine } from '../engine';
 import { type CohortStore, createCohortStore } from '../engine/cohort-store';
 import { type FlagBootstrap, type LocalEvaluationConfig, type ResolvedLocalConfig, resolveLocalConfig } from '../config/local';
-import type { ExperimentUser, Variants } from '../types';
+import type { ExperimentUser, Variant, Variants } from '../types';
 import { HttpClient } from '../util/http';
+import { filterDefaultVariants } from '../util/variant';
 import type { Logger } from '../util/logger';
 import { enrichUser } from './cohorts';
 import { createTracking, DEFAULT_FLUSH_TIMEOUT_MILLIS, type Tracking } from './exposure';
@@ -146,7 +147,11 @@ export class LocalEvaluationClient {
   /** Sources and connections for a start()..stop() cycle; a source that has flags before start() gets them in now. */
   private newCycle(): Cycle {
     // Background connections never keep the process alive (a caller's dispatcher is used as given).
-    const http = new HttpClient(this.config.dispatcher ? { dispatcher: this.config.dispatcher } : { connect: unrefConnector() });
+    const http = new HttpClient(
+      this.config.dispatcher
+        ? { dispatcher: this.config.dispatcher }
+        : { connect: unrefConnector(this.config.connect), connections: this.config.connections },
+    );
     const plan = planSources({
       apiKey: this.apiKey,
       config: this.config,
@@ -424,7 +429,7 @@ export class LocalEvaluationClient {
         { method: 'evaluateV2Details', user, flagKeys },
         () => this.detailsUnhooked(user, flagKeys),
         (details) => {
-          const variants: Variants = {};
+          const variants: Record<string, Variant> = {};
           for (const key of Object.keys(details)) {
             const v = details[key].variant;
             if (v !== undefined) variants[key] = v;
@@ -505,21 +510,11 @@ export class LocalEvaluationClient {
    * whose metadata marks them default are left out.
    */
   async evaluate(user: ExperimentUser, flagKeys?: string[], options?: EvaluateOptions): Promise<Variants> {
-    const all = this.evaluateV2(user, flagKeys, options);
-    const out: Variants = {};
-    for (const key of Object.keys(all)) {
-      if (!all[key].metadata?.default) out[key] = all[key];
-    }
-    return out;
+    return filterDefaultVariants(this.evaluateV2(user, flagKeys, options));
   }
 
   /** Keys of the flags currently loaded. */
   flagKeys(): string[] {
     return this.holder.current?.snapshot.keys() ?? [];
-  }
-
-  /** The deployment key this client fetches with (for diagnostics; never logged). */
-  protected get deploymentKey(): string {
-    return this.apiKey;
   }
 }

@@ -5,19 +5,20 @@
  * off the main thread), refreshes them every cohortPollingIntervalMillis,
  * and enriches users with the cohorts they are in.
  *
- * Status handling as the official SDK: 200 replaces the cohort, 204 keeps
- * it, 413 (larger than maxCohortSize) and other 4xx except 429 are not
- * retried; 429, 5xx, timeouts, network errors and unparsable bodies are
- * retried through the backoff helper. A failed download never removes a
+ * Status handling: 200 replaces the cohort, 204 keeps it, 413 (larger than
+ * maxCohortSize) is not retried; other statuses follow src/util/retry (as
+ * the official SDK, except that 408 is retried and 501 is not); timeouts,
+ * network errors and unparsable bodies are retried through the backoff helper. A failed download never removes a
  * cohort that is loaded: the last good members keep serving.
  */
 import type { PerformanceObserver } from 'node:perf_hooks';
 import type { CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import { Backoff, sleep } from '../util/backoff';
+import { isRetryableStatus } from '../util/retry';
+import { basicAuthorization, sdkHeaders } from '../util/auth';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
 import type { Logger } from '../util/logger';
-import { LIBRARY } from '../version';
 import { lazy } from '../util/lazy';
 import { type CohortIndex, USER_GROUP_TYPE } from './cohort-utils';
 import type { CohortLoader } from './sources/types';
@@ -57,10 +58,6 @@ export interface CohortSyncOptions {
 /** How one download ended. */
 export type CohortOutcome = 'loaded' | 'unchanged' | 'too-large' | 'rejected' | 'failed' | 'stopped';
 
-function isRetryableStatus(status: number): boolean {
-  return status === 429 || status < 400 || status >= 500;
-}
-
 /** Cohorts from Amplitude's cohort API (cohortSyncConfig): the client's default CohortLoader. */
 export class CohortSync implements CohortLoader {
   private readonly origin: string;
@@ -84,7 +81,7 @@ export class CohortSync implements CohortLoader {
     const { origin, path } = splitUrl(options.cohortServerUrl + '/sdk/v1/cohort');
     this.origin = origin;
     this.basePath = path;
-    this.authorization = 'Basic ' + Buffer.from(`${options.apiKey}:${options.secretKey}`).toString('base64');
+    this.authorization = basicAuthorization(options.apiKey, options.secretKey);
     this.missingBackoff = new Backoff(
       options.missingRetryBackoff ?? { minMillis: 2_000, maxMillis: options.pollingIntervalMillis, scalar: 2 },
     );
@@ -290,7 +287,7 @@ export class CohortSync implements CohortLoader {
       origin: this.origin,
       path,
       method: 'GET',
-      headers: { Authorization: this.authorization, 'X-Amp-Exp-Library': LIBRARY },
+      headers: sdkHeaders(this.authorization),
       timeoutMillis: timeout,
       signal: this.abort.signal,
     });

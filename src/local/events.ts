@@ -74,6 +74,8 @@ export type LocalClientListener<E extends LocalClientEventName> = E extends keyo
   : (event: FlagUpdatedEvent) => void;
 
 type AnyListener = (event: never) => void;
+/** once() wraps the listener; off() with the original removes the wrapper. */
+type OnceWrapper = AnyListener & { original?: AnyListener };
 
 export class ClientEvents {
   private readonly listeners = new Map<string, AnyListener[]>();
@@ -90,7 +92,8 @@ export class ClientEvents {
   off(event: string, listener: AnyListener): void {
     const list = this.listeners.get(event);
     if (!list) return;
-    const i = list.lastIndexOf(listener);
+    let i = list.length - 1;
+    while (i >= 0 && list[i] !== listener && (list[i] as OnceWrapper).original !== listener) i--;
     if (i < 0) return;
     const next = list.slice(0, i).concat(list.slice(i + 1));
     if (next.length === 0) this.listeners.delete(event);
@@ -101,7 +104,8 @@ export class ClientEvents {
     const wrapper = ((e: never) => {
       this.off(event, wrapper);
       (listener as (e: unknown) => void)(e);
-    }) as AnyListener;
+    }) as OnceWrapper;
+    wrapper.original = listener;
     this.on(event, wrapper);
   }
 

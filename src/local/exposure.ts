@@ -14,11 +14,11 @@
  */
 import type { LRUCache } from 'lru-cache';
 import { lazy } from '../util/lazy';
+import { type AssignmentConfig, AssignmentConfigDefaults, type ExposureConfig, ExposureConfigDefaults } from '../config/local';
 
 // Loaded with the first tracking filter (exposure or assignment tracking), not at require time.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const lruCache = lazy(() => require('lru-cache') as typeof import('lru-cache'));
-import type { AssignmentConfig, ExposureConfig } from '../config/local';
 import type { ExperimentUser, Variant, Variants } from '../types';
 import type { Logger } from '../util/logger';
 
@@ -284,7 +284,7 @@ abstract class Tracker {
 
 export class ExposureTracker extends Tracker {
   constructor(config: ExposureConfig, logger: Logger, factory: AnalyticsFactory = defaultAnalyticsFactory) {
-    super(config, { cacheCapacity: 65_536 }, logger, factory);
+    super(config, ExposureConfigDefaults, logger, factory);
   }
 
   track(user: ExperimentUser, results: Variants): void {
@@ -299,7 +299,7 @@ export class AssignmentTracker extends Tracker {
   private readonly sendEvaluatedProps: boolean;
 
   constructor(config: AssignmentConfig, logger: Logger, factory: AnalyticsFactory = defaultAnalyticsFactory) {
-    super(config, { cacheCapacity: 65_536 }, logger, factory, ['sendEvaluatedProps']);
+    super(config, AssignmentConfigDefaults, logger, factory, ['sendEvaluatedProps']);
     this.sendEvaluatedProps = config.sendEvaluatedProps === true;
   }
 

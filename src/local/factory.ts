@@ -17,8 +17,3 @@ export function initializeLocal(apiKey: string, config?: LocalEvaluationConfig):
   }
   return client;
 }
-
-/** Drop every cached local client (tests). Does not stop them. */
-export function resetLocalInstances(): void {
-  instances.clear();
-}

@@ -5,8 +5,9 @@
  */
 import { Backoff, type BackoffOptions, sleep } from '../util/backoff';
 import { FetchError, HttpClient, splitUrl } from '../util/http';
+import { isPermanentFailure } from '../util/retry';
+import { apiKeyAuthorization, sdkHeaders } from '../util/auth';
 import type { Logger } from '../util/logger';
-import { LIBRARY } from '../version';
 
 export interface FlagPollerOptions {
   apiKey: string;
@@ -25,6 +26,9 @@ export interface FlagPollerOptions {
   initialBackoff?: BackoffOptions;
 }
 
+/** Kept here for the callers that import it from the poller. */
+export { isPermanentFailure } from '../util/retry';
+
 /** After a failed poll: 1 s, doubling up to the polling interval, so a failing server is not polled faster than usual. */
 export function pollFailureBackoff(pollingIntervalMillis: number): BackoffOptions {
   return { minMillis: 1000, maxMillis: Math.max(1000, pollingIntervalMillis), scalar: 2 };
@@ -32,13 +36,6 @@ export function pollFailureBackoff(pollingIntervalMillis: number): BackoffOption
 
 /** Retries of the first flag fetch: quick at first, since start() is waiting on it. */
 export const INITIAL_FETCH_BACKOFF: Readonly<BackoffOptions> = Object.freeze({ minMillis: 250, maxMillis: 5000, scalar: 2 });
-
-/** A response that retrying will not fix (bad key, wrong URL). */
-export function isPermanentFailure(error: unknown): boolean {
-  if (!(error instanceof FetchError) || error.statusCode === undefined) return false;
-  const s = error.statusCode;
-  return s >= 400 && s < 500 && s !== 408 && s !== 429;
-}
 
 export class FlagPoller {
   private readonly origin: string;
@@ -64,10 +61,7 @@ export class FlagPoller {
       origin: this.origin,
       path: this.path,
       method: 'GET',
-      headers: {
-        Authorization: `Api-Key ${this.options.apiKey}`,
-        'X-Amp-Exp-Library': LIBRARY,
-      },
+      headers: sdkHeaders(apiKeyAuthorization(this.options.apiKey)),
       timeoutMillis: this.options.requestTimeoutMillis,
       signal: this.abort.signal,
     });

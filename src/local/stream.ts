@@ -19,8 +19,9 @@ import { StringDecoder } from 'node:string_decoder';
 import { Backoff, type BackoffOptions } from '../util/backoff';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
 import type { Logger } from '../util/logger';
-import { LIBRARY } from '../version';
 import type { FlagPoller } from './flag-poller';
+import { isPermanentFailure } from '../util/retry';
+import { apiKeyAuthorization, sdkHeaders } from '../util/auth';
 
 /** 15 s server keep-alive + 2 s grace, as the official SDK. */
 export const STREAM_KEEP_ALIVE_TIMEOUT_MILLIS = 17_000;
@@ -244,8 +245,7 @@ export class FlagStream {
           path: this.path,
           method: 'GET',
           headers: {
-            Authorization: `Api-Key ${this.options.apiKey}`,
-            'X-Amp-Exp-Library': LIBRARY,
+            ...sdkHeaders(apiKeyAuthorization(this.options.apiKey)),
             Accept: 'text/event-stream',
             'Cache-Control': 'no-cache',
           },
@@ -364,6 +364,7 @@ export class StreamingUpdater {
    * an auth failure or at the deadline) and keep retrying the stream.
    */
   async start(deadline: number): Promise<void> {
+    let startError: unknown;
     try {
       await this.stream.connect();
       this.connections++;
@@ -374,6 +375,7 @@ export class StreamingUpdater {
       if (this.stopped) throw err;
       this.onFailure(err as StreamError);
       this.logger.warn(`flag stream unavailable (${(err as Error).message}); polling until it is back`);
+      startError = err;
     }
     this.mode = 'polling';
     try {
@@ -381,7 +383,7 @@ export class StreamingUpdater {
     } finally {
       if (!this.stopped) {
         this.poller.startPolling();
-        this.scheduleRetry();
+        this.scheduleRetry(startError);
       }
     }
   }
@@ -392,20 +394,25 @@ export class StreamingUpdater {
     if (since > 0 && Date.now() - since >= this.stableMillis) this.backoff.reset();
     this.onFailure(err);
     this.logger.warn(`flag stream failed (${err.message}); polling until it reconnects`);
-    this.fallBack();
+    this.fallBack(err);
   }
 
-  private fallBack(): void {
+  private fallBack(err: unknown): void {
     if (this.mode !== 'polling') {
       this.mode = 'polling';
       this.poller.startPolling();
       this.poller.pollNow();
     }
-    this.scheduleRetry();
+    this.scheduleRetry(err);
   }
 
-  private scheduleRetry(): void {
+  private scheduleRetry(err?: unknown): void {
     if (this.stopped || this.retryTimer) return;
+    if (err !== undefined && isPermanentFailure(err)) {
+      // Polling with the same key works, so a refused stream is a stream-side problem (a proxy, a rollout): keep
+      // retrying it at the backoff's pace, as the official SDK does, instead of giving it up for the process's life.
+      this.logger.debug(`flag stream refused (${(err as Error).message}); retrying it with backoff, polling meanwhile`);
+    }
     const wait = this.backoff.next();
     this.logger.debug(`stream: reconnecting in ${wait} ms`);
     this.retryTimer = setTimeout(() => {
@@ -422,7 +429,7 @@ export class StreamingUpdater {
     } catch (err) {
       if (this.stopped) return;
       this.logger.debug(`stream: reconnect failed (${(err as Error).message})`);
-      this.fallBack();
+      this.fallBack(err);
       return;
     }
     if (this.stopped) return;

@@ -7,13 +7,16 @@
  * - undici with a keep-alive pool per client, and close() to abort in-flight
  *   requests and retry waits;
  * - fetchRetries defaults to 0 (Python SDK); retries back off with jitter
- *   through src/util/backoff; a 4xx other than 429 is never retried, not even
- *   inside the retry loop;
+ *   through src/util/backoff; what is retried is src/util/retry's policy
+ *   (a 4xx other than 408 and 429 is never retried, not even inside the
+ *   retry loop);
  * - a final failure rejects with FetchError (statusCode, code, cause,
  *   attempts) from the last attempt;
  * - the timeouts are total deadlines, not socket-idle timeouts.
  */
 import { backoffDelay, sleep } from '../util/backoff';
+import { isRetryable } from '../util/retry';
+import { apiKeyAuthorization } from '../util/auth';
 import type { BackoffOptions } from '../util/backoff';
 import { FetchError, HttpClient } from '../util/http';
 import type { Logger } from '../util/logger';
@@ -44,20 +47,6 @@ export type FetchCallback = (user: ExperimentUser, variants: Variants, error?: E
 
 /** Encoded users longer than this cannot be cached by Amplitude's CDN (Python SDK warns too). */
 const CDN_USER_LIMIT = 8000;
-
-function shouldRetry(e: FetchError): boolean {
-  switch (e.code) {
-    case 'HTTP_STATUS': {
-      const s = e.statusCode ?? 0;
-      return s < 400 || s >= 500 || s === 429;
-    }
-    case 'CLOSED':
-    case 'ABORTED':
-      return false;
-    default:
-      return true;
-  }
-}
 
 /**
  * Experiment client for fetching variants for a user remotely.
@@ -100,8 +89,9 @@ export class RemoteEvaluationClient {
 
   /**
    * Fetch remotely evaluated variants for a user, including default ("off")
-   * variants. Retries (fetchRetries, default 0) on network errors, timeouts,
-   * invalid bodies, 429 and statuses outside 400-499.
+   * variants. Retries (fetchRetries, default 0) what src/util/retry calls
+   * retryable: network errors, timeouts, invalid bodies, 408, 429 and 5xx
+   * other than 501.
    *
    * Rejects with FetchError on failure: `statusCode` is the HTTP status when
    * the server answered (undefined otherwise), `code` says what failed,
@@ -122,7 +112,7 @@ export class RemoteEvaluationClient {
     }
     let attempts = 1;
     const retries = this.config.fetchRetries;
-    if (shouldRetry(error) && retries > 0) {
+    if (isRetryable(error) && retries > 0) {
       this.logger.debug('Fetch failed, retrying: ', error.message);
       const waitSignal = signal ? AbortSignal.any([this.lifetime.signal, signal]) : this.lifetime.signal;
       for (let i = 0; i < retries; i++) {
@@ -141,7 +131,7 @@ export class RemoteEvaluationClient {
         } catch (e) {
           error = e as FetchError;
           this.logger.debug(`Retry ${i + 1} of ${retries} failed: `, error.message);
-          if (!shouldRetry(error)) break;
+          if (!isRetryable(error)) break;
         }
       }
     }
@@ -223,7 +213,7 @@ export class RemoteEvaluationClient {
       this.logger.warn(`encoded user object length ${encodedUser.length} cannot be cached by CDN; must be < 8KB`);
     }
     const headers: Record<string, string> = {
-      Authorization: 'Api-Key ' + this.apiKey,
+      Authorization: apiKeyAuthorization(this.apiKey),
       'X-Amp-Exp-User': encodedUser,
     };
     if (options) {

@@ -56,31 +56,54 @@ function call(target: LoggerProvider, method: keyof LoggerProvider, message: str
   }
 }
 
+interface Target {
+  provider: LoggerProvider;
+  level: LogLevel;
+  /** Problems with the logging options themselves (reported on the console: there is no usable logger). */
+  problems: string[];
+}
+
+function targetOf(options: LoggingOptions): Target {
+  const problems: string[] = [];
+  if (options.logger !== undefined && options.logger !== null) {
+    // Python semantics: the user's logger filters by its own level.
+    if (isLoggerLike(options.logger)) return { provider: options.logger, level: LogLevel.Verbose, problems };
+    problems.push('config.logger must have debug, info, warn and error methods; using the console');
+  }
+  let level = options.logLevel ?? LogLevel.Error;
+  if (!Object.values(LogLevel).includes(level)) {
+    problems.push(`config.logLevel ${String(level)} is not a LogLevel; using Error`);
+    level = LogLevel.Error;
+  }
+  if (options.debug === true && level < LogLevel.Debug) level = LogLevel.Debug;
+  let provider: LoggerProvider = console;
+  if (options.loggerProvider !== undefined && options.loggerProvider !== null) {
+    if (isLoggerLike(options.loggerProvider)) provider = options.loggerProvider;
+    else problems.push('config.loggerProvider must have debug, info, warn and error methods; using the console');
+  }
+  return { provider, level, problems };
+}
+
 /**
  * Build the SDK logger from user options. Invalid logger objects are reported
  * on the console once and replaced by the default.
  */
 export function createLogger(options: LoggingOptions): Logger {
-  if (options.logger !== undefined) {
-    if (isLoggerLike(options.logger)) {
-      const user = options.logger;
-      // Python semantics: the user's logger filters by its own level.
-      return makeLogger(user, LogLevel.Verbose);
-    }
-    console.warn(PREFIX + 'config.logger must have debug, info, warn and error methods; using the console');
-  }
-  let level = options.logLevel ?? LogLevel.Error;
-  if (!Object.values(LogLevel).includes(level)) {
-    console.warn(PREFIX + `config.logLevel ${String(level)} is not a LogLevel; using Error`);
-    level = LogLevel.Error;
-  }
-  if (options.debug === true && level < LogLevel.Debug) level = LogLevel.Debug;
-  let provider: LoggerProvider = console;
-  if (options.loggerProvider !== undefined) {
-    if (isLoggerLike(options.loggerProvider)) provider = options.loggerProvider;
-    else console.warn(PREFIX + 'config.loggerProvider must have debug, info, warn and error methods; using the console');
-  }
-  return makeLogger(provider, level);
+  const target = targetOf(options);
+  for (const problem of target.problems) console.warn(PREFIX + problem);
+  return makeLogger(target.provider, target.level);
+}
+
+/**
+ * Where mistakes in the config go: the logger's warn(), at every level but
+ * Disable, because the default level (Error) would hide them and the client
+ * would then quietly run on defaults the user did not ask for. A user
+ * `logger` (Python style) decides for itself, as always.
+ */
+export function createConfigReporter(options: LoggingOptions): (message: string) => void {
+  const { provider, level } = targetOf(options);
+  if (level === LogLevel.Disable) return noop;
+  return (message: string) => call(provider, 'warn', message, []);
 }
 
 const noop = (): void => undefined;

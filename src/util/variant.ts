@@ -1,19 +1,33 @@
 /**
  * Variant conversions, exactly as @amplitude/experiment-node-server does them
  * (its src/util/variant.ts), so results compare equal with the official SDK's.
+ * The one place for them: the remote client, both engines and the deprecated
+ * evaluate()/fetch() filters use these.
  */
 import type { Variant, Variants } from '../types';
 
 /**
- * Copy every field; a non-string `value` becomes its JSON text and
- * null/undefined become undefined. The `value` key is always present.
+ * The one rule for a variant's `value`, as the official SDK's
+ * evaluationVariantToVariant: a string stays, null/undefined become
+ * undefined, anything else becomes its JSON text (String() if it has none,
+ * e.g. a BigInt from an in-process flag source).
+ */
+export function variantValue(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value === null || value === undefined) return undefined;
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * Copy every field, with `value` converted by variantValue. The `value` key
+ * is always present.
  */
 export function evaluationVariantToVariant(evaluationVariant: Record<string, unknown>): Variant {
-  let stringValue: string | undefined;
-  const value = evaluationVariant.value;
-  if (typeof value === 'string') stringValue = value;
-  else if (value !== null && value !== undefined) stringValue = JSON.stringify(value);
-  return { ...evaluationVariant, value: stringValue } as Variant;
+  return { ...evaluationVariant, value: variantValue(evaluationVariant.value) } as Variant;
 }
 
 /**
@@ -22,7 +36,7 @@ export function evaluationVariantToVariant(evaluationVariant: Record<string, unk
  * prototype).
  */
 export function evaluationVariantsToVariants(evaluationVariants: Record<string, unknown>): Variants {
-  const variants: Variants = {};
+  const variants: Record<string, Variant> = {};
   for (const key of Object.keys(evaluationVariants)) {
     const v = evaluationVariants[key];
     if (v === null || typeof v !== 'object' || key === '__proto__') continue;
@@ -46,10 +60,7 @@ export function convertParsedVariants(parsed: Record<string, unknown>): Variants
       continue;
     }
     const variant = v as Record<string, unknown>;
-    const value = variant.value;
-    if (typeof value !== 'string') {
-      variant.value = value === null || value === undefined ? undefined : JSON.stringify(value);
-    }
+    if (typeof variant.value !== 'string') variant.value = variantValue(variant.value);
   }
   return parsed as Variants;
 }
@@ -60,10 +71,13 @@ export function convertParsedVariants(parsed: Record<string, unknown>): Variants
  * variants are kept; so are they here.)
  */
 export function filterDefaultVariants(variants: Variants): Variants {
-  const results: Variants = {};
-  for (const flagKey in variants) {
+  const results: Record<string, Variant> = {};
+  for (const flagKey of Object.keys(variants)) {
     const variant = variants[flagKey];
-    if (!variant?.metadata?.default) results[flagKey] = variant;
+    if (variant?.metadata?.default) continue;
+    // A flag named __proto__ is kept as data, never as the result's prototype.
+    if (flagKey === '__proto__') Object.defineProperty(results, flagKey, { value: variant, enumerable: true, writable: true, configurable: true });
+    else results[flagKey] = variant;
   }
   return results;
 }

@@ -313,6 +313,7 @@ describe('cohort sync in the client', () => {
   it.each([
     ['5xx', { status: 503 }],
     ['429', { status: 429 }],
+    ['408', { status: 408 }],
     ['reset', { reset: true }],
     ['garbage 200', { status: 200, body: '<html>oops' }],
     ['truncated', { truncate: true }],

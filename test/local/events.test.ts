@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TestData } from '../../src/testing/test-data';
+import { PERSISTENCE_FORMAT } from '../../src/local/persistence';
 import type { ClientErrorEvent, ClientStatus, FlagsUpdatedEvent, FlagUpdatedEvent } from '../../src/local/events';
 import {
   API_KEY,
@@ -154,6 +155,10 @@ describe('listeners', () => {
     td.update(td.flag('q').booleanFlag());
     expect(a.events).toHaveLength(1);
     expect(b.events).toHaveLength(1);
+    const never = record<FlagsUpdatedEvent>();
+    c.once('update', never.listener).off('update', never.listener);
+    td.update(td.flag('r').booleanFlag());
+    expect(never.events).toHaveLength(0);
   });
 
   it('rejects a listener that is not a function', () => {
@@ -216,6 +221,19 @@ describe('status()', () => {
     const c = localClient({ serverUrl: server.url, logger: capturingLogger() });
     await expect(c.start()).rejects.toThrow(/401/);
     expect(c.status()).toMatchObject({ state: 'error', stale: false, flagCount: 0 });
+  });
+
+  it('serving last-known-good flags is stale, with source last-known-good, until the server answers', async () => {
+    const dir = tempDir('events-lkg');
+    const path = join(dir, 'flags.json');
+    writeFileSync(path, JSON.stringify({ format: PERSISTENCE_FORMAT, savedAt: '2026-01-01T00:00:00Z', cohorts: [], flags: [flag('a')] }));
+    server.injectFaults('flags', { status: 503, times: Infinity });
+    const c = localClient({ serverUrl: server.url, persistence: { path, startFallbackMillis: 50 }, logger: capturingLogger() });
+    const updates = record<FlagsUpdatedEvent>();
+    c.on('update', updates.listener);
+    await c.start();
+    expect(c.status()).toMatchObject({ state: 'stale', stale: true, source: 'last-known-good', flagCount: 1 });
+    expect(updates.events[0]).toMatchObject({ added: ['a'], source: 'last-known-good' });
   });
 
   it('file and data sources never go stale', async () => {

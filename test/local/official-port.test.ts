@@ -266,6 +266,10 @@ describe('client.cache and the FlagConfigCache argument', () => {
     await client.cache.clear();
     expect(client.evaluateV2({ user_id: 'u' })).toEqual({});
     expect(client.flagKeys()).toEqual([]);
+    // Stopped clients keep evaluating, and keep taking changes through the cache.
+    client.stop();
+    await client.cache.put('z', flag('z'));
+    expect(client.evaluateV2({ user_id: 'u' }).z.key).toBe('on');
   });
 
   it('a config that fails validation through client.cache is left out and logged; the others stay', async () => {

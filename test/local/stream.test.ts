@@ -131,11 +131,23 @@ describe('flag streaming', () => {
     expect(server.requests('flags').length).toBeGreaterThanOrEqual(1);
     expect(client.flagKeys()).toEqual(['a']);
     await eventually(() => server.openStreams === 1, 10_000, 'stream back');
-    const pollsWhenStreaming = server.requests('flags').length;
     server.setFlags([flag('d')]);
     await eventually(() => client.flagKeys().includes('d'), 5000, 'streamed flags');
+    // Counted once the streamed flags are in: a poll already in flight when the stream came back may still land.
+    const pollsWhenStreaming = server.requests('flags').length;
     await sleep(200); // ten polling intervals
     expect(server.requests('flags').length).toBe(pollsWhenStreaming);
+  });
+
+  it('a stream refused with a 4xx is retried with backoff, as the official SDK does; polling carries on meanwhile', async () => {
+    server.injectFaults('stream', { status: 404, times: Infinity });
+    const logger = capturingLogger();
+    const client = streamingClient({}, logger);
+    await client.start();
+    expect(client.flagKeys()).toEqual(['a']);
+    await eventually(() => server.requests('stream').length >= 3, 10_000, 'stream retries');
+    server.setFlags([flag('e')]);
+    await eventually(() => client.flagKeys().includes('e'), 10_000, 'flags by polling while the stream is refused');
   });
 
   it('rejects start() clearly when the deployment key is refused', async () => {

@@ -222,7 +222,7 @@ describe('fetchV2: failures and retries', () => {
     expect(server.requests('vardata')).toHaveLength(1);
   });
 
-  it.each([400, 401, 403, 404, 413, 422])('%i is not retried', async (status) => {
+  it.each([400, 401, 403, 404, 413, 422, 501])('%i is not retried', async (status) => {
     server.injectFaults('vardata', { status, times: Infinity });
     const e = await failure(client({ fetchRetries: 3, ...fast }).fetchV2({}));
     expect(e.statusCode).toBe(status);
@@ -237,7 +237,7 @@ describe('fetchV2: failures and retries', () => {
     expect(server.requests('vardata')).toHaveLength(1);
   });
 
-  it.each([429, 500, 502, 503, 504, 302, 204])('%i is retried and the retry can succeed', async (status) => {
+  it.each([408, 429, 500, 502, 503, 504, 302, 204])('%i is retried and the retry can succeed', async (status) => {
     server.injectFaults('vardata', { status, times: 2 });
     const v = await client({ fetchRetries: 3, ...fast }).fetchV2({ user_id: 'u' });
     expect(v['flag-on'].key).toBe('on');

@@ -82,7 +82,7 @@ describe('resolveRemoteConfig: zones and URLs', () => {
   it('an unknown zone warns and falls back to US', () => {
     const { resolved, warnings } = resolveWith({ serverZone: 'mars' });
     expect(resolved.serverUrl).toBe('https://api.lab.amplitude.com');
-    expect(warnings.join()).toMatch(/serverZone 'mars'/);
+    expect(warnings.join()).toMatch(/serverZone .*got 'mars'/);
   });
 
   it.each(['not a url', 'ftp://example.com', 42])('a bad serverUrl %j throws ConfigError', (url) => {

@@ -63,6 +63,44 @@ export interface GenOptions {
   profile?: Profile;
   /** Generate user fields whose value is `undefined` (as `{ country: maybeCountry }` does). Default true in fuzz. */
   undefinedUserFields?: boolean;
+  /**
+   * Generate values JSON cannot hold (NaN, ±Infinity, BigInt, Date, functions, symbols, users whose only fields are
+   * undefined) and `groups` entries that are not arrays (a string, a number, an array-like object). Default true in
+   * fuzz.
+   */
+  scriptValues?: boolean;
+}
+
+/**
+ * Values a JavaScript caller can put in a user that JSON cannot hold. BigInt is not among them: the official engine
+ * throws on a user holding one wherever a selector reads a container of it (JSON.stringify), and the generated
+ * configs read `context.user` as a whole.
+ */
+function flagFn(): number {
+  return 1;
+}
+const SCRIPT_NUMBERS: readonly unknown[] = [NaN, Infinity, -Infinity];
+const SCRIPT_OTHERS: readonly unknown[] = [
+  new Date(Date.UTC(2024, 0, 2, 3, 4, 5)),
+  new Date(NaN),
+  flagFn,
+  () => 'arrow',
+  Symbol.for('sym'),
+  { toJSON: () => 'custom' },
+  '\u0000starts with NUL',
+];
+/** What callers pass as group names besides an array of names. */
+// (null and undefined are not among them: the official convertUserToEvaluationContext throws on them.)
+const ODD_GROUP_NAMES: readonly unknown[] = ['acme', 'b', '', 5, 0, true, { 0: 'g1', length: 1 }, { length: 0 }, [], NaN];
+
+/** A deep copy of a generated user that keeps what structuredClone cannot (functions, symbols) and undefined, -0. */
+export function cloneUser<T>(v: T): T {
+  if (Array.isArray(v)) return v.map((e: unknown) => cloneUser(e)) as T;
+  if (v instanceof Date) return new Date(v.getTime()) as T;
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(v)) out[key] = cloneUser((v as Record<string, unknown>)[key]);
+  return out as T;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -423,6 +461,7 @@ export interface Universe {
   /** Variant keys of each flag key (filled while generating flags, used for sticky bucketing user props). */
   variantKeysByFlag: Map<string, string[]>;
   undefinedUserFields: boolean;
+  scriptValues: boolean;
   /** A few arrays per case that both users and set conditions draw from, so set equality really happens. */
   arrays: unknown[][];
 }
@@ -500,6 +539,7 @@ export function makeUniverse(rng: Rng, flagCount: number, opts: GenOptions = {})
     flagKeys: makeFlagKeys(rng, flagCount, profile),
     variantKeysByFlag: new Map(),
     undefinedUserFields: opts.undefinedUserFields ?? profile === 'fuzz',
+    scriptValues: opts.scriptValues ?? profile === 'fuzz',
   };
 }
 
@@ -511,9 +551,11 @@ function userValueOfKind(rng: Rng, kind: Kind, u: Universe): unknown {
   const real = u.profile === 'realistic';
   switch (kind) {
     case 'str':
+      if (!real && u.scriptValues && rng.chance(0.03)) return rng.pick(SCRIPT_OTHERS);
       if (!real && rng.chance(0.06)) return randomText(rng);
       return rng.pick(real ? REAL_STR_VALUES : STR_VALUES);
     case 'num':
+      if (!real && u.scriptValues && rng.chance(0.05)) return rng.pick(SCRIPT_NUMBERS);
       if (!real && rng.chance(0.2)) return rng.chance(0.8) ? randomNumber(rng) : String(randomNumber(rng));
       return rng.pick(real ? REAL_NUM_VALUES : NUM_VALUES);
     case 'bool':
@@ -530,6 +572,7 @@ function userValueOfKind(rng: Rng, kind: Kind, u: Universe): unknown {
         else if (small) out.push(rng.pick(['a', 'b', 'TRUE']));
         else if (rng.chance(0.05)) out.push(rng.pick(OBJ_VALUES)); // nested object inside an array (JSON text)
         else if (rng.chance(0.03)) out.push(['n', 1]); // nested array
+        else if (u.scriptValues && rng.chance(0.03)) out.push(rng.pick([...SCRIPT_NUMBERS, ...SCRIPT_OTHERS]));
         else out.push(rng.pick(ARR_TOKENS));
       }
       return out;
@@ -1226,6 +1269,8 @@ export function generateUser(rng: Rng, u: Universe): GenUser | undefined {
     if (rng.chance(real ? 0.3 : 0.25)) user[f.name] = rng.pick(f.pool);
   }
   if (u.undefinedUserFields && rng.chance(0.04)) user[rng.pick(['country', 'city', 'user_id', 'platform'])] = undefined;
+  if (u.scriptValues && rng.chance(0.03)) user[rng.pick(['country', 'city', 'user_id', 'platform', 'device_id'])] = rng.pick([...SCRIPT_NUMBERS, ...SCRIPT_OTHERS]);
+  if (u.scriptValues && rng.chance(0.01)) return { country: undefined, ...(rng.chance(0.5) ? { groups: {} } : {}) };
   if (rng.chance(0.85)) {
     const props: Record<string, unknown> = {};
     for (const p of u.props) {
@@ -1260,7 +1305,9 @@ export function generateUser(rng: Rng, u: Universe): GenUser | undefined {
         if (rng.chance(0.3)) (groupCohorts[gt] ??= {})[name] = rng.sample(COHORT_IDS, rng.int(0, 2));
       }
     }
-    user['groups'] = groups;
+    const odd: Record<string, unknown> = groups;
+    if (u.scriptValues && rng.chance(0.15)) odd[rng.pick(GROUP_TYPES)] = rng.pick(ODD_GROUP_NAMES);
+    user['groups'] = u.scriptValues && rng.chance(0.02) ? rng.pick(['org', ['acme'], 7]) : odd;
     if (rng.chance(0.8)) user['group_properties'] = groupProps;
     if (rng.chance(0.5)) user['group_cohort_ids'] = groupCohorts;
   }

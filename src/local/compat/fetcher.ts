@@ -6,7 +6,7 @@ import { LocalEvaluationDefaults } from '../../config/local';
 import type { FlagConfig } from '../../types';
 import { HttpClient } from '../../util/http';
 import { createLogger, type Logger, LogLevel, type LoggerProvider } from '../../util/logger';
-import { LIBRARY } from '../../version';
+import { apiKeyAuthorization, sdkHeaders } from '../../util/auth';
 import { unrefConnector } from '../unref-connector';
 
 /** The official SDK's HttpClient shape (what its tests and custom transports implement). */
@@ -44,7 +44,7 @@ export class FlagConfigFetcher {
   /** Fetch the flag configs; rejects on a status other than 200 or a body that is not a JSON array. */
   async fetch(): Promise<Record<string, FlagConfig>> {
     const url = `${this.serverUrl}/sdk/v2/flags`;
-    const headers = { Authorization: `Api-Key ${this.apiKey}`, 'X-Amp-Exp-Library': LIBRARY };
+    const headers = sdkHeaders(apiKeyAuthorization(this.apiKey));
     let status: number;
     let body: string;
     if (this.httpClient) {

@@ -12,9 +12,6 @@ import { PollSource } from './poll';
 import { StreamSource } from './stream';
 import type { CohortLoader, FlagSource, SourceContext, SourcePlan } from './types';
 
-/** Default wait before start() falls back to the last-known-good flags. */
-export const DEFAULT_START_FALLBACK_MILLIS = 5000;
-
 export function planSources(ctx: SourceContext): SourcePlan {
   const { config } = ctx;
   let primary: FlagSource;
@@ -27,7 +24,8 @@ export function planSources(ctx: SourceContext): SourcePlan {
   if (config.persistence) {
     plan.fallback = {
       source: new LastKnownGoodSource(new FlagPersistence(config.persistence.path, ctx.logger)),
-      afterMillis: Math.min(config.persistence.startFallbackMillis ?? DEFAULT_START_FALLBACK_MILLIS, config.startTimeoutMillis),
+      // Defaulted and capped at startTimeoutMillis by the config table.
+      afterMillis: config.persistence.startFallbackMillis,
     };
   }
   return plan;

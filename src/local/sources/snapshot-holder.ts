@@ -6,6 +6,7 @@
  * are loaded; a newer install wins over an older submission still in flight.
  * An unusable payload is logged and the last good flags stay.
  */
+import { performance } from 'node:perf_hooks';
 import { type Engine, type FlagSnapshot, FlagPayloadError } from '../../engine';
 import type { CohortStore } from '../../engine/cohort-store';
 import type { Logger } from '../../util/logger';
@@ -22,6 +23,8 @@ export interface Installed {
   readonly payload: string | Uint8Array;
   /** False for install() (bootstrap, data sources...): its cohorts were not awaited. */
   readonly cohortsAwaited: boolean;
+  /** performance.now() when the payload was handed over (install duration = swap time - this). */
+  readonly arrivedAt: number;
 }
 
 /** What the holder tells its owner (the client: events, status, persistence). */
@@ -106,6 +109,7 @@ export class SnapshotHolder implements FlagSink {
       return result;
     }
     const ticket = ++this.submitted;
+    const arrivedAt = performance.now();
     const parsed = this.parseAsync(payload, from);
     const run = this.chain.then(async (): Promise<boolean> => {
       const next = await parsed;
@@ -114,7 +118,7 @@ export class SnapshotHolder implements FlagSink {
       const cohorts = buildCohortIndex(next);
       if (cohorts && this.cohortLoader) await this.cohortLoader.loadMissing(cohorts.all);
       if (ticket <= this.supersededThrough) return true;
-      this.swap({ snapshot: next, cohorts, from, payload, cohortsAwaited: true });
+      this.swap({ snapshot: next, cohorts, from, payload, cohortsAwaited: true, arrivedAt });
       this.options.observer.refreshed(from);
       return true;
     });
@@ -129,12 +133,13 @@ export class SnapshotHolder implements FlagSink {
   }
 
   install(payload: string | Uint8Array, from: string): boolean {
-    if (this.closed && from !== 'bootstrap') return false;
+    // Accepted after close() too: evaluation goes on after stop(), and so do changes through client.cache.
+    const arrivedAt = performance.now();
     const next = this.parse(payload, from);
     if (!next) return false;
     this.supersededThrough = this.submitted;
     this.lastSubmitted = undefined;
-    this.swap({ snapshot: next, cohorts: buildCohortIndex(next), from, payload, cohortsAwaited: false });
+    this.swap({ snapshot: next, cohorts: buildCohortIndex(next), from, payload, cohortsAwaited: false, arrivedAt });
     this.options.observer.refreshed(from);
     return true;
   }

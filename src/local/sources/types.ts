@@ -12,6 +12,7 @@ import type { CohortStore } from '../../engine/cohort-store';
 import type { ResolvedLocalConfig } from '../../config/local';
 import { FetchError, type HttpClient } from '../../util/http';
 import type { Logger } from '../../util/logger';
+import { isPermanentFailure } from '../../util/retry';
 import type { LocalClientInternals } from '../internals';
 
 /** What a source hands its payloads to (implemented by the client's snapshot holder). */
@@ -128,12 +129,10 @@ export interface SourceContext {
  * A start failure that retrying or falling back will not fix: a rejected
  * key (401, 403), a wrong URL (404). start() rejects with it at once, without
  * trying the fallback. Any Error with `permanent: true` counts, as does a
- * FetchError with a 4xx status other than 408 and 429.
+ * FetchError that src/util/retry calls permanent.
  */
 export function isPermanentSourceError(error: unknown): boolean {
   if (error === null || typeof error !== 'object') return false;
   if ((error as { permanent?: unknown }).permanent === true) return true;
-  if (!(error instanceof FetchError) || error.statusCode === undefined) return false;
-  const s = error.statusCode;
-  return s >= 400 && s < 500 && s !== 408 && s !== 429;
+  return error instanceof FetchError && isPermanentFailure(error);
 }
