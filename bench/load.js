@@ -81,8 +81,9 @@ async function child(which, serverUrl, evals) {
   global.gc();
   const after = process.memoryUsage();
   client.stop();
+  const engine = which === 'ours' ? sdk.diagnose().engine : 'experiment-core';
   process.stdout.write(
-    JSON.stringify({ requireMs, rss: after.rss - before.rss, heap: after.heapUsed - before.heapUsed, on }) + '\n',
+    JSON.stringify({ requireMs, rss: after.rss - before.rss, heap: after.heapUsed - before.heapUsed, on, engine }) + '\n',
   );
   // Whatever the SDK left open (an agent's keep-alive socket) must not stretch the run.
   process.exit(0);
@@ -131,6 +132,10 @@ async function main() {
     process.exit(1);
   }
 
+  if (results.ours.some((r) => r.engine !== 'native')) {
+    console.error(`bench/load: this SDK ran on the ${results.ours[0].engine} engine, not native (see diagnose()); numbers not comparable`);
+    process.exit(1);
+  }
   const mb = (b) => `${(b / 1048576).toFixed(1)} MB`;
   const rows = [
     ['require()', 'requireMs', (v) => `${v.toFixed(1)} ms`, 1 / 3],

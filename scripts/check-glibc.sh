@@ -3,12 +3,12 @@
 #   - no symbol needs a glibc version above $MAX (default 2.28, Node 20's own floor)
 #   - libstdc++ is not linked dynamically (it is linked in with -static-libstdc++)
 #   - only the Node-API entry points are exported
-# usage: sh scripts/check-glibc.sh [file.node ...]   (default: prebuilds/linux-*/*.node)
+# usage: sh scripts/check-glibc.sh [file.node ...]   (default: prebuilds/linux-*/*.glibc.node)
 # Needs objdump (binutils); it reads aarch64 ELF files too.
 set -u
 MAX=${MAX:-2.28}
 if [ $# -eq 0 ]; then
-  set -- prebuilds/linux-*/*.node
+  set -- prebuilds/linux-*/*.glibc.node
   [ -e "$1" ] || { echo "check-glibc: no Linux prebuilds in prebuilds/linux-*/" >&2; exit 1; }
 fi
 command -v objdump >/dev/null 2>&1 || { echo "check-glibc: objdump not found (apt-get install binutils)" >&2; exit 2; }

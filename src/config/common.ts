@@ -41,6 +41,13 @@ export function serverUrlsFor(zone: ServerZone): Readonly<ServerUrls> {
 /** Thrown for an option that cannot be defaulted sensibly. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  /** The option at fault, dotted for nested ones (`cohortSyncConfig.secretKey`), when there is one. */
+  readonly option: string | undefined;
+
+  constructor(message: string, option?: string) {
+    super(message);
+    this.option = option;
+  }
 }
 
 /** `'1000' (a string)`, `42 (a number)`, `an object`: what a message says the user passed. */

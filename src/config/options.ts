@@ -12,6 +12,7 @@ import type { Dispatcher } from 'undici';
 import { LogLevel } from '../util/logger';
 import type { CustomRow, OptionContext, OptionRow } from './option-table';
 import { describeValue } from './option-table';
+import { type RedisConfig, resolveRedisConfig } from '../redis/config';
 
 function isDispatcher(value: unknown): value is Dispatcher {
   return (
@@ -115,6 +116,24 @@ export const OPTIONS = {
       cohortPollingIntervalMillis: { type: 'number', clients: 'local', default: 60_000, min: 60_000, clamp: true },
       cohortServerUrl: { type: 'url', clients: 'local', zoneDefault: 'cohort' },
     },
+  },
+  evaluationProxyConfig: {
+    type: 'object',
+    clients: 'local',
+    fields: {
+      // Validated as an http(s) URL by resolveLocalConfig (it has no zone default).
+      proxyUrl: { type: 'string', clients: 'local', required: true },
+      // The JVM SDK's EvaluationProxyConfig defaults.
+      cohortCacheCapacity: { type: 'number', clients: 'local', default: 1_000_000, min: 1, integer: true },
+      cohortCacheTtlMillis: { type: 'number', clients: 'local', default: 60_000, min: 1 },
+    },
+  },
+  redisConfig: {
+    type: 'custom',
+    clients: 'local',
+    describe: "Redis for mode 'fleet' or 'evaluation-proxy' (url, cluster, sentinel or client; docs/fleet.md)",
+    // src/redis/config.ts validates every field (shapes of cluster, sentinel, client; bounds of the timings).
+    check: (value, ctx) => resolveRedisConfig(value as RedisConfig, (m) => ctx.warn(m)),
   },
   hooks: {
     ...objectWith('local', 'an array of hooks', Array.isArray),

@@ -27,9 +27,11 @@ import { dependentsOf, diffSnapshots } from './flag-diff';
 import { StatusTracker } from './status';
 import { type Installed, SnapshotHolder } from './sources/snapshot-holder';
 import { planSources } from './sources/plan';
+import type { FleetStatus } from '../redis/fleet-source';
 import { ClientFlagCache } from './client-cache';
 import { type FlagConfigCache, type InMemoryFlagConfigCache, isFlagConfigCache } from './compat/cache';
 import { isPermanentSourceError, type SourcePlan } from './sources/types';
+import { ProxyMemberships } from '../proxy/memberships';
 
 export interface EvaluateOptions {
   /** Track an exposure event for each evaluated variant (needs exposureConfig). */
@@ -61,6 +63,8 @@ function bootstrapPayload(bootstrap: FlagBootstrap): string {
 interface Cycle {
   readonly plan: SourcePlan;
   readonly http: HttpClient;
+  /** Present with evaluationProxyConfig: memberships of cohorts not held in memory. */
+  readonly memberships: ProxyMemberships | undefined;
   stopped: boolean;
 }
 
@@ -126,6 +130,7 @@ export class LocalEvaluationClient {
         refreshed: (from) => this.tracker.refreshed(from),
         failed: (from, error) => this.onFailed(from, error),
       },
+      cohortsPerUser: this.config.evaluationProxyConfig !== undefined,
     });
     this.clientCache = new ClientFlagCache(this.holder, flagConfigCache ?? undefined, this.logger);
     this.cache = this.clientCache;
@@ -163,7 +168,21 @@ export class LocalEvaluationClient {
     this.holder.useCohorts(plan.cohorts, this.cohortStore);
     this.holder.open();
     plan.primary.attach?.(this.holder);
-    return { plan, http, stopped: false };
+    const proxy = this.config.evaluationProxyConfig;
+    const memberships = proxy
+      ? new ProxyMemberships({
+          apiKey: this.apiKey,
+          proxyUrl: proxy.proxyUrl,
+          capacity: proxy.cohortCacheCapacity,
+          ttlMillis: proxy.cohortCacheTtlMillis,
+          http,
+          logger: this.logger,
+          store: this.cohortStore,
+          requestTimeoutMillis: this.internals.membershipRequestTimeoutMillis,
+          clock: this.internals.membershipClock,
+        })
+      : undefined;
+    return { plan, http, memberships, stopped: false };
   }
 
   private onInstalled(next: Installed, previous: Installed | undefined): void {
@@ -242,6 +261,12 @@ export class LocalEvaluationClient {
   /** How fresh the flags are: one call for a readiness probe. docs/events.md */
   status(): ClientStatus {
     return this.tracker.status();
+  }
+
+  /** With redisConfig mode 'fleet': this process's role, the Redis connection state and the published version it serves. docs/fleet.md */
+  fleetStatus(): FleetStatus | undefined {
+    const primary = this.cycle.plan.primary as { fleetStatus?: () => FleetStatus };
+    return primary.fleetStatus?.();
   }
 
   /**
@@ -365,6 +390,7 @@ export class LocalEvaluationClient {
     cycle.plan.primary.stop();
     cycle.plan.fallback?.source.stop();
     cycle.plan.cohorts?.stop();
+    cycle.memberships?.stop();
     void cycle.http.close().catch(() => undefined);
     this.tracker.close();
   }
@@ -446,7 +472,7 @@ export class LocalEvaluationClient {
     if (!current) return {};
     const index = current.cohorts;
     const store = this.cohortStore;
-    const evaluated = index === undefined || !user ? user : enrichUser(user, index, store);
+    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cycle.memberships ?? store);
     return explainSnapshot(current.snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
   }
 
@@ -495,7 +521,7 @@ export class LocalEvaluationClient {
       return {};
     }
     const index = current.cohorts;
-    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cohortStore);
+    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cycle.memberships ?? this.cohortStore);
     const results = current.snapshot.evaluate(evaluated, flagKeys);
     if (this.tracking !== undefined) this.tracking.onEvaluate(evaluated, results, options?.tracksExposure);
     else if (options?.tracksExposure === true && !this.warnedNoTracking) {
@@ -506,10 +532,33 @@ export class LocalEvaluationClient {
   }
 
   /**
+   * With evaluationProxyConfig: look up (and cache) the cohort memberships
+   * this user needs from the proxy, for cohorts not held in memory, so that
+   * the next evaluateV2 for the user is exact. Resolves when they are cached
+   * or the lookup failed (logged); never rejects. Without
+   * evaluationProxyConfig, or when every referenced cohort is held in
+   * memory, resolves at once. evaluateV2 itself never waits: on a cache miss
+   * it starts this lookup in the background and treats the user as in none
+   * of the cohorts not held in memory. docs/evaluation-proxy.md
+   */
+  prepareUser(user: ExperimentUser): Promise<void> {
+    const memberships = this.cycle.memberships;
+    if (memberships === undefined) return Promise.resolve();
+    return memberships.prepare(user, this.holder.current?.cohorts);
+  }
+
+  /** prepareUser(user), then evaluateV2: exact cohort targeting through the evaluation proxy on the first call. */
+  async evaluateV2Async(user: ExperimentUser, flagKeys?: string[], options?: EvaluateOptions): Promise<Variants> {
+    await this.prepareUser(user);
+    return this.evaluateV2(user, flagKeys, options);
+  }
+
+  /**
    * @deprecated use evaluateV2. Like the official SDK: async, and variants
    * whose metadata marks them default are left out.
    */
   async evaluate(user: ExperimentUser, flagKeys?: string[], options?: EvaluateOptions): Promise<Variants> {
+    await this.prepareUser(user);
     return filterDefaultVariants(this.evaluateV2(user, flagKeys, options));
   }
 

@@ -6,7 +6,7 @@
  * are loaded; a newer install wins over an older submission still in flight.
  * An unusable payload is logged and the last good flags stay.
  */
-import { performance } from 'node:perf_hooks';
+// performance: the global (node:perf_hooks itself is not in Node's startup snapshot; loading it costs require() time).
 import { type Engine, type FlagSnapshot, FlagPayloadError } from '../../engine';
 import type { CohortStore } from '../../engine/cohort-store';
 import type { Logger } from '../../util/logger';
@@ -41,6 +41,8 @@ export interface SnapshotHolderOptions {
   engine: Engine;
   logger: Logger;
   observer: HolderObserver;
+  /** Cohorts not loaded are looked up per user (evaluationProxyConfig): no "no cohort download" error. */
+  cohortsPerUser?: boolean;
 }
 
 export class SnapshotHolder implements FlagSink {
@@ -175,7 +177,7 @@ export class SnapshotHolder implements FlagSink {
     const previous = this.state;
     this.state = next;
     const cohorts = next.cohorts;
-    if (cohorts && !this.cohortLoader && !this.warnedNoCohortLoader) {
+    if (cohorts && !this.cohortLoader && !this.options.cohortsPerUser && !this.warnedNoCohortLoader) {
       this.warnedNoCohortLoader = true;
       this.options.logger.error('Cohorts found in flag configs but no cohort download configured (set cohortSyncConfig)');
     }
