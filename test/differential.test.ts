@@ -245,7 +245,7 @@ function reproduces(engine: Engine, flags: GenFlag[], user: GenUser | undefined,
   }
   let expected: Variants;
   try {
-    expected = new ReferenceEvaluator(JSON.stringify(flags)).evaluate(user as ExperimentUser, refKeys(arg)).variants;
+    expected = new ReferenceEvaluator(JSON.stringify(flags)).evaluate(user, refKeys(arg)).variants;
   } catch {
     return false; // a reduction the official engine cannot evaluate is not a reproduction
   }
@@ -273,25 +273,25 @@ function minimise(engine: Engine, m: Mismatch): { flags: GenFlag[]; user: GenUse
   };
   for (let i = flags.length - 1; i >= 0; i--) tryFlags(flags.filter((_, j) => j !== i));
   for (let f = 0; f < flags.length; f++) {
-    for (let s = flags[f]!.segments.length - 1; s >= 0; s--) {
+    for (let s = flags[f].segments.length - 1; s >= 0; s--) {
       const c = JSON.parse(JSON.stringify(flags)) as GenFlag[];
-      c[f]!.segments.splice(s, 1);
+      c[f].segments.splice(s, 1);
       tryFlags(c);
     }
-    for (let s = 0; s < flags[f]!.segments.length; s++) {
-      const conds = flags[f]!.segments[s]!.conditions;
+    for (let s = 0; s < flags[f].segments.length; s++) {
+      const conds = flags[f].segments[s].conditions;
       if (!conds) continue;
       for (let o = conds.length - 1; o >= 0; o--) {
         const c = JSON.parse(JSON.stringify(flags)) as GenFlag[];
-        c[f]!.segments[s]!.conditions!.splice(o, 1);
-        if (c[f]!.segments[s]!.conditions!.length > 0) tryFlags(c);
+        c[f].segments[s].conditions!.splice(o, 1);
+        if (c[f].segments[s].conditions!.length > 0) tryFlags(c);
       }
-      const after = flags[f]!.segments[s]!.conditions ?? [];
+      const after = flags[f].segments[s].conditions ?? [];
       for (let o = 0; o < after.length; o++) {
-        for (let a = after[o]!.length - 1; a >= 0; a--) {
+        for (let a = after[o].length - 1; a >= 0; a--) {
           const c = JSON.parse(JSON.stringify(flags)) as GenFlag[];
-          c[f]!.segments[s]!.conditions![o]!.splice(a, 1);
-          if (c[f]!.segments[s]!.conditions![o]!.length > 0) tryFlags(c);
+          c[f].segments[s].conditions![o].splice(a, 1);
+          if (c[f].segments[s].conditions![o].length > 0) tryFlags(c);
         }
       }
     }
@@ -338,7 +338,7 @@ function report(engine: Engine, m: Mismatch, index: number): string {
     actual = { keys: checked.snap?.keys(), problems: checked.problems };
   } else if (minimised) {
     try {
-      expected = new ReferenceEvaluator(JSON.stringify(min.flags)).evaluate(min.user as ExperimentUser, refKeys(m.arg)).variants;
+      expected = new ReferenceEvaluator(JSON.stringify(min.flags)).evaluate(min.user, refKeys(m.arg)).variants;
       const snap = engine.load(JSON.stringify(min.flags));
       actual = snap.rejected.length ? { rejected: snap.rejected } : callEngine(snap, min.user, m.arg);
     } catch (err) {
@@ -429,7 +429,6 @@ function run(engines: NamedEngine[], coverage: Coverage): RunStats {
     const c = generateCase(rng.u32(), flagCount, userCount);
     const payload = JSON.stringify(c.flags);
     const ref = new ReferenceEvaluator(payload, coverage);
-    const order = ref.order();
     stats.cases++;
     stats.flagsPerCase.min = Math.min(stats.flagsPerCase.min, c.flags.length);
     stats.flagsPerCase.max = Math.max(stats.flagsPerCase.max, c.flags.length);
@@ -446,11 +445,11 @@ function run(engines: NamedEngine[], coverage: Coverage): RunStats {
     const callRng = new Rng(deriveSeed(caseSeed, 1));
     c.users.forEach((user, userIndex) => {
       const args: FlagKeysArg[] = [callRng.chance(0.1) ? { kind: 'omitted' } : { kind: 'undefined' }];
-      if (callRng.chance(0.6)) args.push({ kind: 'list', keys: c.keySubsets[userIndex]! });
+      if (callRng.chance(0.6)) args.push({ kind: 'list', keys: c.keySubsets[userIndex] });
       if (callRng.chance(0.05)) args.push({ kind: 'empty' });
       for (const arg of args) {
         const before = userIndex === 0 ? jsLiteral(user) : undefined;
-        const expected = ref.evaluate(user as ExperimentUser | undefined, refKeys(arg));
+        const expected = ref.evaluate(user, refKeys(arg));
         stats.calls++;
         stats.evaluations += expected.evaluated;
         engines.forEach(({ name }, e) => {
@@ -488,7 +487,8 @@ function run(engines: NamedEngine[], coverage: Coverage): RunStats {
 // The native engine is compared only when the addon is built (global-setup.ts says why not).
 const describeEngines = describe.skipIf(ENGINE_NAMES.includes('native') && !nativeAddonLoaded);
 
-describeEngines(`differential: ${ENGINE_NAMES.join(' + ')} vs official experiment-core 0.13.1 (seed ${SEED})`, () => {
+// Not shuffled: the later tests check what the first one's run recorded.
+describeEngines(`differential: ${ENGINE_NAMES.join(' + ')} vs official experiment-core 0.13.1 (seed ${SEED})`, { shuffle: false }, () => {
   let engines: NamedEngine[] = [];
   const coverage = newCoverage();
   let stats: RunStats | undefined;
@@ -542,7 +542,7 @@ describeEngines(`differential: ${ENGINE_NAMES.join(' + ')} vs official experimen
       const rng = new Rng(deriveSeed(SEED ^ 0x5eed, caseIndex));
       const c = generateCase(rng.u32(), flagCountFor(rng), 8);
       const ref = new ReferenceEvaluator(JSON.stringify(c.flags));
-      const client = new LocalEvaluationClient('server-differential', { bootstrap: ref.record as never, logLevel: LogLevel.Disable });
+      const client = new LocalEvaluationClient('server-differential', { bootstrap: ref.record, logLevel: LogLevel.Disable });
       c.users.forEach((user, i) => {
         if (user === undefined) return;
         for (const keys of [undefined, c.keySubsets[i]]) {
@@ -655,9 +655,9 @@ describeEngines('flags the official engine would throw on are left out, the othe
         for (const k of b.rejected) expect(snap.has(k), `${name}: has(${k})`).toBe(false);
         expect(snap.size, name).toBe(c.flags.length);
         for (const user of users) {
-          for (const keys of [undefined, [...b.rejected, c.flags[0]!.key]]) {
-            const expected = good.evaluate(user as ExperimentUser, keys).variants;
-            const actual = snap.evaluate(user as ExperimentUser, keys);
+          for (const keys of [undefined, [...b.rejected, c.flags[0].key]]) {
+            const expected = good.evaluate(user, keys).variants;
+            const actual = snap.evaluate(user, keys);
             const d = firstDifference(expected, actual);
             expect(d, `${name}: user ${jsLiteral(user)} keys ${JSON.stringify(keys)}`).toBeNull();
           }

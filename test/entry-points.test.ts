@@ -54,7 +54,9 @@ describe('package entry points', () => {
       expect(cjs.length, specifier).toBeGreaterThan(0);
       expect(esm, specifier).toEqual(cjs.filter((n) => n !== '__esModule'));
     }
-    expect(loaded[pkg.name].cjs).toEqual(expect.arrayContaining(['Experiment', 'LocalEvaluationClient', 'RemoteEvaluationClient']));
+    expect(loaded[pkg.name].cjs).toEqual(
+      expect.arrayContaining(['Experiment', 'LocalEvaluationClient', 'RemoteEvaluationClient']),
+    );
     expect(loaded[`${pkg.name}/dev-server`].cjs).toContain('createLocalServer');
   }, 60_000);
 });

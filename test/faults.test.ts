@@ -181,7 +181,7 @@ describe('remote fetch', () => {
       expect(isFetchError(err) && err.statusCode).toBe(403);
       expect(server.requests('vardata')).toHaveLength(1);
     } finally {
-      c.close();
+      await c.close();
     }
   });
 
@@ -198,7 +198,7 @@ describe('remote fetch', () => {
       expect(server.requests('vardata')).toHaveLength(2);
       expect(server.requests('vardata')[0].status).toBe(fault.status);
     } finally {
-      c.close();
+      await c.close();
     }
   });
 
@@ -212,7 +212,7 @@ describe('remote fetch', () => {
       expect(err.statusCode).toBeUndefined();
       expect(JSON.stringify(err.cause, Object.getOwnPropertyNames(err.cause ?? {})) + String(err.cause)).toMatch(/ENOTFOUND|EAI_AGAIN|getaddrinfo/);
     } finally {
-      c.close();
+      await c.close();
     }
   });
 });

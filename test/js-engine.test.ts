@@ -42,9 +42,9 @@ describe('js engine', () => {
       'flag-a': { key: 'control', value: 'control' },
       'flag-b': { key: 'off', metadata: { segmentName: 'flag-dependencies', default: true } },
     });
-    const v = snapshot.evaluate({}, ['json-value'])['json-value']!;
+    const v = snapshot.evaluate({}, ['json-value'])['json-value'];
     expect(v.value).toBe('{"n":1}');
-    const off = snapshot.evaluate({ user_id: 'x' }, ['flag-a'])['flag-a']!;
+    const off = snapshot.evaluate({ user_id: 'x' }, ['flag-a'])['flag-a'];
     expect(Object.prototype.hasOwnProperty.call(off, 'value')).toBe(true);
     expect(off.value).toBeUndefined();
   });

@@ -38,7 +38,7 @@ function capture(what: unknown): void {
 }
 function logger(): LoggerProvider {
   const push = (...args: unknown[]): void => args.forEach(capture);
-  return { verbose: push, debug: push, info: push, warn: push, error: push } as LoggerProvider;
+  return { verbose: push, debug: push, info: push, warn: push, error: push };
 }
 async function outcome(p: Promise<unknown>): Promise<void> {
   await p.then(capture, capture);

@@ -249,6 +249,7 @@ function compileAllFlagsBuilder(keysInOrder: string[]): AllFlagsBuilder | undefi
   if (keysInOrder.length === 0 || keysInOrder.includes('__proto__')) return undefined;
   const members = keysInOrder.map((key, i) => `${JSON.stringify(key)}: r[o[${2 * i + 1}]]`);
   try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a compiled object literal: keys are JSON.stringify'd flag keys
     return new Function('r', 'o', `return {${members.join(',')}};`) as AllFlagsBuilder;
   } catch {
     return undefined;

@@ -28,6 +28,7 @@ export function loadIoredis(moduleName = 'ioredis'): IoredisModule {
   if (loaded && moduleName === 'ioredis') return loaded;
   let mod: IoredisModule;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer dependency, loaded only when redisConfig is used
     mod = require(moduleName) as IoredisModule;
   } catch (err) {
     const e = new Error(

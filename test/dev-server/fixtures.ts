@@ -71,7 +71,7 @@ export const FLAGS: EvaluationFlag[] = [
     key: 'flag-json',
     metadata: { deployed: true, evaluationMode: 'remote', flagType: 'release', flagVersion: 1 },
     segments: [{ variant: 'json' }],
-    variants: { off: offVariant, json: { key: 'json', value: { nested: [1, 'two', null] } as unknown as string } },
+    variants: { off: offVariant, json: { key: 'json', value: { nested: [1, 'two', null] } } },
   },
   {
     key: 'flag-dependent',

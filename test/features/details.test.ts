@@ -62,8 +62,8 @@ describe('evaluateV2Details', () => {
       const c = generateCase(rng.u32(), rng.int(1, 40), 12, { profile });
       const snap = engine.load(JSON.stringify(c.flags));
       c.users.forEach((user, u) => {
-        checked += checkAgreement(snap, user as ExperimentUser | undefined, undefined);
-        checked += checkAgreement(snap, user as ExperimentUser | undefined, c.keySubsets[u]);
+        checked += checkAgreement(snap, user, undefined);
+        checked += checkAgreement(snap, user, c.keySubsets[u]);
       });
     }
     expect(checked).toBeGreaterThan(1000);
@@ -74,8 +74,8 @@ describe('evaluateV2Details', () => {
     const snap = createJsEngine().load(JSON.stringify(c.flags));
     expect(snap.explain).toBeUndefined();
     for (const user of c.users) {
-      const variants = snap.evaluate(user as ExperimentUser | undefined);
-      const details = explainSnapshot(snap, user as ExperimentUser | undefined, undefined, () => false);
+      const variants = snap.evaluate(user);
+      const details = explainSnapshot(snap, user, undefined, () => false);
       expect(Object.keys(details)).toEqual(Object.keys(variants));
       for (const [k, d] of Object.entries(details)) {
         expect(d.reason).toBe('UNEXPLAINED');

@@ -37,7 +37,7 @@ describe('evaluation hooks', () => {
         after = { context, result, data };
       },
     };
-    const c = client({ hooks: [hook as EvaluationHook] });
+    const c = client({ hooks: [hook] });
     const user = { user_id: 'u1' };
     const variants = c.evaluateV2(user, ['a']);
     expect(variants.a.key).toBe('on');

@@ -170,9 +170,9 @@ describe('user enrichment', () => {
     await store.load(body({ cohortId: 'c2', groupType: 'User', memberIds: ['u2'] }), 'c2');
     await store.load(body({ cohortId: 'g1', groupType: 'org', memberIds: ['acme'] }), 'g1');
     const official = new OfficialClient('k', { loggerProvider: silent });
-    official.cohortStorage.put({ cohortId: 'c1', groupType: 'User', memberIds: new Set(['u1', 'u2']), lastModified: 1, size: 2, groupTypeId: 0, lastComputed: 0 } as never);
-    official.cohortStorage.put({ cohortId: 'c2', groupType: 'User', memberIds: new Set(['u2']), lastModified: 1, size: 1, groupTypeId: 0, lastComputed: 0 } as never);
-    official.cohortStorage.put({ cohortId: 'g1', groupType: 'org', memberIds: new Set(['acme']), lastModified: 1, size: 1, groupTypeId: 0, lastComputed: 0 } as never);
+    official.cohortStorage.put({ cohortId: 'c1', groupType: 'User', memberIds: new Set(['u1', 'u2']), lastModified: 1, size: 2, groupTypeId: 0, lastComputed: 0 });
+    official.cohortStorage.put({ cohortId: 'c2', groupType: 'User', memberIds: new Set(['u2']), lastModified: 1, size: 1, groupTypeId: 0, lastComputed: 0 });
+    official.cohortStorage.put({ cohortId: 'g1', groupType: 'org', memberIds: new Set(['acme']), lastModified: 1, size: 1, groupTypeId: 0, lastComputed: 0 });
     const index = buildCohortIndex(loadEngine().load(JSON.stringify(flags)));
     if (!index) throw new Error('no index');
     const flagMap = Object.fromEntries(flags.map((f) => [f.key, f]));

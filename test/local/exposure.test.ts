@@ -114,9 +114,11 @@ describe('tracking through analytics-node', () => {
   const trackingOptions = () => ({ serverUrl: server.url + '/2/httpapi', flushIntervalMillis: 60_000, flushQueueSize: 1000 });
 
   it('does not load @amplitude/analytics-node unless tracking is configured', async () => {
-    const loaded = () => Object.keys(require.cache).some((p) => p.includes('@amplitude/analytics-node'));
-    const before = loaded();
-    expect(before).toBe(false); // each test file runs in its own process (pool: forks, isolate)
+    const isAnalytics = (p: string) => p.includes('@amplitude/analytics-node');
+    const loaded = () => Object.keys(require.cache).some(isAnalytics);
+    // Another test of this file may have loaded it already (tests run in any order): forget it, so a new require shows.
+    for (const p of Object.keys(require.cache).filter(isAnalytics)) delete require.cache[p];
+    expect(loaded()).toBe(false);
     const c = localClient({ serverUrl: server.url, logger: capturingLogger() });
     await c.start();
     c.evaluateV2({ user_id: 'u' }, undefined, { tracksExposure: true });
@@ -135,7 +137,7 @@ describe('tracking through analytics-node', () => {
     expect(server.events()).toHaveLength(0);
     await c.close({ flushTimeoutMillis: 5000 });
     const events = server.events();
-    expect(events.map((e) => `${e.user_id} ${(e.event_properties as Record<string, unknown>)['[Experiment] Flag Key']}`).sort()).toEqual([
+    expect(events.map((e) => `${String(e.user_id)} ${String((e.event_properties as Record<string, unknown>)['[Experiment] Flag Key'])}`).sort()).toEqual([
       'u1 a',
       'u1 b',
       'u2 a',

@@ -1,7 +1,7 @@
 /** Mistakes a new user makes, visible at the default log level (Error) and fast. */
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { API_KEY, capturingLogger, flag, guardUnhandledRejections, localClient, useLocalServer } from '../support';
+import { capturingLogger, flag, guardUnhandledRejections, localClient } from '../support';
 
 guardUnhandledRejections();
 
@@ -13,8 +13,6 @@ async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
 }
-
-const server = useLocalServer({ flags: [flag('my-flag'), flag('other', 'off')], apiKeys: [API_KEY] }, 'all');
 
 describe('serverUrl pointing at a closed port', () => {
   it.each([false, true])('start() rejects with the reason, not the start timeout (streamUpdates %s), logged at error', async (streamUpdates) => {

@@ -100,7 +100,7 @@ describe('resolveRemoteConfig: validation', () => {
     ['fetchRetryBackoffScalar', 0.5, 1.5],
     ['fetchRetryTimeoutMillis', Infinity, 10000],
   ])('%s = %j warns and uses %d', (key, value, fallback) => {
-    const { resolved, warnings } = resolveWith({ [key]: value } as RemoteEvaluationConfig);
+    const { resolved, warnings } = resolveWith({ [key]: value });
     expect(resolved[key as keyof typeof resolved]).toBe(fallback);
     expect(warnings.join('\n')).toContain(`config.${key}`);
   });

@@ -17,7 +17,10 @@ export const FAST_POLLING: LocalClientInternals = Object.freeze({
 const closers: Array<() => Promise<unknown>> = [];
 
 /** Close `client` in closeClients() (after each test when the file uses useLocalServer or closeClientsAfterEach). */
-export function track<T extends { close(): Promise<unknown> }>(client: T, close: (c: T) => Promise<unknown> = (c) => c.close()): T {
+export function track<T extends { close(): Promise<unknown> }>(
+  client: T,
+  close: (c: T) => Promise<unknown> = (c) => c.close(),
+): T {
   closers.push(() => close(client));
   return client;
 }

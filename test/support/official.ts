@@ -13,8 +13,8 @@ export function officialEvaluate(
   user: Record<string, unknown> | undefined,
   flagKeys?: string[],
 ): Record<string, unknown> {
-  const record: Record<string, any> = {};
-  for (const flag of flags) record[(flag as { key: string }).key] = flag;
+  const record: Parameters<typeof topologicalSort>[0] = {};
+  for (const flag of flags) record[(flag as { key: string }).key] = flag as (typeof record)[string];
   const context = convertUserToEvaluationContext(user);
   const sorted = topologicalSort(record, flagKeys);
   return evaluationVariantsToVariants(engine.evaluate(context, sorted));

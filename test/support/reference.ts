@@ -95,7 +95,8 @@ function instrument(engine: EvaluationEngine, cov: Coverage): void {
       const root = condition.selector[0];
       if (root === 'result') bump(cov, 'result selector, value present');
       if (condition.selector[1] === 'groups') bump(cov, 'group selector, value present');
-      if (condition.selector.length > 4 && condition.selector[2] === 'user_properties') bump(cov, 'selector below a user property');
+      if (condition.selector.length > 4 && condition.selector[2] === 'user_properties')
+        bump(cov, 'selector below a user property');
       if (Array.isArray(prop)) bump(cov, 'array property');
       if (typeof prop === 'object' && !Array.isArray(prop)) bump(cov, 'object property (JSON text)');
       if (typeof prop === 'number') bump(cov, 'number property');
@@ -174,7 +175,7 @@ export class ReferenceEvaluator {
   }
 
   evaluate(user: ExperimentUser | undefined, flagKeys?: string[]): ReferenceResult {
-    const context = convertUserToEvaluationContext(user as never);
+    const context = convertUserToEvaluationContext(user);
     const sorted = topologicalSort(this.record, flagKeys);
     const results = this.engine.evaluate(context, sorted);
     if (this.coverage) {
@@ -183,7 +184,7 @@ export class ReferenceEvaluator {
       if (flagKeys) bump(this.coverage, 'calls with flagKeys');
     }
     return {
-      variants: evaluationVariantsToVariants(results) as Variants,
+      variants: evaluationVariantsToVariants(results),
       evaluated: sorted.length,
       order: sorted.map((f) => f.key),
     };
@@ -205,7 +206,7 @@ export const referenceEngine: Engine = {
       rejected,
       keys: () => ref.order(),
       has: (k) => Object.prototype.hasOwnProperty.call(ref.record, k),
-      flag: (k) => (Object.prototype.hasOwnProperty.call(ref.record, k) ? (ref.record[k] as unknown as Record<string, unknown>) : undefined),
+      flag: (k) => (Object.prototype.hasOwnProperty.call(ref.record, k) ? ref.record[k] : undefined),
       evaluate: (user, flagKeys) => ref.evaluate(user, flagKeys && flagKeys.length ? [...flagKeys] : undefined).variants,
     };
   },

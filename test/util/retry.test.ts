@@ -2,11 +2,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FlagPoller } from '../../src/local/flag-poller';
 import { StreamError } from '../../src/local/stream';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { FetchError, HttpClient } from '../../src/util/http';
 import { createLogger, LogLevel } from '../../src/util/logger';
 import { isPermanentFailure, isRetryable, isRetryableStatus } from '../../src/util/retry';
 import { API_KEY, FLAGS } from '../dev-server/fixtures';
+import { useLocalServer } from '../support';
 
 describe('isRetryableStatus', () => {
   it.each([408, 429, 500, 502, 503, 504, 599, 204, 302])('%i: retry', (status) => {
@@ -36,15 +36,13 @@ describe('isRetryable / isPermanentFailure', () => {
 });
 
 describe('the flag poller follows the policy', () => {
-  let server: LocalServer;
+  const server = useLocalServer({ flags: FLAGS, apiKeys: [API_KEY] });
   let http: HttpClient;
-  beforeEach(async () => {
-    server = await createLocalServer({ flags: FLAGS, apiKeys: [API_KEY] });
+  beforeEach(() => {
     http = new HttpClient();
   });
   afterEach(async () => {
     await http.close();
-    await server.close();
   });
 
   function poller(payloads: Buffer[]): FlagPoller {
