@@ -18,6 +18,7 @@ const entries = [
   ['index', 'index'],
   ['dev-server', 'dev-server/index'],
   ['openfeature', 'openfeature/index'],
+  ['opentelemetry', 'opentelemetry/index'],
 ];
 const esm = path.join(dist, 'esm');
 fs.mkdirSync(esm, { recursive: true });

@@ -18,6 +18,7 @@ export type {
 export {
   LocalEvaluationDefaults,
   CohortSyncConfigDefaults,
+  EvaluationProxyConfigDefaults,
   ExposureConfigDefaults,
   AssignmentConfigDefaults,
 } from './config/local';
@@ -26,6 +27,7 @@ export type {
   AssignmentConfig,
   ExposureConfig,
   CohortSyncConfig,
+  EvaluationProxyConfig,
   FlagBootstrap,
   PersistenceConfig,
 } from './config/local';
@@ -53,3 +55,4 @@ export type { ExperimentUser, Variant, Variants, FlagConfig, EvaluationFlag } fr
 export { diagnose, formatDiagnosis, FlagPayloadError } from './engine';
 export type { EngineDiagnosis } from './engine';
 export { VERSION } from './version';
+export type { LocalEvaluationMetrics, TrackedEventKind } from './metrics';

@@ -48,6 +48,22 @@ describe('feature examples', () => {
     expect(out).toContain('same variants as evaluateV2: true');
   });
 
+  it('metrics.js counts the failed and the good flag fetch, the install and every evaluation', async () => {
+    const out = await example('metrics');
+    expect(out).toContain('installed 5 flags from poll (timed)');
+    expect(out).toContain('experiment_evaluations_total 10');
+    expect(out).toContain('experiment_flag_fetch_failures_total{status="503"} 1');
+    expect(out).toContain('experiment_flag_fetches_total 1');
+  });
+
+  it('opentelemetry.js records span events and metrics through the OTel SDK', async () => {
+    const out = await example('opentelemetry');
+    expect(out).toContain('POST /checkout: feature_flag.evaluation new-checkout=on for ada (version 4)');
+    expect(out).toContain('POST /checkout: feature_flag.evaluation new-checkout=off for bob (version 4)');
+    expect(out).toContain('amplitude.experiment.evaluations: 2');
+    expect(out).toContain('amplitude.experiment.snapshot.installs: 1');
+  });
+
   it('openfeature.js resolves through the OpenFeature SDK', async () => {
     const out = await example('openfeature');
     expect(out).toContain('new-checkout for ada: true (variant on, reason TARGETING_MATCH, segment "Individual Inclusions")');

@@ -41,6 +41,13 @@ export function serverUrlsFor(zone: ServerZone): Readonly<ServerUrls> {
 /** Thrown for an option that cannot be defaulted sensibly. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  /** The option at fault, dotted for nested ones (`cohortSyncConfig.secretKey`), when there is one. */
+  readonly option: string | undefined;
+
+  constructor(message: string, option?: string) {
+    super(message);
+    this.option = option;
+  }
 }
 
 /** `'1000' (a string)`, `42 (a number)`, `an object`: what a message says the user passed. */
@@ -89,4 +96,17 @@ export function numberOption(
     return fallback;
   }
   return value;
+}
+
+/**
+ * `proxyFromEnv`: as given, else Node's own switch for environment proxies (NODE_USE_ENV_PROXY=1, honoured by
+ * Node 24's fetch and http), so one setting covers the process. A caller's dispatcher wins.
+ */
+export function proxyFromEnvFor(value: unknown, hasDispatcher: boolean, notice: (message: string) => void): boolean {
+  const wanted = typeof value === 'boolean' ? value : process.env.NODE_USE_ENV_PROXY === '1';
+  if (wanted && hasDispatcher) {
+    if (value === true) notice('config.proxyFromEnv is ignored because config.dispatcher is set');
+    return false;
+  }
+  return wanted;
 }

@@ -9,11 +9,13 @@ import type { Dispatcher } from 'undici';
 import type { FlagConfig } from '../types';
 import type { EvaluationHook } from '../local/hooks';
 import type { FlagDataSource } from '../local/data-source';
+import type { LocalEvaluationMetrics } from '../metrics';
 import { createConfigReporter, createLogger, type LogLevel, type Logger, type LoggerProvider } from '../util/logger';
-import { ConfigError, normalizeServerZone, serverUrlsFor, type ServerZone, type ServerZoneInput } from './common';
-import { defaultsOf, resolveTable } from './option-table';
+import { ConfigError, normalizeServerZone, proxyFromEnvFor, serverUrlsFor, type ServerZone, type ServerZoneInput } from './common';
+import { defaultsOf, resolveTable, urlOption } from './option-table';
 import { OPTIONS, type TableMatches } from './options';
 import { resolveTransport } from './transport';
+import type { RedisConfig, ResolvedRedisConfig } from '../redis/config';
 
 /** Deprecated assignment tracking (official SDK); `apiKey` is the analytics project key. */
 export interface AssignmentConfig {
@@ -38,6 +40,19 @@ export interface CohortSyncConfig {
   maxCohortSize?: number;
   cohortPollingIntervalMillis?: number;
   cohortServerUrl?: string;
+}
+
+/**
+ * Amplitude's evaluation-proxy over HTTP (the JVM SDK's option): flags and cohorts from the proxy (Amplitude when
+ * it fails), and per-user cohort memberships for cohorts not held in memory. docs/evaluation-proxy.md
+ */
+export interface EvaluationProxyConfig {
+  /** The proxy's base URL, e.g. http://evaluation-proxy:3546. */
+  proxyUrl: string;
+  /** Users (or groups) whose memberships are cached, per group type. Default 1,000,000. */
+  cohortCacheCapacity?: number;
+  /** How long a cached membership answer is used. Default 60,000 ms. */
+  cohortCacheTtlMillis?: number;
 }
 
 /** Bootstrap flags: the official SDK's record keyed by flag key, an array, or a payload string. */
@@ -77,6 +92,8 @@ export interface LocalEvaluationConfig {
   assignmentConfig?: AssignmentConfig;
   exposureConfig?: ExposureConfig;
   cohortSyncConfig?: CohortSyncConfig;
+  /** Flags, cohorts and cohort memberships from Amplitude's evaluation-proxy over HTTP: docs/evaluation-proxy.md. */
+  evaluationProxyConfig?: EvaluationProxyConfig;
   /** Before/after evaluation callbacks (metrics, tracing): docs/hooks.md. More with client.addHook(). */
   hooks?: readonly EvaluationHook[];
   /**
@@ -93,6 +110,19 @@ export interface LocalEvaluationConfig {
    * file when Amplitude cannot be reached at start(): docs/persistence.md.
    */
   persistence?: PersistenceConfig;
+  /**
+   * Share flags and cohorts through Redis: mode 'fleet' (one elected writer, docs/fleet.md) or 'evaluation-proxy'
+   * (read what Amplitude's evaluation-proxy writes, docs/evaluation-proxy.md).
+   */
+  redisConfig?: RedisConfig;
+  /** Callbacks counting evaluations, fetches, failures, cohort downloads, tracked events, installs: docs/observability.md. */
+  metrics?: LocalEvaluationMetrics;
+  /**
+   * Send requests (flags, stream, cohorts, tracked events) through the proxy named by HTTP_PROXY / HTTPS_PROXY,
+   * except for hosts in NO_PROXY. Default: on when NODE_USE_ENV_PROXY=1 (Node's own switch), else off. Ignored
+   * when `dispatcher` is given. docs/observability.md
+   */
+  proxyFromEnv?: boolean;
 }
 
 /** Where the last-known-good flag payload is kept. */
@@ -143,6 +173,10 @@ export const CohortSyncConfigDefaults = Object.freeze(
   defaultsOf(OPTIONS.cohortSyncConfig.fields, 'local', ['cohortServerUrl', 'maxCohortSize', 'cohortPollingIntervalMillis'] as const),
 ) as Readonly<{ cohortServerUrl: string; maxCohortSize: number; cohortPollingIntervalMillis: number }>;
 
+export const EvaluationProxyConfigDefaults = Object.freeze(
+  defaultsOf(OPTIONS.evaluationProxyConfig.fields, 'local', ['cohortCacheCapacity', 'cohortCacheTtlMillis'] as const),
+) as Readonly<{ cohortCacheCapacity: number; cohortCacheTtlMillis: number }>;
+
 export const ExposureConfigDefaults = Object.freeze(
   defaultsOf(OPTIONS.exposureConfig.fields, 'local', ['cacheCapacity'] as const),
 ) as Readonly<{ cacheCapacity: number }>;
@@ -173,11 +207,15 @@ export interface ResolvedLocalConfig {
   exposureConfig: ExposureConfig | undefined;
   assignmentConfig: AssignmentConfig | undefined;
   cohortSyncConfig: Required<CohortSyncConfig> | undefined;
+  evaluationProxyConfig: Required<EvaluationProxyConfig> | undefined;
   hooks: readonly EvaluationHook[];
   flagsFile: string | undefined;
   flagsFilePollIntervalMillis: number;
   dataSource: FlagDataSource | undefined;
   persistence: Required<PersistenceConfig> | undefined;
+  redisConfig: ResolvedRedisConfig | undefined;
+  metrics: LocalEvaluationMetrics | undefined;
+  proxyFromEnv: boolean;
 }
 
 /**
@@ -199,7 +237,24 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | n
     urls: (resolved) => serverUrlsFor(normalizeServerZone(resolved.serverZone)),
   });
   if (r.flagsFile !== undefined && r.dataSource !== undefined) {
-    throw new ConfigError('config.flagsFile and config.dataSource cannot both be set');
+    throw new ConfigError('config.flagsFile and config.dataSource cannot both be set', 'dataSource');
+  }
+  const redisConfig = r.redisConfig as ResolvedRedisConfig | undefined;
+  if (redisConfig !== undefined && (r.flagsFile !== undefined || r.dataSource !== undefined)) {
+    throw new ConfigError('config.redisConfig cannot be combined with flagsFile or dataSource (they are other flag sources)');
+  }
+  if (redisConfig?.mode === 'fleet' && r.streamUpdates === true) {
+    mistake("config.streamUpdates is ignored with redisConfig mode 'fleet': the fleet's writer polls, readers follow Redis");
+  }
+  if (redisConfig?.mode === 'evaluation-proxy' && r.streamUpdates === true) {
+    mistake("config.streamUpdates is ignored with redisConfig mode 'evaluation-proxy': flags are read from the proxy's Redis");
+  }
+  let evaluationProxyConfig = r.evaluationProxyConfig as Required<EvaluationProxyConfig> | undefined;
+  if (evaluationProxyConfig) {
+    evaluationProxyConfig = {
+      ...evaluationProxyConfig,
+      proxyUrl: urlOption('evaluationProxyConfig.proxyUrl', evaluationProxyConfig.proxyUrl, ''),
+    };
   }
   const transport = resolveTransport(r.dispatcher as Dispatcher | undefined, r.httpAgent as HttpAgent | null, undefined, {
     notice: (m) => logger.warn(m),
@@ -229,10 +284,14 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | n
     exposureConfig: r.exposureConfig as ExposureConfig | undefined,
     assignmentConfig: r.assignmentConfig as AssignmentConfig | undefined,
     cohortSyncConfig: r.cohortSyncConfig as Required<CohortSyncConfig> | undefined,
+    evaluationProxyConfig,
     hooks: r.hooks as readonly EvaluationHook[],
     flagsFile: r.flagsFile as string | undefined,
     flagsFilePollIntervalMillis: r.flagsFilePollIntervalMillis as number,
     dataSource: r.dataSource as FlagDataSource | undefined,
     persistence,
+    redisConfig,
+    metrics: r.metrics as LocalEvaluationMetrics | undefined,
+    proxyFromEnv: proxyFromEnvFor(r.proxyFromEnv, transport.dispatcher !== undefined, (m) => logger.warn(m)),
   };
 }

@@ -200,13 +200,17 @@ function urlKind(row: UrlRow, client: 'local' | 'remote'): keyof ServerUrls {
   return typeof row.zoneDefault === 'string' ? row.zoneDefault : row.zoneDefault[client];
 }
 
+/** ctx.fail for one option: throws ConfigError naming it. */
+function failAt(path: string): (message: string) => never {
+  return (message: string): never => {
+    throw new ConfigError(message, path);
+  };
+}
+
 /** Validate a URL option outside a config object (the CLI's --server-url): absent gives `fallback`. */
 export function urlOption(name: string, value: unknown, fallback: string): string {
   if (value === undefined || value === null) return fallback;
-  const fail = (message: string): never => {
-    throw new ConfigError(message);
-  };
-  return resolveUrl(value, fallback, { path: name, client: 'local', urls: US_SERVER_URLS, warn: () => undefined, fail });
+  return resolveUrl(value, fallback, { path: name, client: 'local', urls: US_SERVER_URLS, warn: () => undefined, fail: failAt(name) });
 }
 
 /** Resolve one option: its value, or its default when absent (undefined or null). */
@@ -264,7 +268,8 @@ function resolveFields(row: ObjectRow, value: Record<string, unknown>, parent: O
   }
   for (const name of names) {
     const field = row.fields[name];
-    const ctx: OptionContext = { ...parent, path: `${parent.path}.${name}` };
+    const path = `${parent.path}.${name}`;
+    const ctx: OptionContext = { ...parent, path, fail: failAt(path) };
     const resolved = resolveRow(field, value[name], ctx);
     if (resolved === undefined) delete out[name];
     else out[name] = resolved;
@@ -300,16 +305,13 @@ export function resolveTable(table: OptionTable, config: Record<string, unknown>
     const hint = didYouMean(key, mine);
     options.warn(`config.${key} is not a ${CLIENT_NAME[client]} option and is ignored${hint ? ` (did you mean ${hint}?)` : ''}`);
   }
-  const fail = (message: string): never => {
-    throw new ConfigError(message);
-  };
   const out: Record<string, unknown> = {};
   let urls: Readonly<ServerUrls> | undefined;
   const ordered = [...mine.filter((n) => table[n].type !== 'url' && table[n].type !== 'object'), ...mine.filter((n) => table[n].type === 'url' || table[n].type === 'object')];
   for (const name of ordered) {
     const row = table[name];
     if ((row.type === 'url' || row.type === 'object') && urls === undefined) urls = options.urls(out);
-    const ctx: OptionContext = { path: name, client, urls: urls ?? US_SERVER_URLS, warn: options.warn, fail };
+    const ctx: OptionContext = { path: name, client, urls: urls ?? US_SERVER_URLS, warn: options.warn, fail: failAt(name) };
     if (row.deprecated && config[name] !== undefined && config[name] !== null) {
       options.notice(`config.${name} is deprecated: ${row.deprecated}`);
     }

@@ -12,6 +12,7 @@ import type { Dispatcher } from 'undici';
 import { LogLevel } from '../util/logger';
 import type { CustomRow, OptionContext, OptionRow } from './option-table';
 import { describeValue } from './option-table';
+import { type RedisConfig, resolveRedisConfig } from '../redis/config';
 
 function isDispatcher(value: unknown): value is Dispatcher {
   return (
@@ -57,6 +58,17 @@ export const OPTIONS = {
     },
   },
   dispatcher: objectWith('both', 'an undici Dispatcher (Agent, Pool, ProxyAgent, MockAgent)', isDispatcher),
+  // Absent: decided at resolve time from NODE_USE_ENV_PROXY (proxyFromEnvFor in ./common).
+  proxyFromEnv: {
+    type: 'custom',
+    clients: 'both',
+    describe: 'true or false',
+    check: (value: unknown, ctx: OptionContext) => {
+      if (typeof value === 'boolean') return value;
+      ctx.warn(`config.${ctx.path} must be true or false; got ${describeValue(value)}, using false`);
+      return false;
+    },
+  },
 
   // Remote evaluation.
   fetchTimeoutMillis: { type: 'number', clients: 'remote', default: 10_000, min: 0 },
@@ -116,6 +128,24 @@ export const OPTIONS = {
       cohortServerUrl: { type: 'url', clients: 'local', zoneDefault: 'cohort' },
     },
   },
+  evaluationProxyConfig: {
+    type: 'object',
+    clients: 'local',
+    fields: {
+      // Validated as an http(s) URL by resolveLocalConfig (it has no zone default).
+      proxyUrl: { type: 'string', clients: 'local', required: true },
+      // The JVM SDK's EvaluationProxyConfig defaults.
+      cohortCacheCapacity: { type: 'number', clients: 'local', default: 1_000_000, min: 1, integer: true },
+      cohortCacheTtlMillis: { type: 'number', clients: 'local', default: 60_000, min: 1 },
+    },
+  },
+  redisConfig: {
+    type: 'custom',
+    clients: 'local',
+    describe: "Redis for mode 'fleet' or 'evaluation-proxy' (url, cluster, sentinel or client; docs/fleet.md)",
+    // src/redis/config.ts validates every field (shapes of cluster, sentinel, client; bounds of the timings).
+    check: (value, ctx) => resolveRedisConfig(value as RedisConfig, (m) => ctx.warn(m)),
+  },
   hooks: {
     ...objectWith('local', 'an array of hooks', Array.isArray),
     default: [],
@@ -127,6 +157,7 @@ export const OPTIONS = {
     'an object with a subscribe(listener) method (for example a TestData)',
     (v) => typeof v === 'object' && v !== null && typeof (v as { subscribe?: unknown }).subscribe === 'function',
   ),
+  metrics: objectWith('local', 'an object of metric callbacks (onEvaluation, onFlagConfigFetchFailure, ...)', (v) => typeof v === 'object' && v !== null),
   persistence: {
     type: 'object',
     clients: 'local',

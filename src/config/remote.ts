@@ -6,7 +6,7 @@
  */
 import type { Agent as HttpAgent } from 'node:http';
 import type { buildConnector, Dispatcher } from 'undici';
-import { ConfigError, normalizeServerZone, serverUrlsFor, type ServerZone, type ServerZoneInput } from './common';
+import { ConfigError, normalizeServerZone, proxyFromEnvFor, serverUrlsFor, type ServerZone, type ServerZoneInput } from './common';
 import { defaultsOf, resolveTable } from './option-table';
 import { OPTIONS, type TableMatches } from './options';
 import { resolveTransport } from './transport';
@@ -51,6 +51,11 @@ export interface RemoteEvaluationConfig {
   dispatcher?: Dispatcher;
   /** Python SDK's connection_pool_max_size: max connections to the server. Default unlimited. */
   connectionPoolMaxSize?: number;
+  /**
+   * Send requests through the proxy named by HTTP_PROXY / HTTPS_PROXY, except for hosts in NO_PROXY. Default: on
+   * when NODE_USE_ENV_PROXY=1, else off. Ignored when `dispatcher` is given. docs/observability.md
+   */
+  proxyFromEnv?: boolean;
 }
 
 /** @deprecated use RemoteEvaluationConfig (kept for the official SDK's name). */
@@ -116,6 +121,7 @@ export interface ResolvedRemoteConfig {
   dispatcher: Dispatcher | undefined;
   connections: number | undefined;
   connect: buildConnector.BuildOptions | undefined;
+  proxyFromEnv: boolean;
 }
 
 /**
@@ -159,5 +165,6 @@ export function resolveRemoteConfig(config: RemoteEvaluationConfig | undefined |
     fetchRetryBackoffScalar: r.fetchRetryBackoffScalar as number,
     fetchRetryTimeoutMillis: r.fetchRetryTimeoutMillis as number,
     ...transport,
+    proxyFromEnv: proxyFromEnvFor(r.proxyFromEnv, transport.dispatcher !== undefined, (m) => logger.warn(m)),
   };
 }

@@ -7,6 +7,7 @@
  *   GET  /sdk/v2/vardata     remote evaluation with this SDK's engine (POST too, Python style)
  *   GET  /sdk/stream/v1/flags  SSE flag stream (full flags per message, keep-alives)
  *   GET  /sdk/v1/cohort/:id  cohort download (Basic auth, maxCohortSize, lastModified)
+ *   GET  /sdk/v2/memberships/:groupType/:groupName, GET /status  (evaluationProxy: true only)
  *   POST /2/httpapi, /batch  analytics events, captured for inspection
  *
  * Routes live in a table (src/dev-server/routes/*): add a route there and list
@@ -33,6 +34,7 @@ import { vardataRoute } from './routes/vardata';
 import { batchApiRoute, httpApiRoute } from './routes/httpapi';
 import { streamRoute } from './routes/stream';
 import { cohortRoute } from './routes/cohort';
+import { membershipsRoute, statusRoute } from './routes/memberships';
 import type { ServedCohort } from './state';
 import type { StreamHubOptions } from './stream-hub';
 import { jsonError } from './routes/util';
@@ -48,6 +50,8 @@ export const DEFAULT_ROUTES: readonly Route[] = [
   vardataRoute,
   streamRoute,
   cohortRoute,
+  membershipsRoute,
+  statusRoute,
   httpApiRoute,
   batchApiRoute,
 ];
@@ -68,6 +72,11 @@ export interface LocalServerOptions {
   cohorts?: readonly ServedCohort[];
   /** Cohort credentials accepted, as { apiKey, secretKey } pairs; unset or empty: any. */
   cohortKeys?: readonly { apiKey: string; secretKey: string }[];
+  /**
+   * Behave as Amplitude's evaluation-proxy: gzipped cohort bodies, the memberships endpoint and /status.
+   * Default false.
+   */
+  evaluationProxy?: boolean;
   /** SSE stream behaviour (keep-alive interval, initial flags). */
   stream?: Partial<StreamHubOptions>;
   /** Evaluation engine for /sdk/v2/vardata. Default: this SDK's loadEngine(). */
@@ -148,6 +157,7 @@ class LocalServerImpl implements LocalServer {
     for (const k of options.cohortKeys ?? []) {
       this.state.cohortKeys.add(Buffer.from(`${k.apiKey}:${k.secretKey}`).toString('base64'));
     }
+    this.state.evaluationProxy = options.evaluationProxy === true;
     if (options.stream) Object.assign(this.state.streams.options, options.stream);
     this.router = new Router([...DEFAULT_ROUTES, ...(options.routes ?? [])]);
     this.host = options.host ?? '127.0.0.1';

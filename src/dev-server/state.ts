@@ -3,6 +3,7 @@
  * captured analytics events, the request log, and pending faults. Routes read
  * and write it; tests inspect it through LocalServer.
  */
+import { gzipSync } from 'node:zlib';
 import type { Engine, FlagSnapshot } from '../engine/types';
 import type { EvaluationFlag } from '../types';
 import type { Fault, RequestLogEntry } from './types';
@@ -28,6 +29,10 @@ interface StoredCohort {
   size: number;
   /** Serialized on first request. */
   body: Buffer | undefined;
+  /** The body gzipped (evaluation-proxy mode), on first request. */
+  gzipBody: Buffer | undefined;
+  /** Members as a Set, built on the first memberships request. */
+  memberSet: Set<string> | undefined;
   source: ServedCohort;
 }
 
@@ -64,6 +69,11 @@ export class ServerState {
   readonly cohorts = new Map<string, StoredCohort>();
   /** Accepted `Basic base64(apiKey:secretKey)` credentials; empty: any (or none). */
   readonly cohortKeys = new Set<string>();
+  /**
+   * Answer as Amplitude's evaluation-proxy does: cohorts gzipped (Content-Encoding: gzip) and 204 only for an
+   * equal lastModified; /sdk/v2/memberships and /status served.
+   */
+  evaluationProxy = false;
 
   constructor(engineProvider: () => Engine, logRequests: boolean, maxLoggedRequests: number) {
     this.engineProvider = engineProvider;
@@ -90,6 +100,8 @@ export class ServerState {
       lastModified: cohort.lastModified ?? Date.now(),
       size: cohort.size ?? cohort.memberIds.length,
       body: undefined,
+      gzipBody: undefined,
+      memberSet: undefined,
       source: cohort,
     });
   }
@@ -124,6 +136,25 @@ export class ServerState {
       c.body = Buffer.concat(parts);
     }
     return c.body;
+  }
+
+  /** The 200 body gzipped, as the evaluation-proxy serves it (compressed once). */
+  cohortGzipBody(cohortId: string): Buffer {
+    const c = this.cohorts.get(cohortId);
+    if (!c) throw new Error(`no cohort ${cohortId}`);
+    if (!c.gzipBody) c.gzipBody = gzipSync(this.cohortBody(cohortId));
+    return c.gzipBody;
+  }
+
+  /** Ids of the cohorts of `groupType` that contain `groupName` (the evaluation-proxy's memberships answer). */
+  membershipsOf(groupType: string, groupName: string): string[] {
+    const out: string[] = [];
+    for (const c of this.cohorts.values()) {
+      if ((c.source.groupType ?? 'User') !== groupType) continue;
+      if (!c.memberSet) c.memberSet = new Set(c.source.memberIds);
+      if (c.memberSet.has(groupName)) out.push(c.cohortId);
+    }
+    return out;
   }
 
   /** True when the Authorization header carries accepted cohort credentials (or none are configured). */

@@ -17,6 +17,7 @@ import { type EvaluationHook, HookRunner } from './hooks';
 import { type EvaluationDetails, explainSnapshot } from './details';
 import { internalsOf, type LocalClientInternals } from './internals';
 import { unrefConnector } from './unref-connector';
+import { createMetricsSink, type MetricsSink } from '../metrics';
 import {
   ClientEvents,
   type ClientStatus,
@@ -27,9 +28,11 @@ import { dependentsOf, diffSnapshots } from './flag-diff';
 import { StatusTracker } from './status';
 import { type Installed, SnapshotHolder } from './sources/snapshot-holder';
 import { planSources } from './sources/plan';
+import type { FleetStatus } from '../redis/fleet-source';
 import { ClientFlagCache } from './client-cache';
 import { type FlagConfigCache, type InMemoryFlagConfigCache, isFlagConfigCache } from './compat/cache';
 import { isPermanentSourceError, type SourcePlan } from './sources/types';
+import { ProxyMemberships } from '../proxy/memberships';
 
 export interface EvaluateOptions {
   /** Track an exposure event for each evaluated variant (needs exposureConfig). */
@@ -61,6 +64,8 @@ function bootstrapPayload(bootstrap: FlagBootstrap): string {
 interface Cycle {
   readonly plan: SourcePlan;
   readonly http: HttpClient;
+  /** Present with evaluationProxyConfig: memberships of cohorts not held in memory. */
+  readonly memberships: ProxyMemberships | undefined;
   stopped: boolean;
 }
 
@@ -88,6 +93,9 @@ export class LocalEvaluationClient {
   private warnedFlagKeys = false;
   /** Present once a hook is registered: evaluateV2 checks this one field when there is none. */
   private hooks: HookRunner | undefined;
+  private readonly metrics: MetricsSink;
+  /** Present when config.metrics counts evaluations: evaluateV2 checks this one field otherwise. */
+  private readonly countEvaluation: ((flagCount: number) => void) | undefined;
   /**
    * The flag configs in force, as the official SDK's cache: read them, or
    * change them (get, getAll, put, putAll, delete, clear) and the next
@@ -115,17 +123,21 @@ export class LocalEvaluationClient {
       this.logger.error('Experiment API key is empty: flags cannot be fetched');
     }
     this.engine = loadEngine();
+    this.metrics = createMetricsSink(this.config.metrics, this.logger);
+    this.countEvaluation = typeof this.config.metrics?.onEvaluation === 'function' ? this.metrics.onEvaluation : undefined;
     this.internals = internalsOf(config);
     this.events = new ClientEvents(this.logger);
     this.tracker = new StatusTracker({ onChange: (status) => this.events.emit('status', status) });
     this.holder = new SnapshotHolder({
       engine: this.engine,
       logger: this.logger,
+      metrics: this.metrics,
       observer: {
         installed: (next, previous) => this.onInstalled(next, previous),
         refreshed: (from) => this.tracker.refreshed(from),
         failed: (from, error) => this.onFailed(from, error),
       },
+      cohortsPerUser: this.config.evaluationProxyConfig !== undefined,
     });
     this.clientCache = new ClientFlagCache(this.holder, flagConfigCache ?? undefined, this.logger);
     this.cache = this.clientCache;
@@ -134,6 +146,7 @@ export class LocalEvaluationClient {
       this.config.assignmentConfig,
       this.logger,
       this.internals.analyticsFactory,
+      { metrics: this.metrics, proxyFromEnv: this.config.proxyFromEnv },
     );
     for (const hook of this.config.hooks) this.addHook(hook);
     if (this.config.persistence) this.persistence = new FlagPersistence(this.config.persistence.path, this.logger);
@@ -150,7 +163,7 @@ export class LocalEvaluationClient {
     const http = new HttpClient(
       this.config.dispatcher
         ? { dispatcher: this.config.dispatcher }
-        : { connect: unrefConnector(this.config.connect), connections: this.config.connections },
+        : { connect: unrefConnector(this.config.connect), connections: this.config.connections, proxyFromEnv: this.config.proxyFromEnv },
     );
     const plan = planSources({
       apiKey: this.apiKey,
@@ -159,11 +172,26 @@ export class LocalEvaluationClient {
       http,
       logger: this.logger,
       cohortStore: () => (this.cohortStore ??= createCohortStore(this.internals.cohortStore)),
+      metrics: this.metrics,
     });
     this.holder.useCohorts(plan.cohorts, this.cohortStore);
     this.holder.open();
     plan.primary.attach?.(this.holder);
-    return { plan, http, stopped: false };
+    const proxy = this.config.evaluationProxyConfig;
+    const memberships = proxy
+      ? new ProxyMemberships({
+          apiKey: this.apiKey,
+          proxyUrl: proxy.proxyUrl,
+          capacity: proxy.cohortCacheCapacity,
+          ttlMillis: proxy.cohortCacheTtlMillis,
+          http,
+          logger: this.logger,
+          store: this.cohortStore,
+          requestTimeoutMillis: this.internals.membershipRequestTimeoutMillis,
+          clock: this.internals.membershipClock,
+        })
+      : undefined;
+    return { plan, http, memberships, stopped: false };
   }
 
   private onInstalled(next: Installed, previous: Installed | undefined): void {
@@ -242,6 +270,12 @@ export class LocalEvaluationClient {
   /** How fresh the flags are: one call for a readiness probe. docs/events.md */
   status(): ClientStatus {
     return this.tracker.status();
+  }
+
+  /** With redisConfig mode 'fleet': this process's role, the Redis connection state and the published version it serves. docs/fleet.md */
+  fleetStatus(): FleetStatus | undefined {
+    const primary = this.cycle.plan.primary as { fleetStatus?: () => FleetStatus };
+    return primary.fleetStatus?.();
   }
 
   /**
@@ -365,6 +399,7 @@ export class LocalEvaluationClient {
     cycle.plan.primary.stop();
     cycle.plan.fallback?.source.stop();
     cycle.plan.cohorts?.stop();
+    cycle.memberships?.stop();
     void cycle.http.close().catch(() => undefined);
     this.tracker.close();
   }
@@ -436,6 +471,7 @@ export class LocalEvaluationClient {
           }
           return variants;
         },
+        (details) => details,
       );
     }
     return this.detailsUnhooked(user, flagKeys);
@@ -446,8 +482,10 @@ export class LocalEvaluationClient {
     if (!current) return {};
     const index = current.cohorts;
     const store = this.cohortStore;
-    const evaluated = index === undefined || !user ? user : enrichUser(user, index, store);
-    return explainSnapshot(current.snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
+    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cycle.memberships ?? store);
+    const details = explainSnapshot(current.snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
+    this.countEvaluation?.(Object.keys(details).length);
+    return details;
   }
 
   /** True once flags are loaded (from Amplitude, bootstrap, a file, a data source or the last-known-good file). */
@@ -495,8 +533,9 @@ export class LocalEvaluationClient {
       return {};
     }
     const index = current.cohorts;
-    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cohortStore);
+    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cycle.memberships ?? this.cohortStore);
     const results = current.snapshot.evaluate(evaluated, flagKeys);
+    this.countEvaluation?.(Object.keys(results).length);
     if (this.tracking !== undefined) this.tracking.onEvaluate(evaluated, results, options?.tracksExposure);
     else if (options?.tracksExposure === true && !this.warnedNoTracking) {
       this.warnedNoTracking = true;
@@ -506,10 +545,33 @@ export class LocalEvaluationClient {
   }
 
   /**
+   * With evaluationProxyConfig: look up (and cache) the cohort memberships
+   * this user needs from the proxy, for cohorts not held in memory, so that
+   * the next evaluateV2 for the user is exact. Resolves when they are cached
+   * or the lookup failed (logged); never rejects. Without
+   * evaluationProxyConfig, or when every referenced cohort is held in
+   * memory, resolves at once. evaluateV2 itself never waits: on a cache miss
+   * it starts this lookup in the background and treats the user as in none
+   * of the cohorts not held in memory. docs/evaluation-proxy.md
+   */
+  prepareUser(user: ExperimentUser): Promise<void> {
+    const memberships = this.cycle.memberships;
+    if (memberships === undefined) return Promise.resolve();
+    return memberships.prepare(user, this.holder.current?.cohorts);
+  }
+
+  /** prepareUser(user), then evaluateV2: exact cohort targeting through the evaluation proxy on the first call. */
+  async evaluateV2Async(user: ExperimentUser, flagKeys?: string[], options?: EvaluateOptions): Promise<Variants> {
+    await this.prepareUser(user);
+    return this.evaluateV2(user, flagKeys, options);
+  }
+
+  /**
    * @deprecated use evaluateV2. Like the official SDK: async, and variants
    * whose metadata marks them default are left out.
    */
   async evaluate(user: ExperimentUser, flagKeys?: string[], options?: EvaluateOptions): Promise<Variants> {
+    await this.prepareUser(user);
     return filterDefaultVariants(this.evaluateV2(user, flagKeys, options));
   }
 

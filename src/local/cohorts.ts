@@ -11,21 +11,22 @@
  * network errors and unparsable bodies are retried through the backoff helper. A failed download never removes a
  * cohort that is loaded: the last good members keep serving.
  */
-import type { PerformanceObserver } from 'node:perf_hooks';
-import type { CohortStore } from '../engine/cohort-store';
+import type { CohortInfo, CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import { Backoff, sleep } from '../util/backoff';
 import { isRetryableStatus } from '../util/retry';
 import { basicAuthorization, sdkHeaders } from '../util/auth';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
+import { type MetricsSink, NO_METRICS } from '../metrics';
 import type { Logger } from '../util/logger';
 import { lazy } from '../util/lazy';
 import { type CohortIndex, USER_GROUP_TYPE } from './cohort-utils';
 import type { CohortLoader } from './sources/types';
+import { MemoryReleaser } from './release-memory';
 
-// node:perf_hooks is not in Node's startup snapshot: loaded with the first cohort sync, not at require time.
+// node:zlib is not in Node's startup snapshot: loaded with the first gzipped cohort (evaluation proxy), not at require time.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const perfHooks = lazy(() => require('node:perf_hooks') as typeof import('node:perf_hooks'));
+const zlib = lazy(() => require('node:zlib') as typeof import('node:zlib'));
 
 /** Per-request deadline, as the official SDK's COHORT_CONFIG_TIMEOUT. */
 export const COHORT_REQUEST_TIMEOUT_MILLIS = 20_000;
@@ -34,8 +35,6 @@ export const COHORT_ATTEMPTS = 3;
 /** Downloads in flight at once (the official SDK's Executor(4)). */
 export const COHORT_CONCURRENCY = 4;
 
-/** Bodies at least this large schedule a release of freed heap memory after the next GC. */
-const RELEASE_MEMORY_AFTER_BYTES = 1 << 20;
 
 /** Retry schedule within one download (the official SDK waits a flat 100 ms). */
 export const COHORT_RETRY_BACKOFF = Object.freeze({ minMillis: 250, maxMillis: 5_000, scalar: 2 });
@@ -44,6 +43,8 @@ export interface CohortSyncOptions {
   apiKey: string;
   secretKey: string;
   cohortServerUrl: string;
+  /** Ask this evaluation-proxy first; cohortServerUrl answers when the proxy fails (not for 204 or 413). */
+  proxyUrl?: string;
   maxCohortSize: number;
   pollingIntervalMillis: number;
   http: HttpClient;
@@ -53,6 +54,9 @@ export interface CohortSyncOptions {
   retryBackoff?: { minMillis: number; maxMillis: number; scalar: number };
   missingRetryBackoff?: { minMillis: number; maxMillis: number; scalar: number };
   requestTimeoutMillis?: number;
+  /** Called with each downloaded body once it is loaded (fleet mode publishes it to Redis). */
+  onLoaded?: (cohortId: string, body: Buffer, info: CohortInfo) => void;
+  metrics?: MetricsSink;
 }
 
 /** How one download ended. */
@@ -62,6 +66,8 @@ export type CohortOutcome = 'loaded' | 'unchanged' | 'too-large' | 'rejected' | 
 export class CohortSync implements CohortLoader {
   private readonly origin: string;
   private readonly basePath: string;
+  private readonly proxy: { origin: string; path: string } | undefined;
+  private proxyFailing = false;
   private readonly authorization: string;
   private readonly abort = new AbortController();
   private readonly inFlight = new Map<string, Promise<CohortOutcome>>();
@@ -73,7 +79,7 @@ export class CohortSync implements CohortLoader {
   private stopped = false;
   /** Cohorts whose last download ended in 413 or another non-retryable 4xx: left to the periodic refresh. */
   private readonly definitive = new Set<string>();
-  private gcObserver: PerformanceObserver | undefined;
+  private readonly memory: MemoryReleaser;
   private referenced: () => ReadonlySet<string> = () => new Set();
   private onChange: (changed: ReadonlySet<string>) => void = () => undefined;
 
@@ -81,10 +87,16 @@ export class CohortSync implements CohortLoader {
     const { origin, path } = splitUrl(options.cohortServerUrl + '/sdk/v1/cohort');
     this.origin = origin;
     this.basePath = path;
+    this.memory = new MemoryReleaser(options.store);
+    if (options.proxyUrl) this.proxy = splitUrl(options.proxyUrl + '/sdk/v1/cohort');
     this.authorization = basicAuthorization(options.apiKey, options.secretKey);
     this.missingBackoff = new Backoff(
       options.missingRetryBackoff ?? { minMillis: 2_000, maxMillis: options.pollingIntervalMillis, scalar: 2 },
     );
+  }
+
+  private get metrics(): MetricsSink {
+    return this.options.metrics ?? NO_METRICS;
   }
 
   get store(): CohortStore {
@@ -189,25 +201,7 @@ export class CohortSync implements CohortLoader {
     this.missingTimer = undefined;
     this.abort.abort(new Error('client stopped'));
     for (const wake of this.waiting.splice(0)) wake();
-    this.gcObserver?.disconnect();
-    this.gcObserver = undefined;
-  }
-
-  /**
-   * After a large download, the socket's read chunks are garbage that glibc
-   * keeps resident once collected. At the next GC (when they are freed),
-   * ask the store to give free heap memory back (malloc_trim, off the main
-   * thread). One-shot; no cost when idle.
-   */
-  private releaseMemoryAfterNextGc(): void {
-    if (this.gcObserver || this.stopped) return;
-    const observer = new (perfHooks().PerformanceObserver)(() => {
-      observer.disconnect();
-      if (this.gcObserver === observer) this.gcObserver = undefined;
-      this.options.store.releaseFreeMemory().catch(() => undefined);
-    });
-    this.gcObserver = observer;
-    observer.observe({ entryTypes: ['gc'] });
+    this.memory.stop();
   }
 
   /** One cohort, deduplicated by (id, lastModified) while in flight. */
@@ -251,6 +245,7 @@ export class CohortSync implements CohortLoader {
       } catch (err) {
         if (this.stopped) return 'stopped';
         if (err instanceof CohortTooLargeError) {
+          this.metrics.onCohortDownloadFailure(cohortId, err);
           logger.error(`cohort ${cohortId} is not loaded: ${err.message}`);
           return 'too-large';
         }
@@ -259,6 +254,7 @@ export class CohortSync implements CohortLoader {
             err.statusCode === 401 || err.statusCode === 403
               ? ' (check cohortSyncConfig apiKey and secretKey: the project API and secret keys)'
               : '';
+          this.metrics.onCohortDownloadFailure(cohortId, err);
           logger.error(`cohort ${cohortId} download rejected with status ${err.statusCode}${hint}`);
           return 'rejected';
         }
@@ -273,18 +269,47 @@ export class CohortSync implements CohortLoader {
         return 'stopped';
       }
     }
+    this.metrics.onCohortDownloadFailure(cohortId, lastError);
     const kept = this.options.store.has(cohortId) ? '; keeping the loaded members' : '';
     logger.error(`cohort ${cohortId} download failed after ${COHORT_ATTEMPTS} attempts: ${describe(lastError)}${kept}`);
     return 'failed';
   }
 
+  /** One download: from the evaluation proxy first when there is one, from cohortServerUrl if the proxy fails. */
   private async downloadOnce(cohortId: string, lastModified: number | undefined): Promise<CohortOutcome> {
-    let path = `${this.basePath}/${encodeURIComponent(cohortId)}?maxCohortSize=${this.options.maxCohortSize}`;
+    const proxy = this.proxy;
+    if (proxy === undefined) return this.downloadFrom(this.origin, this.basePath, cohortId, lastModified);
+    try {
+      const outcome = await this.downloadFrom(proxy.origin, proxy.path, cohortId, lastModified);
+      if (this.proxyFailing) {
+        this.proxyFailing = false;
+        this.options.logger.info('cohorts from the evaluation proxy are served again');
+      }
+      return outcome;
+    } catch (err) {
+      if (this.stopped || err instanceof CohortTooLargeError) throw err;
+      if (!this.proxyFailing) {
+        this.proxyFailing = true;
+        this.options.logger.warn(
+          `cohort ${cohortId} from the evaluation proxy failed (${describe(err)}); downloading cohorts from Amplitude until it answers`,
+        );
+      }
+      return this.downloadFrom(this.origin, this.basePath, cohortId, lastModified);
+    }
+  }
+
+  private async downloadFrom(
+    origin: string,
+    basePath: string,
+    cohortId: string,
+    lastModified: number | undefined,
+  ): Promise<CohortOutcome> {
+    let path = `${basePath}/${encodeURIComponent(cohortId)}?maxCohortSize=${this.options.maxCohortSize}`;
     if (lastModified) path += `&lastModified=${lastModified}`;
     const timeout = this.options.requestTimeoutMillis ?? COHORT_REQUEST_TIMEOUT_MILLIS;
     const deadline = Date.now() + timeout;
     const response = await this.options.http.stream({
-      origin: this.origin,
+      origin,
       path,
       method: 'GET',
       headers: sdkHeaders(this.authorization),
@@ -299,9 +324,13 @@ export class CohortSync implements CohortLoader {
       }
       throw new FetchError(response.status, `cohort request failed: status=${response.status}`);
     }
-    const body = await readBody(response, deadline - Date.now());
+    let body = await readBody(response, deadline - Date.now());
+    // The evaluation proxy always sends its stored gzip (Content-Encoding: gzip).
+    if (response.headers['content-encoding'] === 'gzip') body = await gunzipBody(body);
     const info = await this.options.store.load(body, cohortId);
-    if (body.length >= RELEASE_MEMORY_AFTER_BYTES) this.releaseMemoryAfterNextGc();
+    this.options.onLoaded?.(cohortId, body, info);
+    this.memory.afterLoad(body.length);
+    this.metrics.onCohortDownload(info.cohortId, info.memberCount, body.length);
     this.options.logger.debug(`cohort ${info.cohortId} loaded: ${info.memberCount} members (${info.groupType})`);
     return 'loaded';
   }
@@ -344,6 +373,15 @@ async function readBody(response: HttpStream, timeoutMillis: number): Promise<Bu
   }
 }
 
+function gunzipBody(body: Buffer): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    zlib().gunzip(body, (err, out) => {
+      if (err) reject(new FetchError(200, `cohort response is not valid gzip: ${describe(err)}`, { code: 'INVALID_RESPONSE', cause: err }));
+      else resolve(out);
+    });
+  });
+}
+
 export class CohortTooLargeError extends Error {
   override readonly name = 'CohortTooLargeError';
 }
@@ -359,7 +397,11 @@ function describe(e: unknown): string {
  * flags reference. The caller's object is never modified: a copy is made
  * when something is set (nested group_cohort_ids objects are copied too).
  */
-export function enrichUser(user: ExperimentUser, index: CohortIndex, store: CohortStore | undefined): ExperimentUser {
+export function enrichUser(
+  user: ExperimentUser,
+  index: CohortIndex,
+  store: Pick<CohortStore, 'memberOf'> | undefined,
+): ExperimentUser {
   let out: ExperimentUser | undefined;
   const userIds = index.user;
   if (userIds !== undefined && user.user_id) {

@@ -21,6 +21,8 @@ import { type AssignmentConfig, AssignmentConfigDefaults, type ExposureConfig, E
 const lruCache = lazy(() => require('lru-cache') as typeof import('lru-cache'));
 import type { ExperimentUser, Variant, Variants } from '../types';
 import type { Logger } from '../util/logger';
+import { type MetricsSink, NO_METRICS, type TrackedEventKind } from '../metrics';
+import { createProxyTransport } from './analytics-transport';
 
 export const DAY_MILLIS = 24 * 60 * 60 * 1000;
 export const FLAG_TYPE_MUTUAL_EXCLUSION_GROUP = 'mutual-exclusion-group';
@@ -47,6 +49,23 @@ export interface AnalyticsInstance {
 }
 
 export type AnalyticsFactory = () => AnalyticsInstance;
+
+/** What the client adds to both trackers. */
+export interface TrackingOptions {
+  metrics?: MetricsSink;
+  /** Send events through HTTP_PROXY / HTTPS_PROXY (unless the config gives its own transportProvider). */
+  proxyFromEnv?: boolean;
+}
+
+/** analytics-node's result for one event: code 200 means the endpoint accepted it. */
+function deliveryError(result: unknown): Error | undefined {
+  const r = result as { code?: unknown; message?: unknown } | undefined;
+  if (r && typeof r.code === 'number' && r.code >= 200 && r.code < 300) return undefined;
+  const message = r && typeof r.message === 'string' && r.message ? r.message : 'event not accepted';
+  if (!r || typeof r.code !== 'number') return new Error(message);
+  // statusCode as on FetchError, so metrics can tell a 400 from a 429.
+  return Object.assign(new Error(`${message} (code ${r.code})`), { statusCode: r.code });
+}
 
 /** The lazy require: only called when tracking is configured. */
 export function defaultAnalyticsFactory(): AnalyticsInstance {
@@ -231,15 +250,21 @@ abstract class Tracker {
   protected readonly filter: TrackingFilter;
   private failures = 0;
 
+  protected readonly metrics: MetricsSink;
+
   constructor(
+    protected readonly kind: TrackedEventKind,
     config: TrackerConfig,
     defaults: { cacheCapacity: number },
     protected readonly logger: Logger,
     factory: AnalyticsFactory,
     extraOwnOptions: readonly string[] = [],
+    options: TrackingOptions = {},
   ) {
     const { apiKey, cacheCapacity, ...rest } = config;
     for (const own of extraOwnOptions) delete rest[own];
+    this.metrics = options.metrics ?? NO_METRICS;
+    if (options.proxyFromEnv === true && rest.transportProvider === undefined) rest.transportProvider = createProxyTransport();
     // analytics-node logs to the console by default; route it through the
     // SDK's logger (which applies the SDK's level) unless the caller gave one.
     if (rest.loggerProvider === undefined) rest.loggerProvider = analyticsLoggerFor(logger);
@@ -249,7 +274,25 @@ abstract class Tracker {
   }
 
   protected send(event: TrackedEvent): void {
-    this.observe(this.analytics.logEvent(event).promise, 'event');
+    const delivered = this.analytics.logEvent(event).promise;
+    this.observe(
+      delivered?.then((result) => {
+        const error = deliveryError(result);
+        if (error === undefined) this.metrics.onTrackedEventsSent(this.kind, 1);
+        else this.metrics.onTrackedEventsDropped(this.kind, 1, error);
+      }, (err: unknown) => {
+        this.metrics.onTrackedEventsDropped(this.kind, 1, err);
+        throw err;
+      }),
+      'event',
+    );
+  }
+
+  /** True when the filter lets this evaluation's events through; counts the ones it holds back. */
+  protected admit(canonical: string): boolean {
+    if (this.filter.shouldTrack(canonical)) return true;
+    this.metrics.onTrackedEventsDeduplicated(this.kind, 1);
+    return false;
   }
 
   private observe(promise: Promise<unknown> | undefined, what: string): void {
@@ -283,14 +326,19 @@ abstract class Tracker {
 }
 
 export class ExposureTracker extends Tracker {
-  constructor(config: ExposureConfig, logger: Logger, factory: AnalyticsFactory = defaultAnalyticsFactory) {
-    super(config, ExposureConfigDefaults, logger, factory);
+  constructor(
+    config: ExposureConfig,
+    logger: Logger,
+    factory: AnalyticsFactory = defaultAnalyticsFactory,
+    options: TrackingOptions = {},
+  ) {
+    super('exposure', config, ExposureConfigDefaults, logger, factory, [], options);
   }
 
   track(user: ExperimentUser, results: Variants): void {
     if (Object.keys(results).length === 0) return;
     const canonical = canonicalize(user, results);
-    if (!this.filter.shouldTrack(canonical)) return;
+    if (!this.admit(canonical)) return;
     for (const event of toExposureEvents(user, results, Date.now(), this.filter.ttlMillis, canonical)) this.send(event);
   }
 }
@@ -298,15 +346,20 @@ export class ExposureTracker extends Tracker {
 export class AssignmentTracker extends Tracker {
   private readonly sendEvaluatedProps: boolean;
 
-  constructor(config: AssignmentConfig, logger: Logger, factory: AnalyticsFactory = defaultAnalyticsFactory) {
-    super(config, AssignmentConfigDefaults, logger, factory, ['sendEvaluatedProps']);
+  constructor(
+    config: AssignmentConfig,
+    logger: Logger,
+    factory: AnalyticsFactory = defaultAnalyticsFactory,
+    options: TrackingOptions = {},
+  ) {
+    super('assignment', config, AssignmentConfigDefaults, logger, factory, ['sendEvaluatedProps'], options);
     this.sendEvaluatedProps = config.sendEvaluatedProps === true;
   }
 
   track(user: ExperimentUser, results: Variants): void {
     if (Object.keys(results).length === 0) return;
     const canonical = canonicalize(user, results);
-    if (!this.filter.shouldTrack(canonical)) return;
+    if (!this.admit(canonical)) return;
     this.send(toAssignmentEvent(user, results, Date.now(), this.sendEvaluatedProps, canonical));
   }
 }
@@ -349,11 +402,12 @@ export function createTracking(
   assignmentConfig: AssignmentConfig | undefined,
   logger: Logger,
   factory: AnalyticsFactory = defaultAnalyticsFactory,
+  options: TrackingOptions = {},
 ): Tracking | undefined {
   if (!exposureConfig && !assignmentConfig) return undefined;
   return new Tracking(
-    exposureConfig ? new ExposureTracker(exposureConfig, logger, factory) : undefined,
-    assignmentConfig ? new AssignmentTracker(assignmentConfig, logger, factory) : undefined,
+    exposureConfig ? new ExposureTracker(exposureConfig, logger, factory, options) : undefined,
+    assignmentConfig ? new AssignmentTracker(assignmentConfig, logger, factory, options) : undefined,
     logger,
   );
 }

@@ -8,16 +8,20 @@ import { FetchError, HttpClient, splitUrl } from '../util/http';
 import { isPermanentFailure } from '../util/retry';
 import { apiKeyAuthorization, sdkHeaders } from '../util/auth';
 import type { Logger } from '../util/logger';
+import { type MetricsSink, NO_METRICS } from '../metrics';
 
 export interface FlagPollerOptions {
   apiKey: string;
   serverUrl: string;
+  /** Ask this evaluation-proxy first; Amplitude (serverUrl) answers when the proxy fails. */
+  proxyUrl?: string;
   pollingIntervalMillis: number;
   requestTimeoutMillis: number;
   http: HttpClient;
   logger: Logger;
   /** Hands a payload to the store; false when it was not usable (kept the old one). */
   onPayload: (body: Buffer) => boolean | Promise<boolean>;
+  metrics?: MetricsSink;
   /** Told about each failed request (for status and events; logging stays here). */
   onError?: (error: unknown) => void;
   /** Delays after a failed poll. Default pollFailureBackoff(pollingIntervalMillis). */
@@ -47,19 +51,68 @@ export class FlagPoller {
   /** Polling scheduled (startPolling until pausePolling/stop). */
   private active = false;
   private inFlight = false;
+  private readonly proxy: { origin: string; path: string } | undefined;
+  private proxyFailing = false;
+  private fromProxy = false;
 
   constructor(private readonly options: FlagPollerOptions) {
     const { origin, path } = splitUrl(options.serverUrl + '/sdk/v2/flags');
     this.origin = origin;
     this.path = path;
+    if (options.proxyUrl) this.proxy = splitUrl(options.proxyUrl + '/sdk/v2/flags');
     this.failureBackoff = new Backoff(options.failureBackoff ?? pollFailureBackoff(options.pollingIntervalMillis));
   }
 
-  /** One request; resolves with the body of a 200, rejects with FetchError otherwise. */
+  /**
+   * One request (to the evaluation proxy first when there is one, then to
+   * Amplitude if the proxy fails); resolves with the body of a 200, rejects
+   * with FetchError otherwise.
+   */
   async fetchOnce(): Promise<Buffer> {
+    const metrics = this.options.metrics ?? NO_METRICS;
+    try {
+      const body = await this.fetchProxyFirst();
+      metrics.onFlagConfigFetch();
+      return body;
+    } catch (err) {
+      if (!this.stopped) metrics.onFlagConfigFetchFailure(err);
+      throw err;
+    }
+  }
+
+  private async fetchProxyFirst(): Promise<Buffer> {
+    const proxy = this.proxy;
+    if (proxy === undefined) return this.fetchFrom(this.origin, this.path);
+    try {
+      const body = await this.fetchFrom(proxy.origin, proxy.path);
+      this.fromProxy = true;
+      if (this.proxyFailing) {
+        this.proxyFailing = false;
+        this.options.logger.info('flags from the evaluation proxy are served again');
+      }
+      return body;
+    } catch (err) {
+      if (this.stopped) throw err;
+      if (!this.proxyFailing) {
+        this.proxyFailing = true;
+        this.options.logger.warn(
+          `flags from the evaluation proxy failed (${(err as Error)?.message ?? String(err)}); fetching them from Amplitude until it answers`,
+        );
+      }
+      this.fromProxy = false;
+      return this.fetchFrom(this.origin, this.path);
+    }
+  }
+
+  /** True when the last payload came from the evaluation proxy (not from Amplitude). */
+  get answeredByProxy(): boolean {
+    return this.fromProxy;
+  }
+
+  private async fetchFrom(origin: string, path: string): Promise<Buffer> {
     const response = await this.options.http.request({
-      origin: this.origin,
-      path: this.path,
+      origin,
+      path,
       method: 'GET',
       headers: sdkHeaders(apiKeyAuthorization(this.options.apiKey)),
       timeoutMillis: this.options.requestTimeoutMillis,

@@ -7,6 +7,7 @@
  * debug level); evaluation always completes and returns its normal result.
  */
 import type { ExperimentUser, Variants } from '../types';
+import type { EvaluationDetails } from './details';
 import type { Logger } from '../util/logger';
 
 /** What is being evaluated: passed to both stages of every hook. */
@@ -25,6 +26,8 @@ export interface EvaluationHookResult {
   readonly variants: Variants;
   /** Wall time of the evaluation itself, in milliseconds (performance.now() resolution). */
   readonly durationMillis: number;
+  /** For evaluateV2Details: the details returned (reasons, segments...). Undefined for evaluateV2. */
+  readonly details?: EvaluationDetails;
 }
 
 /**
@@ -63,6 +66,7 @@ export class HookRunner {
     context: EvaluationHookContext,
     evaluate: () => T,
     variantsOf: (result: T) => Variants,
+    detailsOf?: (result: T) => EvaluationDetails,
   ): T {
     const hooks = this.hooks;
     const data: unknown[] = new Array(hooks.length);
@@ -77,7 +81,11 @@ export class HookRunner {
     }
     const started = performance.now();
     const result = evaluate();
-    const outcome: EvaluationHookResult = { variants: variantsOf(result), durationMillis: performance.now() - started };
+    const durationMillis = performance.now() - started;
+    const outcome: EvaluationHookResult =
+      detailsOf === undefined
+        ? { variants: variantsOf(result), durationMillis }
+        : { variants: variantsOf(result), durationMillis, details: detailsOf(result) };
     // After-stages run in reverse registration order, as OpenFeature and LaunchDarkly do.
     for (let i = hooks.length - 1; i >= 0; i--) {
       const hook = hooks[i];

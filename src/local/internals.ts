@@ -23,6 +23,9 @@ export interface LocalClientInternals {
   /** Force the cohort store implementation. */
   cohortStore?: 'native' | 'js';
   analyticsFactory?: AnalyticsFactory;
+  membershipRequestTimeoutMillis?: number;
+  /** Clock for the memberships cache TTL. */
+  membershipClock?: { now(): number };
   /** Replaces the primary source's stale period (status). */
   staleAfterMillis?: number;
 }

@@ -18,6 +18,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Backoff, type BackoffOptions } from '../util/backoff';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
+import { type MetricsSink, NO_METRICS } from '../metrics';
 import type { Logger } from '../util/logger';
 import type { FlagPoller } from './flag-poller';
 import { isPermanentFailure } from '../util/retry';
@@ -324,6 +325,7 @@ export class FlagStream {
 
 export interface StreamingUpdaterOptions extends FlagStreamOptions {
   poller: FlagPoller;
+  metrics?: MetricsSink;
   /** Told when the stream cannot connect or fails (for status and events; logging stays here). */
   onFailure?: (error: StreamError) => void;
 }
@@ -338,6 +340,7 @@ export class StreamingUpdater {
   private readonly logger: Logger;
   private readonly backoff: Backoff;
   private readonly stableMillis: number;
+  private readonly metrics: MetricsSink;
   private readonly onFailure: (error: StreamError) => void;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -351,6 +354,7 @@ export class StreamingUpdater {
     this.logger = options.logger;
     this.backoff = new Backoff(options.timings?.retryBackoff ?? STREAM_RETRY_BACKOFF);
     this.stableMillis = options.timings?.stableMillis ?? STREAM_STABLE_MILLIS;
+    this.metrics = options.metrics ?? NO_METRICS;
     this.onFailure = options.onFailure ?? (() => undefined);
     this.stream.onError = (err) => this.onStreamFailure(err);
   }
@@ -373,6 +377,7 @@ export class StreamingUpdater {
       return;
     } catch (err) {
       if (this.stopped) throw err;
+      this.metrics.onStreamFailure(err);
       this.onFailure(err as StreamError);
       this.logger.warn(`flag stream unavailable (${(err as Error).message}); polling until it is back`);
       startError = err;
@@ -392,6 +397,7 @@ export class StreamingUpdater {
     if (this.stopped) return;
     const since = this.stream.connectedSince;
     if (since > 0 && Date.now() - since >= this.stableMillis) this.backoff.reset();
+    this.metrics.onStreamFailure(err);
     this.onFailure(err);
     this.logger.warn(`flag stream failed (${err.message}); polling until it reconnects`);
     this.fallBack(err);
@@ -428,6 +434,7 @@ export class StreamingUpdater {
       await this.stream.connect();
     } catch (err) {
       if (this.stopped) return;
+      this.metrics.onStreamFailure(err);
       this.logger.debug(`stream: reconnect failed (${(err as Error).message})`);
       this.fallBack(err);
       return;

@@ -10,9 +10,15 @@
  * Resolution uses evaluateV2Details, so every answer carries the Amplitude
  * variant key, a reason (TARGETING_MATCH, SPLIT, DEFAULT...) and flag metadata.
  * It never throws: failures come back as the default value with an error code.
+ *
+ * Provider events follow the client's events and status: CONFIGURATION_CHANGED
+ * (flagsChanged) on each flag update, STALE when the flags go stale, ERROR when
+ * the client has no usable flags, READY when it recovers (docs/openfeature.md).
  */
 import {
   ErrorCode,
+  OpenFeatureEventEmitter,
+  ProviderEvents,
   type EvaluationContext,
   type JsonValue,
   type Logger,
@@ -21,6 +27,8 @@ import {
   StandardResolutionReasons,
 } from '@openfeature/server-sdk';
 import type { LocalEvaluationClient } from '../local/client';
+import type { ClientStatus, FlagsUpdatedEvent } from '../local/events';
+import { isPermanentSourceError } from '../local/sources/types';
 import type { EvaluationDetail } from '../local/details';
 import type { ExperimentUser, Variant } from '../types';
 
@@ -126,10 +134,22 @@ function metadataOf(detail: EvaluationDetail): FlagMetadata {
   return out;
 }
 
+/** The provider states that events announce (the client's 'initializing' and 'closed' announce nothing). */
+type AnnouncedState = 'ready' | 'stale' | 'error';
+
+function announcedState(status: ClientStatus): AnnouncedState | undefined {
+  return status.state === 'ready' || status.state === 'stale' || status.state === 'error' ? status.state : undefined;
+}
+
 export class AmplitudeProvider implements Provider {
   readonly metadata = { name: 'amplitude-experiment-native' } as const;
   readonly runsOn = 'server' as const;
+  /** Provider events (the OpenFeature SDK subscribes to these). */
+  readonly events = new OpenFeatureEventEmitter();
   private readonly options: Required<AmplitudeProviderOptions>;
+  /** The state the OpenFeature SDK last heard of; events are sent on changes once initialize() has settled. */
+  private announced: AnnouncedState | undefined;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     readonly client: LocalEvaluationClient,
@@ -139,11 +159,66 @@ export class AmplitudeProvider implements Provider {
   }
 
   async initialize(): Promise<void> {
-    if (this.options.startClient) await this.client.start();
+    this.subscribe();
+    try {
+      if (this.options.startClient) await this.client.start();
+    } catch (err) {
+      // The SDK turns this rejection into ERROR (FATAL for a rejected key: retrying cannot fix it).
+      this.announced = 'error';
+      if (!isPermanentSourceError(err)) throw err;
+      throw Object.assign(new Error((err as Error)?.message ?? String(err), { cause: err }), { code: ErrorCode.PROVIDER_FATAL });
+    }
+    this.announced = 'ready';
+    // The SDK announces READY when this resolves; flags that are already stale (last-known-good) follow as STALE.
+    setImmediate(() => {
+      if (this.unsubscribe !== undefined) this.announce(this.client.status());
+    });
   }
 
   async onClose(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     if (this.options.closeClient) await this.client.close();
+  }
+
+  private subscribe(): void {
+    if (this.unsubscribe !== undefined) return;
+    const onUpdate = (e: FlagsUpdatedEvent): void => {
+      if (this.announced === undefined) return; // the first flags, before READY
+      this.events.emit(ProviderEvents.ConfigurationChanged, {
+        flagsChanged: [...e.flagKeys],
+        message: `flags updated from ${e.source}`,
+      });
+    };
+    const onStatus = (status: ClientStatus): void => {
+      if (this.announced !== undefined) this.announce(status);
+    };
+    this.client.on('update', onUpdate);
+    this.client.on('status', onStatus);
+    this.unsubscribe = () => {
+      this.client.off('update', onUpdate);
+      this.client.off('status', onStatus);
+    };
+  }
+
+  /** Send READY, STALE or ERROR when the client's state differs from what the SDK last heard. */
+  private announce(status: ClientStatus): void {
+    const next = announcedState(status);
+    if (next === undefined || next === this.announced) return;
+    this.announced = next;
+    if (next === 'ready') {
+      this.events.emit(ProviderEvents.Ready, { message: `flags from ${status.source ?? 'unknown source'} are current` });
+    } else if (next === 'stale') {
+      const since = status.lastUpdatedAt === undefined ? '' : ` since ${new Date(status.lastUpdatedAt).toISOString()}`;
+      this.events.emit(ProviderEvents.Stale, {
+        message: `flags from ${status.source ?? 'unknown source'} are stale (not refreshed${since}${status.lastError ? `; last error: ${status.lastError}` : ''})`,
+      });
+    } else {
+      this.events.emit(ProviderEvents.Error, {
+        message: status.lastError ?? 'flags could not be loaded',
+        errorCode: ErrorCode.GENERAL,
+      });
+    }
   }
 
   resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: EvaluationContext, logger: Logger): Promise<ResolutionDetails<boolean>> {

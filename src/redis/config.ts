@@ -76,6 +76,8 @@ export interface RedisConfig {
    * (capped by startTimeoutMillis / 2). Default 10000. 0 disables fetching past Redis (only last snapshots).
    */
   directFallbackMillis?: number;
+  /** fleet: also wake readers with pub/sub on each publish (the version check stays as the safety net). Default true. */
+  pubsub?: boolean;
 }
 
 export interface ResolvedRedisConfig {
@@ -93,6 +95,7 @@ export interface ResolvedRedisConfig {
   leaseMillis: number;
   updateCheckMillis: number;
   directFallbackMillis: number;
+  pubsub: boolean;
 }
 
 export const RedisConfigDefaults = Object.freeze({
@@ -159,7 +162,7 @@ export function resolveRedisConfig(c: RedisConfig, warn: (message: string) => vo
     sentinel = { sentinels: addresses('sentinel.sentinels', c.sentinel.sentinels), name: c.sentinel.name, sentinelPassword: c.sentinel.sentinelPassword };
   }
   const tls = c.tls === true ? {} : typeof c.tls === 'object' && c.tls !== null ? c.tls : undefined;
-  const num = (name: keyof typeof RedisConfigDefaults, min: number): number =>
+  const num = (name: Exclude<keyof typeof RedisConfigDefaults, 'prefix'>, min: number): number =>
     numberOption(`redisConfig.${name}`, c[name], RedisConfigDefaults[name] as number, min, warn);
   const leaseMillis = num('leaseMillis', 1000);
   let updateCheckMillis = num('updateCheckMillis', 50);
@@ -182,5 +185,6 @@ export function resolveRedisConfig(c: RedisConfig, warn: (message: string) => vo
     leaseMillis,
     updateCheckMillis,
     directFallbackMillis: num('directFallbackMillis', 0),
+    pubsub: c.pubsub !== false,
   };
 }

@@ -23,12 +23,12 @@ type IoredisModule = { Redis: new (options: RedisOptions) => Redis; Cluster: new
 
 let loaded: IoredisModule | undefined;
 
-/** require('ioredis'), with a clear error when it is not installed. */
-export function loadIoredis(): IoredisModule {
-  if (loaded) return loaded;
-  let mod: IoredisModule & { default?: unknown };
+/** require('ioredis'), with a clear error when it is not installed (`moduleName` is for tests). */
+export function loadIoredis(moduleName = 'ioredis'): IoredisModule {
+  if (loaded && moduleName === 'ioredis') return loaded;
+  let mod: IoredisModule;
   try {
-    mod = require('ioredis') as IoredisModule;
+    mod = require(moduleName) as IoredisModule;
   } catch (err) {
     const e = new Error(
       'redisConfig needs the "ioredis" package (an optional peer dependency): run `npm install ioredis`',
@@ -126,6 +126,7 @@ export function createRedisConnection(config: ResolvedRedisConfig, logger: Logge
   let lastError: Error | undefined;
   let inOutage = false;
   let authReported = false;
+  let wasReady = false;
   const onError = (err: unknown): void => {
     lastError = err instanceof Error ? err : new Error(String(err));
     if (isRedisAuthError(err)) {
@@ -135,20 +136,29 @@ export function createRedisConnection(config: ResolvedRedisConfig, logger: Logge
       }
       return;
     }
-    if (!inOutage) {
-      inOutage = true;
-      logger.warn(`Redis connection error (${lastError.message}); reconnecting with backoff, the last flags keep serving`);
-    }
+    outage(`Redis connection error (${lastError.message})`);
+  };
+  const outage = (what: string): void => {
+    if (inOutage) return;
+    inOutage = true;
+    logger.warn(`${what}; reconnecting with backoff, the last flags keep serving`);
+  };
+  // A server that shuts down cleanly closes the socket without an error event.
+  const onClose = (): void => {
+    if (wasReady) outage('Redis connection lost');
+    wasReady = false;
   };
   const onReady = (): void => {
     if (inOutage) logger.info('Redis connection is back');
     inOutage = false;
+    wasReady = true;
     authReported = false;
     lastError = undefined;
   };
   const watch = (c: RedisClient): void => {
     c.on('error', onError);
     c.on('ready', onReady);
+    c.on('close', onClose);
   };
   watch(client);
   if (owned) client.connect().catch(onError);
@@ -196,6 +206,7 @@ export function createRedisConnection(config: ResolvedRedisConfig, logger: Logge
       for (const c of extra) c.disconnect();
       client.off('error', onError);
       client.off('ready', onReady);
+      client.off('close', onClose);
       if (owned) {
         client.on('error', () => undefined);
         client.disconnect();

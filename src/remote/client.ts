@@ -79,6 +79,7 @@ export class RemoteEvaluationClient {
       dispatcher: this.config.dispatcher,
       connections: this.config.connections,
       connect: this.config.connect,
+      proxyFromEnv: this.config.proxyFromEnv,
     });
     this.backoff = {
       minMillis: this.config.fetchRetryBackoffMinMillis,

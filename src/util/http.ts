@@ -8,7 +8,9 @@
  * status means. Transport failures (timeout, reset, refused, abort, close)
  * reject with FetchError, whose `code` says which.
  */
-import type { Agent, Dispatcher } from 'undici';
+import type * as Undici from 'undici';
+import type { Agent, Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
+import { lazy } from './lazy';
 import { undici } from './undici';
 import type { Readable } from 'node:stream';
 
@@ -70,6 +72,11 @@ export interface HttpClientOptions {
   keepAliveTimeoutMillis?: number;
   /** TLS/socket options for the client's own Agent (undici `connect` options). */
   connect?: Agent.Options['connect'];
+  /**
+   * Route requests through HTTP_PROXY / HTTPS_PROXY (lower-case names win), except for hosts in NO_PROXY
+   * (undici's EnvHttpProxyAgent). Only for the client's own Agent.
+   */
+  proxyFromEnv?: boolean;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD' | 'PATCH';
@@ -222,6 +229,30 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
   }
 }
 
+/* eslint-disable @typescript-eslint/no-require-imports -- a literal require, loaded only with proxyFromEnv */
+const proxyParts = lazy(() => {
+  const all = require('undici') as typeof Undici;
+  return { EnvHttpProxyAgent: all.EnvHttpProxyAgent, Pool: all.Pool };
+});
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/**
+ * undici's EnvHttpProxyAgent with the same Agent options. A custom connector (the local client's unref'd
+ * sockets) also opens the connection to the proxy, which carries the tunnel: undici only passes it to
+ * ProxyAgent's clientFactory, an option its EnvHttpProxyAgent types leave out but forward (as requestTls).
+ */
+function envProxyAgent(agentOptions: Agent.Options): Dispatcher {
+  const connect = agentOptions.connect;
+  if (typeof connect !== 'function') {
+    // TLS options (a custom CA...) must reach tunnelled targets too: ProxyAgent takes them as requestTls.
+    const options = connect === undefined ? agentOptions : { ...agentOptions, requestTls: connect };
+    return new (proxyParts().EnvHttpProxyAgent)(options as EnvHttpProxyAgent.Options);
+  }
+  const { EnvHttpProxyAgent: EnvAgent, Pool: PoolClass } = proxyParts();
+  const clientFactory = (origin: URL, opts: Pool.Options): Dispatcher => new PoolClass(origin, { ...opts, connect });
+  return new EnvAgent({ ...agentOptions, clientFactory } as EnvHttpProxyAgent.Options);
+}
+
 /** One keep-alive HTTP client. Create one per SDK client; close() when done. */
 export class HttpClient {
   private readonly dispatcher: Dispatcher;
@@ -239,7 +270,7 @@ export class HttpClient {
       if (options.connections !== undefined) agentOptions.connections = options.connections;
       if (options.keepAliveTimeoutMillis !== undefined) agentOptions.keepAliveTimeout = options.keepAliveTimeoutMillis;
       if (options.connect !== undefined) agentOptions.connect = options.connect;
-      this.dispatcher = new (undici().Agent)(agentOptions);
+      this.dispatcher = options.proxyFromEnv === true ? envProxyAgent(agentOptions) : new (undici().Agent)(agentOptions);
       this.ownsDispatcher = true;
     }
   }

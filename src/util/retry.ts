@@ -10,7 +10,10 @@
  * Many Requests. Any other 4xx is the request's fault (bad key, wrong URL,
  * too large): repeating it gets the same answer, so it is permanent.
  * A transport failure (timeout, refused, reset, bad body) is retried; an
- * abort or a closed client is not (the caller asked to stop).
+ * abort or a closed client is not (the caller asked to stop). The stream
+ * is the one background loop that keeps reconnecting after a permanent
+ * answer (with backoff, polling meanwhile): polling works with the same key,
+ * so a refused stream is the stream side's problem and may end.
  */
 import { FetchError } from './http';
 

@@ -214,6 +214,19 @@ describe('what throws ConfigError', () => {
     expect(() => resolve('local', config)).toThrow(message);
   });
 
+  it('the error names the option at fault', () => {
+    const err = (() => {
+      try {
+        resolve('local', { cohortSyncConfig: { apiKey: 'a' } });
+      } catch (e) {
+        return e as ConfigError;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err?.option).toBe('cohortSyncConfig.secretKey');
+  });
+
   it('a config that is not an object', () => {
     expect(() => resolveLocalConfig('fast' as never)).toThrow(ConfigError);
     expect(() => resolveRemoteConfig([] as never)).toThrow(ConfigError);

@@ -132,8 +132,8 @@ describe('flag streaming', () => {
     expect(client.flagKeys()).toEqual(['a']);
     await eventually(() => server.openStreams === 1, 10_000, 'stream back');
     server.setFlags([flag('d')]);
-    await eventually(() => client.flagKeys().includes('d'), 5000, 'streamed flags');
-    // Counted once the streamed flags are in: a poll already in flight when the stream came back may still land.
+    await eventually(() => client.flagKeys().includes('d') && client.status().source === 'stream', 5000, 'streamed flags');
+    await sleep(50); // a poll already in flight when the stream came back may still land
     const pollsWhenStreaming = server.requests('flags').length;
     await sleep(200); // ten polling intervals
     expect(server.requests('flags').length).toBe(pollsWhenStreaming);

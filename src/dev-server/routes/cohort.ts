@@ -4,7 +4,8 @@
  * cohort keys); `maxCohortSize` (413 when the cohort is larger);
  * `lastModified` (204 when the cohort has not changed since); 404 for an
  * unknown cohort; 200 with {cohortId, groupType, groupTypeId, lastComputed,
- * lastModified, size, memberIds}.
+ * lastModified, size, memberIds}. In evaluation-proxy mode the body is
+ * gzipped (Content-Encoding: gzip) and 204 needs an equal lastModified.
  */
 import type { Route, RouteResponse } from '../types';
 import { jsonError } from './util';
@@ -23,6 +24,15 @@ export const cohortRoute: Route = {
       return jsonError(413, `cohort ${cohort.cohortId} has ${cohort.size} members, more than maxCohortSize ${max}`);
     }
     const lastModified = ctx.url.searchParams.get('lastModified');
+    if (state.evaluationProxy) {
+      // The proxy answers 204 for an equal lastModified only, and always sends its stored gzip.
+      if (lastModified !== null && Number(lastModified) === cohort.lastModified) return { status: 204 };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: state.cohortGzipBody(cohort.cohortId),
+      };
+    }
     if (lastModified !== null && Number(lastModified) >= cohort.lastModified) return { status: 204 };
     return { status: 200, headers: { 'content-type': 'application/json' }, body: state.cohortBody(cohort.cohortId) };
   },

@@ -5,19 +5,25 @@ import type { FlagSink, FlagSource, SourceContext } from './types';
 /** A remote source is stale after this many polling intervals without a successful refresh. */
 export const STALE_AFTER_INTERVALS = 3;
 
+/** The `from` (status source, events) of flags the evaluation proxy answered over HTTP. */
+export const EVALUATION_PROXY_HTTP = 'evaluation-proxy-http';
+
 export function createFlagPoller(ctx: SourceContext, sink: () => FlagSink | undefined): FlagPoller {
-  return new FlagPoller({
+  const poller: FlagPoller = new FlagPoller({
     apiKey: ctx.apiKey,
     serverUrl: ctx.config.serverUrl,
+    proxyUrl: ctx.config.evaluationProxyConfig?.proxyUrl,
     pollingIntervalMillis: ctx.internals.flagPolling?.intervalMillis ?? ctx.config.flagConfigPollingIntervalMillis,
     requestTimeoutMillis: ctx.config.flagConfigPollerRequestTimeoutMillis,
     http: ctx.http,
     logger: ctx.logger,
-    onPayload: (body) => sink()?.submit(body, 'poll') ?? false,
+    onPayload: (body) => sink()?.submit(body, poller.answeredByProxy ? EVALUATION_PROXY_HTTP : 'poll') ?? false,
     onError: (err) => sink()?.reportError('poll', err),
+    metrics: ctx.metrics,
     failureBackoff: ctx.internals.flagPolling?.failureBackoff,
     initialBackoff: ctx.internals.flagPolling?.initialBackoff,
   });
+  return poller;
 }
 
 export class PollSource implements FlagSource {

@@ -12,6 +12,7 @@ import type { CohortStore } from '../../engine/cohort-store';
 import type { Logger } from '../../util/logger';
 import { buildCohortIndex, type CohortIndex } from '../cohort-utils';
 import type { CohortLoader, FlagSink } from './types';
+import type { MetricsSink } from '../../metrics';
 
 /** The flags in force and the cohorts they reference (swapped together). */
 export interface Installed {
@@ -41,6 +42,9 @@ export interface SnapshotHolderOptions {
   engine: Engine;
   logger: Logger;
   observer: HolderObserver;
+  /** Cohorts not loaded are looked up per user (evaluationProxyConfig): no "no cohort download" error. */
+  cohortsPerUser?: boolean;
+  metrics?: MetricsSink;
 }
 
 export class SnapshotHolder implements FlagSink {
@@ -119,6 +123,7 @@ export class SnapshotHolder implements FlagSink {
       if (cohorts && this.cohortLoader) await this.cohortLoader.loadMissing(cohorts.all);
       if (ticket <= this.supersededThrough) return true;
       this.swap({ snapshot: next, cohorts, from, payload, cohortsAwaited: true, arrivedAt });
+      this.options.metrics?.onSnapshotInstall(performance.now() - arrivedAt, next.size, from);
       this.options.observer.refreshed(from);
       return true;
     });
@@ -140,6 +145,7 @@ export class SnapshotHolder implements FlagSink {
     this.supersededThrough = this.submitted;
     this.lastSubmitted = undefined;
     this.swap({ snapshot: next, cohorts: buildCohortIndex(next), from, payload, cohortsAwaited: false, arrivedAt });
+    this.options.metrics?.onSnapshotInstall(performance.now() - arrivedAt, next.size, from);
     this.options.observer.refreshed(from);
     return true;
   }
@@ -175,7 +181,7 @@ export class SnapshotHolder implements FlagSink {
     const previous = this.state;
     this.state = next;
     const cohorts = next.cohorts;
-    if (cohorts && !this.cohortLoader && !this.warnedNoCohortLoader) {
+    if (cohorts && !this.cohortLoader && !this.options.cohortsPerUser && !this.warnedNoCohortLoader) {
       this.warnedNoCohortLoader = true;
       this.options.logger.error('Cohorts found in flag configs but no cohort download configured (set cohortSyncConfig)');
     }

@@ -26,6 +26,7 @@ export class StreamSource implements FlagSource {
       onKeepAlive: () => this.sink?.refreshed('stream'),
       onFailure: (err) => this.sink?.reportError('stream', err),
       timings: ctx.internals.stream,
+      metrics: ctx.metrics,
     });
   }
 

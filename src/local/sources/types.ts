@@ -14,6 +14,7 @@ import { FetchError, type HttpClient } from '../../util/http';
 import type { Logger } from '../../util/logger';
 import { isPermanentFailure } from '../../util/retry';
 import type { LocalClientInternals } from '../internals';
+import type { MetricsSink } from '../../metrics';
 
 /** What a source hands its payloads to (implemented by the client's snapshot holder). */
 export interface FlagSink {
@@ -123,6 +124,8 @@ export interface SourceContext {
   logger: Logger;
   /** The client's cohort store, created on first call (a CohortLoader that fills it calls this). */
   cohortStore(): CohortStore;
+  /** The client's metrics (config.metrics): sources count fetches, failures and downloads here. */
+  metrics?: MetricsSink;
 }
 
 /**
