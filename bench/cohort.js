@@ -194,7 +194,9 @@ async function main() {
     )} µs (10 flags), ${r.evalOneMicros.toFixed(2)} µs (1 flag)`;
   process.stdout.write(row(ours) + '\n' + row(official) + '\n');
   if (ours.storeBytes !== undefined) {
-    process.stdout.write(`native store: ${mb(ours.storeBytes)} = ${(ours.storeBytes / MEMBERS).toFixed(1)} bytes per member (engine ${ours.engine})\n`);
+    process.stdout.write(
+      `native store: ${mb(ours.storeBytes)} = ${(ours.storeBytes / MEMBERS).toFixed(1)} bytes per member (engine ${ours.engine})\n`,
+    );
   }
   if (Math.abs(ours.onRatio - official.onRatio) > 1e-9) {
     process.stdout.write(`MISMATCH: share of 'on' results ${ours.onRatio} vs official ${official.onRatio}\n`);

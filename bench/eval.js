@@ -24,12 +24,18 @@ const path = require('path');
 const Module = require('module');
 
 const ROOT = path.resolve(__dirname, '..');
-const SIZES = (process.env.BENCH_SIZES || '10,100,1000').split(',').map((s) => Number(s.trim())).filter((n) => n > 0);
+const SIZES = (process.env.BENCH_SIZES || '10,100,1000')
+  .split(',')
+  .map((s) => Number(s.trim()))
+  .filter((n) => n > 0);
 const CELL_MS = Number(process.env.BENCH_CELL_MS || 900);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
 const SEED = Number(process.env.BENCH_SEED || 7) >>> 0;
 const USERS = Math.max(1, Number(process.env.BENCH_USERS || 64));
-const CORPORA = (process.env.BENCH_CORPORA || 'hard,simple').split(',').map((s) => s.trim()).filter(Boolean);
+const CORPORA = (process.env.BENCH_CORPORA || 'hard,simple')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const WARMUP_MS = 150;
 const VERIFY_USERS = 24;
 
@@ -45,9 +51,13 @@ function fail(message) {
 function loadOurs() {
   // BENCH_OURS=<module> measures another module in place of this SDK (checks the bench itself, e.g. official vs
   // official should give ratios near 1.00x).
-  const entry = process.env.BENCH_OURS ? require.resolve(process.env.BENCH_OURS, { paths: [process.cwd()] }) : path.join(ROOT, 'dist', 'cjs', 'index.js');
+  const entry = process.env.BENCH_OURS
+    ? require.resolve(process.env.BENCH_OURS, { paths: [process.cwd()] })
+    : path.join(ROOT, 'dist', 'cjs', 'index.js');
   if (!fs.existsSync(entry)) {
-    fail(`this SDK's build is missing (${path.relative(ROOT, entry)}). Run "npm run build:ts" (and "npm run build:native" for the addon) first.`);
+    fail(
+      `this SDK's build is missing (${path.relative(ROOT, entry)}). Run "npm run build:ts" (and "npm run build:native" for the addon) first.`,
+    );
   }
   let sdk;
   try {
@@ -186,84 +196,100 @@ function main() {
   const cpu = (os.cpus()[0] && os.cpus()[0].model) || 'unknown CPU';
   console.log(`evaluateV2 per call: amplitude-experiment-native vs @amplitude/experiment-node-server 1.13.6`);
   console.log(`node ${process.version}, ${os.platform()}-${os.arch()}, ${os.cpus().length} x ${cpu}`);
-  console.log(`our engine: ${describeOurEngine(ours)}${process.env.BENCH_HOOK ? ' + one no-op hook' : ''}; seed ${SEED}, ${USERS} users, ${ROUNDS} x ${Math.round(CELL_MS / ROUNDS)} ms per cell (median round)\n`);
+  console.log(
+    `our engine: ${describeOurEngine(ours)}${process.env.BENCH_HOOK ? ' + one no-op hook' : ''}; seed ${SEED}, ${USERS} users, ${ROUNDS} x ${Math.round(CELL_MS / ROUNDS)} ms per cell (median round)\n`,
+  );
 
   const rows = [];
   const warnings = [];
-  for (const corpus of CORPORA) for (const size of SIZES) {
-    const c =
-      corpus === 'hard'
-        ? gen.generateHardCase(gen.deriveSeed(SEED, size), size, USERS)
-        : gen.generateCase(gen.deriveSeed(SEED, size), size, USERS, { profile: 'realistic' });
-    const record = {};
-    for (const f of JSON.parse(JSON.stringify(c.flags))) record[f.key] = f;
-    // One client per size; instances are cached by api key, so the key names the size.
-    const apiKey = `server-bench-${corpus}-${size}-${SEED}`;
-    const theirs = official.Experiment.initializeLocal(apiKey, { bootstrap: record, logLevel: official.LogLevel.Disable });
-    // Logging off on both sides: with cohort filters and no cohort sync the official client logs an error per call.
-    const quiet = official.LogLevel.Disable;
-    const mine = ours.Experiment.initializeLocal(apiKey, { bootstrap: record, logLevel: quiet, instanceName: 'ours' });
-    if (process.env.BENCH_HOOK && typeof mine.addHook === 'function') {
-      mine.addHook({ name: 'bench-noop', beforeEvaluation() {}, afterEvaluation() {} });
-    }
-    const users = c.users.filter((u) => u !== undefined);
-
-    // The one-flag case asks for a flag that has dependencies when there is one (the usual experiment setup).
-    const withDeps = c.flags.find((f) => Array.isArray(f.dependencies) && f.dependencies.length > 0);
-    const oneKey = (withDeps || c.flags[0]).key;
-    const cases = [
-      { name: 'all flags', keys: undefined },
-      { name: `1 flag`, keys: [oneKey] },
-    ];
-
-    for (const cs of cases) {
-      // Same answers? Fresh copies of each user for each SDK (the official client writes cohort_ids into the user).
-      let bad = 0;
-      let cohortOnly = 0;
-      for (const u of users.slice(0, VERIFY_USERS)) {
-        const u1 = structuredClone(u);
-        const a = theirs.evaluateV2(u1, cs.keys);
-        const b = mine.evaluateV2(structuredClone(u), cs.keys);
-        const d = firstDifference(a, b);
-        if (!d) continue;
-        // The official client overwrites user.cohort_ids in place (with the cohorts from its own cohort storage)
-        // when flags use cohort filters. Same inputs as the official engine saw -> same answer?
-        if (!firstDifference(a, mine.evaluateV2(structuredClone(u1), cs.keys))) cohortOnly++;
-        if (bad++ === 0) warnings.push(`WARNING: ${corpus} ${size} flags, ${cs.name}: results differ from the official SDK, e.g. ${d.slice(0, 300)}`);
+  for (const corpus of CORPORA)
+    for (const size of SIZES) {
+      const c =
+        corpus === 'hard'
+          ? gen.generateHardCase(gen.deriveSeed(SEED, size), size, USERS)
+          : gen.generateCase(gen.deriveSeed(SEED, size), size, USERS, { profile: 'realistic' });
+      const record = {};
+      for (const f of JSON.parse(JSON.stringify(c.flags))) record[f.key] = f;
+      // One client per size; instances are cached by api key, so the key names the size.
+      const apiKey = `server-bench-${corpus}-${size}-${SEED}`;
+      const theirs = official.Experiment.initializeLocal(apiKey, { bootstrap: record, logLevel: official.LogLevel.Disable });
+      // Logging off on both sides: with cohort filters and no cohort sync the official client logs an error per call.
+      const quiet = official.LogLevel.Disable;
+      const mine = ours.Experiment.initializeLocal(apiKey, { bootstrap: record, logLevel: quiet, instanceName: 'ours' });
+      if (process.env.BENCH_HOOK && typeof mine.addHook === 'function') {
+        mine.addHook({ name: 'bench-noop', beforeEvaluation() {}, afterEvaluation() {} });
       }
-      if (bad > 0) {
-        warnings.push(
-          `WARNING: ${corpus} ${size} flags, ${cs.name}: ${bad} of ${Math.min(VERIFY_USERS, users.length)} users differ` +
-            (cohortOnly ? `; for ${cohortOnly} of them the results agree once this SDK gets the user as the official client rewrote it (cohort_ids replaced by its cohort enrichment)` : ''),
-        );
-      }
+      const users = c.users.filter((u) => u !== undefined);
 
-      const evaluated = Object.keys(theirs.evaluateV2(structuredClone(users[0]), cs.keys)).length;
-      const fOfficial = (u) => theirs.evaluateV2(u, cs.keys);
-      const fOurs = (u) => mine.evaluateV2(u, cs.keys);
-      warm(fOfficial, users, WARMUP_MS);
-      warm(fOurs, users, WARMUP_MS);
-      const tOfficial = [];
-      const tOurs = [];
-      for (let r = 0; r < ROUNDS; r++) {
-        // alternate who goes first, so drift on a shared machine hits both
-        if (r % 2 === 0) {
-          tOfficial.push(measure(fOfficial, users, CELL_MS / ROUNDS));
-          tOurs.push(measure(fOurs, users, CELL_MS / ROUNDS));
-        } else {
-          tOurs.push(measure(fOurs, users, CELL_MS / ROUNDS));
-          tOfficial.push(measure(fOfficial, users, CELL_MS / ROUNDS));
+      // The one-flag case asks for a flag that has dependencies when there is one (the usual experiment setup).
+      const withDeps = c.flags.find((f) => Array.isArray(f.dependencies) && f.dependencies.length > 0);
+      const oneKey = (withDeps || c.flags[0]).key;
+      const cases = [
+        { name: 'all flags', keys: undefined },
+        { name: `1 flag`, keys: [oneKey] },
+      ];
+
+      for (const cs of cases) {
+        // Same answers? Fresh copies of each user for each SDK (the official client writes cohort_ids into the user).
+        let bad = 0;
+        let cohortOnly = 0;
+        for (const u of users.slice(0, VERIFY_USERS)) {
+          const u1 = structuredClone(u);
+          const a = theirs.evaluateV2(u1, cs.keys);
+          const b = mine.evaluateV2(structuredClone(u), cs.keys);
+          const d = firstDifference(a, b);
+          if (!d) continue;
+          // The official client overwrites user.cohort_ids in place (with the cohorts from its own cohort storage)
+          // when flags use cohort filters. Same inputs as the official engine saw -> same answer?
+          if (!firstDifference(a, mine.evaluateV2(structuredClone(u1), cs.keys))) cohortOnly++;
+          if (bad++ === 0)
+            warnings.push(
+              `WARNING: ${corpus} ${size} flags, ${cs.name}: results differ from the official SDK, e.g. ${d.slice(0, 300)}`,
+            );
         }
+        if (bad > 0) {
+          warnings.push(
+            `WARNING: ${corpus} ${size} flags, ${cs.name}: ${bad} of ${Math.min(VERIFY_USERS, users.length)} users differ` +
+              (cohortOnly
+                ? `; for ${cohortOnly} of them the results agree once this SDK gets the user as the official client rewrote it (cohort_ids replaced by its cohort enrichment)`
+                : ''),
+          );
+        }
+
+        const evaluated = Object.keys(theirs.evaluateV2(structuredClone(users[0]), cs.keys)).length;
+        const fOfficial = (u) => theirs.evaluateV2(u, cs.keys);
+        const fOurs = (u) => mine.evaluateV2(u, cs.keys);
+        warm(fOfficial, users, WARMUP_MS);
+        warm(fOurs, users, WARMUP_MS);
+        const tOfficial = [];
+        const tOurs = [];
+        for (let r = 0; r < ROUNDS; r++) {
+          // alternate who goes first, so drift on a shared machine hits both
+          if (r % 2 === 0) {
+            tOfficial.push(measure(fOfficial, users, CELL_MS / ROUNDS));
+            tOurs.push(measure(fOurs, users, CELL_MS / ROUNDS));
+          } else {
+            tOurs.push(measure(fOurs, users, CELL_MS / ROUNDS));
+            tOfficial.push(measure(fOfficial, users, CELL_MS / ROUNDS));
+          }
+        }
+        const o = median(tOfficial);
+        const m = median(tOurs);
+        rows.push({ corpus, size, name: cs.keys ? `${cs.name} (${cs.keys[0]})` : cs.name, evaluated, o, m });
+        process.stdout.write(`  measured ${corpus} ${size} flags, ${cs.name}\n`);
       }
-      const o = median(tOfficial);
-      const m = median(tOurs);
-      rows.push({ corpus, size, name: cs.keys ? `${cs.name} (${cs.keys[0]})` : cs.name, evaluated, o, m });
-      process.stdout.write(`  measured ${corpus} ${size} flags, ${cs.name}\n`);
     }
-  }
 
   const header = ['corpus', 'flags', 'case', 'results', 'official / call', 'ours / call', 'official / ours'];
-  const table = rows.map((r) => [r.corpus, String(r.size), r.name, String(r.evaluated), fmt(r.o), fmt(r.m), `${(r.o / r.m).toFixed(2)}x`]);
+  const table = rows.map((r) => [
+    r.corpus,
+    String(r.size),
+    r.name,
+    String(r.evaluated),
+    fmt(r.o),
+    fmt(r.m),
+    `${(r.o / r.m).toFixed(2)}x`,
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
   const line = (cells) => cells.map((c, i) => (i <= 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log('\n' + line(header));

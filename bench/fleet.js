@@ -115,16 +115,30 @@ async function startRedisServer() {
   do port = 20000 + Math.floor(Math.random() * 20000);
   while (!(await portFree(port)));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-redis-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   const cleanup = () => {
     try {
       proc.kill('SIGKILL');
-    } catch {}
+    } catch {
+      // already exited
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', cleanup);
   for (let i = 0; i < 200; i++) {
-    if (!(await portFree(port))) return { url: `redis://127.0.0.1:${port}`, stop: cleanup, cli: (...a) => execFileSync('redis-cli', ['-p', String(port), ...a]).toString().trim() };
+    if (!(await portFree(port)))
+      return {
+        url: `redis://127.0.0.1:${port}`,
+        stop: cleanup,
+        cli: (...a) =>
+          execFileSync('redis-cli', ['-p', String(port), ...a])
+            .toString()
+            .trim(),
+      };
     await sleep(25);
   }
   cleanup();
@@ -155,11 +169,13 @@ class Fleet {
   roles() {
     return Promise.all(
       this.children.map((c) =>
-        c.connected ? new Promise((resolve) => {
-          const on = (m) => m.type === 'role' && (c.off('message', on), resolve(m.role));
-          c.on('message', on);
-          c.send({ cmd: 'role' });
-        }) : 'dead',
+        c.connected
+          ? new Promise((resolve) => {
+              const on = (m) => m.type === 'role' && (c.off('message', on), resolve(m.role));
+              c.on('message', on);
+              c.send({ cmd: 'role' });
+            })
+          : 'dead',
       ),
     );
   }
@@ -208,7 +224,10 @@ async function main() {
   }
   const { createLocalServer } = require(path.join(root, 'dist', 'cjs', 'dev-server', 'index.js'));
   const members = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
-  const server = await createLocalServer({ flags: flagSet(1), cohorts: [{ cohortId: 'c1', memberIds: members, lastModified: 1 }] });
+  const server = await createLocalServer({
+    flags: flagSet(1),
+    cohorts: [{ cohortId: 'c1', memberIds: members, lastModified: 1 }],
+  });
   const base = {
     serverUrl: server.url,
     flagConfigPollingIntervalMillis: INTERVAL,
@@ -221,12 +240,17 @@ async function main() {
     out.push(s);
     console.log(s);
   };
-  line(`bench/fleet.js: ${PROCS} processes, flag interval ${INTERVAL} ms, window ${WINDOW} ms, lease ${LEASE} ms, ${os.cpus().length} cores`);
+  line(
+    `bench/fleet.js: ${PROCS} processes, flag interval ${INTERVAL} ms, window ${WINDOW} ms, lease ${LEASE} ms, ${os.cpus().length} cores`,
+  );
 
   // 1. Upstream load.
   const load = {};
   for (const mode of ['direct', 'fleet']) {
-    const config = mode === 'fleet' ? { ...base, redisConfig: { mode: 'fleet', url: redis.url, prefix: `bench${Date.now()}`, leaseMillis: LEASE } } : base;
+    const config =
+      mode === 'fleet'
+        ? { ...base, redisConfig: { mode: 'fleet', url: redis.url, prefix: `bench${Date.now()}`, leaseMillis: LEASE } }
+        : base;
     const fleet = new Fleet(PROCS, config);
     server.clearRequests();
     await fleet.start();
@@ -237,15 +261,22 @@ async function main() {
     await fleet.stop();
   }
   const perInterval = (n) => (n / (WINDOW / INTERVAL)).toFixed(1);
-  line(`upstream flag polls in ${WINDOW} ms after start: without fleet ${load.direct.flags} (${perInterval(load.direct.flags)}/interval), ` +
-    `fleet ${load.fleet.flags} (${perInterval(load.fleet.flags)}/interval): ${(load.direct.flags / Math.max(1, load.fleet.flags)).toFixed(1)}x fewer`);
-  line(`start-up of ${PROCS} processes: without fleet ${load.direct.startup.flags} flag requests, ${load.direct.cohorts} cohort downloads; ` +
-    `fleet ${load.fleet.startup.flags} flag requests, ${load.fleet.cohorts} cohort downloads`);
+  line(
+    `upstream flag polls in ${WINDOW} ms after start: without fleet ${load.direct.flags} (${perInterval(load.direct.flags)}/interval), ` +
+      `fleet ${load.fleet.flags} (${perInterval(load.fleet.flags)}/interval): ${(load.direct.flags / Math.max(1, load.fleet.flags)).toFixed(1)}x fewer`,
+  );
+  line(
+    `start-up of ${PROCS} processes: without fleet ${load.direct.startup.flags} flag requests, ${load.direct.cohorts} cohort downloads; ` +
+      `fleet ${load.fleet.startup.flags} flag requests, ${load.fleet.cohorts} cohort downloads`,
+  );
 
   // 2. Propagation, with pub/sub and with the version poll alone; 3. failover (pub/sub run).
   for (const pubsub of [true, false]) {
     const prefix = `bench${Date.now()}${pubsub}`;
-    const fleet = new Fleet(PROCS, { ...base, redisConfig: { mode: 'fleet', url: redis.url, prefix, leaseMillis: LEASE, pubsub } });
+    const fleet = new Fleet(PROCS, {
+      ...base,
+      redisConfig: { mode: 'fleet', url: redis.url, prefix, leaseMillis: LEASE, pubsub },
+    });
     await fleet.start();
     const delays = [];
     for (let k = 0; k < CHANGES; k++) {
@@ -259,8 +290,10 @@ async function main() {
       for (const s of seen) if (s !== writer) delays.push(s.at - writer.at);
       await sleep(Math.random() * 200);
     }
-    line(`propagation (${pubsub ? 'pub/sub + version check' : 'version check every 1000 ms only'}): ${delays.length} reader installs, ` +
-      `after the writer: p50 ${pct(delays, 50)} ms, p99 ${pct(delays, 99)} ms, max ${Math.max(...delays)} ms (target p99 <= 1500)`);
+    line(
+      `propagation (${pubsub ? 'pub/sub + version check' : 'version check every 1000 ms only'}): ${delays.length} reader installs, ` +
+        `after the writer: p50 ${pct(delays, 50)} ms, p99 ${pct(delays, 99)} ms, max ${Math.max(...delays)} ms (target p99 <= 1500)`,
+    );
 
     if (pubsub) {
       const roles = await fleet.roles();
@@ -271,8 +304,10 @@ async function main() {
       const survivors = fleet.children.map((_, i) => i).filter((i) => i !== w);
       const ok = await fleet.waitAllSee(`v${version}`, survivors, LEASE + INTERVAL * 3 + 5000);
       const took = Math.max(...fleet.seen.filter((s) => s.value === `v${version}`).map((s) => s.at)) - killedAt;
-      line(`writer failover (SIGKILL): every survivor served the change ${ok ? took + ' ms' : 'NOT within the limit'} after the kill ` +
-        `(target <= lease ${LEASE} + interval ${INTERVAL} = ${LEASE + INTERVAL} ms)`);
+      line(
+        `writer failover (SIGKILL): every survivor served the change ${ok ? took + ' ms' : 'NOT within the limit'} after the kill ` +
+          `(target <= lease ${LEASE} + interval ${INTERVAL} = ${LEASE + INTERVAL} ms)`,
+      );
     }
     await fleet.stop();
   }
@@ -281,11 +316,22 @@ async function main() {
   const { LocalEvaluationClient } = require(distClient);
   const prefix = `bench-eval${Date.now()}`;
   const plain = new LocalEvaluationClient(API_KEY, { ...base, logger: silent });
-  const writer = new LocalEvaluationClient(API_KEY, { ...base, logger: silent, redisConfig: { mode: 'fleet', url: redis.url, prefix } });
+  const writer = new LocalEvaluationClient(API_KEY, {
+    ...base,
+    logger: silent,
+    redisConfig: { mode: 'fleet', url: redis.url, prefix },
+  });
   await Promise.all([plain.start(), writer.start()]);
-  const fed = new LocalEvaluationClient(API_KEY, { ...base, logger: silent, redisConfig: { mode: 'fleet', url: redis.url, prefix } });
+  const fed = new LocalEvaluationClient(API_KEY, {
+    ...base,
+    logger: silent,
+    redisConfig: { mode: 'fleet', url: redis.url, prefix },
+  });
   await fed.start();
-  const users = Array.from({ length: 64 }, (_, i) => ({ user_id: `user-${i * 300}`, user_properties: { plan: i % 2 ? 'pro' : 'free' } }));
+  const users = Array.from({ length: 64 }, (_, i) => ({
+    user_id: `user-${i * 300}`,
+    user_properties: { plan: i % 2 ? 'pro' : 'free' },
+  }));
   const time = (c) => {
     const n = 20_000;
     const t0 = process.hrtime.bigint();
@@ -302,15 +348,18 @@ async function main() {
   }
   const ma = pct(a, 50);
   const mb = pct(b, 50);
-  line(`evaluateV2 (${flagSet(1).length} flags, all): plain ${(ma / 1000).toFixed(2)} µs, fleet reader ` +
-    `${(mb / 1000).toFixed(2)} µs (${fed.fleetStatus?.().role ?? '?'}): ratio ${(mb / ma).toFixed(3)}`);
+  line(
+    `evaluateV2 (${flagSet(1).length} flags, all): plain ${(ma / 1000).toFixed(2)} µs, fleet reader ` +
+      `${(mb / 1000).toFixed(2)} µs (${fed.fleetStatus?.().role ?? '?'}): ratio ${(mb / ma).toFixed(3)}`,
+  );
   await Promise.all([plain, writer, fed].map((c) => c.close({ flushTimeoutMillis: 100 })));
   await server.close();
   redis.stop();
 }
 
 if (process.argv[2] === '--worker') worker();
-else main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+else
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

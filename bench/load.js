@@ -42,7 +42,15 @@ function makeFlags(n) {
           bucket: {
             selector: ['context', 'user', 'device_id'],
             salt: `salt-${i}`,
-            allocations: [{ range: [0, 100], distributions: [{ variant: 'on', range: [0, 2147483647] }, { variant: 'off', range: [2147483647, 4294967296] }] }],
+            allocations: [
+              {
+                range: [0, 100],
+                distributions: [
+                  { variant: 'on', range: [0, 2147483647] },
+                  { variant: 'off', range: [2147483647, 4294967296] },
+                ],
+              },
+            ],
           },
           variant: 'off',
         },
@@ -91,14 +99,19 @@ async function child(which, serverUrl, evals) {
 
 function runChild(which, url, evals) {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--expose-gc', __filename, '--child', which, url, String(evals)], { cwd: root }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`${which} child failed: ${err.message}\n${stderr}`));
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop()));
-      } catch {
-        reject(new Error(`${which} child printed no result:\n${stdout}\n${stderr}`));
-      }
-    });
+    execFile(
+      process.execPath,
+      ['--expose-gc', __filename, '--child', which, url, String(evals)],
+      { cwd: root },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`${which} child failed: ${err.message}\n${stderr}`));
+        try {
+          resolve(JSON.parse(stdout.trim().split('\n').pop()));
+        } catch {
+          reject(new Error(`${which} child printed no result:\n${stdout}\n${stderr}`));
+        }
+      },
+    );
   });
 }
 
@@ -122,7 +135,8 @@ async function main() {
   const results = { ours: [], official: [] };
   try {
     for (let r = 0; r < rounds; r++) {
-      for (const which of r % 2 ? ['official', 'ours'] : ['ours', 'official']) results[which].push(await runChild(which, server.url, evals));
+      for (const which of r % 2 ? ['official', 'ours'] : ['ours', 'official'])
+        results[which].push(await runChild(which, server.url, evals));
     }
   } finally {
     await server.close();
@@ -133,7 +147,9 @@ async function main() {
   }
 
   if (results.ours.some((r) => r.engine !== 'native')) {
-    console.error(`bench/load: this SDK ran on the ${results.ours[0].engine} engine, not native (see diagnose()); numbers not comparable`);
+    console.error(
+      `bench/load: this SDK ran on the ${results.ours[0].engine} engine, not native (see diagnose()); numbers not comparable`,
+    );
     process.exit(1);
   }
   const mb = (b) => `${(b / 1048576).toFixed(1)} MB`;

@@ -138,10 +138,15 @@ function main() {
   const cpu = (os.cpus()[0] && os.cpus()[0].model) || 'unknown CPU';
   console.log('evaluateV2 per call with the OpenTelemetry tracing hook (TracingHook), ratios to no hook in the same setting');
   console.log(`node ${process.version}, ${os.platform()}-${os.arch()}, ${os.cpus().length} x ${cpu}`);
-  console.log(`${FLAGS} generated flags (seed ${SEED}), ${USERS} users, ${ROUNDS} x ${Math.round(CELL_MS / ROUNDS)} ms per cell (median round)\n`);
+  console.log(
+    `${FLAGS} generated flags (seed ${SEED}), ${USERS} users, ${ROUNDS} x ${Math.round(CELL_MS / ROUNDS)} ms per cell (median round)\n`,
+  );
 
   const rows = [];
-  for (const [label, keys] of [[`1 flag (${oneKey[0]})`, oneKey], ['all flags', undefined]]) {
+  for (const [label, keys] of [
+    [`1 flag (${oneKey[0]})`, oneKey],
+    ['all flags', undefined],
+  ]) {
     const run = (client) => (user) => Object.keys(client.evaluateV2(user, keys)).length;
     const cells = {
       'no span: no hook': run(plain),

@@ -68,7 +68,10 @@ async function child(mode, target) {
     mode === 'http'
       ? { serverUrl: target, cohortSyncConfig: { ...COHORT_KEYS, cohortServerUrl: target }, logger: silent }
       : { serverUrl: 'http://127.0.0.1:9', redisConfig: { mode: 'evaluation-proxy', url: target }, logger: silent };
-  const warm = new LocalEvaluationClient(API_KEY, { logger: silent, bootstrap: [{ ...cohortFlag('w', 'w'), segments: [{ variant: 'on' }] }] });
+  const warm = new LocalEvaluationClient(API_KEY, {
+    logger: silent,
+    bootstrap: [{ ...cohortFlag('w', 'w'), segments: [{ variant: 'on' }] }],
+  });
   warm.evaluateV2({ user_id: 'x' });
   await warm.close();
   await new Promise((r) => setTimeout(r, 100));
@@ -102,7 +105,8 @@ async function child(mode, target) {
   const members = JSON.parse(process.env.PROBES);
   let on = 0;
   for (const m of members) if (client.evaluateV2({ user_id: m }, ['cohort-flag-0'])['cohort-flag-0'].key === 'on') on++;
-  for (let i = 0; i < 100; i++) if (client.evaluateV2({ user_id: crypto.randomUUID() }, ['cohort-flag-0'])['cohort-flag-0'].key === 'on') on = -1e9;
+  for (let i = 0; i < 100; i++)
+    if (client.evaluateV2({ user_id: crypto.randomUUID() }, ['cohort-flag-0'])['cohort-flag-0'].key === 'on') on = -1e9;
   await client.close();
   process.stdout.write(
     'RESULT ' +
@@ -152,9 +156,13 @@ function freePort() {
 async function startRedisServer() {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-proxy-redis-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  });
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {
+      stdio: 'ignore',
+    },
+  );
   const stop = () => {
     try {
       proc.kill('SIGKILL');
@@ -174,7 +182,11 @@ async function startRedisServer() {
 /** The evaluation-proxy's layout: project, deployment, flags, the cohort's member set and blob, then its description. */
 async function writeLayout(redis, flags, ids) {
   await redis.sadd(`${P}:projects`, PROJECT);
-  await redis.hset(`${P}:projects:${PROJECT}:deployments`, API_KEY, JSON.stringify({ id: 'd', projectId: PROJECT, label: 'bench', key: API_KEY }));
+  await redis.hset(
+    `${P}:projects:${PROJECT}:deployments`,
+    API_KEY,
+    JSON.stringify({ id: 'd', projectId: PROJECT, label: 'bench', key: API_KEY }),
+  );
   for (const f of flags) await redis.hset(`${P}:projects:${PROJECT}:deployments:${API_KEY}:flags`, f.key, JSON.stringify(f));
   const setKey = `${P}:{projects:${PROJECT}:cohort:bench-cohort}:User:${LAST_MODIFIED}`;
   for (let i = 0; i < ids.length; i += 10_000) await redis.sadd(setKey, ...ids.slice(i, i + 10_000));
@@ -209,7 +221,9 @@ async function main() {
   try {
     const bodyBytes = server.state.cohortBody('bench-cohort').length;
     const blobBytes = await writeLayout(redis.client, flags, ids);
-    process.stdout.write(`cohort body ${mb(bodyBytes)} (HTTP); blob ${mb(blobBytes)} base64 gzip (Redis); node ${process.version}\n`);
+    process.stdout.write(
+      `cohort body ${mb(bodyBytes)} (HTTP); blob ${mb(blobBytes)} base64 gzip (Redis); node ${process.version}\n`,
+    );
     const probes = ids.slice(0, 500);
     for (let run = 0; run < RUNS; run++) {
       results.push(await runChild('http', server.url, probes));
@@ -229,11 +243,16 @@ async function main() {
     );
   }
   const median = (mode, field) => {
-    const v = results.filter((r) => r.mode === mode).map((r) => r[field]).sort((a, b) => a - b);
+    const v = results
+      .filter((r) => r.mode === mode)
+      .map((r) => r[field])
+      .sort((a, b) => a - b);
     return v[Math.floor(v.length / 2)];
   };
   const ratio = (field) => median('redis-blob', field) / median('http', field);
-  process.stdout.write(`redis-blob / http: load time ${ratio('loadMillis').toFixed(2)}x, RSS growth ${ratio('rssGrowth').toFixed(2)}x\n`);
+  process.stdout.write(
+    `redis-blob / http: load time ${ratio('loadMillis').toFixed(2)}x, RSS growth ${ratio('rssGrowth').toFixed(2)}x\n`,
+  );
   const checks = [
     ['every mode answers correctly', results.every((r) => r.correct)],
     ['redis-blob load time no worse than http (<= 1.10x, noise allowance)', ratio('loadMillis') <= 1.1],

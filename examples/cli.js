@@ -25,7 +25,9 @@ async function main() {
     // amplitude-experiment eval --flags FILE --user JSON --flag KEY
     const user = JSON.stringify({ user_id: 'ada@example.com', device_id: 'd1' });
     const evaluated = await run('eval', '--flags', out, '--user', user, '--flag', 'pricing-page');
-    process.stdout.write(`$ amplitude-experiment eval --flags flags.json --user '${user}' --flag pricing-page\n${evaluated.stdout}`);
+    process.stdout.write(
+      `$ amplitude-experiment eval --flags flags.json --user '${user}' --flag pricing-page\n${evaluated.stdout}`,
+    );
   } finally {
     await server.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -13,8 +13,10 @@ const details = client.evaluateV2Details(user);
 for (const d of Object.values(details)) {
   let why = d.reason;
   if (d.segmentName) why += ` in segment ${d.segmentIndex} "${d.segmentName}"`;
-  if (d.matchedConditions) why += `; matched ${d.matchedConditions.map((c) => `${c.selector.slice(2).join('.')} ${c.op} ${JSON.stringify(c.values)}`).join(' and ')}`;
-  if (d.bucket && d.bucket.value !== null) why += `; hash ${d.bucket.hash} -> allocation ${d.bucket.allocationValue}, distribution ${d.bucket.distributionValue}`;
+  if (d.matchedConditions)
+    why += `; matched ${d.matchedConditions.map((c) => `${c.selector.slice(2).join('.')} ${c.op} ${JSON.stringify(c.values)}`).join(' and ')}`;
+  if (d.bucket && d.bucket.value !== null)
+    why += `; hash ${d.bucket.hash} -> allocation ${d.bucket.allocationValue}, distribution ${d.bucket.distributionValue}`;
   console.log(`${d.flagKey}: ${d.variant ? d.variant.key : '(none)'} (${why})`);
 }
 

@@ -20,10 +20,12 @@ function readinessProbe(client) {
 
 async function get(port) {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/ready' }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: '/ready' }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      })
+      .on('error', reject);
   });
 }
 
@@ -38,7 +40,9 @@ async function main() {
 
   client.on('status', (s) => console.log(`status: ${s.state} (source ${s.source}, ${s.flagCount} flags, stale ${s.stale})`));
   client.on('error', (e) => console.log(`error from ${e.source}: ${e.message}`));
-  client.on('update', (e) => console.log(`update from ${e.source}: added [${e.added}] removed [${e.removed}] changed [${e.changed}]`));
+  client.on('update', (e) =>
+    console.log(`update from ${e.source}: added [${e.added}] removed [${e.removed}] changed [${e.changed}]`),
+  );
   const probe = readinessProbe(client).listen(0, '127.0.0.1');
   await new Promise((resolve) => probe.once('listening', resolve));
   const port = probe.address().port;

@@ -50,7 +50,9 @@ async function main() {
   const server = await createLocalServer({ flags });
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-example-'));
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''], { stdio: 'ignore' });
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''], {
+    stdio: 'ignore',
+  });
   const children = [];
   const cleanup = () => {
     for (const c of children) c.kill('SIGKILL');
@@ -59,7 +61,20 @@ async function main() {
   };
   process.on('exit', cleanup);
   try {
-    for (let i = 0; i < 50 && !(await new Promise((r) => net.connect(port, '127.0.0.1').on('connect', function () { this.destroy(); r(true); }).on('error', () => r(false)))); i++) {
+    for (
+      let i = 0;
+      i < 50 &&
+      !(await new Promise((r) =>
+        net
+          .connect(port, '127.0.0.1')
+          .on('connect', function () {
+            this.destroy();
+            r(true);
+          })
+          .on('error', () => r(false)),
+      ));
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 50));
     }
     const redisUrl = `redis://127.0.0.1:${port}`;
@@ -67,7 +82,8 @@ async function main() {
     const waitFor = (check, what) =>
       new Promise((resolve, reject) => {
         const end = Date.now() + 20_000;
-        const poll = () => (check() ? resolve() : Date.now() > end ? reject(new Error(`timed out: ${what}`)) : setTimeout(poll, 20));
+        const poll = () =>
+          check() ? resolve() : Date.now() > end ? reject(new Error(`timed out: ${what}`)) : setTimeout(poll, 20);
         poll();
       });
     for (let i = 0; i < 3; i++) {
@@ -77,7 +93,11 @@ async function main() {
       children.push(c);
     }
     await waitFor(() => last.size === 3, 'three members');
-    const roles = () => [...last.values()].map((m) => m.role).sort().join(', ');
+    const roles = () =>
+      [...last.values()]
+        .map((m) => m.role)
+        .sort()
+        .join(', ');
     // The election takes one lease attempt per process; ask until it has settled.
     await waitFor(() => {
       for (const c of children) if (c.connected) c.send('status');
@@ -87,7 +107,9 @@ async function main() {
     console.log(`new-checkout for ada everywhere: ${[...new Set([...last.values()].map((m) => m.variant))].join(', ')}`);
 
     // Change the flag "in Amplitude": the writer fetches it, publishes, the readers pick it up.
-    const changed = flags.map((f) => (f.key === 'new-checkout' ? { ...f, segments: [{ variant: 'off' }], metadata: { ...f.metadata, flagVersion: 5 } } : f));
+    const changed = flags.map((f) =>
+      f.key === 'new-checkout' ? { ...f, segments: [{ variant: 'off' }], metadata: { ...f.metadata, flagVersion: 5 } } : f,
+    );
     server.setFlags(changed);
     await waitFor(() => [...last.values()].every((m) => m.variant === 'off'), 'the change');
     const before = Math.max(...[...last.values()].map((m) => m.version));
@@ -108,7 +130,16 @@ async function main() {
       return [...last.values()].some((m) => m.role === 'writer');
     }, 'a new writer');
     console.log(`writer killed; new writer elected in ${Date.now() - t0 < 5000 ? 'under 5 s' : 'over 5 s'}: ${roles()}`);
-    console.log('redis keys:', execFileSync('redis-cli', ['-p', String(port), '--scan', '--pattern', 'amplitude:fleet:*']).toString().trim().split('\n').map((k) => k.replace(/:[0-9a-f]{64}$/, ':<sha256>')).sort().join(' '));
+    console.log(
+      'redis keys:',
+      execFileSync('redis-cli', ['-p', String(port), '--scan', '--pattern', 'amplitude:fleet:*'])
+        .toString()
+        .trim()
+        .split('\n')
+        .map((k) => k.replace(/:[0-9a-f]{64}$/, ':<sha256>'))
+        .sort()
+        .join(' '),
+    );
   } finally {
     for (const c of children) if (c.connected) c.send('exit');
     await server.close();
@@ -117,7 +148,8 @@ async function main() {
 }
 
 if (process.argv[2] === '--member') member(process.argv[3], process.argv[4]);
-else main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+else
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });

@@ -23,7 +23,9 @@ class Counters {
     return [...this.values.values()]
       .sort((a, b) => (a.name + JSON.stringify(a.labels)).localeCompare(b.name + JSON.stringify(b.labels)))
       .map(({ name, labels, value }) => {
-        const l = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
+        const l = Object.entries(labels)
+          .map(([k, v]) => `${k}="${v}"`)
+          .join(',');
         return `${name}${l ? `{${l}}` : ''} ${value}`;
       })
       .join('\n');

@@ -12,7 +12,10 @@ async function main() {
   td.update(
     td.flag('new-checkout').variations('on').forUser('ada', 'on').fallthroughVariation('off'),
     td.flag('button-color').variations('blue', 'green').rollout({ blue: 50, green: 50 }, { bucketBy: 'user_id' }),
-    td.flag('limits').variations({ v1: { value: 'v1', payload: { maxItems: 10 } } }).fallthroughVariation('v1'),
+    td
+      .flag('limits')
+      .variations({ v1: { value: 'v1', payload: { maxItems: 10 } } })
+      .fallthroughVariation('v1'),
   );
   const client = new LocalEvaluationClient('unused', { dataSource: td });
   await OpenFeature.setProviderAndWait(new AmplitudeProvider(client, { closeClient: true }));
@@ -20,7 +23,9 @@ async function main() {
   const of = OpenFeature.getClient();
   const ada = { targetingKey: 'ada', plan: 'pro' }; // targetingKey -> user_id; other attributes -> user_properties
   const checkout = await of.getBooleanDetails('new-checkout', false, ada);
-  console.log(`new-checkout for ada: ${checkout.value} (variant ${checkout.variant}, reason ${checkout.reason}, segment "${checkout.flagMetadata.segmentName}")`);
+  console.log(
+    `new-checkout for ada: ${checkout.value} (variant ${checkout.variant}, reason ${checkout.reason}, segment "${checkout.flagMetadata.segmentName}")`,
+  );
   const color = await of.getStringDetails('button-color', 'blue', ada);
   console.log(`button-color for ada: ${color.value} (reason ${color.reason})`);
   console.log(`limits: ${JSON.stringify(await of.getObjectValue('limits', {}, ada))}`);

@@ -6,7 +6,12 @@
 const { context, trace } = require('@opentelemetry/api');
 const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
 const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base');
-const { MeterProvider, InMemoryMetricExporter, PeriodicExportingMetricReader, AggregationTemporality } = require('@opentelemetry/sdk-metrics');
+const {
+  MeterProvider,
+  InMemoryMetricExporter,
+  PeriodicExportingMetricReader,
+  AggregationTemporality,
+} = require('@opentelemetry/sdk-metrics');
 const { LocalEvaluationClient, TestData } = require('amplitude-experiment-native');
 const { TracingHook, createOpenTelemetryMetrics } = require('amplitude-experiment-native/opentelemetry');
 
@@ -21,7 +26,9 @@ async function main() {
 
   // The SDK part: a hook and a metrics option.
   const td = new TestData();
-  td.update(td.flag('new-checkout').variations('on', 'off').forUser('ada', 'on').fallthroughVariation('off').metadata({ flagVersion: 4 }));
+  td.update(
+    td.flag('new-checkout').variations('on', 'off').forUser('ada', 'on').fallthroughVariation('off').metadata({ flagVersion: 4 }),
+  );
   const client = new LocalEvaluationClient('server-key', {
     dataSource: td,
     hooks: [new TracingHook()],
@@ -38,7 +45,9 @@ async function main() {
   for (const span of spans.getFinishedSpans()) {
     for (const event of span.events) {
       const a = event.attributes;
-      console.log(`${span.name}: ${event.name} ${a['feature_flag.key']}=${a['feature_flag.result.variant']} for ${a['feature_flag.context.id']} (version ${a['feature_flag.version']})`);
+      console.log(
+        `${span.name}: ${event.name} ${a['feature_flag.key']}=${a['feature_flag.result.variant']} for ${a['feature_flag.context.id']} (version ${a['feature_flag.version']})`,
+      );
     }
   }
   await reader.forceFlush();

@@ -3,9 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <string>
-
 #include <set>
+#include <string>
 
 #include "cohort_parser.h"
 #include "cohort_store.h"

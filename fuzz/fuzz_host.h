@@ -45,7 +45,8 @@ inline void finalizeLikeHost(Snapshot& snapshot) {
       if (c == '(') depth++;
       if (c == ')' && --depth < 0) bad = true;
     }
-    if (bad || depth != 0) invalid.emplace_back(static_cast<int32_t>(i), "Invalid regular expression: /" + patterns[i] + "/");
+    if (bad || depth != 0)
+      invalid.emplace_back(static_cast<int32_t>(i), "Invalid regular expression: /" + patterns[i] + "/");
   }
   std::vector<std::string> lowered;
   for (const std::string& v : snapshot.nonAsciiContainsValues()) {
@@ -65,7 +66,11 @@ inline std::string toValidUtf8(std::string_view in) {
   size_t i = 0;
   while (i < in.size()) {
     unsigned char c = static_cast<unsigned char>(in[i]);
-    if (c < 0x80) { out.push_back(static_cast<char>(c)); i++; continue; }
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      i++;
+      continue;
+    }
     size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? (c <= 0xEF ? 3 : 0) : c >= 0xC2 ? 2 : 0;
     bool ok = len != 0 && i + len <= in.size();
     uint32_t cp = 0;
@@ -73,15 +78,24 @@ inline std::string toValidUtf8(std::string_view in) {
       cp = c & (0xFF >> (len + 1));
       for (size_t k = 1; k < len; k++) {
         unsigned char d = static_cast<unsigned char>(in[i + k]);
-        if ((d & 0xC0) != 0x80) { ok = false; break; }
+        if ((d & 0xC0) != 0x80) {
+          ok = false;
+          break;
+        }
         cp = (cp << 6) | (d & 0x3F);
       }
     }
     if (ok) {
-      if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) ok = false;
+      if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        ok = false;
     }
-    if (ok) { out.append(in.data() + i, len); i += len; }
-    else { out.append("\xEF\xBF\xBD"); i++; }
+    if (ok) {
+      out.append(in.data() + i, len);
+      i += len;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      i++;
+    }
   }
   return out;
 }

@@ -55,7 +55,10 @@ const env = { ...process.env };
 if (zigMusl) {
   const zigArch = { x64: 'x86_64', arm64: 'aarch64' }[arch];
   if (!zigArch) throw new Error(`no musl target for linux-${arch}`);
-  const zig = execFileSync('sh', [path.join(root, 'scripts', 'zig.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const zig = execFileSync('sh', [path.join(root, 'scripts', 'zig.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
   // Beside the toolchain, not in outDir: cmake-js rebuild empties that first.
   const wrappers = path.join(path.dirname(zig), '..', 'wrappers', `${zigArch}-linux-musl`);
   fs.mkdirSync(wrappers, { recursive: true });

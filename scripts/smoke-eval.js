@@ -120,7 +120,12 @@ const payload = JSON.stringify([...specFlags, bucketFlag()]);
 // Official results (from @amplitude/experiment-core), after the SDK's variant conversion.
 const metaA = { flagType: 'experiment', flagVersion: 7, evaluationMode: 'local', deployed: true, experimentKey: 'exp-1' };
 const metaB = { flagType: 'release', flagVersion: 2, evaluationMode: 'local', deployed: true };
-const treatment = (seg) => ({ key: 'treatment', value: 'treatment', payload: { x: 1 }, metadata: { ...metaA, segmentName: seg } });
+const treatment = (seg) => ({
+  key: 'treatment',
+  value: 'treatment',
+  payload: { x: 1 },
+  metadata: { ...metaA, segmentName: seg },
+});
 const control = { key: 'control', value: 'control', metadata: { ...metaA, segmentName: 'All Other Users' } };
 const bOn = { key: 'on', value: 'on', metadata: { ...metaB, segmentName: 'All Other Users' } };
 const bOff = { key: 'off', metadata: { ...metaB, segmentName: 'flag-dependencies', default: true } };
@@ -212,7 +217,9 @@ if (asJson) {
 } else {
   const where = diagnosis && diagnosis.binary ? ` (${diagnosis.binary})` : '';
   console.log(`smoke-eval: engine=${kind}${where} node=${process.version} ${process.platform}-${process.arch}`);
-  console.log(`smoke-eval: ${failures.length === 0 ? 'PASS' : 'FAIL'} murmur3 vectors, 6 users x 50/50+dependency, flagKeys, ${ids.length} bucketing ids (${ms} ms)`);
+  console.log(
+    `smoke-eval: ${failures.length === 0 ? 'PASS' : 'FAIL'} murmur3 vectors, 6 users x 50/50+dependency, flagKeys, ${ids.length} bucketing ids (${ms} ms)`,
+  );
 }
 for (const w of warnings) console.error('  WARN ' + w);
 if (failures.length > 0) {

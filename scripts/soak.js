@@ -135,7 +135,7 @@ async function main() {
   const started = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
 
-  for (let i = 0; i < EVALS; ) {
+  for (let i = 0; i < EVALS;) {
     const end = Math.min(EVALS, i + chunk);
     for (; i < end; i++) {
       const u = user(i);
@@ -190,7 +190,10 @@ async function main() {
   };
   let failed = false;
   for (const m of measures) {
-    const s = slope(xs, half.map((h) => h[m]));
+    const s = slope(
+      xs,
+      half.map((h) => h[m]),
+    );
     const projected = s * span;
     const ok = projected < bounds[m];
     if (!ok) failed = true;

@@ -25,7 +25,11 @@ const { Worker, isMainThread, parentPort, workerData } = require('worker_threads
 function payload(version) {
   const flags = [];
   for (let i = 0; i < 40; i++) {
-    const variants = { on: { key: 'on', value: 'on' }, off: { key: 'off', metadata: { default: true } }, t: { key: 't', value: { n: i } } };
+    const variants = {
+      on: { key: 'on', value: 'on' },
+      off: { key: 'off', metadata: { default: true } },
+      t: { key: 't', value: { n: i } },
+    };
     const conditions = [
       [{ selector: ['context', 'user', 'user_properties', 'plan'], op: i % 2 ? 'is' : 'is not', values: ['premium', `p${i}`] }],
       [{ selector: ['context', 'user', 'version'], op: 'version greater', values: [`1.${i}.0`] }],
@@ -41,7 +45,15 @@ function payload(version) {
           bucket: {
             selector: ['context', 'user', 'device_id'],
             salt: `salt-${version}-${i}`,
-            allocations: [{ range: [0, 100], distributions: [{ variant: 'on', range: [0, 21474837] }, { variant: 't', range: [21474837, 42949673] }] }],
+            allocations: [
+              {
+                range: [0, 100],
+                distributions: [
+                  { variant: 'on', range: [0, 21474837] },
+                  { variant: 't', range: [21474837, 42949673] },
+                ],
+              },
+            ],
           },
           variant: 'off',
         },
@@ -157,7 +169,9 @@ if (isMainThread && process.argv.includes('--terminate')) {
     };
     for (let i = 0; i <= WORKERS; i++) {
       const victim = i === WORKERS; // the extra worker gets terminated mid-run
-      const w = new Worker(__filename, { workerData: { pkgRoot, payloads, expected, iterations: victim ? 1e9 : ITERATIONS, id: i } });
+      const w = new Worker(__filename, {
+        workerData: { pkgRoot, payloads, expected, iterations: victim ? 1e9 : ITERATIONS, id: i },
+      });
       w.on('message', (m) => {
         if (m.type === 'mismatch') failures.push(`worker ${i}: ${m.detail}`);
         if (m.type === 'ready' && victim) setTimeout(() => w.terminate(), 50);
@@ -202,7 +216,9 @@ if (isMainThread && process.argv.includes('--terminate')) {
       console.error(`worker-stress: FAIL (${failures.length} problems)`);
       process.exitCode = 1;
     } else {
-      console.log(`worker-stress: PASS engine=${engine.kind} ${WORKERS} workers (+1 terminated), ${evals} worker evaluations, ${round} main-thread swaps, ${secs} s`);
+      console.log(
+        `worker-stress: PASS engine=${engine.kind} ${WORKERS} workers (+1 terminated), ${evals} worker evaluations, ${round} main-thread swaps, ${secs} s`,
+      );
     }
   });
 } else if (workerData.mode === 'busy') {

@@ -118,27 +118,32 @@ function conditionText(c: ConditionDetail): string {
 
 /** One line (plus indented detail lines) per flag. */
 export function describeDetail(d: EvaluationDetail): string[] {
-  const variant = d.variant ? `${d.variant.key}${d.variant.value !== undefined && d.variant.value !== d.variant.key ? ` = ${JSON.stringify(d.variant.value)}` : ''}` : '(none)';
+  const variant = d.variant
+    ? `${d.variant.key}${d.variant.value !== undefined && d.variant.value !== d.variant.key ? ` = ${JSON.stringify(d.variant.value)}` : ''}`
+    : '(none)';
   const lines = [`${d.flagKey}: ${variant}  [${d.reason}]`];
   const seg = d.segmentIndex >= 0 ? `segment ${d.segmentIndex}${d.segmentName ? ` "${d.segmentName}"` : ''}` : undefined;
   if (d.reason === 'NO_MATCH') lines.push('  no segment gave a variant (evaluateV2 leaves this flag out)');
   if (seg) lines.push(`  ${seg}`);
   if (d.matchedConditions) for (const c of d.matchedConditions) lines.push(`    matched: ${conditionText(c)}`);
-  if (d.dependency) lines.push(`    decided by flag ${d.dependency.flagKey} (its variant: ${JSON.stringify(d.dependency.variant)})`);
+  if (d.dependency)
+    lines.push(`    decided by flag ${d.dependency.flagKey} (its variant: ${JSON.stringify(d.dependency.variant)})`);
   const b = d.bucket;
   if (b) {
     if (b.value === null) {
       lines.push(`    bucketing: no ${selectorText(b.selector)} on the user, so the segment's own variant`);
     } else {
       lines.push(`    bucketing: murmur3("${b.salt}/${b.value}") = ${b.hash}`);
-      const alloc = b.allocationIndex !== undefined && b.allocationIndex >= 0
-        ? `in allocation ${b.allocationIndex} ${JSON.stringify(b.allocationRange)}`
-        : 'in no allocation';
+      const alloc =
+        b.allocationIndex !== undefined && b.allocationIndex >= 0
+          ? `in allocation ${b.allocationIndex} ${JSON.stringify(b.allocationRange)}`
+          : 'in no allocation';
       lines.push(`      ${b.hash} % 100 = ${b.allocationValue}, ${alloc}`);
       if (b.allocationIndex !== undefined && b.allocationIndex >= 0) {
-        const dist = b.distributionIndex !== undefined && b.distributionIndex >= 0
-          ? `in distribution ${b.distributionIndex} ${JSON.stringify(b.distributionRange)}`
-          : 'in no distribution';
+        const dist =
+          b.distributionIndex !== undefined && b.distributionIndex >= 0
+            ? `in distribution ${b.distributionIndex} ${JSON.stringify(b.distributionRange)}`
+            : 'in no distribution';
         lines.push(`      floor(${b.hash} / 100) = ${b.distributionValue}, ${dist}`);
       }
     }
@@ -163,7 +168,7 @@ function readUser(text: string): ExperimentUser {
     throw new UsageError(`--user is not valid JSON: ${(err as Error).message}`);
   }
   if (user === null || typeof user !== 'object' || Array.isArray(user)) throw new UsageError('--user must be a JSON object');
-  return user as ExperimentUser;
+  return user;
 }
 
 async function evalCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -172,7 +177,12 @@ async function evalCommand(argv: readonly string[], io: CliIo): Promise<number> 
   const user = readUser(one(p, '--user', true));
   const flagKeys = p.values.get('--flag');
   const errors: string[] = [];
-  const logger = { debug() {}, info() {}, warn: (m: unknown) => void errors.push(String(m)), error: (m: unknown) => void errors.push(String(m)) };
+  const logger = {
+    debug() {},
+    info() {},
+    warn: (m: unknown) => void errors.push(String(m)),
+    error: (m: unknown) => void errors.push(String(m)),
+  };
   const client = new LocalEvaluationClient('cli', { bootstrap: fs.readFileSync(file, 'utf8'), logger });
   try {
     for (const e of errors) io.err(e);
@@ -217,7 +227,9 @@ async function pullCommand(argv: readonly string[], io: CliIo): Promise<number> 
   });
   const body = await response.text();
   if (response.status !== 200) {
-    io.err(`GET ${base}/sdk/v2/flags: status ${response.status}${response.status === 401 ? ' (check the deployment key: a server deployment key is needed)' : ''}`);
+    io.err(
+      `GET ${base}/sdk/v2/flags: status ${response.status}${response.status === 401 ? ' (check the deployment key: a server deployment key is needed)' : ''}`,
+    );
     return 1;
   }
   let flags: unknown;
@@ -240,7 +252,10 @@ async function pullCommand(argv: readonly string[], io: CliIo): Promise<number> 
 }
 
 /** Run the CLI; resolves with the exit code. */
-export async function main(argv: readonly string[], io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) },
+): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command !== undefined && command in COMMANDS && rest.some(isHelp)) {

@@ -63,6 +63,7 @@ export function createMetricsSink(metrics: LocalEvaluationMetrics | undefined, l
   const sink = {} as Record<(typeof NAMES)[number], (...args: never[]) => void>;
   const reported = new Set<string>();
   for (const name of NAMES) {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- only its type or presence is read here, or it is called with its object
     const fn = metrics?.[name];
     if (typeof fn !== 'function') {
       sink[name] = noop;
@@ -70,21 +71,22 @@ export function createMetricsSink(metrics: LocalEvaluationMetrics | undefined, l
     }
     sink[name] = (...args: never[]) => {
       try {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: the union of callback types has no common `this`
         (fn as (...a: never[]) => void).apply(metrics, args);
       } catch (err) {
         if (reported.has(name)) return;
         reported.add(name);
-        logger.error(`metrics.${name} threw: ${err instanceof Error ? err.message : String(err)} (ignored; further errors are not logged)`);
+        logger.error(
+          `metrics.${name} threw: ${err instanceof Error ? err.message : String(err)} (ignored; further errors are not logged)`,
+        );
       }
     };
   }
-  return sink as MetricsSink;
+  return sink;
 }
 
 /** A sink that records nothing (components built without a client). */
-export const NO_METRICS: MetricsSink = Object.freeze(
-  Object.fromEntries(NAMES.map((n) => [n, noop])) as unknown as MetricsSink,
-);
+export const NO_METRICS: MetricsSink = Object.freeze(Object.fromEntries(NAMES.map((n) => [n, noop])) as unknown as MetricsSink);
 
 /** The names, for validating a `metrics` option and for implementations that forward every callback. */
 export const METRIC_CALLBACKS: readonly (keyof LocalEvaluationMetrics)[] = NAMES;

@@ -34,7 +34,15 @@ function bucketFlag(key = 'b'): Flag {
         bucket: {
           selector: ['context', 'user', 'device_id'],
           salt: 's',
-          allocations: [{ range: [0, 100], distributions: [{ variant: 'a', range: [0, 21474837] }, { variant: 'z', range: [21474837, 42949673] }] }],
+          allocations: [
+            {
+              range: [0, 100],
+              distributions: [
+                { variant: 'a', range: [0, 21474837] },
+                { variant: 'z', range: [21474837, 42949673] },
+              ],
+            },
+          ],
         },
       },
     ],
@@ -67,7 +75,12 @@ describe('malformed and truncated payloads', () => {
   });
 
   it('a payload that is not an array is rejected as a whole', () => {
-    for (const [bad, what] of [['{"flags":[]}', 'object'], ['"x"', 'string'], ['null', 'null'], ['42', 'number']]) {
+    for (const [bad, what] of [
+      ['{"flags":[]}', 'object'],
+      ['"x"', 'string'],
+      ['null', 'null'],
+      ['42', 'number'],
+    ]) {
       expect(() => engine.load(bad)).toThrow(new RegExp(`must be a JSON array of flags, got (an? )?${what}`));
     }
   });
@@ -94,7 +107,10 @@ describe('deep nesting', () => {
     let deep600: unknown = 'x';
     for (let i = 0; i < 600; i++) deep600 = { a: deep600 };
     const { native, official } = both(
-      [conditionFlag({ selector: ['context', 'user', 'user_properties', 'd', 'a', 'a'], op: 'is not', values: ['(none)'] }), okFlag],
+      [
+        conditionFlag({ selector: ['context', 'user', 'user_properties', 'd', 'a', 'a'], op: 'is not', values: ['(none)'] }),
+        okFlag,
+      ],
       { user_properties: { d: deep600 } },
     );
     expect(native).toEqual(official);
@@ -147,22 +163,48 @@ describe('wrong types and unknown operators', () => {
   it('unknown operators never match (as in the official engine); the flag stays', () => {
     for (const values of [['a'], ['(none)']]) {
       for (const p of [undefined, 'a', ['a']]) {
-        const flags = [conditionFlag({ selector: ['context', 'user', 'user_properties', 'p'], op: 'frobnicate', values }), okFlag];
+        const flags = [
+          conditionFlag({ selector: ['context', 'user', 'user_properties', 'p'], op: 'frobnicate', values }),
+          okFlag,
+        ];
         const user = { user_properties: p === undefined ? {} : { p } };
         const { native, official } = both(flags, user);
         expect(native).toEqual(official);
         expect(Object.keys(native)).toEqual(['ok']);
       }
     }
-    expect(engine.load(JSON.stringify([conditionFlag({ selector: ['context', 'user', 'x'], op: 'frobnicate', values: ['a'] })])).rejected).toEqual([]);
+    expect(
+      engine.load(JSON.stringify([conditionFlag({ selector: ['context', 'user', 'x'], op: 'frobnicate', values: ['a'] })]))
+        .rejected,
+    ).toEqual([]);
   });
 
   it('wrong types inside a flag reject that flag with a reason; the others are served', () => {
     const bad: unknown[] = [
       { key: 't1', variants: on, segments: 'x' },
-      { key: 't2', variants: on, segments: [{ conditions: [[{ selector: 'context', op: 'is', values: ['a'] }]], variant: 'on' }] },
-      { key: 't3', variants: on, segments: [{ conditions: [[{ selector: ['context'], op: 'is', values: 'a' }]], variant: 'on' }] },
-      { key: 't4', variants: on, segments: [{ bucket: { selector: ['context', 'user', 'device_id'], salt: 's', allocations: [{ range: ['0', '100'], distributions: [] }] } }] },
+      {
+        key: 't2',
+        variants: on,
+        segments: [{ conditions: [[{ selector: 'context', op: 'is', values: ['a'] }]], variant: 'on' }],
+      },
+      {
+        key: 't3',
+        variants: on,
+        segments: [{ conditions: [[{ selector: ['context'], op: 'is', values: 'a' }]], variant: 'on' }],
+      },
+      {
+        key: 't4',
+        variants: on,
+        segments: [
+          {
+            bucket: {
+              selector: ['context', 'user', 'device_id'],
+              salt: 's',
+              allocations: [{ range: ['0', '100'], distributions: [] }],
+            },
+          },
+        ],
+      },
       { key: 5 },
       null,
       'flag',
@@ -192,10 +234,12 @@ describe('wrong types and unknown operators', () => {
 });
 
 describe('regular expressions', () => {
-  it('an invalid regex rejects its flag with V8\'s message; the others are served', () => {
+  it("an invalid regex rejects its flag with V8's message; the others are served", () => {
     const flags = [conditionFlag({ selector: ['context', 'user', 'user_id'], op: 'regex match', values: ['('] }), okFlag];
     const snap = engine.load(JSON.stringify(flags));
-    expect(snap.rejected).toEqual([{ flagKey: 't', reason: 'invalid regex "(": Invalid regular expression: /(/: Unterminated group' }]);
+    expect(snap.rejected).toEqual([
+      { flagKey: 't', reason: 'invalid regex "(": Invalid regular expression: /(/: Unterminated group' },
+    ]);
     expect(Object.keys(snap.evaluate({ user_id: 'x' }))).toEqual(['ok']);
     expect(() => officialEvaluate(flags, { user_id: 'x' })).toThrow(SyntaxError);
   });
@@ -264,8 +308,31 @@ describe('regular expressions: patterns and subjects', () => {
   });
 
   it('every generated pattern gives the official answer on short and long subjects (fast, linear and budgeted paths agree with V8)', () => {
-    const patterns = ['^user-\\d+$', '.*test.*', '^(a|b)+c$', '(x+x+)+y', '^[a-z0-9._%+-]+@example\\.com$', '(a)\\1', '(?<=a)b', 'é+', '\\bfoo\\b'];
-    const subjects = ['user-123', 'a test here', 'ababc', 'xxxxy', 'john@example.com', 'aa', 'ab', 'ééé', 'x foo y', '', 'a'.repeat(5000) + 'test', 'x'.repeat(3000) + 'y'];
+    const patterns = [
+      '^user-\\d+$',
+      '.*test.*',
+      '^(a|b)+c$',
+      '(x+x+)+y',
+      '^[a-z0-9._%+-]+@example\\.com$',
+      '(a)\\1',
+      '(?<=a)b',
+      'é+',
+      '\\bfoo\\b',
+    ];
+    const subjects = [
+      'user-123',
+      'a test here',
+      'ababc',
+      'xxxxy',
+      'john@example.com',
+      'aa',
+      'ab',
+      'ééé',
+      'x foo y',
+      '',
+      'a'.repeat(5000) + 'test',
+      'x'.repeat(3000) + 'y',
+    ];
     for (const p of patterns) {
       const g = new GuardedRegex(p);
       for (const s of subjects) {
@@ -289,14 +356,21 @@ describe('semantic versions', () => {
       expect(Object.keys(r)).toEqual([hostile < '1.2.4' ? 't' : 'g', 'ok']);
     }
     // A hostile condition value does not hang loading either.
-    const hostileValue = [conditionFlag({ selector: ['context', 'user', 'version'], op: 'version less', values: ['1.2.3-' + 'a-'.repeat(50_000) + ']'] })];
+    const hostileValue = [
+      conditionFlag({
+        selector: ['context', 'user', 'version'],
+        op: 'version less',
+        values: ['1.2.3-' + 'a-'.repeat(50_000) + ']'],
+      }),
+    ];
     expect(engine.load(JSON.stringify(hostileValue)).keys()).toEqual(['t']);
   });
 });
 
 describe('numbers', () => {
   it('values JSON cannot hold (NaN, ±Infinity, Date, BigInt, functions, symbols, explicit undefined) answer as the official SDK', () => {
-    const at = (selector: string[], op: string, values: string[], key = 't'): Flag => conditionFlag({ selector, op, values }, key);
+    const at = (selector: string[], op: string, values: string[], key = 't'): Flag =>
+      conditionFlag({ selector, op, values }, key);
     const n = ['context', 'user', 'user_properties', 'n'];
     const flags = [
       at(n, 'is', ['(none)']),
@@ -306,19 +380,53 @@ describe('numbers', () => {
       at(n, 'greater', ['5'], 'gt'),
       at(['context', 'user'], 'contains', ['"n"', '{}', 'null', '2024'], 'whole'),
       at(['context', 'user', 'user_properties'], 'is', ['{"n":null}', '{}'], 'props'),
-      { key: 'bucket', variants: { on: { key: 'on' } }, segments: [{ bucket: { selector: n, salt: 's', allocations: [{ range: [0, 100], distributions: [{ variant: 'on', range: [0, 21474837] }] }] } }] },
+      {
+        key: 'bucket',
+        variants: { on: { key: 'on' } },
+        segments: [
+          {
+            bucket: {
+              selector: n,
+              salt: 's',
+              allocations: [{ range: [0, 100], distributions: [{ variant: 'on', range: [0, 21474837] }] }],
+            },
+          },
+        ],
+      },
       okFlag,
     ];
     const values: unknown[] = [
-      NaN, Infinity, -Infinity, -0, new Date(Date.UTC(2024, 0, 2, 3, 4, 5)), new Date(NaN),
-      function named() { return 1; }, Symbol('s'), { toJSON: () => 'custom' }, undefined, '\u0000tag-like',
-      [NaN, 'a'], [new Date(0)], [() => 1, undefined], { deep: NaN },
+      NaN,
+      Infinity,
+      -Infinity,
+      -0,
+      new Date(Date.UTC(2024, 0, 2, 3, 4, 5)),
+      new Date(NaN),
+      function named() {
+        return 1;
+      },
+      Symbol('s'),
+      { toJSON: () => 'custom' },
+      undefined,
+      '\u0000tag-like',
+      [NaN, 'a'],
+      [new Date(0)],
+      [() => 1, undefined],
+      { deep: NaN },
     ];
     for (const v of values) {
       const { native, official } = both(flags, { user_id: 'u', user_properties: { n: v } });
-      expect(native, String(typeof v === 'symbol' ? v.toString() : Array.isArray(v) ? `[${v.map(String)}]` : v)).toEqual(official);
+      expect(
+        native,
+        String(typeof v === 'symbol' ? v.toString() : Array.isArray(v) ? `[${v.map(String).join(',')}]` : v),
+      ).toEqual(official);
     }
-    for (const user of [{ country: undefined }, { country: undefined, groups: { org: ['a'] } }, { n: NaN }, { user_id: Infinity }]) {
+    for (const user of [
+      { country: undefined },
+      { country: undefined, groups: { org: ['a'] } },
+      { n: NaN },
+      { user_id: Infinity },
+    ]) {
       const { native, official } = both(flags, user);
       expect(native).toEqual(official);
     }
@@ -351,7 +459,14 @@ describe('numbers', () => {
 
   it('"NaN", "Infinity" and overflowing numbers in strings and conditions compare like the official engine', () => {
     for (const op of ['greater', 'less', 'greater or equal', 'less or equal', 'is']) {
-      const flags = [conditionFlag({ selector: ['context', 'user', 'user_properties', 'n'], op, values: ['Infinity', 'NaN', '1e400', '-1e400'] }), okFlag];
+      const flags = [
+        conditionFlag({
+          selector: ['context', 'user', 'user_properties', 'n'],
+          op,
+          values: ['Infinity', 'NaN', '1e400', '-1e400'],
+        }),
+        okFlag,
+      ];
       for (const n of ['Infinity', '-Infinity', 'NaN', '1e400', '1e308', '5', '0x10', '', ' ', 1e308, -0]) {
         const { native, official } = both(flags, { user_properties: { n } });
         expect(native, `${op} ${JSON.stringify(n)}`).toEqual(official);
@@ -421,7 +536,16 @@ describe('text encoding', () => {
 describe('prototype keys', () => {
   it('__proto__, constructor and prototype method names in selectors resolve like the official engine', () => {
     const user = JSON.parse('{"user_id":"u","user_properties":{"__proto__":"x","constructor":"c","list":["a"]}}');
-    for (const path of [['__proto__'], ['constructor'], ['toString'], ['hasOwnProperty'], ['list', 'map'], ['list', 'length'], ['__proto__', 'toString'], ['nope', '__proto__']]) {
+    for (const path of [
+      ['__proto__'],
+      ['constructor'],
+      ['toString'],
+      ['hasOwnProperty'],
+      ['list', 'map'],
+      ['list', 'length'],
+      ['__proto__', 'toString'],
+      ['nope', '__proto__'],
+    ]) {
       for (const op of ['is', 'is not', 'contains', 'set contains any']) {
         const values = ['(none)', 'x', 'c', 'function toString() { [native code] }'];
         const flags = [conditionFlag({ selector: ['context', 'user', 'user_properties', ...path], op, values }), okFlag];
@@ -454,8 +578,13 @@ describe('prototype keys', () => {
   });
 
   it('__proto__ and constructor as user property keys cannot pollute prototypes', () => {
-    const user = JSON.parse('{"user_properties":{"__proto__":{"polluted":"yes"}},"groups":{"__proto__":["g"]},"group_properties":{"__proto__":{"g":{"x":"1"}}}}');
-    const flags = [conditionFlag({ selector: ['context', 'user', 'user_properties', 'polluted'], op: 'is', values: ['yes'] }), okFlag];
+    const user = JSON.parse(
+      '{"user_properties":{"__proto__":{"polluted":"yes"}},"groups":{"__proto__":["g"]},"group_properties":{"__proto__":{"g":{"x":"1"}}}}',
+    );
+    const flags = [
+      conditionFlag({ selector: ['context', 'user', 'user_properties', 'polluted'], op: 'is', values: ['yes'] }),
+      okFlag,
+    ];
     const { native, official } = both(flags, user);
     expect(native).toEqual(official);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -469,8 +598,15 @@ describe('users that JSON cannot hold', () => {
     const cyclic: Record<string, unknown> = { user_id: 'x' };
     cyclic.self = cyclic;
     expect(Object.keys(snap.evaluate(cyclic as ExperimentUser))).toEqual(['t', 'ok']);
-    expect(Object.keys(snap.evaluate({ user_id: 'x', user_properties: { b: 5n, f: () => 1, s: Symbol('s') } } as never))).toEqual(['t', 'ok']);
-    const throwing = { user_id: 'x', toJSON() { throw new Error('nope'); } };
+    expect(Object.keys(snap.evaluate({ user_id: 'x', user_properties: { b: 5n, f: () => 1, s: Symbol('s') } } as never))).toEqual(
+      ['t', 'ok'],
+    );
+    const throwing = {
+      user_id: 'x',
+      toJSON() {
+        throw new Error('nope');
+      },
+    };
     expect(() => snap.evaluate(throwing as never)).not.toThrow();
   });
 

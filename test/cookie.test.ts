@@ -154,8 +154,6 @@ describe('AmplitudeCookie: malformed input never throws', () => {
 
   it('non-string api keys are rejected with the official message', () => {
     expect(() => AmplitudeCookie.cookieName(undefined as unknown as string)).toThrow('Invalid Amplitude API Key');
-    expect(() => AmplitudeCookie.cookieName(12345678901 as unknown as string, true)).toThrow(
-      'Invalid Amplitude API Key',
-    );
+    expect(() => AmplitudeCookie.cookieName(12345678901 as unknown as string, true)).toThrow('Invalid Amplitude API Key');
   });
 });

@@ -146,7 +146,8 @@ async function loadEngines(): Promise<NamedEngine[]> {
 // Mismatch handling
 // ---------------------------------------------------------------------------------------------------------------
 
-type FlagKeysArg = { kind: 'undefined' } | { kind: 'omitted' } | { kind: 'empty' } | { kind: 'list'; keys: string[] } | { kind: 'load' };
+type FlagKeysArg =
+  { kind: 'undefined' } | { kind: 'omitted' } | { kind: 'empty' } | { kind: 'list'; keys: string[] } | { kind: 'load' };
 
 function refKeys(arg: FlagKeysArg): string[] | undefined {
   return arg.kind === 'list' ? arg.keys : undefined;
@@ -222,7 +223,8 @@ function loadAndCheck(engine: Engine, payload: string, ref: ReferenceEvaluator):
   const position = new Map(keys.map((k, i) => [k, i]));
   for (const k of keys) {
     for (const dep of ref.record[k]?.dependencies ?? []) {
-      if (position.has(dep) && position.get(dep)! > position.get(k)!) problems.push(`keys(): ${JSON.stringify(k)} before its dependency ${JSON.stringify(dep)}`);
+      if (position.has(dep) && position.get(dep)! > position.get(k)!)
+        problems.push(`keys(): ${JSON.stringify(k)} before its dependency ${JSON.stringify(dep)}`);
     }
   }
   for (const k of official) {
@@ -437,7 +439,17 @@ function run(engines: NamedEngine[], coverage: Coverage): RunStats {
     const snaps: (FlagSnapshot | undefined)[] = engines.map(({ name, engine }) => {
       const { snap, problems } = loadAndCheck(engine, payload, ref);
       if (problems.length) {
-        record({ ...base, engine: name, userIndex: -1, call: 'engine.load(payload)', difference: problems.slice(0, 5).join('; '), user: undefined, arg: LOAD_CHECK, expected: ref.order(), actual: snap ? snap.keys() : problems });
+        record({
+          ...base,
+          engine: name,
+          userIndex: -1,
+          call: 'engine.load(payload)',
+          difference: problems.slice(0, 5).join('; '),
+          user: undefined,
+          arg: LOAD_CHECK,
+          expected: ref.order(),
+          actual: snap ? snap.keys() : problems,
+        });
       }
       return snap;
     });
@@ -488,115 +500,140 @@ function run(engines: NamedEngine[], coverage: Coverage): RunStats {
 const describeEngines = describe.skipIf(ENGINE_NAMES.includes('native') && !nativeAddonLoaded);
 
 // Not shuffled: the later tests check what the first one's run recorded.
-describeEngines(`differential: ${ENGINE_NAMES.join(' + ')} vs official experiment-core 0.13.1 (seed ${SEED})`, { shuffle: false }, () => {
-  let engines: NamedEngine[] = [];
-  const coverage = newCoverage();
-  let stats: RunStats | undefined;
+describeEngines(
+  `differential: ${ENGINE_NAMES.join(' + ')} vs official experiment-core 0.13.1 (seed ${SEED})`,
+  { shuffle: false },
+  () => {
+    let engines: NamedEngine[] = [];
+    const coverage = newCoverage();
+    let stats: RunStats | undefined;
 
-  beforeAll(async () => {
-    engines = await loadEngines();
-  });
-
-  afterAll(() => {
-    if (stats) {
-      console.log(
-        `[differential] engines=${engines.map((e) => `${e.name}(${e.engine.kind})`).join(',')} seed=${SEED} ` +
-          `cases=${stats.cases} calls=${stats.calls} evaluations=${stats.evaluations} ` +
-          `flags/case=${stats.flagsPerCase.min}..${stats.flagsPerCase.max} mismatching-calls=${stats.mismatchCount} time=${stats.ms}ms`,
-      );
-    }
-  });
-
-  // Timeout scales with DIFF_EVALS (about 25 µs per evaluation per engine on a slow shared core, plus slack).
-  const runTimeout = 60_000 + Math.ceil(TARGET * 0.05 * Math.max(1, ENGINE_NAMES.length) * 3);
-  it(`matches the official evaluation on >= ${TARGET} (flag, user) evaluations`, { timeout: runTimeout }, () => {
-    stats = run(engines, coverage);
-    if (stats.mismatches.length) {
-      // Print the first mismatch of each category (up to MAX_PRINTED).
-      const firstOfEach = stats.mismatches.filter(
-        (m, i) => stats!.mismatches.findIndex((x) => x.engine === m.engine && categorise(x.difference) === categorise(m.difference)) === i,
-      );
-      const reports = firstOfEach.slice(0, MAX_PRINTED).map((m, i) => report(engines.find((e) => e.name === m.engine)!.engine, m, i));
-      const file = join(tmpdir(), `differential-mismatches-${SEED}${ONLY_CASE !== undefined ? `-case${ONLY_CASE}` : ''}-${ENGINE_NAMES.join('+')}.json`);
-      try {
-        writeFileSync(file, JSON.stringify(stats.mismatches.map((m) => ({ ...m, user: jsLiteral(m.user), expected: jsLiteral(m.expected), actual: jsLiteral(m.actual) })), null, 1));
-      } catch {
-        // best effort
-      }
-      const cats = [...stats.categories].sort((a, b) => b[1] - a[1]).map(([c, n]) => `  ${String(n).padStart(7)}  ${c}`);
-      console.error(
-        `${reports.join('\n\n')}\n\n${stats.mismatchCount} mismatching calls (first ${stats.mismatches.length} written to ${file}); by category:\n${cats.join('\n')}`,
-      );
-      const summary = stats.mismatches.map((m) => `${m.engine} case ${m.caseIndex} user ${m.userIndex}: ${m.difference}`);
-      expect(summary, `${stats.mismatchCount} mismatching calls`).toEqual([]);
-    }
-    if (ONLY_CASE === undefined) expect(stats.evaluations).toBeGreaterThanOrEqual(TARGET);
-  });
-
-  it('the reference is exactly what the official LocalEvaluationClient.evaluateV2 returns', () => {
-    // Guards the harness itself: the reference must be the official client's evaluation. The client also
-    // enriches the user with cohort ids in place (from its empty cohort storage here), so the reference is given
-    // the user object after the client has enriched it; undefined users are skipped (the client throws on them).
-    let checked = 0;
-    for (let caseIndex = 0; caseIndex < 12; caseIndex++) {
-      const rng = new Rng(deriveSeed(SEED ^ 0x5eed, caseIndex));
-      const c = generateCase(rng.u32(), flagCountFor(rng), 8);
-      const ref = new ReferenceEvaluator(JSON.stringify(c.flags));
-      const client = new LocalEvaluationClient('server-differential', { bootstrap: ref.record, logLevel: LogLevel.Disable });
-      c.users.forEach((user, i) => {
-        if (user === undefined) return;
-        for (const keys of [undefined, c.keySubsets[i]]) {
-          const u = cloneUser(user) as ExperimentUser;
-          const official = client.evaluateV2(u as never, keys);
-          const d = firstDifference(official, ref.evaluate(u, keys).variants);
-          expect(d, `case ${caseIndex} user ${i} keys ${JSON.stringify(keys)}`).toBeNull();
-          checked++;
-        }
-      });
-    }
-    expect(checked).toBeGreaterThan(100);
-  });
-
-  // Not meaningful for a single reproduced case (DIFF_CASE): one case cannot exercise everything.
-  it.skipIf(ONLY_CASE !== undefined)('the generator exercised every operator (matched and failed) and every feature', () => {
-    expect(stats, 'the differential run must run first').toBeDefined();
-    const weak: string[] = [];
-    for (const op of OFFICIAL_OPS) {
-      const c = coverage.ops.get(op);
-      if (!c || c.match === 0) weak.push(`${op}: never matched on a present value`);
-      if (!c || c.fail === 0) weak.push(`${op}: never failed on a present value`);
-      if (!c || c.nullMatch + c.nullFail === 0) weak.push(`${op}: never saw a missing value`);
-    }
-    for (const op of ['is', 'is not', 'contains', 'less', 'version less', 'regex match', 'set contains', 'set is']) {
-      if ((coverage.ops.get(op)?.list ?? 0) === 0) weak.push(`${op}: never applied to a list value`);
-    }
-    const features = [
-      'unknown operator',
-      'result selector, value present',
-      'group selector, value present',
-      'selector below a user property',
-      'array property',
-      'object property (JSON text)',
-      'number property',
-      'boolean property',
-      'segment without conditions',
-      'segment conditions []',
-      'segment with an empty AND list',
-      'segment without variant',
-      'variant key not in variants (fall through)',
-      'bucketing hash computed',
-      'flags without a result',
-      'calls with flagKeys',
-    ];
-    for (const f of features) if (!coverage.features.get(f)) weak.push(`feature never exercised: ${f}`);
-    const table = OFFICIAL_OPS.map((op) => {
-      const c = coverage.ops.get(op);
-      return `${op.padEnd(26)} match ${c?.match ?? 0} fail ${c?.fail ?? 0} null-match ${c?.nullMatch ?? 0} null-fail ${c?.nullFail ?? 0} list ${c?.list ?? 0}`;
+    beforeAll(async () => {
+      engines = await loadEngines();
     });
-    console.log(`[differential] operator coverage:\n${table.join('\n')}\n[differential] features: ${JSON.stringify(Object.fromEntries(coverage.features))}`);
-    expect(weak).toEqual([]);
-  });
-});
+
+    afterAll(() => {
+      if (stats) {
+        console.log(
+          `[differential] engines=${engines.map((e) => `${e.name}(${e.engine.kind})`).join(',')} seed=${SEED} ` +
+            `cases=${stats.cases} calls=${stats.calls} evaluations=${stats.evaluations} ` +
+            `flags/case=${stats.flagsPerCase.min}..${stats.flagsPerCase.max} mismatching-calls=${stats.mismatchCount} time=${stats.ms}ms`,
+        );
+      }
+    });
+
+    // Timeout scales with DIFF_EVALS (about 25 µs per evaluation per engine on a slow shared core, plus slack).
+    const runTimeout = 60_000 + Math.ceil(TARGET * 0.05 * Math.max(1, ENGINE_NAMES.length) * 3);
+    it(`matches the official evaluation on >= ${TARGET} (flag, user) evaluations`, { timeout: runTimeout }, () => {
+      stats = run(engines, coverage);
+      if (stats.mismatches.length) {
+        // Print the first mismatch of each category (up to MAX_PRINTED).
+        const firstOfEach = stats.mismatches.filter(
+          (m, i) =>
+            stats!.mismatches.findIndex((x) => x.engine === m.engine && categorise(x.difference) === categorise(m.difference)) ===
+            i,
+        );
+        const reports = firstOfEach
+          .slice(0, MAX_PRINTED)
+          .map((m, i) => report(engines.find((e) => e.name === m.engine)!.engine, m, i));
+        const file = join(
+          tmpdir(),
+          `differential-mismatches-${SEED}${ONLY_CASE !== undefined ? `-case${ONLY_CASE}` : ''}-${ENGINE_NAMES.join('+')}.json`,
+        );
+        try {
+          writeFileSync(
+            file,
+            JSON.stringify(
+              stats.mismatches.map((m) => ({
+                ...m,
+                user: jsLiteral(m.user),
+                expected: jsLiteral(m.expected),
+                actual: jsLiteral(m.actual),
+              })),
+              null,
+              1,
+            ),
+          );
+        } catch {
+          // best effort
+        }
+        const cats = [...stats.categories].sort((a, b) => b[1] - a[1]).map(([c, n]) => `  ${String(n).padStart(7)}  ${c}`);
+        console.error(
+          `${reports.join('\n\n')}\n\n${stats.mismatchCount} mismatching calls (first ${stats.mismatches.length} written to ${file}); by category:\n${cats.join('\n')}`,
+        );
+        const summary = stats.mismatches.map((m) => `${m.engine} case ${m.caseIndex} user ${m.userIndex}: ${m.difference}`);
+        expect(summary, `${stats.mismatchCount} mismatching calls`).toEqual([]);
+      }
+      if (ONLY_CASE === undefined) expect(stats.evaluations).toBeGreaterThanOrEqual(TARGET);
+    });
+
+    it('the reference is exactly what the official LocalEvaluationClient.evaluateV2 returns', () => {
+      // Guards the harness itself: the reference must be the official client's evaluation. The client also
+      // enriches the user with cohort ids in place (from its empty cohort storage here), so the reference is given
+      // the user object after the client has enriched it; undefined users are skipped (the client throws on them).
+      let checked = 0;
+      for (let caseIndex = 0; caseIndex < 12; caseIndex++) {
+        const rng = new Rng(deriveSeed(SEED ^ 0x5eed, caseIndex));
+        const c = generateCase(rng.u32(), flagCountFor(rng), 8);
+        const ref = new ReferenceEvaluator(JSON.stringify(c.flags));
+        const client = new LocalEvaluationClient('server-differential', { bootstrap: ref.record, logLevel: LogLevel.Disable });
+        c.users.forEach((user, i) => {
+          if (user === undefined) return;
+          for (const keys of [undefined, c.keySubsets[i]]) {
+            const u = cloneUser(user) as ExperimentUser;
+            const official = client.evaluateV2(u, keys);
+            const d = firstDifference(official, ref.evaluate(u, keys).variants);
+            expect(d, `case ${caseIndex} user ${i} keys ${JSON.stringify(keys)}`).toBeNull();
+            checked++;
+          }
+        });
+      }
+      expect(checked).toBeGreaterThan(100);
+    });
+
+    // Not meaningful for a single reproduced case (DIFF_CASE): one case cannot exercise everything.
+    it.skipIf(ONLY_CASE !== undefined)('the generator exercised every operator (matched and failed) and every feature', () => {
+      expect(stats, 'the differential run must run first').toBeDefined();
+      const weak: string[] = [];
+      for (const op of OFFICIAL_OPS) {
+        const c = coverage.ops.get(op);
+        if (!c || c.match === 0) weak.push(`${op}: never matched on a present value`);
+        if (!c || c.fail === 0) weak.push(`${op}: never failed on a present value`);
+        if (!c || c.nullMatch + c.nullFail === 0) weak.push(`${op}: never saw a missing value`);
+      }
+      for (const op of ['is', 'is not', 'contains', 'less', 'version less', 'regex match', 'set contains', 'set is']) {
+        if ((coverage.ops.get(op)?.list ?? 0) === 0) weak.push(`${op}: never applied to a list value`);
+      }
+      const features = [
+        'unknown operator',
+        'result selector, value present',
+        'group selector, value present',
+        'selector below a user property',
+        'array property',
+        'object property (JSON text)',
+        'number property',
+        'boolean property',
+        'segment without conditions',
+        'segment conditions []',
+        'segment with an empty AND list',
+        'segment without variant',
+        'variant key not in variants (fall through)',
+        'bucketing hash computed',
+        'flags without a result',
+        'calls with flagKeys',
+      ];
+      for (const f of features) if (!coverage.features.get(f)) weak.push(`feature never exercised: ${f}`);
+      const table = OFFICIAL_OPS.map((op) => {
+        const c = coverage.ops.get(op);
+        return `${op.padEnd(26)} match ${c?.match ?? 0} fail ${c?.fail ?? 0} null-match ${c?.nullMatch ?? 0} null-fail ${c?.nullFail ?? 0} list ${c?.list ?? 0}`;
+      });
+      console.log(
+        `[differential] operator coverage:\n${table.join('\n')}\n[differential] features: ${JSON.stringify(Object.fromEntries(coverage.features))}`,
+      );
+      expect(weak).toEqual([]);
+    });
+  },
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Flags the official engine throws on: this package leaves out only those flags, the others still evaluate
@@ -631,7 +668,11 @@ describeEngines('flags the official engine would throw on are left out, the othe
     { name: 'an object in condition values', flags: [badCondition([{ a: 1 }], 'contains')], rejected: ['bad-flag'] },
     { name: 'an invalid regex', flags: [badCondition(['('], 'regex match')], rejected: ['bad-flag'] },
     { name: 'another invalid regex', flags: [badCondition(['ok', '[a-'], 'regex does not match')], rejected: ['bad-flag'] },
-    { name: 'a two-flag dependency cycle', flags: [dependsOn('cyc-x', ['cyc-y']), dependsOn('cyc-y', ['cyc-x'])], rejected: ['cyc-x', 'cyc-y'] },
+    {
+      name: 'a two-flag dependency cycle',
+      flags: [dependsOn('cyc-x', ['cyc-y']), dependsOn('cyc-y', ['cyc-x'])],
+      rejected: ['cyc-x', 'cyc-y'],
+    },
     { name: 'a flag depending on itself', flags: [dependsOn('cyc-self', ['cyc-self'])], rejected: ['cyc-self'] },
   ];
 

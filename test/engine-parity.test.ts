@@ -4,7 +4,6 @@
  * the left-out flags, the served keys and every answer must agree.
  */
 import { describe, expect, it } from 'vitest';
-import type { ExperimentUser } from '../src/types';
 import { createJsEngine } from '../src/engine/js-engine';
 import { loadEngine } from '../src/engine';
 import { generateCase, Rng } from './support/generator';
@@ -12,7 +11,22 @@ import { generateCase, Rng } from './support/generator';
 const CASES = Number(process.env.PARITY_CASES ?? 150);
 
 /** What a malformed payload may hold where a value belongs. */
-const ODD_VALUES: readonly unknown[] = ['x', '', 5, 0, -1, true, null, [], {}, ['a', 'b'], [1, 'a'], ['context', 1], [0, 100], { a: 1 }];
+const ODD_VALUES: readonly unknown[] = [
+  'x',
+  '',
+  5,
+  0,
+  -1,
+  true,
+  null,
+  [],
+  {},
+  ['a', 'b'],
+  [1, 'a'],
+  ['context', 1],
+  [0, 100],
+  { a: 1 },
+];
 
 /** Every place (object member or array element) inside `root`, as [container, key]. */
 function places(root: unknown): Array<[Record<string, unknown> | unknown[], string | number]> {
@@ -66,8 +80,8 @@ describe('native and JS engines accept the same flags', () => {
       rejectedSeen += a.rejected.length;
       servedSeen += a.size;
       for (const user of c.users) {
-        const got = JSON.parse(JSON.stringify(a.evaluate(user as ExperimentUser)));
-        const want = JSON.parse(JSON.stringify(b.evaluate(user as ExperimentUser)));
+        const got = JSON.parse(JSON.stringify(a.evaluate(user)));
+        const want = JSON.parse(JSON.stringify(b.evaluate(user)));
         expect(got, `${context}\nuser ${JSON.stringify(user)}`).toEqual(want);
       }
     }

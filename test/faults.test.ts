@@ -86,7 +86,10 @@ describe('flag stream', () => {
         streamFlagConnTimeoutMillis: 250,
         logger,
       },
-      { ...FAST_POLLING, stream: { keepAliveTimeoutMillis: 2000, retryBackoff: { minMillis: 20, maxMillis: 80, scalar: 2, jitter: 0 } } },
+      {
+        ...FAST_POLLING,
+        stream: { keepAliveTimeoutMillis: 2000, retryBackoff: { minMillis: 20, maxMillis: 80, scalar: 2, jitter: 0 } },
+      },
     );
   }
 
@@ -101,18 +104,21 @@ describe('flag stream', () => {
     ['slow body', { slowBodyMs: 2000, status: 200, body: 'data: ' + '['.repeat(10) }],
     ['garbage body', { status: 200, body: '<html>not an event stream</html>' }],
   ];
-  it.each(connectFaults)('%s on connect: start() resolves by polling, flags are served, the stream comes back', async (_name, fault) => {
-    const logger = capturingLogger();
-    server.injectFaults('stream', { ...fault, times: 2 });
-    const c = streamingClient(logger);
-    await c.start();
-    expect(c.flagKeys()).toEqual(['a', 'f1']);
-    expect(server.requests('flags').length).toBeGreaterThanOrEqual(1);
-    await eventually(() => server.openStreams === 1 && server.pendingFaults('stream') === 0, 15_000, 'stream back');
-    server.setFlags([flag('a'), flag('s')]);
-    await eventually(() => c.flagKeys().includes('s'), 5000, 'streamed update');
-    expect(logger.count('warn', /flag stream (unavailable|failed)/)).toBeGreaterThanOrEqual(1);
-  });
+  it.each(connectFaults)(
+    '%s on connect: start() resolves by polling, flags are served, the stream comes back',
+    async (_name, fault) => {
+      const logger = capturingLogger();
+      server.injectFaults('stream', { ...fault, times: 2 });
+      const c = streamingClient(logger);
+      await c.start();
+      expect(c.flagKeys()).toEqual(['a', 'f1']);
+      expect(server.requests('flags').length).toBeGreaterThanOrEqual(1);
+      await eventually(() => server.openStreams === 1 && server.pendingFaults('stream') === 0, 15_000, 'stream back');
+      server.setFlags([flag('a'), flag('s')]);
+      await eventually(() => c.flagKeys().includes('s'), 5000, 'streamed update');
+      expect(logger.count('warn', /flag stream (unavailable|failed)/)).toBeGreaterThanOrEqual(1);
+    },
+  );
 
   it('DNS failure of the stream host: start() resolves by polling and polling keeps the flags fresh', async () => {
     const logger = capturingLogger();
@@ -138,16 +144,19 @@ describe('cohort download', () => {
     );
   }
 
-  it.each([400, 403, 404])('%i: start() resolves, the cohort is not loaded (non-member), the error is logged, flags are served', async (status) => {
-    server.injectFaults('cohort', { status, times: Infinity });
-    const logger = capturingLogger();
-    const c = cohortClient(logger);
-    await c.start();
-    expect(c.evaluateV2({ user_id: 'u1' }, ['f1']).f1.key).toBe('off');
-    expect(c.evaluateV2({}, ['a']).a.key).toBe('on');
-    expect(logger.count('error', /cohort c1/)).toBeGreaterThanOrEqual(1);
-    server.clearFaults('cohort');
-  });
+  it.each([400, 403, 404])(
+    '%i: start() resolves, the cohort is not loaded (non-member), the error is logged, flags are served',
+    async (status) => {
+      server.injectFaults('cohort', { status, times: Infinity });
+      const logger = capturingLogger();
+      const c = cohortClient(logger);
+      await c.start();
+      expect(c.evaluateV2({ user_id: 'u1' }, ['f1']).f1.key).toBe('off');
+      expect(c.evaluateV2({}, ['a']).a.key).toBe('on');
+      expect(logger.count('error', /cohort c1/)).toBeGreaterThanOrEqual(1);
+      server.clearFaults('cohort');
+    },
+  );
 
   it('DNS failure of the cohort host: start() resolves, cohort flags evaluate as non-member, the rest is served', async () => {
     const logger = capturingLogger();
@@ -177,7 +186,10 @@ describe('remote fetch', () => {
     server.injectFaults('vardata', { status: 403, times: Infinity });
     const c = remote(server.url);
     try {
-      const err = await c.fetchV2({ user_id: 'u' }).then(() => undefined, (e: unknown) => e);
+      const err = await c.fetchV2({ user_id: 'u' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(isFetchError(err) && err.statusCode).toBe(403);
       expect(server.requests('vardata')).toHaveLength(1);
     } finally {
@@ -205,12 +217,17 @@ describe('remote fetch', () => {
   it('DNS failure rejects with code NETWORK and the resolver error as cause', async () => {
     const c = remote(DNS_FAIL, { fetchRetries: 0 });
     try {
-      const err = await c.fetchV2({ user_id: 'u' }).then(() => undefined, (e: unknown) => e);
+      const err = await c.fetchV2({ user_id: 'u' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(isFetchError(err)).toBe(true);
       if (!isFetchError(err)) return;
       expect(err.code).toBe('NETWORK');
       expect(err.statusCode).toBeUndefined();
-      expect(JSON.stringify(err.cause, Object.getOwnPropertyNames(err.cause ?? {})) + String(err.cause)).toMatch(/ENOTFOUND|EAI_AGAIN|getaddrinfo/);
+      expect(JSON.stringify(err.cause, Object.getOwnPropertyNames(err.cause ?? {})) + String(err.cause)).toMatch(
+        /ENOTFOUND|EAI_AGAIN|getaddrinfo/,
+      );
     } finally {
       await c.close();
     }
@@ -238,17 +255,20 @@ describe('analytics (exposure events)', () => {
     ['slow body', { slowBodyMs: 2000, status: 200, body: '{"code":200}' }],
     ['garbage body', { status: 200, body: '<html>' }],
   ];
-  it.each(faults)('%s: evaluation is unaffected, close() returns within its flush timeout, nothing unhandled', async (_name, fault) => {
-    server.injectFaults('httpapi', { ...fault, times: Infinity });
-    const logger = capturingLogger();
-    const c = localClient({ serverUrl: server.url, logger, exposureConfig: tracking() });
-    await c.start();
-    for (let i = 0; i < 20; i++) expect(c.evaluateV2({ user_id: `u${i}` }, ['a'], { tracksExposure: true }).a.key).toBe('on');
-    await c.close({ flushTimeoutMillis: 400 });
-    await eventually(() => server.requests('httpapi').length > 0, 5000, 'an upload attempt');
-    expect(server.events()).toHaveLength(0);
-    await sleep(50); // anything the analytics client does after close() happens here, under the unhandled-rejection guard
-  });
+  it.each(faults)(
+    '%s: evaluation is unaffected, close() returns within its flush timeout, nothing unhandled',
+    async (_name, fault) => {
+      server.injectFaults('httpapi', { ...fault, times: Infinity });
+      const logger = capturingLogger();
+      const c = localClient({ serverUrl: server.url, logger, exposureConfig: tracking() });
+      await c.start();
+      for (let i = 0; i < 20; i++) expect(c.evaluateV2({ user_id: `u${i}` }, ['a'], { tracksExposure: true }).a.key).toBe('on');
+      await c.close({ flushTimeoutMillis: 400 });
+      await eventually(() => server.requests('httpapi').length > 0, 5000, 'an upload attempt');
+      expect(server.events()).toHaveLength(0);
+      await sleep(50); // anything the analytics client does after close() happens here, under the unhandled-rejection guard
+    },
+  );
 
   it('DNS failure: evaluation is unaffected, close() returns, no request reaches anyone', async () => {
     const logger = capturingLogger();
@@ -265,7 +285,11 @@ describe('analytics (exposure events)', () => {
     ['500', { status: 500 }],
   ])('a transient %s during operation is retried by analytics-node and the events arrive', async (_name, fault) => {
     server.injectFaults('httpapi', fault);
-    const c = localClient({ serverUrl: server.url, logger: capturingLogger(), exposureConfig: { ...tracking(), flushIntervalMillis: 100 } });
+    const c = localClient({
+      serverUrl: server.url,
+      logger: capturingLogger(),
+      exposureConfig: { ...tracking(), flushIntervalMillis: 100 },
+    });
     await c.start();
     c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
     await eventually(() => server.events().length === 1, 10_000, 'the retried upload');
@@ -295,7 +319,11 @@ describe('analytics (exposure events)', () => {
 
   it('a connection reset during a flush loses that batch (analytics-node does not retry network errors)', async () => {
     server.injectFaults('httpapi', { reset: true });
-    const c = localClient({ serverUrl: server.url, logger: capturingLogger(), exposureConfig: { ...tracking(), flushIntervalMillis: 100 } });
+    const c = localClient({
+      serverUrl: server.url,
+      logger: capturingLogger(),
+      exposureConfig: { ...tracking(), flushIntervalMillis: 100 },
+    });
     await c.start();
     c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
     await server.waitForRequests('httpapi', 1);

@@ -82,7 +82,19 @@ describe('js engine', () => {
     const snapshot = engine.load(JSON.stringify(payload));
     const reasons = Object.fromEntries(snapshot.rejected.map((r) => [r.flagKey, r.reason]));
     expect(Object.keys(reasons).sort()).toEqual(
-      ['#12', '#13', 'bad-bucket', 'bad-regex', 'cycle-x', 'cycle-y', 'no-segments', 'no-variants', 'number-value', 'segments-object', 'self'].sort(),
+      [
+        '#12',
+        '#13',
+        'bad-bucket',
+        'bad-regex',
+        'cycle-x',
+        'cycle-y',
+        'no-segments',
+        'no-variants',
+        'number-value',
+        'segments-object',
+        'self',
+      ].sort(),
     );
     expect(reasons['number-value']).toMatch(/string/);
     expect(reasons['bad-regex']).toMatch(/regex/);
@@ -90,7 +102,11 @@ describe('js engine', () => {
     expect(snapshot.keys().sort()).toEqual(['after-cycle', 'good', 'good-regex']);
     expect(snapshot.size).toBe(3);
     // a dependency that was left out behaves like a missing one
-    expect(snapshot.evaluate({ user_id: 'aaa' })).toMatchObject({ good: { key: 'on' }, 'good-regex': { key: 'on' }, 'after-cycle': { key: 'on' } });
+    expect(snapshot.evaluate({ user_id: 'aaa' })).toMatchObject({
+      good: { key: 'on' },
+      'good-regex': { key: 'on' },
+      'after-cycle': { key: 'on' },
+    });
   });
 
   it('rejects unusable payloads as a whole with FlagPayloadError', () => {
@@ -111,9 +127,20 @@ describe('js engine', () => {
       'user',
       { user_properties: { plan: [1n] } },
       { user_properties: circular },
-      { device_id: { toString: () => { throw new Error('x'); } } },
+      {
+        device_id: {
+          toString: () => {
+            throw new Error('x');
+          },
+        },
+      },
       { groups: { org: null } },
-      Object.defineProperty({}, 'device_id', { enumerable: true, get: () => { throw new Error('getter'); } }),
+      Object.defineProperty({}, 'device_id', {
+        enumerable: true,
+        get: () => {
+          throw new Error('getter');
+        },
+      }),
     ];
     for (const user of hostile) {
       expect(() => snapshot.evaluate(user as never)).not.toThrow();
@@ -165,7 +192,11 @@ describe('engine selection', () => {
 
       process.env.AMPLITUDE_EXPERIMENT_ENGINE = 'native';
       resetEngineSelection();
-      expect(() => selectEngine(() => { throw new Error('boom'); })).toThrow(/native/);
+      expect(() =>
+        selectEngine(() => {
+          throw new Error('boom');
+        }),
+      ).toThrow(/native/);
     } finally {
       if (saved === undefined) delete process.env.AMPLITUDE_EXPERIMENT_ENGINE;
       else process.env.AMPLITUDE_EXPERIMENT_ENGINE = saved;
@@ -174,7 +205,9 @@ describe('engine selection', () => {
   });
 
   it('describes dlopen failures', () => {
-    expect(describeNativeLoadFailure(new Error("/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found"))).toMatch(/newer C library/);
+    expect(describeNativeLoadFailure(new Error("/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found"))).toMatch(
+      /newer C library/,
+    );
     expect(describeNativeLoadFailure(new Error('x.node: wrong ELF class: ELFCLASS32'))).toMatch(/another platform/);
     expect(describeNativeLoadFailure(new Error('something else'))).toMatch(/failed to load: something else/);
   });

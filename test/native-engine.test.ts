@@ -70,7 +70,28 @@ function rng(seed: number) {
 }
 
 function randomString(r: () => number, max = 12): string {
-  const alphabet = ['a', 'Z', '0', '9', '.', '-', '_', ' ', '\u00e9', '\u4e2d', '\ud83d\ude80', '\ud800', '\udc00', '\uffff', '\u0000', '"', '\\', '+', 'e', 'x'];
+  const alphabet = [
+    'a',
+    'Z',
+    '0',
+    '9',
+    '.',
+    '-',
+    '_',
+    ' ',
+    '\u00e9',
+    '\u4e2d',
+    '\ud83d\ude80',
+    '\ud800',
+    '\udc00',
+    '\uffff',
+    '\u0000',
+    '"',
+    '\\',
+    '+',
+    'e',
+    'x',
+  ];
   let s = '';
   const n = Math.floor(r() * max);
   for (let i = 0; i < n; i++) s += alphabet[Math.floor(r() * alphabet.length)];
@@ -78,7 +99,7 @@ function randomString(r: () => number, max = 12): string {
 }
 
 describe('murmur3 x86_32', () => {
-  it('matches the published vectors (seed 0, non-ASCII, and the engines\' seed)', () => {
+  it("matches the published vectors (seed 0, non-ASCII, and the engines' seed)", () => {
     expect(internals.murmur3('brian', 0x7f3a21ea)).toBe(3948467465);
     expect(internals.murmur3('a', 0x7f3a21ea)).toBe(479943832);
     expect(internals.murmur3('My hovercraft is full of eels.', 0)).toBe(2953494853);
@@ -102,8 +123,32 @@ describe('murmur3 x86_32', () => {
 
 describe('JavaScript number and string semantics', () => {
   it('String(n) for special and random doubles', () => {
-    const specials = [0, -0, 1, -1, 0.1, 0.1 + 0.2, 1e21, 1e-7, 1.5e-7, 123456789, 1e300, -1e-300, 5e-324,
-      Number.MAX_VALUE, Number.MIN_VALUE, 2 ** 53, 2 ** 53 + 2, NaN, Infinity, -Infinity, 1 / 3, 100, 1e20, 123e-20];
+    const specials = [
+      0,
+      -0,
+      1,
+      -1,
+      0.1,
+      0.1 + 0.2,
+      1e21,
+      1e-7,
+      1.5e-7,
+      123456789,
+      1e300,
+      -1e-300,
+      5e-324,
+      Number.MAX_VALUE,
+      Number.MIN_VALUE,
+      2 ** 53,
+      2 ** 53 + 2,
+      NaN,
+      Infinity,
+      -Infinity,
+      1 / 3,
+      100,
+      1e20,
+      123e-20,
+    ];
     for (const n of specials) expect(internals.numberToString(n), String(n)).toBe(String(n));
     const r = rng(2);
     const buf = new DataView(new ArrayBuffer(8));
@@ -116,10 +161,50 @@ describe('JavaScript number and string semantics', () => {
   });
 
   it('Number(s) for the forms the numeric operators see', () => {
-    const cases = ['', ' ', '12', ' 12 ', '\u00a012\u2003', '\ufeff7', '1e3', '1E+3', '-1e-3', '.5', '5.', '+5', '-0',
-      '0x10', '0X1f', '0b101', '0o17', '0x', '0b2', '-0x10', '1d', '1_000', 'Infinity', '-Infinity', '+Infinity',
-      'infinity', 'NaN', '1e400', '-1e400', '5e-324', '2e-324', '1e-400', '00012', '0.000001', '1.7976931348623157e308',
-      '9007199254740993', '0x20000000000001', '0b' + '1'.repeat(60), '0o' + '7'.repeat(30), 'abc', '1 2', '\u00e9'];
+    const cases = [
+      '',
+      ' ',
+      '12',
+      ' 12 ',
+      '\u00a012\u2003',
+      '\ufeff7',
+      '1e3',
+      '1E+3',
+      '-1e-3',
+      '.5',
+      '5.',
+      '+5',
+      '-0',
+      '0x10',
+      '0X1f',
+      '0b101',
+      '0o17',
+      '0x',
+      '0b2',
+      '-0x10',
+      '1d',
+      '1_000',
+      'Infinity',
+      '-Infinity',
+      '+Infinity',
+      'infinity',
+      'NaN',
+      '1e400',
+      '-1e400',
+      '5e-324',
+      '2e-324',
+      '1e-400',
+      '00012',
+      '0.000001',
+      '1.7976931348623157e308',
+      '9007199254740993',
+      '0x20000000000001',
+      '0b' + '1'.repeat(60),
+      '0o' + '7'.repeat(30),
+      'abc',
+      '1 2',
+      '\u00e9',
+    ];
     for (const s of cases) expect(Object.is(internals.stringToNumber(s), Number(s)), JSON.stringify(s)).toBe(true);
     const r = rng(3);
     const parts = ['1', '0', '9', '.', 'e', 'E', '+', '-', ' ', 'x', 'b', 'o', 'a', 'f', '_'];
@@ -146,8 +231,29 @@ describe('semantic versions (accept/reject as experiment-core 0.13.1, in linear 
   // The reference pattern; safe to run here on short strings only.
   const reference = /^(\d+)\.(\d+)(\.(\d+)(-(([-\w]+\.?)*))?)?$/;
   it('accepts and rejects exactly what the reference pattern does', () => {
-    const fixed = ['1.2', '1.2.3', '01.02.03', '1.2.3-', '1.2.3-a', '1.2.3-a.b', '1.2.3-a..b', '1.2.3-.a', '1.2.3-a.',
-      '1.2.3+b', '1.2-a', '1', '1.', '.1.2', '1.2.3.4', 'v1.2.3', '1.2.3-\u00e9', '1.2.3-_', ' 1.2.3', '1.2.3 ', ''];
+    const fixed = [
+      '1.2',
+      '1.2.3',
+      '01.02.03',
+      '1.2.3-',
+      '1.2.3-a',
+      '1.2.3-a.b',
+      '1.2.3-a..b',
+      '1.2.3-.a',
+      '1.2.3-a.',
+      '1.2.3+b',
+      '1.2-a',
+      '1',
+      '1.',
+      '.1.2',
+      '1.2.3.4',
+      'v1.2.3',
+      '1.2.3-\u00e9',
+      '1.2.3-_',
+      ' 1.2.3',
+      '1.2.3 ',
+      '',
+    ];
     for (const v of fixed) expect(internals.parseVersionOk(v), JSON.stringify(v)).toBe(v !== '' && reference.test(v));
     const r = rng(5);
     const alphabet = ['1', '0', '.', '-', 'a', '_', '+', 'Z', '.', '9'];
@@ -210,8 +316,14 @@ describe('payload validation', () => {
       onFlag('good'),
       { key: 'no-segments', variants: {} },
       { key: 'no-variants', segments: [] },
-      onFlag('bad-value', { segments: [{ conditions: [[{ selector: ['context', 'user', 'user_id'], op: 'is', values: [1] }]], variant: 'on' }] }),
-      onFlag('bad-regex', { segments: [{ conditions: [[{ selector: ['context', 'user', 'user_id'], op: 'regex match', values: ['('] }]], variant: 'on' }] }),
+      onFlag('bad-value', {
+        segments: [{ conditions: [[{ selector: ['context', 'user', 'user_id'], op: 'is', values: [1] }]], variant: 'on' }],
+      }),
+      onFlag('bad-regex', {
+        segments: [
+          { conditions: [[{ selector: ['context', 'user', 'user_id'], op: 'regex match', values: ['('] }]], variant: 'on' },
+        ],
+      }),
       onFlag('cycle-a', { dependencies: ['cycle-b'] }),
       onFlag('cycle-b', { dependencies: ['cycle-a'] }),
       onFlag('self', { dependencies: ['self'] }),
@@ -238,7 +350,7 @@ describe('payload validation', () => {
     expect(snap.evaluate(user)).toStrictEqual(officialEvaluate(kept as Array<Record<string, unknown>>, user));
   });
 
-  it('takes the last definition of a repeated flag key at the first key\'s position', () => {
+  it("takes the last definition of a repeated flag key at the first key's position", () => {
     const flags = [onFlag('a'), onFlag('b'), { ...onFlag('a'), segments: [{ variant: 'off' }] }];
     const snap = engine.load(JSON.stringify(flags));
     const result = snap.evaluate({});
@@ -277,7 +389,7 @@ describe('dependencies and flag keys', () => {
     }
   });
 
-  it('treats an empty key list as all flags (the Python SDK\'s documented behaviour)', () => {
+  it("treats an empty key list as all flags (the Python SDK's documented behaviour)", () => {
     expect(snap.evaluate({}, [])).toStrictEqual(snap.evaluate({}));
     expect(Object.keys(snap.evaluate({}, []))).toEqual(Object.keys(officialEvaluate(flags, {})));
   });
@@ -288,17 +400,25 @@ describe('bucketing', () => {
     const flag = {
       key: 'exp',
       variants: { a: { key: 'a' }, b: { key: 'b' }, c: { key: 'c' }, off: { key: 'off' } },
-      segments: [{
-        bucket: {
-          selector: ['context', 'user', 'device_id'],
-          salt: 'salty',
-          allocations: [
-            { range: [0, 30], distributions: [{ variant: 'a', range: [0, 42949673] }] },
-            { range: [30, 99], distributions: [{ variant: 'b', range: [0, 21474837] }, { variant: 'c', range: [21474836, 42949673] }] },
-          ],
+      segments: [
+        {
+          bucket: {
+            selector: ['context', 'user', 'device_id'],
+            salt: 'salty',
+            allocations: [
+              { range: [0, 30], distributions: [{ variant: 'a', range: [0, 42949673] }] },
+              {
+                range: [30, 99],
+                distributions: [
+                  { variant: 'b', range: [0, 21474837] },
+                  { variant: 'c', range: [21474836, 42949673] },
+                ],
+              },
+            ],
+          },
+          variant: 'off',
         },
-        variant: 'off',
-      }],
+      ],
     };
     const snap = loadEngine().load(JSON.stringify([flag]));
     const counts: Record<string, number> = {};
@@ -318,8 +438,14 @@ describe('hostile users', () => {
     key: 'f',
     variants: { on: { key: 'on' } },
     segments: [
-      { conditions: [[{ selector: ['context', 'user', 'user_properties', 'deep'], op: 'contains', values: ['x'] }]], variant: 'on' },
-      { conditions: [[{ selector: ['context', 'user', 'user_properties', 'list'], op: 'set contains', values: ['a'] }]], variant: 'on' },
+      {
+        conditions: [[{ selector: ['context', 'user', 'user_properties', 'deep'], op: 'contains', values: ['x'] }]],
+        variant: 'on',
+      },
+      {
+        conditions: [[{ selector: ['context', 'user', 'user_properties', 'list'], op: 'set contains', values: ['a'] }]],
+        variant: 'on',
+      },
     ],
   };
   const snap = loadEngine().load(JSON.stringify([flag]));
@@ -347,8 +473,20 @@ describe('hostile users', () => {
     const cyclic: Record<string, unknown> = { user_properties: { deep: 'x' } };
     cyclic.self = cyclic;
     expect(snap.evaluate(cyclic as never)).toHaveProperty('f');
-    const big = loadEngine().load(JSON.stringify([{ key: 'b', variants: { on: { key: 'on' } },
-      segments: [{ conditions: [[{ selector: ['context', 'user', 'user_properties', 'big'], op: 'greater', values: ['9'] }]], variant: 'on' }] }]));
+    const big = loadEngine().load(
+      JSON.stringify([
+        {
+          key: 'b',
+          variants: { on: { key: 'on' } },
+          segments: [
+            {
+              conditions: [[{ selector: ['context', 'user', 'user_properties', 'big'], op: 'greater', values: ['9'] }]],
+              variant: 'on',
+            },
+          ],
+        },
+      ]),
+    );
     expect(big.evaluate({ user_properties: { big: 10n } } as never)).toHaveProperty('b');
   });
 });
@@ -359,7 +497,11 @@ describe('loadAsync (parse and validation on the libuv pool)', () => {
     const flags = [
       onFlag('a'),
       onFlag('b', { dependencies: ['a'] }),
-      onFlag('bad', { segments: [{ conditions: [[{ selector: ['context', 'user', 'user_id'], op: 'regex match', values: ['['] }]], variant: 'on' }] }),
+      onFlag('bad', {
+        segments: [
+          { conditions: [[{ selector: ['context', 'user', 'user_id'], op: 'regex match', values: ['['] }]], variant: 'on' },
+        ],
+      }),
     ];
     const payload = JSON.stringify(flags);
     const sync = engine.load(payload);
@@ -371,7 +513,11 @@ describe('loadAsync (parse and validation on the libuv pool)', () => {
   });
 
   it('rejects an unusable payload with FlagPayloadError, several in flight at once', async () => {
-    const results = await Promise.allSettled([engine.loadAsync!('{"not":"an array"}'), engine.loadAsync!('[{"key":'), engine.loadAsync!('[]')]);
+    const results = await Promise.allSettled([
+      engine.loadAsync!('{"not":"an array"}'),
+      engine.loadAsync!('[{"key":'),
+      engine.loadAsync!('[]'),
+    ]);
     expect(results[0].status).toBe('rejected');
     expect((results[0] as PromiseRejectedResult).reason).toBeInstanceOf(FlagPayloadError);
     expect((results[1] as PromiseRejectedResult).reason.message).toMatch(/not valid JSON/);

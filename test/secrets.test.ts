@@ -77,12 +77,22 @@ function where(entries: RequestLogEntry[], secret: string): string[] {
 describe('secrets', () => {
   it('local client: keys never appear in logs, warnings or errors across failures; each key goes only where it belongs', async () => {
     const cohortSyncConfig = { apiKey: COHORT_API_KEY, secretKey: COHORT_SECRET, cohortServerUrl: server.url };
-    const exposureConfig = { apiKey: ANALYTICS_KEY, serverUrl: server.url + '/2/httpapi', flushIntervalMillis: 100, flushQueueSize: 1000 };
+    const exposureConfig = {
+      apiKey: ANALYTICS_KEY,
+      serverUrl: server.url + '/2/httpapi',
+      flushIntervalMillis: 100,
+      flushQueueSize: 1000,
+    };
     const common = { logger: logger(), logLevel: LogLevel.Verbose, debug: true, startTimeoutMillis: 3000 };
 
     // 1. Refused deployment key, polling and streaming.
     for (const streamUpdates of [false, true]) {
-      const c = new LocalEvaluationClient(REFUSED_KEY, { ...common, serverUrl: server.url, streamUpdates, streamServerUrl: server.url });
+      const c = new LocalEvaluationClient(REFUSED_KEY, {
+        ...common,
+        serverUrl: server.url,
+        streamUpdates,
+        streamServerUrl: server.url,
+      });
       await outcome(c.start());
       await c.close();
     }

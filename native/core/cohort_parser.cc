@@ -80,14 +80,30 @@ bool CohortParser::readString(std::string& scratch, std::string_view& view) {
     if (++pos_ >= size_) return fail("unterminated escape");
     char e = data_[pos_++];
     switch (e) {
-      case '"': scratch.push_back('"'); break;
-      case '\\': scratch.push_back('\\'); break;
-      case '/': scratch.push_back('/'); break;
-      case 'b': scratch.push_back('\b'); break;
-      case 'f': scratch.push_back('\f'); break;
-      case 'n': scratch.push_back('\n'); break;
-      case 'r': scratch.push_back('\r'); break;
-      case 't': scratch.push_back('\t'); break;
+      case '"':
+        scratch.push_back('"');
+        break;
+      case '\\':
+        scratch.push_back('\\');
+        break;
+      case '/':
+        scratch.push_back('/');
+        break;
+      case 'b':
+        scratch.push_back('\b');
+        break;
+      case 'f':
+        scratch.push_back('\f');
+        break;
+      case 'n':
+        scratch.push_back('\n');
+        break;
+      case 'r':
+        scratch.push_back('\r');
+        break;
+      case 't':
+        scratch.push_back('\t');
+        break;
       case 'u': {
         auto readHex4 = [&](uint32_t& out) -> bool {
           if (pos_ + 4 > size_) return false;
@@ -296,10 +312,14 @@ std::unique_ptr<Cohort> CohortParser::parse(std::string_view fallbackId, std::st
                  (c == '-' || (c >= '0' && c <= '9'))) {
         double v;
         if (!readNumber(v)) return finishError();
-        if (key == "lastModified") cohort->lastModified = v;
-        else if (key == "size") cohort->size = v;
-        else if (key == "groupTypeId") cohort->groupTypeId = v;
-        else cohort->lastComputed = v;
+        if (key == "lastModified")
+          cohort->lastModified = v;
+        else if (key == "size")
+          cohort->size = v;
+        else if (key == "groupTypeId")
+          cohort->groupTypeId = v;
+        else
+          cohort->lastComputed = v;
       } else {
         if (key == "cohortId") haveId = false;
         if (!skipValue(1)) return finishError();

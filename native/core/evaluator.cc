@@ -16,14 +16,17 @@ constexpr uint32_t kMaxUserDepth = 512;
 // reference engine selects through the prototype chain, so a missing key with
 // one of these names yields a function, whose String() is its source text.
 constexpr std::string_view kObjectMethods[] = {
-    "__defineGetter__", "__defineSetter__", "hasOwnProperty", "__lookupGetter__", "__lookupSetter__",
-    "isPrototypeOf", "propertyIsEnumerable", "toString", "valueOf", "toLocaleString",
+    "__defineGetter__", "__defineSetter__",     "hasOwnProperty", "__lookupGetter__", "__lookupSetter__",
+    "isPrototypeOf",    "propertyIsEnumerable", "toString",       "valueOf",          "toLocaleString",
 };
 constexpr std::string_view kArrayMethods[] = {
-    "at", "concat", "copyWithin", "fill", "find", "findIndex", "findLast", "findLastIndex", "lastIndexOf",
-    "pop", "push", "reverse", "shift", "unshift", "slice", "sort", "splice", "includes", "indexOf", "join",
-    "keys", "entries", "values", "forEach", "filter", "flat", "flatMap", "map", "every", "some", "reduce",
-    "reduceRight", "toLocaleString", "toString", "toReversed", "toSorted", "toSpliced", "with",
+    "at",        "concat",        "copyWithin",     "fill",     "find",       "findIndex",
+    "findLast",  "findLastIndex", "lastIndexOf",    "pop",      "push",       "reverse",
+    "shift",     "unshift",       "slice",          "sort",     "splice",     "includes",
+    "indexOf",   "join",          "keys",           "entries",  "values",     "forEach",
+    "filter",    "flat",          "flatMap",        "map",      "every",      "some",
+    "reduce",    "reduceRight",   "toLocaleString", "toString", "toReversed", "toSorted",
+    "toSpliced", "with",
 };
 
 template <size_t N>
@@ -38,11 +41,16 @@ bool isTruthy(const JsonDocument& d, uint32_t id) {
   const JsonNode& n = d.node(id);
   switch (n.type) {
     case JsonType::Null:
-    case JsonType::False: return false;
-    case JsonType::Number: return n.number == n.number && n.number != 0;
-    case JsonType::String: return n.count > 0;
-    case JsonType::Script: return n.scriptTruthy;
-    default: return true;
+    case JsonType::False:
+      return false;
+    case JsonType::Number:
+      return n.number == n.number && n.number != 0;
+    case JsonType::String:
+      return n.count > 0;
+    case JsonType::Script:
+      return n.scriptTruthy;
+    default:
+      return true;
   }
 }
 
@@ -52,39 +60,65 @@ bool hasKeys(const JsonDocument& d, uint32_t id) {
   switch (n.type) {
     case JsonType::Object:
     case JsonType::Array:
-    case JsonType::String: return n.count > 0;
-    case JsonType::Raw: return true;
-    default: return false;
+    case JsonType::String:
+      return n.count > 0;
+    case JsonType::Raw:
+      return true;
+    default:
+      return false;
   }
 }
 
 bool compareNumbers(Op op, double a, double b) {
   switch (op) {
-    case Op::Less: return a < b;
-    case Op::LessOrEqual: return a <= b;
-    case Op::Greater: return a > b;
-    case Op::GreaterOrEqual: return a >= b;
-    default: return false;
+    case Op::Less:
+      return a < b;
+    case Op::LessOrEqual:
+      return a <= b;
+    case Op::Greater:
+      return a > b;
+    case Op::GreaterOrEqual:
+      return a >= b;
+    default:
+      return false;
   }
 }
 
 bool compareOrdered(Op op, int cmp) {
   switch (op) {
-    case Op::VersionLess: return cmp < 0;
-    case Op::VersionLessOrEqual: return cmp <= 0;
-    case Op::VersionGreater: return cmp > 0;
-    case Op::VersionGreaterOrEqual: return cmp >= 0;
-    default: return false;
+    case Op::VersionLess:
+      return cmp < 0;
+    case Op::VersionLessOrEqual:
+      return cmp <= 0;
+    case Op::VersionGreater:
+      return cmp > 0;
+    case Op::VersionGreaterOrEqual:
+      return cmp >= 0;
+    default:
+      return false;
   }
 }
 
 bool matchNull(const Condition& c) {
   switch (c.op) {
-    case Op::Is: case Op::Contains: case Op::Less: case Op::LessOrEqual: case Op::Greater:
-    case Op::GreaterOrEqual: case Op::VersionLess: case Op::VersionLessOrEqual: case Op::VersionGreater:
-    case Op::VersionGreaterOrEqual: case Op::SetIs: case Op::SetContains: case Op::SetContainsAny:
+    case Op::Is:
+    case Op::Contains:
+    case Op::Less:
+    case Op::LessOrEqual:
+    case Op::Greater:
+    case Op::GreaterOrEqual:
+    case Op::VersionLess:
+    case Op::VersionLessOrEqual:
+    case Op::VersionGreater:
+    case Op::VersionGreaterOrEqual:
+    case Op::SetIs:
+    case Op::SetContains:
+    case Op::SetContainsAny:
       return c.containsNone;
-    case Op::IsNot: case Op::DoesNotContain: case Op::SetDoesNotContain: case Op::SetDoesNotContainAny:
+    case Op::IsNot:
+    case Op::DoesNotContain:
+    case Op::SetDoesNotContain:
+    case Op::SetDoesNotContainAny:
       return !c.containsNone;
     default:
       return false;
@@ -117,9 +151,12 @@ void Evaluator::buildContext(uint32_t user) {
     for (uint32_t i = 0; i < d.size(user); i++) {
       std::string_view key = d.string(d.memberKey(user, i));
       uint32_t value = d.memberValue(user, i);
-      if (key == "groups") groups = value;
-      else if (key == "group_properties") groupProperties = value;
-      else if (key == "group_cohort_ids") groupCohorts = value;
+      if (key == "groups")
+        groups = value;
+      else if (key == "group_properties")
+        groupProperties = value;
+      else if (key == "group_cohort_ids")
+        groupCohorts = value;
       else {
         pairs_.push_back(d.memberKey(user, i));
         pairs_.push_back(value);
@@ -329,8 +366,10 @@ Evaluator::Value Evaluator::select(const Selector& selector) {
           cur = lookup(cur, selector.path[i]);
         }
         if (cur.kind == Value::Kind::Node && cur.doc->type(cur.id) == JsonType::Null) cur = Value{};
-        if (cur.kind == Value::Kind::Missing) memo = kNoNode;
-        else if (cur.kind == Value::Kind::Node && cur.doc == &snapshot_->document()) memo = cur.id;
+        if (cur.kind == Value::Kind::Missing)
+          memo = kNoNode;
+        else if (cur.kind == Value::Kind::Node && cur.doc == &snapshot_->document())
+          memo = cur.id;
         return cur;
       } else {
         // Not a result in this call: the results object is a plain object.
@@ -482,12 +521,19 @@ bool Evaluator::coerceString(const Value& v, std::string& buffer, std::string_vi
     case Value::Kind::Node: {
       const JsonDocument& d = *v.doc;
       switch (d.type(v.id)) {
-        case JsonType::Null: return false;
-        case JsonType::True: out = "true"; return true;
-        case JsonType::False: out = "false"; return true;
+        case JsonType::Null:
+          return false;
+        case JsonType::True:
+          out = "true";
+          return true;
+        case JsonType::False:
+          out = "false";
+          return true;
         case JsonType::String:
         case JsonType::Script:
-        case JsonType::Raw: out = d.string(v.id); return true;
+        case JsonType::Raw:
+          out = d.string(v.id);
+          return true;
         case JsonType::Number:
           buffer.clear();
           appendJsNumber(d.node(v.id).number, buffer);
@@ -524,8 +570,10 @@ bool Evaluator::coerceString(const Value& v, std::string& buffer, std::string_vi
       std::vector<uint32_t> named;
       for (uint32_t f : resultOrder_) {
         uint32_t idx;
-        if (isArrayIndex(snapshot_->flags()[f].key, &idx)) indexed.emplace_back(idx, f);
-        else named.push_back(f);
+        if (isArrayIndex(snapshot_->flags()[f].key, &idx))
+          indexed.emplace_back(idx, f);
+        else
+          named.push_back(f);
       }
       std::sort(indexed.begin(), indexed.end());
       std::vector<uint32_t> order;
@@ -607,8 +655,7 @@ bool Evaluator::matchCondition(const Condition& c) {
   if (c.selector.slot >= 0) {
     const size_t slot = static_cast<size_t>(c.selector.slot);
     const Value& v = resolveSlot(static_cast<uint32_t>(slot));
-    if (v.kind == Value::Kind::Missing ||
-        (v.kind == Value::Kind::Node && v.doc->type(v.id) == JsonType::Null)) {
+    if (v.kind == Value::Kind::Missing || (v.kind == Value::Kind::Node && v.doc->type(v.id) == JsonType::Null)) {
       return matchNull(c);
     }
     ScalarCache& sc = slotScalar_[slot];
@@ -685,8 +732,10 @@ bool Evaluator::matchString(std::string_view s, const Condition& c, ScalarCache*
       std::string* lower = &lowerBuffer_;
       if (cache != nullptr) lower = &cache->lower;
       if (cache == nullptr || !cache->lowerReady) {
-        if (isAscii(s)) asciiLower(s, *lower);
-        else host_->toLowerCase(s, *lower);
+        if (isAscii(s))
+          asciiLower(s, *lower);
+        else
+          host_->toLowerCase(s, *lower);
         if (cache != nullptr) cache->lowerReady = true;
       }
       bool found = false;

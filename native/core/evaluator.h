@@ -130,10 +130,10 @@ class Evaluator {
   const Snapshot* snapshot_ = nullptr;
   ScriptHost* host_ = nullptr;
   uint32_t call_ = 0;
-  std::vector<uint32_t> stamp_;       // flag visited in this call
-  std::vector<uint32_t> resultStamp_; // flag has a result in this call
+  std::vector<uint32_t> stamp_;        // flag visited in this call
+  std::vector<uint32_t> resultStamp_;  // flag has a result in this call
   std::vector<int32_t> resultId_;
-  std::vector<uint32_t> resultOrder_; // flags with results, in evaluation order
+  std::vector<uint32_t> resultOrder_;  // flags with results, in evaluation order
 
   // Context selector values, resolved at most once per call (by slot).
   std::vector<uint32_t> slotStamp_;

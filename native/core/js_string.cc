@@ -84,8 +84,20 @@ double strtodC(std::string_view token) {
 
 bool isJsWhitespace(uint32_t cp) {
   switch (cp) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000: case 0xFEFF:
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x20:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+    case 0xFEFF:
       return true;
     default:
       return cp >= 0x2000 && cp <= 0x200A;
@@ -138,7 +150,8 @@ double parseDecimal(std::string_view token) {
   const char* first = token.data();
   const char* last = token.data() + token.size();
   bool negative = false;
-  if (first < last && *first == '+') first++;
+  if (first < last && *first == '+')
+    first++;
   else if (first < last && *first == '-') {
     negative = true;
     first++;
@@ -324,9 +337,7 @@ bool equalsIgnoreAsciiCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-bool isBooleanWord(std::string_view s) {
-  return equalsIgnoreAsciiCase(s, "true") || equalsIgnoreAsciiCase(s, "false");
-}
+bool isBooleanWord(std::string_view s) { return equalsIgnoreAsciiCase(s, "true") || equalsIgnoreAsciiCase(s, "false"); }
 
 bool isArrayIndex(std::string_view s, uint32_t* index) {
   if (s.empty() || s.size() > 10) return false;
@@ -351,14 +362,29 @@ void appendJsonQuoted(std::string_view s, std::string& out) {
   for (size_t i = 0; i < s.size(); i++) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '"': out.append("\\\""); continue;
-      case '\\': out.append("\\\\"); continue;
-      case '\b': out.append("\\b"); continue;
-      case '\f': out.append("\\f"); continue;
-      case '\n': out.append("\\n"); continue;
-      case '\r': out.append("\\r"); continue;
-      case '\t': out.append("\\t"); continue;
-      default: break;
+      case '"':
+        out.append("\\\"");
+        continue;
+      case '\\':
+        out.append("\\\\");
+        continue;
+      case '\b':
+        out.append("\\b");
+        continue;
+      case '\f':
+        out.append("\\f");
+        continue;
+      case '\n':
+        out.append("\\n");
+        continue;
+      case '\r':
+        out.append("\\r");
+        continue;
+      case '\t':
+        out.append("\\t");
+        continue;
+      default:
+        break;
     }
     if (c < 0x20) {
       out.append("\\u00");
@@ -384,18 +410,32 @@ void appendJsonQuoted(std::string_view s, std::string& out) {
 void appendJsonStringify(const JsonDocument& doc, uint32_t id, std::string& out) {
   const JsonNode& n = doc.node(id);
   switch (n.type) {
-    case JsonType::Null: out.append("null"); return;
-    case JsonType::True: out.append("true"); return;
-    case JsonType::False: out.append("false"); return;
-    case JsonType::Number:
-      if (std::isfinite(n.number)) appendJsNumber(n.number, out);
-      else out.append("null");
+    case JsonType::Null:
+      out.append("null");
       return;
-    case JsonType::String: appendJsonQuoted(doc.string(id), out); return;
-    case JsonType::Raw: out.append(doc.string(id)); return;
+    case JsonType::True:
+      out.append("true");
+      return;
+    case JsonType::False:
+      out.append("false");
+      return;
+    case JsonType::Number:
+      if (std::isfinite(n.number))
+        appendJsNumber(n.number, out);
+      else
+        out.append("null");
+      return;
+    case JsonType::String:
+      appendJsonQuoted(doc.string(id), out);
+      return;
+    case JsonType::Raw:
+      out.append(doc.string(id));
+      return;
     case JsonType::Script:
-      if (n.jsonUndefined) out.append("null");
-      else out.append(doc.scriptJson(id));
+      if (n.jsonUndefined)
+        out.append("null");
+      else
+        out.append(doc.scriptJson(id));
       return;
     case JsonType::Array:
       out.push_back('[');

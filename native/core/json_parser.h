@@ -12,8 +12,8 @@ namespace experiment {
 class JsonParser {
  public:
   enum class DepthPolicy {
-    Fail,      // nesting past the limit is an error (flag payloads)
-    KeepRaw,   // nesting past the limit is kept as raw text (user values)
+    Fail,     // nesting past the limit is an error (flag payloads)
+    KeepRaw,  // nesting past the limit is kept as raw text (user values)
   };
 
   // `wtf8Input`: the text is already WTF-8 (a JavaScript string's bytes, lone

@@ -128,7 +128,9 @@ MemberSet::Builder::Builder(size_t expected) {
   bucketBytes_.assign(size_t{1} << bits_, 0);
 }
 
-size_t MemberSet::Builder::bucketOf(uint64_t h) const { return bits_ == 0 ? 0 : static_cast<size_t>(h >> (64 - bits_)); }
+size_t MemberSet::Builder::bucketOf(uint64_t h) const {
+  return bits_ == 0 ? 0 : static_cast<size_t>(h >> (64 - bits_));
+}
 
 void MemberSet::Builder::count(std::string_view record, uint64_t recordHash) {
   bucketBytes_[bucketOf(recordHash)] += record.size();

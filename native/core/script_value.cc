@@ -19,7 +19,8 @@ void decodeOne(JsonDocument& doc, uint32_t id) {
   if (s[1] != 't' && s[1] != 'f') return;
   size_t i = 2;
   size_t jsonLength = 0;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9' && jsonLength <= s.size()) jsonLength = jsonLength * 10 + (s[i++] - '0');
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9' && jsonLength <= s.size())
+    jsonLength = jsonLength * 10 + (s[i++] - '0');
   if (i >= s.size() || s[i] != ':' || jsonLength > s.size() - i - 1) return;
   i++;
   n.type = JsonType::Script;
@@ -40,14 +41,17 @@ void decodeScriptValues(JsonDocument& doc, uint32_t root) {
     uint32_t id = todo.back();
     todo.pop_back();
     switch (doc.type(id)) {
-      case JsonType::String: decodeOne(doc, id); break;
+      case JsonType::String:
+        decodeOne(doc, id);
+        break;
       case JsonType::Array:
         for (uint32_t i = 0; i < doc.size(id); i++) todo.push_back(doc.element(id, i));
         break;
       case JsonType::Object:
         for (uint32_t i = 0; i < doc.size(id); i++) todo.push_back(doc.memberValue(id, i));
         break;
-      default: break;
+      default:
+        break;
     }
   }
 }

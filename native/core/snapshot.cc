@@ -14,15 +14,22 @@ constexpr uint32_t kMaxPayloadDepth = 1000;
 
 const char* typeName(JsonType t) {
   switch (t) {
-    case JsonType::Null: return "null";
+    case JsonType::Null:
+      return "null";
     case JsonType::True:
-    case JsonType::False: return "a boolean";
-    case JsonType::Number: return "a number";
-    case JsonType::String: return "a string";
-    case JsonType::Array: return "an array";
-    case JsonType::Object: return "an object";
+    case JsonType::False:
+      return "a boolean";
+    case JsonType::Number:
+      return "a number";
+    case JsonType::String:
+      return "a string";
+    case JsonType::Array:
+      return "an array";
+    case JsonType::Object:
+      return "an object";
     case JsonType::Raw:
-    case JsonType::Script: return "a value";
+    case JsonType::Script:
+      return "a value";
   }
   return "a value";
 }
@@ -403,14 +410,12 @@ bool Snapshot::compileCondition(uint32_t node, Condition& c, std::string& reason
         if (isAscii(f.raw)) asciiLower(f.raw, f.lower);
         break;
       case Op::RegexMatch:
-      case Op::RegexDoesNotMatch:
-        {
-          // One id per distinct pattern: compiled once by the host, remembered once per value.
-          auto [it, added] = regexIds_.emplace(f.raw, static_cast<int32_t>(regexPatterns_.size()));
-          if (added) regexPatterns_.push_back(f.raw);
-          f.regexId = it->second;
-        }
-        break;
+      case Op::RegexDoesNotMatch: {
+        // One id per distinct pattern: compiled once by the host, remembered once per value.
+        auto [it, added] = regexIds_.emplace(f.raw, static_cast<int32_t>(regexPatterns_.size()));
+        if (added) regexPatterns_.push_back(f.raw);
+        f.regexId = it->second;
+      } break;
       default:
         break;
     }
@@ -577,8 +582,10 @@ void Snapshot::finalize(const std::vector<std::pair<int32_t, std::string>>& inva
   for (uint32_t c : record) {
     if (candidates_[c].rejected) continue;
     uint32_t idx;
-    if (isArrayIndex(candidates_[c].flag.key, &idx)) indexed.emplace_back(idx, c);
-    else named.push_back(c);
+    if (isArrayIndex(candidates_[c].flag.key, &idx))
+      indexed.emplace_back(idx, c);
+    else
+      named.push_back(c);
   }
   std::sort(indexed.begin(), indexed.end());
   for (auto& p : indexed) flags_.push_back(std::move(candidates_[p.second].flag));
@@ -705,8 +712,10 @@ void Snapshot::buildMergedResults() {
     std::vector<uint32_t> named;
     for (uint32_t i = 0; i < d.size(object); i++) {
       uint32_t idx;
-      if (isArrayIndex(d.string(d.memberKey(object, i)), &idx)) indexed.emplace_back(idx, i);
-      else named.push_back(i);
+      if (isArrayIndex(d.string(d.memberKey(object, i)), &idx))
+        indexed.emplace_back(idx, i);
+      else
+        named.push_back(i);
     }
     std::sort(indexed.begin(), indexed.end());
     auto put = [&](uint32_t i) {

@@ -16,11 +16,26 @@
 namespace experiment {
 
 enum class Op : uint8_t {
-  Is, IsNot, Contains, DoesNotContain,
-  Less, LessOrEqual, Greater, GreaterOrEqual,
-  VersionLess, VersionLessOrEqual, VersionGreater, VersionGreaterOrEqual,
-  SetIs, SetIsNot, SetContains, SetDoesNotContain, SetContainsAny, SetDoesNotContainAny,
-  RegexMatch, RegexDoesNotMatch,
+  Is,
+  IsNot,
+  Contains,
+  DoesNotContain,
+  Less,
+  LessOrEqual,
+  Greater,
+  GreaterOrEqual,
+  VersionLess,
+  VersionLessOrEqual,
+  VersionGreater,
+  VersionGreaterOrEqual,
+  SetIs,
+  SetIsNot,
+  SetContains,
+  SetDoesNotContain,
+  SetContainsAny,
+  SetDoesNotContainAny,
+  RegexMatch,
+  RegexDoesNotMatch,
   Unknown,
 };
 
@@ -44,9 +59,9 @@ constexpr uint32_t kUnresolved = 0xfffffffeu;
 
 struct FilterValue {
   std::string raw;
-  std::string lower;          // toLowerCase(raw); filled for contains operators
+  std::string lower;  // toLowerCase(raw); filled for contains operators
   bool isBooleanWord = false;
-  double number = 0;          // Number(raw)
+  double number = 0;  // Number(raw)
   std::optional<SemanticVersion> version;
   int32_t regexId = -1;
 };
@@ -78,21 +93,21 @@ struct Segment {
   Selector bucketSelector;
   std::string saltSlash;  // salt + "/"
   std::vector<Allocation> allocations;
-  int32_t variant = -1;   // -1: absent or not a key of the flag's variants
+  int32_t variant = -1;  // -1: absent or not a key of the flag's variants
 };
 
 struct Flag {
   std::string key;
-  uint32_t node = kNoNode;          // the flag object in the payload document
-  uint32_t payloadIndex = 0;        // position in the payload array
-  size_t payloadStart = 0;          // the flag's JSON text in the payload bytes
+  uint32_t node = kNoNode;    // the flag object in the payload document
+  uint32_t payloadIndex = 0;  // position in the payload array
+  size_t payloadStart = 0;    // the flag's JSON text in the payload bytes
   size_t payloadLength = 0;
-  bool readsCohorts = false;        // has a cohort filter (official CohortUtils rule)
+  bool readsCohorts = false;  // has a cohort filter (official CohortUtils rule)
   std::vector<std::string> variantKeys;
   std::vector<uint32_t> variantNodes;
   std::vector<Segment> segments;
   std::vector<std::string> dependencies;
-  uint32_t resultBase = 0;          // result id = resultBase + segment * variants + variant
+  uint32_t resultBase = 0;              // result id = resultBase + segment * variants + variant
   std::vector<uint32_t> mergedResults;  // merged result objects, when a selector reads them
 };
 

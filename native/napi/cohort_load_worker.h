@@ -16,8 +16,8 @@ class CohortStoreWrap;
 
 class CohortLoadWorker : public Napi::AsyncWorker {
  public:
-  CohortLoadWorker(Napi::Env env, CohortStoreWrap* store, Napi::Object storeObject, Napi::Object body,
-                   const char* data, size_t size, std::string fallbackId);
+  CohortLoadWorker(Napi::Env env, CohortStoreWrap* store, Napi::Object storeObject, Napi::Object body, const char* data,
+                   size_t size, std::string fallbackId);
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 

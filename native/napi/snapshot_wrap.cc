@@ -166,10 +166,8 @@ Napi::Value SnapshotWrap::Finalize(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, "snapshot is not in a state to finalize").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsFunction() ||
-      !info[3].IsFunction()) {
-    Napi::TypeError::New(env, "finalize(invalidRegexes, lowered, regexTest, toLowerCase)")
-        .ThrowAsJavaScriptException();
+  if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsFunction() || !info[3].IsFunction()) {
+    Napi::TypeError::New(env, "finalize(invalidRegexes, lowered, regexTest, toLowerCase)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   std::vector<std::pair<int32_t, std::string>> invalid;

@@ -6,6 +6,7 @@ export enum ServerZone {
   EU = 'eu',
 }
 
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- the literals are kept for editor completion
 export type ServerZoneInput = ServerZone | 'us' | 'eu' | 'US' | 'EU' | string;
 
 export interface ServerUrls {

@@ -11,7 +11,14 @@ import type { EvaluationHook } from '../local/hooks';
 import type { FlagDataSource } from '../local/data-source';
 import type { LocalEvaluationMetrics } from '../metrics';
 import { createConfigReporter, createLogger, type LogLevel, type Logger, type LoggerProvider } from '../util/logger';
-import { ConfigError, normalizeServerZone, proxyFromEnvFor, serverUrlsFor, type ServerZone, type ServerZoneInput } from './common';
+import {
+  ConfigError,
+  normalizeServerZone,
+  proxyFromEnvFor,
+  serverUrlsFor,
+  type ServerZone,
+  type ServerZoneInput,
+} from './common';
 import { defaultsOf, resolveTable, urlOption } from './option-table';
 import { OPTIONS, type TableMatches } from './options';
 import { resolveTransport } from './transport';
@@ -170,7 +177,11 @@ export const LocalEvaluationDefaults = Object.freeze(
 }>;
 
 export const CohortSyncConfigDefaults = Object.freeze(
-  defaultsOf(OPTIONS.cohortSyncConfig.fields, 'local', ['cohortServerUrl', 'maxCohortSize', 'cohortPollingIntervalMillis'] as const),
+  defaultsOf(OPTIONS.cohortSyncConfig.fields, 'local', [
+    'cohortServerUrl',
+    'maxCohortSize',
+    'cohortPollingIntervalMillis',
+  ] as const),
 ) as Readonly<{ cohortServerUrl: string; maxCohortSize: number; cohortPollingIntervalMillis: number }>;
 
 export const EvaluationProxyConfigDefaults = Object.freeze(
@@ -228,8 +239,8 @@ export interface ResolvedLocalConfig {
 export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | null): ResolvedLocalConfig {
   const c = (config ?? {}) as Record<string, unknown>;
   if (typeof c !== 'object' || Array.isArray(c)) throw new ConfigError('config must be an object');
-  const logger = createLogger(c as LocalEvaluationConfig);
-  const mistake = createConfigReporter(c as LocalEvaluationConfig);
+  const logger = createLogger(c);
+  const mistake = createConfigReporter(c);
   const r = resolveTable(OPTIONS, c, {
     client: 'local',
     warn: mistake,

@@ -210,7 +210,13 @@ function failAt(path: string): (message: string) => never {
 /** Validate a URL option outside a config object (the CLI's --server-url): absent gives `fallback`. */
 export function urlOption(name: string, value: unknown, fallback: string): string {
   if (value === undefined || value === null) return fallback;
-  return resolveUrl(value, fallback, { path: name, client: 'local', urls: US_SERVER_URLS, warn: () => undefined, fail: failAt(name) });
+  return resolveUrl(value, fallback, {
+    path: name,
+    client: 'local',
+    urls: US_SERVER_URLS,
+    warn: () => undefined,
+    fail: failAt(name),
+  });
 }
 
 /** Resolve one option: its value, or its default when absent (undefined or null). */
@@ -231,7 +237,9 @@ function resolveRow(row: OptionRow, value: unknown, ctx: OptionContext): unknown
       }
       if (typeof value === 'string') return value;
       if (row.required) ctx.fail(`config.${ctx.path} must be a non-empty string; got ${describeValue(value)}`);
-      ctx.warn(`config.${ctx.path} must be a string; got ${describeValue(value)}, ${row.default === undefined ? 'ignoring it' : `using '${row.default}'`}`);
+      ctx.warn(
+        `config.${ctx.path} must be a string; got ${describeValue(value)}, ${row.default === undefined ? 'ignoring it' : `using '${row.default}'`}`,
+      );
       return row.default;
     case 'enum': {
       if (absent) return row.default;
@@ -263,7 +271,9 @@ function resolveFields(row: ObjectRow, value: Record<string, unknown>, parent: O
     for (const key of Object.keys(value)) {
       if (key in row.fields) continue;
       const hint = didYouMean(key, names);
-      parent.warn(`config.${parent.path}.${key} is not an option of ${parent.path} and is ignored${hint ? ` (did you mean ${hint}?)` : ''}`);
+      parent.warn(
+        `config.${parent.path}.${key} is not an option of ${parent.path} and is ignored${hint ? ` (did you mean ${hint}?)` : ''}`,
+      );
     }
   }
   for (const name of names) {
@@ -291,7 +301,11 @@ export interface ResolveOptions {
  * (with a did-you-mean, or "that is a remote option"), each known option is
  * resolved by its row. Returns every option of the client, defaults filled.
  */
-export function resolveTable(table: OptionTable, config: Record<string, unknown>, options: ResolveOptions): Record<string, unknown> {
+export function resolveTable(
+  table: OptionTable,
+  config: Record<string, unknown>,
+  options: ResolveOptions,
+): Record<string, unknown> {
   const { client } = options;
   const mine = Object.keys(table).filter((name) => takes(table[name], client));
   for (const key of Object.keys(config)) {
@@ -307,10 +321,14 @@ export function resolveTable(table: OptionTable, config: Record<string, unknown>
   }
   const out: Record<string, unknown> = {};
   let urls: Readonly<ServerUrls> | undefined;
-  const ordered = [...mine.filter((n) => table[n].type !== 'url' && table[n].type !== 'object'), ...mine.filter((n) => table[n].type === 'url' || table[n].type === 'object')];
+  const ordered = [
+    ...mine.filter((n) => table[n].type !== 'url' && table[n].type !== 'object'),
+    ...mine.filter((n) => table[n].type === 'url' || table[n].type === 'object'),
+  ];
   for (const name of ordered) {
     const row = table[name];
     if ((row.type === 'url' || row.type === 'object') && urls === undefined) urls = options.urls(out);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- only its type or presence is read here, or it is called with its object
     const ctx: OptionContext = { path: name, client, urls: urls ?? US_SERVER_URLS, warn: options.warn, fail: failAt(name) };
     if (row.deprecated && config[name] !== undefined && config[name] !== null) {
       options.notice(`config.${name} is deprecated: ${row.deprecated}`);
@@ -339,7 +357,11 @@ export function defaultOf(row: OptionRow, client: 'local' | 'remote'): unknown {
 }
 
 /** The declared defaults of the named options, in that order (the exported *Defaults objects). */
-export function defaultsOf<K extends string>(table: OptionTable, client: 'local' | 'remote', names: readonly K[]): Record<K, unknown> {
+export function defaultsOf<K extends string>(
+  table: OptionTable,
+  client: 'local' | 'remote',
+  names: readonly K[],
+): Record<K, unknown> {
   const out = {} as Record<K, unknown>;
   for (const name of names) {
     const row = table[name];

@@ -24,7 +24,11 @@ function isDispatcher(value: unknown): value is Dispatcher {
 }
 
 /** A row for an option whose value is an object checked by `ok` (a bad one throws: no default could stand in). */
-export function objectWith<C extends CustomRow['clients']>(clients: C, describe: string, ok: (v: unknown) => boolean): CustomRow & { clients: C } {
+export function objectWith<C extends CustomRow['clients']>(
+  clients: C,
+  describe: string,
+  ok: (v: unknown) => boolean,
+): CustomRow & { clients: C } {
   return {
     type: 'custom',
     clients,
@@ -89,7 +93,11 @@ export const OPTIONS = {
   },
 
   // Local evaluation.
-  bootstrap: objectWith('local', 'flag configs: an array, a record keyed by flag key, or a JSON string', (v) => typeof v === 'string' || typeof v === 'object'),
+  bootstrap: objectWith(
+    'local',
+    'flag configs: an array, a record keyed by flag key, or a JSON string',
+    (v) => typeof v === 'string' || typeof v === 'object',
+  ),
   flagConfigPollingIntervalMillis: { type: 'number', clients: 'local', default: 30_000, min: 1_000 },
   flagConfigPollerRequestTimeoutMillis: { type: 'number', clients: 'local', default: 10_000, min: 1 },
   startTimeoutMillis: { type: 'number', clients: 'local', default: 20_000, min: 1 },
@@ -157,7 +165,11 @@ export const OPTIONS = {
     'an object with a subscribe(listener) method (for example a TestData)',
     (v) => typeof v === 'object' && v !== null && typeof (v as { subscribe?: unknown }).subscribe === 'function',
   ),
-  metrics: objectWith('local', 'an object of metric callbacks (onEvaluation, onFlagConfigFetchFailure, ...)', (v) => typeof v === 'object' && v !== null),
+  metrics: objectWith(
+    'local',
+    'an object of metric callbacks (onEvaluation, onFlagConfigFetchFailure, ...)',
+    (v) => typeof v === 'object' && v !== null,
+  ),
   persistence: {
     type: 'object',
     clients: 'local',

@@ -6,7 +6,14 @@
  */
 import type { Agent as HttpAgent } from 'node:http';
 import type { buildConnector, Dispatcher } from 'undici';
-import { ConfigError, normalizeServerZone, proxyFromEnvFor, serverUrlsFor, type ServerZone, type ServerZoneInput } from './common';
+import {
+  ConfigError,
+  normalizeServerZone,
+  proxyFromEnvFor,
+  serverUrlsFor,
+  type ServerZone,
+  type ServerZoneInput,
+} from './common';
 import { defaultsOf, resolveTable } from './option-table';
 import { OPTIONS, type TableMatches } from './options';
 import { resolveTransport } from './transport';
@@ -133,8 +140,8 @@ export interface ResolvedRemoteConfig {
 export function resolveRemoteConfig(config: RemoteEvaluationConfig | undefined | null): ResolvedRemoteConfig {
   const c = (config ?? {}) as Record<string, unknown>;
   if (typeof c !== 'object' || Array.isArray(c)) throw new ConfigError('config must be an object');
-  const logger = createLogger(c as RemoteEvaluationConfig);
-  const mistake = createConfigReporter(c as RemoteEvaluationConfig);
+  const logger = createLogger(c);
+  const mistake = createConfigReporter(c);
   const r = resolveTable(OPTIONS, c, {
     client: 'remote',
     warn: mistake,

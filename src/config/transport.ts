@@ -49,7 +49,7 @@ export function resolveTransport(
       const opts = agent.options ?? {};
       const tls: Record<string, unknown> = {};
       for (const k of TLS_KEYS) if (opts[k] !== undefined) tls[k] = opts[k];
-      if (Object.keys(tls).length > 0) connect = tls as buildConnector.BuildOptions;
+      if (Object.keys(tls).length > 0) connect = tls;
       if (connections === undefined && Number.isFinite(agent.maxSockets) && agent.maxSockets > 0) {
         connections = agent.maxSockets;
       }

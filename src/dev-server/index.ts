@@ -146,11 +146,7 @@ class LocalServerImpl implements LocalServer {
 
   constructor(options: LocalServerOptions) {
     const injected = options.engine;
-    this.state = new ServerState(
-      () => injected ?? loadEngine(),
-      options.logRequests ?? true,
-      options.maxLoggedRequests ?? 10000,
-    );
+    this.state = new ServerState(() => injected ?? loadEngine(), options.logRequests ?? true, options.maxLoggedRequests ?? 10000);
     for (const key of options.apiKeys ?? []) this.state.apiKeys.add(key);
     if (options.flags !== undefined) this.state.setFlags(options.flags);
     for (const c of options.cohorts ?? []) this.state.setCohort(c);
@@ -241,7 +237,9 @@ class LocalServerImpl implements LocalServer {
       };
       const timer = setTimeout(() => {
         finish();
-        reject(new Error(`waitForRequests: ${this.requests(route).length} of ${count} '${route}' requests after ${timeoutMillis} ms`));
+        reject(
+          new Error(`waitForRequests: ${this.requests(route).length} of ${count} '${route}' requests after ${timeoutMillis} ms`),
+        );
       }, timeoutMillis);
       timer.unref();
       const waiter = (): void => void check();

@@ -21,7 +21,12 @@ interface Connection {
 
 /** Encode a payload as one SSE message (multi-line text becomes several data lines). */
 export function sseMessage(data: string): string {
-  return data.split(/\r\n|\r|\n/).map((line) => `data: ${line}`).join('\n') + '\n\n';
+  return (
+    data
+      .split(/\r\n|\r|\n/)
+      .map((line) => `data: ${line}`)
+      .join('\n') + '\n\n'
+  );
 }
 
 export class StreamHub {

@@ -53,7 +53,8 @@ export const SOURCE_BUILD_COMMAND =
 /** Node-API version the addon is built for (package.json binary.napi_versions). */
 export const REQUIRED_NAPI_VERSION = 8;
 
-let selected: { kind: 'native' | 'js'; binary: string | null; fallbackReason: string | null; loadError: string | null } | undefined;
+let selected:
+  { kind: 'native' | 'js'; binary: string | null; fallbackReason: string | null; loadError: string | null } | undefined;
 let warned = false;
 
 interface ProcessReportHeader {
@@ -113,7 +114,11 @@ export function describeNativeLoadFailure(err: unknown): string {
   }
   const glibc = /GLIBC(?:XX)?_[0-9.]+' not found/.exec(message);
   if (glibc) return `the binary needs a newer C library than this system has (${glibc[0]})`;
-  if (/wrong ELF class|invalid ELF header|Exec format error|incompatible architecture|mach-o file, but is an incompatible/i.test(message)) {
+  if (
+    /wrong ELF class|invalid ELF header|Exec format error|incompatible architecture|mach-o file, but is an incompatible/i.test(
+      message,
+    )
+  ) {
     return `the binary is for another platform or architecture than ${platformLabel()}`;
   }
   if (/cannot open shared object file|Library not loaded|image not found/i.test(message)) {

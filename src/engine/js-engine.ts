@@ -101,6 +101,7 @@ function validateSegment(segment: unknown): string | undefined {
   if (conditions !== undefined && conditions !== null) {
     if (!Array.isArray(conditions)) return `conditions must be an array, got ${describe(conditions)}`;
     for (let i = 0; i < conditions.length; i++) {
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- new Array(n).fill(undefined) is typed any[]
       const and = conditions[i];
       if (!Array.isArray(and)) return `conditions[${i}] must be an array, got ${describe(and)}`;
       for (let j = 0; j < and.length; j++) {
@@ -117,6 +118,7 @@ function validateSegment(segment: unknown): string | undefined {
     const { allocations } = bucket;
     if (!Array.isArray(allocations)) return `bucket.allocations must be an array, got ${describe(allocations)}`;
     for (let a = 0; a < allocations.length; a++) {
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- new Array(n).fill(undefined) is typed any[]
       const allocation = allocations[a];
       if (!isObject(allocation)) return `bucket.allocations[${a}] must be an object, got ${describe(allocation)}`;
       const rangeProblem = validateRange(allocation.range);
@@ -124,6 +126,7 @@ function validateSegment(segment: unknown): string | undefined {
       const { distributions } = allocation;
       if (!Array.isArray(distributions)) return `bucket.allocations[${a}].distributions must be an array`;
       for (let d = 0; d < distributions.length; d++) {
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- new Array(n).fill(undefined) is typed any[]
         const dist = distributions[d];
         if (!isObject(dist) || typeof dist.variant !== 'string' || validateRange(dist.range)) {
           return `bucket.allocations[${a}].distributions[${d}] must be an object with a string variant and a range of numbers`;
@@ -176,10 +179,10 @@ function findCycles(flags: Map<string, string[]>): Map<string, string[]> {
     stack.push(root);
     onStack.add(root);
     while (work.length > 0) {
-      const frame = work[work.length - 1]!;
+      const frame = work[work.length - 1];
       const deps = flags.get(frame.key)!;
       if (frame.i < deps.length) {
-        const dep = deps[frame.i++]!;
+        const dep = deps[frame.i++];
         if (!flags.has(dep)) continue;
         if (!index.has(dep)) {
           index.set(dep, next);
@@ -194,7 +197,7 @@ function findCycles(flags: Map<string, string[]>): Map<string, string[]> {
       }
       work.pop();
       if (work.length > 0) {
-        const parent = work[work.length - 1]!.key;
+        const parent = work[work.length - 1].key;
         low.set(parent, Math.min(low.get(parent)!, low.get(frame.key)!));
       }
       if (low.get(frame.key) === index.get(frame.key)) {
@@ -236,16 +239,16 @@ function iterativeOrder(record: Record<string, CoreFlag>, startKeys: readonly st
   const result: CoreFlag[] = [];
   for (const start of startKeys) {
     if (!Object.prototype.hasOwnProperty.call(record, start) || done.has(start)) continue;
-    const work: Array<{ flag: CoreFlag; i: number }> = [{ flag: record[start]!, i: 0 }];
+    const work: Array<{ flag: CoreFlag; i: number }> = [{ flag: record[start], i: 0 }];
     const entered = new Set<string>([start]);
     while (work.length > 0) {
-      const frame = work[work.length - 1]!;
+      const frame = work[work.length - 1];
       const deps = frame.flag.dependencies ?? [];
       if (frame.i < deps.length) {
-        const dep = deps[frame.i++]!;
+        const dep = deps[frame.i++];
         if (Object.prototype.hasOwnProperty.call(record, dep) && !done.has(dep) && !entered.has(dep)) {
           entered.add(dep);
-          work.push({ flag: record[dep]!, i: 0 });
+          work.push({ flag: record[dep], i: 0 });
         }
         continue;
       }
@@ -287,7 +290,7 @@ export function userToContext(user: ExperimentUser | undefined): Record<string, 
 
 /** `evaluationVariantToVariant` of the official SDK: `value` always an own property, a string or undefined. */
 function toVariant(ev: CoreVariant): Variant {
-  return evaluationVariantToVariant(ev as Record<string, unknown>);
+  return evaluationVariantToVariant(ev);
 }
 
 class JsSnapshot implements FlagSnapshot {
@@ -325,7 +328,7 @@ class JsSnapshot implements FlagSnapshot {
     const seen = new Set<number>([start]);
     const todo = [start];
     while (todo.length > 0) {
-      for (const dep of this.order[todo.pop()!]!.dependencies ?? []) {
+      for (const dep of this.order[todo.pop()!].dependencies ?? []) {
         const p = this.position.get(dep);
         if (p !== undefined && !seen.has(p)) {
           seen.add(p);
@@ -348,7 +351,7 @@ class JsSnapshot implements FlagSnapshot {
 
   flag(flagKey: string): Record<string, unknown> | undefined {
     const p = this.position.get(flagKey);
-    return p === undefined ? undefined : (structuredClone(this.order[p]) as unknown as Record<string, unknown>);
+    return p === undefined ? undefined : structuredClone(this.order[p]);
   }
 
   evaluate(user: ExperimentUser | undefined, flagKeys?: readonly string[]): Variants {
@@ -366,7 +369,7 @@ class JsSnapshot implements FlagSnapshot {
         results = this.evaluateEach(context, flags);
       }
       const variants: Record<string, Variant> = {};
-      for (const key of Object.keys(results)) variants[key] = toVariant(results[key]!);
+      for (const key of Object.keys(results)) variants[key] = toVariant(results[key]);
       return variants;
     } catch (err) {
       this.warn(`a user object cannot be read (${err instanceof Error ? err.message : String(err)}); it gets no variants`);
@@ -392,10 +395,10 @@ class JsSnapshot implements FlagSnapshot {
       const onPath = new Set<number>([start]);
       const stack: Array<[number, number]> = [[start, 0]];
       while (stack.length > 0) {
-        const top = stack[stack.length - 1]!;
-        const deps = this.order[top[0]]!.dependencies ?? [];
+        const top = stack[stack.length - 1];
+        const deps = this.order[top[0]].dependencies ?? [];
         if (top[1] < deps.length) {
-          const p = this.position.get(deps[top[1]++]!);
+          const p = this.position.get(deps[top[1]++]);
           if (p !== undefined && !emitted.has(p) && !onPath.has(p)) {
             onPath.add(p);
             stack.push([p, 0]);
@@ -404,7 +407,7 @@ class JsSnapshot implements FlagSnapshot {
         }
         stack.pop();
         emitted.add(top[0]);
-        out.push(this.order[top[0]]!);
+        out.push(this.order[top[0]]);
       }
     }
     return out;
@@ -414,7 +417,7 @@ class JsSnapshot implements FlagSnapshot {
     const results: Record<string, CoreVariant> = {};
     for (const flag of flags) {
       try {
-        const closure = this.closure(flag.key)!.map((p) => this.order[p]!);
+        const closure = this.closure(flag.key)!.map((p) => this.order[p]);
         const r = this.engine.evaluate(context, closure)[flag.key];
         if (r !== undefined) results[flag.key] = r;
       } catch {
@@ -471,7 +474,7 @@ export function loadJsSnapshot(payload: string | Uint8Array, log?: EngineLog): F
   }
 
   const deps = new Map<string, string[]>();
-  for (const key of Object.keys(record)) deps.set(key, record[key]!.dependencies ?? []);
+  for (const key of Object.keys(record)) deps.set(key, record[key].dependencies ?? []);
   for (const [key, cycle] of findCycles(deps)) {
     delete record[key];
     rejected.push({ flagKey: key, reason: `dependency cycle: ${[...cycle, cycle[0]].join(' -> ')}` });

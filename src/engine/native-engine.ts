@@ -18,7 +18,6 @@ import { buildVariant, deepFreeze } from './variant';
 const asString = (v: NativeString): string =>
   typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf16le');
 
-
 interface FinalizeInfo {
   keys: string[];
   variantKeys: string[][];
@@ -36,7 +35,6 @@ interface FinalizeInfo {
   output: Int32Array;
   input: Int32Array;
 }
-
 
 interface RawSegmentTrace {
   conditions: boolean;
@@ -78,6 +76,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
     private readonly warn: (message: string) => void,
   ) {
     const patterns = handle.regexPatterns().map(asString);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- new Array(n).fill(undefined) is typed any[]
     const compiled: Array<GuardedRegex | undefined> = new Array(patterns.length);
     const invalid: Array<[number, string]> = [];
     patterns.forEach((pattern, id) => {
@@ -117,7 +116,9 @@ class NativeFlagSnapshot implements FlagSnapshot {
     this.rejected = Object.freeze(this.info.rejected.map((r) => Object.freeze({ ...r })));
     this.info.keys.forEach((key, i) => this.index.set(key, i));
     this.protoFlag = this.index.get('__proto__') ?? -1;
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- new Array(n).fill(undefined) is typed any[]
     this.flags = new Array(this.size);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- new Array(n).fill(undefined) is typed any[]
     this.results = new Array(this.info.resultCount);
     this.buildAll = compileAllFlagsBuilder(this.info.order.map((i) => this.info.keys[i]));
   }

@@ -70,7 +70,12 @@ export function analyzePattern(pattern: string): PatternShape {
       continue;
     }
     if (c === '(') {
-      if (pattern.startsWith('(?=', i) || pattern.startsWith('(?!', i) || pattern.startsWith('(?<=', i) || pattern.startsWith('(?<!', i)) {
+      if (
+        pattern.startsWith('(?=', i) ||
+        pattern.startsWith('(?!', i) ||
+        pattern.startsWith('(?<=', i) ||
+        pattern.startsWith('(?<!', i)
+      ) {
         shape.needsBacktracking = true;
       }
       groups.push(false);
@@ -133,6 +138,7 @@ function linearRegExp(pattern: string): RegExp | undefined {
   if (linearEngineEnabled === undefined) {
     try {
       setFlagsFromString('--enable-experimental-regexp-engine');
+      // eslint-disable-next-line no-invalid-regexp -- 'l' is V8's linear-engine flag, enabled at run time
       linearEngineEnabled = new RegExp('a', 'l').test('a');
     } catch {
       linearEngineEnabled = false;
@@ -140,6 +146,7 @@ function linearRegExp(pattern: string): RegExp | undefined {
   }
   if (!linearEngineEnabled) return undefined;
   try {
+    // eslint-disable-next-line no-invalid-regexp -- 'l' is V8's linear-engine flag, enabled at run time
     return new RegExp(pattern, 'l');
   } catch {
     return undefined; // "Cannot be executed in linear time"
@@ -154,7 +161,9 @@ function budgetedTest(regex: RegExp, subject: string): RegexOutcome {
   budgetContext.r = regex;
   budgetContext.s = subject;
   try {
-    return budgetScript.runInContext(budgetContext, { timeout: REGEX_BUDGET_MS }) === true ? RegexOutcome.Match : RegexOutcome.NoMatch;
+    return budgetScript.runInContext(budgetContext, { timeout: REGEX_BUDGET_MS }) === true
+      ? RegexOutcome.Match
+      : RegexOutcome.NoMatch;
   } catch {
     return RegexOutcome.GaveUp;
   } finally {

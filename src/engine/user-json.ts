@@ -201,7 +201,9 @@ export function userJson(user: ExperimentUser | undefined, warn: (message: strin
     if (json !== undefined && groups === undefined && !needsTaggedJson(user as Json)) return json;
     return taggedJson(user as Json, groups);
   } catch (err) {
-    warn(`a user object cannot be read (${err instanceof Error ? err.message : String(err)}); it is evaluated as if it had no properties`);
+    warn(
+      `a user object cannot be read (${err instanceof Error ? err.message : String(err)}); it is evaluated as if it had no properties`,
+    );
     return '';
   }
 }

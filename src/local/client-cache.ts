@@ -54,7 +54,9 @@ export class ClientFlagCache extends InMemoryFlagConfigCache {
       .then(() => store.clear())
       .then(() => store.putAll(configs))
       .catch((err: unknown) => {
-        this.logger.error(`the FlagConfigCache given to the client failed to take the flag update: ${err instanceof Error ? err.message : String(err)}`);
+        this.logger.error(
+          `the FlagConfigCache given to the client failed to take the flag update: ${err instanceof Error ? err.message : String(err)}`,
+        );
       });
   }
 

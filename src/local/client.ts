@@ -18,12 +18,7 @@ import { type EvaluationDetails, explainSnapshot } from './details';
 import { internalsOf, type LocalClientInternals } from './internals';
 import { unrefConnector } from './unref-connector';
 import { createMetricsSink, type MetricsSink } from '../metrics';
-import {
-  ClientEvents,
-  type ClientStatus,
-  type LocalClientEventName,
-  type LocalClientListener,
-} from './events';
+import { ClientEvents, type ClientStatus, type LocalClientEventName, type LocalClientListener } from './events';
 import { dependentsOf, diffSnapshots } from './flag-diff';
 import { StatusTracker } from './status';
 import { type Installed, SnapshotHolder } from './sources/snapshot-holder';
@@ -115,7 +110,9 @@ export class LocalEvaluationClient {
     flagConfigCache?: FlagConfigCache | null,
   ) {
     if (flagConfigCache !== undefined && flagConfigCache !== null && !isFlagConfigCache(flagConfigCache)) {
-      throw new TypeError('LocalEvaluationClient: the third argument must be a FlagConfigCache (get, getAll, put, putAll, delete, clear)');
+      throw new TypeError(
+        'LocalEvaluationClient: the third argument must be a FlagConfigCache (get, getAll, put, putAll, delete, clear)',
+      );
     }
     this.config = resolveLocalConfig(config);
     this.logger = this.config.logger;
@@ -163,7 +160,11 @@ export class LocalEvaluationClient {
     const http = new HttpClient(
       this.config.dispatcher
         ? { dispatcher: this.config.dispatcher }
-        : { connect: unrefConnector(this.config.connect), connections: this.config.connections, proxyFromEnv: this.config.proxyFromEnv },
+        : {
+            connect: unrefConnector(this.config.connect),
+            connections: this.config.connections,
+            proxyFromEnv: this.config.proxyFromEnv,
+          },
     );
     const plan = planSources({
       apiKey: this.apiKey,
@@ -251,19 +252,19 @@ export class LocalEvaluationClient {
    * listener that throws is logged and ignored. docs/events.md
    */
   on<E extends LocalClientEventName>(event: E, listener: LocalClientListener<E>): this {
-    this.events.on(event, listener as (e: never) => void);
+    this.events.on(event, listener);
     return this;
   }
 
   /** Remove a listener added with on() or once(). */
   off<E extends LocalClientEventName>(event: E, listener: LocalClientListener<E>): this {
-    this.events.off(event, listener as (e: never) => void);
+    this.events.off(event, listener);
     return this;
   }
 
   /** Like on(), removed after its first call. */
   once<E extends LocalClientEventName>(event: E, listener: LocalClientListener<E>): this {
-    this.events.once(event, listener as (e: never) => void);
+    this.events.once(event, listener);
     return this;
   }
 
@@ -299,7 +300,11 @@ export class LocalEvaluationClient {
       const timedOut = new Promise<never>((_, reject) => {
         // Ref'd on purpose: it keeps `await client.start()` alive (sockets are unref'd), and is cleared when start settles.
         timer = setTimeout(() => {
-          reject(new Error(`start() timed out after ${timeout} ms (flags or cohorts not loaded yet; updates continue in the background)`));
+          reject(
+            new Error(
+              `start() timed out after ${timeout} ms (flags or cohorts not loaded yet; updates continue in the background)`,
+            ),
+          );
         }, timeout);
       });
       work.catch(() => undefined);
@@ -352,6 +357,7 @@ export class LocalEvaluationClient {
         done = true;
         clearTimeout(timer);
         if (err === undefined) resolve();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- start() rejects with the source's own failure, whatever it is
         else reject(err);
       };
       const useFallback = async (reason: unknown): Promise<void> => {
@@ -365,7 +371,12 @@ export class LocalEvaluationClient {
           return;
         }
         if (done || cycle.stopped) return;
-        const why = reason === undefined ? `no answer within ${fallback.afterMillis} ms` : reason instanceof Error ? reason.message : String(reason);
+        const why =
+          reason === undefined
+            ? `no answer within ${fallback.afterMillis} ms`
+            : reason instanceof Error
+              ? reason.message
+              : String(reason);
         const what = fallback.source.describe?.() ?? `the ${fallback.source.name} flags`;
         this.logger.warn(`flags could not be fetched at start (${why}); serving ${what}; fetching continues in the background`);
         finish();

@@ -35,7 +35,6 @@ export const COHORT_ATTEMPTS = 3;
 /** Downloads in flight at once (the official SDK's Executor(4)). */
 export const COHORT_CONCURRENCY = 4;
 
-
 /** Retry schedule within one download (the official SDK waits a flat 100 ms). */
 export const COHORT_RETRY_BACKOFF = Object.freeze({ minMillis: 250, maxMillis: 5_000, scalar: 2 });
 
@@ -355,11 +354,13 @@ async function readBody(response: HttpStream, timeoutMillis: number): Promise<Bu
       const buffer = Buffer.allocUnsafeSlow(expected);
       let offset = 0;
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
-        if (offset + chunk.length > expected) throw new FetchError(undefined, 'cohort response longer than its content-length', { code: 'INVALID_RESPONSE' });
+        if (offset + chunk.length > expected)
+          throw new FetchError(undefined, 'cohort response longer than its content-length', { code: 'INVALID_RESPONSE' });
         chunk.copy(buffer, offset);
         offset += chunk.length;
       }
-      if (offset !== expected) throw new FetchError(undefined, 'cohort response shorter than its content-length', { code: 'NETWORK' });
+      if (offset !== expected)
+        throw new FetchError(undefined, 'cohort response shorter than its content-length', { code: 'NETWORK' });
       return buffer;
     }
     const chunks: Buffer[] = [];
@@ -367,7 +368,10 @@ async function readBody(response: HttpStream, timeoutMillis: number): Promise<Bu
     return Buffer.concat(chunks);
   } catch (err) {
     if (err instanceof FetchError) throw err;
-    throw new FetchError(undefined, `cohort response failed: ${(err as Error)?.message ?? String(err)}`, { code: 'NETWORK', cause: err });
+    throw new FetchError(undefined, `cohort response failed: ${(err as Error)?.message ?? String(err)}`, {
+      code: 'NETWORK',
+      cause: err,
+    });
   } finally {
     clearTimeout(timer);
   }
@@ -376,7 +380,10 @@ async function readBody(response: HttpStream, timeoutMillis: number): Promise<Bu
 function gunzipBody(body: Buffer): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     zlib().gunzip(body, (err, out) => {
-      if (err) reject(new FetchError(200, `cohort response is not valid gzip: ${describe(err)}`, { code: 'INVALID_RESPONSE', cause: err }));
+      if (err)
+        reject(
+          new FetchError(200, `cohort response is not valid gzip: ${describe(err)}`, { code: 'INVALID_RESPONSE', cause: err }),
+        );
       else resolve(out);
     });
   });
@@ -424,8 +431,7 @@ export function enrichUser(
         out.group_cohort_ids = groupCohorts;
       }
       const existingType = groupCohorts[groupType];
-      const byName: Record<string, string[]> =
-        existingType && typeof existingType === 'object' ? { ...existingType } : {};
+      const byName: Record<string, string[]> = existingType && typeof existingType === 'object' ? { ...existingType } : {};
       byName[name] = store ? store.memberOf(groupType, name, ids) : [];
       groupCohorts[groupType] = byName;
     }

@@ -87,11 +87,7 @@ type JsonObject = Record<string, unknown>;
 const asObject = (v: unknown): JsonObject => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as JsonObject) : {});
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-function segmentDetail(
-  trace: SegmentTrace,
-  index: number,
-  config: JsonObject,
-): SegmentDetail {
+function segmentDetail(trace: SegmentTrace, index: number, config: JsonObject): SegmentDetail {
   const groupsConfig = asArray(config.conditions);
   const conditionGroups = (trace.groups ?? []).map((group, g) =>
     group.map((c, k) => {

@@ -142,8 +142,20 @@ export function toExposureEvents(
 
 /** User fields the Python SDK's send_evaluated_props copies onto assignment events. */
 const EVALUATED_USER_FIELDS = [
-  'country', 'city', 'region', 'dma', 'language', 'platform', 'version', 'os', 'device_manufacturer',
-  'device_brand', 'device_model', 'carrier', 'library', 'ip_address',
+  'country',
+  'city',
+  'region',
+  'dma',
+  'language',
+  'platform',
+  'version',
+  'os',
+  'device_manufacturer',
+  'device_brand',
+  'device_model',
+  'carrier',
+  'library',
+  'ip_address',
 ] as const;
 
 /** One event per evaluation, as the official assignment toEvent (plus the Python SDK's sendEvaluatedProps). */
@@ -195,7 +207,10 @@ export function toAssignmentEvent(
 export class TrackingFilter {
   private readonly cache: LRUCache<string, true>;
 
-  constructor(capacity: number, readonly ttlMillis: number = DAY_MILLIS) {
+  constructor(
+    capacity: number,
+    readonly ttlMillis: number = DAY_MILLIS,
+  ) {
     this.cache = new (lruCache().LRUCache)<string, true>({
       max: Math.max(1, Math.floor(capacity)),
       ttl: ttlMillis,
@@ -276,14 +291,17 @@ abstract class Tracker {
   protected send(event: TrackedEvent): void {
     const delivered = this.analytics.logEvent(event).promise;
     this.observe(
-      delivered?.then((result) => {
-        const error = deliveryError(result);
-        if (error === undefined) this.metrics.onTrackedEventsSent(this.kind, 1);
-        else this.metrics.onTrackedEventsDropped(this.kind, 1, error);
-      }, (err: unknown) => {
-        this.metrics.onTrackedEventsDropped(this.kind, 1, err);
-        throw err;
-      }),
+      delivered?.then(
+        (result) => {
+          const error = deliveryError(result);
+          if (error === undefined) this.metrics.onTrackedEventsSent(this.kind, 1);
+          else this.metrics.onTrackedEventsDropped(this.kind, 1, error);
+        },
+        (err: unknown) => {
+          this.metrics.onTrackedEventsDropped(this.kind, 1, err);
+          throw err;
+        },
+      ),
       'event',
     );
   }

@@ -129,7 +129,9 @@ export class FileFlagSource {
     try {
       text = await fs.promises.readFile(this.file, 'utf8');
     } catch (err) {
-      this.options.logger.error(`flags file ${this.file} cannot be read (${(err as Error).message}); keeping the last good flags`);
+      this.options.logger.error(
+        `flags file ${this.file} cannot be read (${(err as Error).message}); keeping the last good flags`,
+      );
       this.options.onError?.(err);
       return;
     }

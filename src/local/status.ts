@@ -108,17 +108,25 @@ export class StatusTracker {
     const after = this.staleAfterMillis;
     if (after === undefined || this.closed) return;
     if (this.staleTimer) clearTimeout(this.staleTimer);
-    this.staleTimer = setTimeout(() => {
-      this.staleTimer = undefined;
-      this.changed();
-    }, Math.max(0, this.freshSince + after - this.now()) + 1);
+    this.staleTimer = setTimeout(
+      () => {
+        this.staleTimer = undefined;
+        this.changed();
+      },
+      Math.max(0, this.freshSince + after - this.now()) + 1,
+    );
     this.staleTimer.unref();
   }
 
   private changed(): void {
     const next = this.snapshot();
     const last = this.last;
-    if (next.state === last.state && next.stale === last.stale && next.source === last.source && next.flagCount === last.flagCount) {
+    if (
+      next.state === last.state &&
+      next.stale === last.stale &&
+      next.source === last.source &&
+      next.flagCount === last.flagCount
+    ) {
       return;
     }
     this.last = next;

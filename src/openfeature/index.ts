@@ -41,9 +41,27 @@ export interface AmplitudeProviderOptions {
 
 /** ExperimentUser fields taken from the evaluation context as they are; other attributes go to user_properties. */
 const USER_FIELDS = new Set([
-  'user_id', 'device_id', 'country', 'region', 'dma', 'city', 'language', 'platform', 'version', 'os',
-  'device_manufacturer', 'device_brand', 'device_model', 'carrier', 'library', 'ip_address', 'user_properties',
-  'groups', 'group_properties', 'cohort_ids', 'group_cohort_ids',
+  'user_id',
+  'device_id',
+  'country',
+  'region',
+  'dma',
+  'city',
+  'language',
+  'platform',
+  'version',
+  'os',
+  'device_manufacturer',
+  'device_brand',
+  'device_model',
+  'carrier',
+  'library',
+  'ip_address',
+  'user_properties',
+  'groups',
+  'group_properties',
+  'cohort_ids',
+  'group_cohort_ids',
 ]);
 
 type FlagMetadata = Record<string, string | number | boolean>;
@@ -69,7 +87,7 @@ export function contextToUser(context: EvaluationContext): ExperimentUser {
     const given = user.user_properties;
     user.user_properties = { ...(given !== null && typeof given === 'object' ? given : {}), ...properties };
   }
-  return user as ExperimentUser;
+  return user;
 }
 
 class TypeMismatch extends Error {}
@@ -221,19 +239,39 @@ export class AmplitudeProvider implements Provider {
     }
   }
 
-  resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: EvaluationContext, logger: Logger): Promise<ResolutionDetails<boolean>> {
+  resolveBooleanEvaluation(
+    flagKey: string,
+    defaultValue: boolean,
+    context: EvaluationContext,
+    logger: Logger,
+  ): Promise<ResolutionDetails<boolean>> {
     return Promise.resolve(this.resolve(flagKey, defaultValue, context, logger, toBoolean));
   }
 
-  resolveStringEvaluation(flagKey: string, defaultValue: string, context: EvaluationContext, logger: Logger): Promise<ResolutionDetails<string>> {
+  resolveStringEvaluation(
+    flagKey: string,
+    defaultValue: string,
+    context: EvaluationContext,
+    logger: Logger,
+  ): Promise<ResolutionDetails<string>> {
     return Promise.resolve(this.resolve(flagKey, defaultValue, context, logger, toStringValue));
   }
 
-  resolveNumberEvaluation(flagKey: string, defaultValue: number, context: EvaluationContext, logger: Logger): Promise<ResolutionDetails<number>> {
+  resolveNumberEvaluation(
+    flagKey: string,
+    defaultValue: number,
+    context: EvaluationContext,
+    logger: Logger,
+  ): Promise<ResolutionDetails<number>> {
     return Promise.resolve(this.resolve(flagKey, defaultValue, context, logger, toNumber));
   }
 
-  resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext, logger: Logger): Promise<ResolutionDetails<T>> {
+  resolveObjectEvaluation<T extends JsonValue>(
+    flagKey: string,
+    defaultValue: T,
+    context: EvaluationContext,
+    logger: Logger,
+  ): Promise<ResolutionDetails<T>> {
     return Promise.resolve(this.resolve(flagKey, defaultValue, context, logger, (v) => toObject(v) as T));
   }
 
@@ -245,7 +283,11 @@ export class AmplitudeProvider implements Provider {
     logger: Logger | undefined,
     convert: (variant: Variant) => T,
   ): ResolutionDetails<T> {
-    const failure = (errorCode: ErrorCode, errorMessage: string, extra: Partial<ResolutionDetails<T>> = {}): ResolutionDetails<T> => ({
+    const failure = (
+      errorCode: ErrorCode,
+      errorMessage: string,
+      extra: Partial<ResolutionDetails<T>> = {},
+    ): ResolutionDetails<T> => ({
       value: defaultValue,
       reason: StandardResolutionReasons.ERROR,
       errorCode,
@@ -267,7 +309,8 @@ export class AmplitudeProvider implements Provider {
       try {
         return { value: convert(variant), variant: variant.key, reason: REASONS[detail.reason], flagMetadata };
       } catch (err) {
-        if (err instanceof TypeMismatch) return failure(ErrorCode.TYPE_MISMATCH, err.message, { variant: variant.key, flagMetadata });
+        if (err instanceof TypeMismatch)
+          return failure(ErrorCode.TYPE_MISMATCH, err.message, { variant: variant.key, flagMetadata });
         throw err;
       }
     } catch (err) {

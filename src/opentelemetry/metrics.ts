@@ -58,15 +58,39 @@ export function createOpenTelemetryMetrics(options: OpenTelemetryMetricsOptions 
     options.meter ?? (options.meterProvider ?? otelMetrics.getMeterProvider()).getMeter('amplitude-experiment-native', VERSION);
   const N = MetricNames;
   const A = MetricAttributes;
-  const evaluations = meter.createCounter(N.EVALUATIONS, { description: 'evaluateV2 / evaluateV2Details calls', unit: '{evaluation}' });
+  const evaluations = meter.createCounter(N.EVALUATIONS, {
+    description: 'evaluateV2 / evaluateV2Details calls',
+    unit: '{evaluation}',
+  });
   const fetches = meter.createCounter(N.FLAG_FETCHES, { description: 'Flag-config requests answered 200', unit: '{request}' });
-  const fetchFailures = meter.createCounter(N.FLAG_FETCH_FAILURES, { description: 'Failed flag-config requests', unit: '{request}' });
-  const streamFailures = meter.createCounter(N.STREAM_FAILURES, { description: 'Flag stream connect failures and drops', unit: '{failure}' });
-  const cohortDownloads = meter.createCounter(N.COHORT_DOWNLOADS, { description: 'Cohorts downloaded and loaded', unit: '{cohort}' });
-  const cohortFailures = meter.createCounter(N.COHORT_DOWNLOAD_FAILURES, { description: 'Cohort downloads given up', unit: '{cohort}' });
-  const cohortMembers = meter.createHistogram(N.COHORT_MEMBERS, { description: 'Members of each downloaded cohort', unit: '{member}' });
-  const cohortBytes = meter.createHistogram(N.COHORT_DOWNLOAD_SIZE, { description: 'Body size of each cohort download', unit: 'By' });
-  const sent = meter.createCounter(N.EVENTS_SENT, { description: 'Tracked events accepted by the analytics endpoint', unit: '{event}' });
+  const fetchFailures = meter.createCounter(N.FLAG_FETCH_FAILURES, {
+    description: 'Failed flag-config requests',
+    unit: '{request}',
+  });
+  const streamFailures = meter.createCounter(N.STREAM_FAILURES, {
+    description: 'Flag stream connect failures and drops',
+    unit: '{failure}',
+  });
+  const cohortDownloads = meter.createCounter(N.COHORT_DOWNLOADS, {
+    description: 'Cohorts downloaded and loaded',
+    unit: '{cohort}',
+  });
+  const cohortFailures = meter.createCounter(N.COHORT_DOWNLOAD_FAILURES, {
+    description: 'Cohort downloads given up',
+    unit: '{cohort}',
+  });
+  const cohortMembers = meter.createHistogram(N.COHORT_MEMBERS, {
+    description: 'Members of each downloaded cohort',
+    unit: '{member}',
+  });
+  const cohortBytes = meter.createHistogram(N.COHORT_DOWNLOAD_SIZE, {
+    description: 'Body size of each cohort download',
+    unit: 'By',
+  });
+  const sent = meter.createCounter(N.EVENTS_SENT, {
+    description: 'Tracked events accepted by the analytics endpoint',
+    unit: '{event}',
+  });
   const dropped = meter.createCounter(N.EVENTS_DROPPED, { description: 'Tracked events not delivered', unit: '{event}' });
   const deduplicated = meter.createCounter(N.EVENTS_DEDUPLICATED, {
     description: 'Evaluations whose tracked events were held back by the dedupe cache',
@@ -77,7 +101,10 @@ export function createOpenTelemetryMetrics(options: OpenTelemetryMetricsOptions 
     description: 'From a flag payload arriving to its flags going live',
     unit: 's',
   });
-  const snapshotFlags = meter.createHistogram(N.SNAPSHOT_FLAGS, { description: 'Flags in each installed snapshot', unit: '{flag}' });
+  const snapshotFlags = meter.createHistogram(N.SNAPSHOT_FLAGS, {
+    description: 'Flags in each installed snapshot',
+    unit: '{flag}',
+  });
   const kindAttributes: Record<TrackedEventKind, Attributes> = {
     exposure: { [A.EVENT_KIND]: 'exposure' },
     assignment: { [A.EVENT_KIND]: 'assignment' },

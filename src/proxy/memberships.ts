@@ -203,7 +203,8 @@ export class ProxyMemberships implements CohortMembership {
     } catch {
       throw new FetchError(200, 'memberships response is not JSON', { code: 'INVALID_RESPONSE' });
     }
-    if (!Array.isArray(parsed)) throw new FetchError(200, 'memberships response is not a JSON array', { code: 'INVALID_RESPONSE' });
+    if (!Array.isArray(parsed))
+      throw new FetchError(200, 'memberships response is not a JSON array', { code: 'INVALID_RESPONSE' });
     return new Set(parsed.filter((id): id is string => typeof id === 'string'));
   }
 }

@@ -74,7 +74,12 @@ export function parseDescription(text: string): CohortDescription | undefined {
   const d = v as Record<string, unknown>;
   if (typeof d.cohortId !== 'string' || typeof d.groupType !== 'string') return undefined;
   if (typeof d.lastModified !== 'number' || !Number.isFinite(d.lastModified)) return undefined;
-  return { cohortId: d.cohortId, groupType: d.groupType, size: typeof d.size === 'number' ? d.size : 0, lastModified: d.lastModified };
+  return {
+    cohortId: d.cohortId,
+    groupType: d.groupType,
+    size: typeof d.size === 'number' ? d.size : 0,
+    lastModified: d.lastModified,
+  };
 }
 
 /** Members read per SSCAN call when a cohort has no blob. */

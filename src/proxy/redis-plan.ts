@@ -8,7 +8,6 @@ import type { SourceContext } from '../local/sources/types';
 import type { ResolvedRedisConfig } from '../redis/config';
 import { createRedisConnection } from '../redis/connection';
 import type { Logger } from '../util/logger';
-import type { ProxyRedisCommands } from './redis-layout';
 import { EvaluationProxyRedisCohorts, EvaluationProxyRedisSource, ProxyRedisReader } from './redis-source';
 
 export interface EvaluationProxyRedisPlanOptions {
@@ -38,7 +37,7 @@ export function evaluationProxyRedisPlan(options: EvaluationProxyRedisPlanOption
 } {
   const connection = createRedisConnection(options.redisConfig, options.logger, 'amplitude-experiment-evaluation-proxy-reader');
   const reader = new ProxyRedisReader({
-    redis: connection.client as unknown as ProxyRedisCommands,
+    redis: connection.client,
     ready: (deadline) => connection.ready(deadline),
     close: () => connection.close(),
     prefix: options.redisConfig.prefix,

@@ -252,7 +252,10 @@ export class EvaluationProxyRedisCohorts implements CohortLoader {
       try {
         descriptions = await this.reader.layout.readDescriptions(projectId);
       } catch (err) {
-        this.logOnce(`read:${describe(err)}`, `cohorts could not be read from Redis (${describe(err)}); retrying on the next refresh`);
+        this.logOnce(
+          `read:${describe(err)}`,
+          `cohorts could not be read from Redis (${describe(err)}); retrying on the next refresh`,
+        );
         return;
       }
       for (const id of missing) if (!this.store.has(id)) await this.load(projectId, id, descriptions[id]);
@@ -327,12 +330,18 @@ export class EvaluationProxyRedisCohorts implements CohortLoader {
     const layout = this.reader.layout;
     for (let attempt = 0; attempt < 2; attempt++) {
       if (text === undefined) {
-        this.logOnce(`none:${cohortId}`, `cohort ${cohortId} is targeted by a flag but has no description in ${layout.keys.cohorts(projectId)} (the proxy has not loaded it yet); it matches no one until it has`);
+        this.logOnce(
+          `none:${cohortId}`,
+          `cohort ${cohortId} is targeted by a flag but has no description in ${layout.keys.cohorts(projectId)} (the proxy has not loaded it yet); it matches no one until it has`,
+        );
         return false;
       }
       const d = parseDescription(text);
       if (d === undefined) {
-        this.logOnce(`bad:${cohortId}:${text}`, `cohort ${cohortId}: its description in ${layout.keys.cohorts(projectId)} is not valid (${JSON.stringify(text.slice(0, 80))})`);
+        this.logOnce(
+          `bad:${cohortId}:${text}`,
+          `cohort ${cohortId}: its description in ${layout.keys.cohorts(projectId)} is not valid (${JSON.stringify(text.slice(0, 80))})`,
+        );
         return false;
       }
       try {
@@ -340,7 +349,9 @@ export class EvaluationProxyRedisCohorts implements CohortLoader {
         if (body !== undefined) {
           const info = await this.store.load(body, cohortId);
           this.memory.afterLoad(body.length);
-          this.reader.options.logger.debug(`cohort ${cohortId} loaded from Redis: ${info.memberCount} members (version ${d.lastModified})`);
+          this.reader.options.logger.debug(
+            `cohort ${cohortId} loaded from Redis: ${info.memberCount} members (version ${d.lastModified})`,
+          );
           return true;
         }
         const again = attempt === 0 ? await layout.readDescription(projectId, cohortId) : null;
@@ -357,7 +368,10 @@ export class EvaluationProxyRedisCohorts implements CohortLoader {
         return false;
       } catch (err) {
         const kept = this.store.has(cohortId) ? '; keeping the loaded members' : '';
-        this.logOnce(`err:${cohortId}:${d.lastModified}:${describe(err)}`, `cohort ${cohortId} not loaded from Redis (${describe(err)})${kept}`);
+        this.logOnce(
+          `err:${cohortId}:${d.lastModified}:${describe(err)}`,
+          `cohort ${cohortId} not loaded from Redis (${describe(err)})${kept}`,
+        );
         return false;
       }
     }

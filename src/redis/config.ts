@@ -108,7 +108,8 @@ export const RedisConfigDefaults = Object.freeze({
 });
 
 function parseAddress(name: string, a: RedisNodeAddress): { host: string; port: number } {
-  if (typeof a === 'object' && a !== null && typeof a.host === 'string' && Number.isInteger(a.port)) return { host: a.host, port: a.port };
+  if (typeof a === 'object' && a !== null && typeof a.host === 'string' && Number.isInteger(a.port))
+    return { host: a.host, port: a.port };
   if (typeof a === 'string') {
     const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(a.trim());
     if (m) return { host: m[1], port: Number(m[2]) };
@@ -117,7 +118,8 @@ function parseAddress(name: string, a: RedisNodeAddress): { host: string; port: 
 }
 
 function addresses(name: string, list: unknown): Array<{ host: string; port: number }> {
-  if (!Array.isArray(list) || list.length === 0) throw new ConfigError(`redisConfig.${name} must be a non-empty array of host:port`);
+  if (!Array.isArray(list) || list.length === 0)
+    throw new ConfigError(`redisConfig.${name} must be a non-empty array of host:port`);
   return list.map((a: RedisNodeAddress) => parseAddress(name, a));
 }
 
@@ -153,21 +155,29 @@ export function resolveRedisConfig(c: RedisConfig, warn: (message: string) => vo
   let cluster: ResolvedRedisConfig['cluster'];
   if (c.cluster) {
     const scaleReads = c.cluster.scaleReads ?? 'master';
-    if (!['master', 'slave', 'all'].includes(scaleReads)) throw new ConfigError("redisConfig.cluster.scaleReads must be 'master', 'slave' or 'all'");
+    if (!['master', 'slave', 'all'].includes(scaleReads))
+      throw new ConfigError("redisConfig.cluster.scaleReads must be 'master', 'slave' or 'all'");
     cluster = { nodes: addresses('cluster.nodes', c.cluster.nodes), scaleReads };
   }
   let sentinel: ResolvedRedisConfig['sentinel'];
   if (c.sentinel) {
-    if (typeof c.sentinel.name !== 'string' || !c.sentinel.name) throw new ConfigError('redisConfig.sentinel.name (the master name) is required');
-    sentinel = { sentinels: addresses('sentinel.sentinels', c.sentinel.sentinels), name: c.sentinel.name, sentinelPassword: c.sentinel.sentinelPassword };
+    if (typeof c.sentinel.name !== 'string' || !c.sentinel.name)
+      throw new ConfigError('redisConfig.sentinel.name (the master name) is required');
+    sentinel = {
+      sentinels: addresses('sentinel.sentinels', c.sentinel.sentinels),
+      name: c.sentinel.name,
+      sentinelPassword: c.sentinel.sentinelPassword,
+    };
   }
   const tls = c.tls === true ? {} : typeof c.tls === 'object' && c.tls !== null ? c.tls : undefined;
   const num = (name: Exclude<keyof typeof RedisConfigDefaults, 'prefix'>, min: number): number =>
-    numberOption(`redisConfig.${name}`, c[name], RedisConfigDefaults[name] as number, min, warn);
+    numberOption(`redisConfig.${name}`, c[name], RedisConfigDefaults[name], min, warn);
   const leaseMillis = num('leaseMillis', 1000);
   let updateCheckMillis = num('updateCheckMillis', 50);
   if (updateCheckMillis > leaseMillis / 3) {
-    warn(`redisConfig.updateCheckMillis ${updateCheckMillis} is above a third of leaseMillis; using ${Math.floor(leaseMillis / 3)}`);
+    warn(
+      `redisConfig.updateCheckMillis ${updateCheckMillis} is above a third of leaseMillis; using ${Math.floor(leaseMillis / 3)}`,
+    );
     updateCheckMillis = Math.floor(leaseMillis / 3);
   }
   return {

@@ -19,7 +19,10 @@ export type RedisClient = Redis | Cluster;
 /** Reconnect schedule for every Redis connection (through the one backoff helper). */
 export const REDIS_RECONNECT_BACKOFF = Object.freeze({ minMillis: 100, maxMillis: 5_000, scalar: 2 });
 
-type IoredisModule = { Redis: new (options: RedisOptions) => Redis; Cluster: new (nodes: Array<{ host: string; port: number }>, options: ClusterOptions) => Cluster };
+type IoredisModule = {
+  Redis: new (options: RedisOptions) => Redis;
+  Cluster: new (nodes: Array<{ host: string; port: number }>, options: ClusterOptions) => Cluster;
+};
 
 let loaded: IoredisModule | undefined;
 
@@ -31,10 +34,9 @@ export function loadIoredis(moduleName = 'ioredis'): IoredisModule {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer dependency, loaded only when redisConfig is used
     mod = require(moduleName) as IoredisModule;
   } catch (err) {
-    const e = new Error(
-      'redisConfig needs the "ioredis" package (an optional peer dependency): run `npm install ioredis`',
-      { cause: err },
-    );
+    const e = new Error('redisConfig needs the "ioredis" package (an optional peer dependency): run `npm install ioredis`', {
+      cause: err,
+    });
     e.name = 'RedisClientMissingError';
     throw e;
   }
@@ -64,7 +66,14 @@ function retry(times: number): number {
   return backoffDelay(REDIS_RECONNECT_BACKOFF, Math.max(0, times - 1));
 }
 
-function urlParts(url: string | undefined): { host?: string; port?: number; username?: string; password?: string; db?: number; tls: boolean } {
+function urlParts(url: string | undefined): {
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  tls: boolean;
+} {
   if (url === undefined) return { tls: false };
   const u = new URL(url);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
@@ -85,7 +94,7 @@ function newClient(config: ResolvedRedisConfig, name: string): RedisClient {
   const common: RedisOptions = {
     username: config.username ?? fromUrl.username,
     password: config.password ?? fromUrl.password,
-    tls: tls as RedisOptions['tls'],
+    tls: tls,
     connectTimeout: config.connectTimeoutMillis,
     commandTimeout: config.commandTimeoutMillis,
     maxRetriesPerRequest: 0,
@@ -120,7 +129,11 @@ function newClient(config: ResolvedRedisConfig, name: string): RedisClient {
  * Open (or adopt, with `config.client`) a connection. `name` tells the
  * connections apart in logs and in CLIENT LIST.
  */
-export function createRedisConnection(config: ResolvedRedisConfig, logger: Logger, name = 'amplitude-experiment'): RedisConnection {
+export function createRedisConnection(
+  config: ResolvedRedisConfig,
+  logger: Logger,
+  name = 'amplitude-experiment',
+): RedisConnection {
   const owned = config.client === undefined;
   const client = (config.client as RedisClient | undefined) ?? newClient(config, name);
   const extra: RedisClient[] = [];
@@ -170,7 +183,7 @@ export function createRedisConnection(config: ResolvedRedisConfig, logger: Logge
       return lastError;
     },
     subscriber() {
-      const sub = client.duplicate() as RedisClient;
+      const sub = client.duplicate();
       // The duplicate's own errors are the same outage: count them, never let them go unhandled.
       sub.on('error', () => undefined);
       extra.push(sub);

@@ -55,7 +55,12 @@ export class FleetKeys {
 
   /** Every data key a manifest references (flags first). */
   referenced(m: FleetManifest): string[] {
-    return [this.flags(m.flags), ...Object.keys(m.cohorts).sort().map((id) => this.cohort(id, m.cohorts[id]))];
+    return [
+      this.flags(m.flags),
+      ...Object.keys(m.cohorts)
+        .sort()
+        .map((id) => this.cohort(id, m.cohorts[id])),
+    ];
   }
 }
 
@@ -71,7 +76,12 @@ export function manifestJson(m: FleetManifest): string {
 }
 
 /** Parse meta fields; undefined when nothing (valid) was published yet. */
-export function parseMeta(version: string | null, manifest: string | null, syncedAt: string | null, writer: string | null): FleetMeta | undefined {
+export function parseMeta(
+  version: string | null,
+  manifest: string | null,
+  syncedAt: string | null,
+  writer: string | null,
+): FleetMeta | undefined {
   if (version === null || manifest === null) return undefined;
   let m: unknown;
   try {
@@ -80,7 +90,8 @@ export function parseMeta(version: string | null, manifest: string | null, synce
     return undefined;
   }
   const o = m as FleetManifest;
-  if (typeof o !== 'object' || o === null || typeof o.flags !== 'string' || typeof o.cohorts !== 'object' || o.cohorts === null) return undefined;
+  if (typeof o !== 'object' || o === null || typeof o.flags !== 'string' || typeof o.cohorts !== 'object' || o.cohorts === null)
+    return undefined;
   for (const id of Object.keys(o.cohorts)) if (typeof o.cohorts[id] !== 'number') return undefined;
   return { version: Number(version), manifest: o, syncedAt: Number(syncedAt ?? 0), writer: writer ?? '' };
 }

@@ -95,9 +95,18 @@ export class FleetPublisher {
       const r = (await this.client.eval(
         FLIP,
         2 + fresh.length + stale.length,
-        this.keys.meta, this.keys.lease, ...fresh, ...stale,
-        this.lease.token, json, String(syncedAt), this.writerId, String(this.options.graceMillis),
-        this.keys.channel, String(fresh.length), current ?? '',
+        this.keys.meta,
+        this.keys.lease,
+        ...fresh,
+        ...stale,
+        this.lease.token,
+        json,
+        String(syncedAt),
+        this.writerId,
+        String(this.options.graceMillis),
+        this.keys.channel,
+        String(fresh.length),
+        current ?? '',
       )) as [number, (number | string)?];
       const code = Number(r[0]);
       if (code === -1) {

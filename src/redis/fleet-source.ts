@@ -308,7 +308,11 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
       this.logger.warn(`fleet mode: lost contact with Redis (${this.lastError}); no longer the writer, fetching directly`);
       return;
     }
-    if (this.role === 'reader' && this.cfg.directFallbackMillis > 0 && Date.now() - this.redisOkAt >= this.cfg.directFallbackMillis) {
+    if (
+      this.role === 'reader' &&
+      this.cfg.directFallbackMillis > 0 &&
+      Date.now() - this.redisOkAt >= this.cfg.directFallbackMillis
+    ) {
       this.enterDirect(true);
     }
   }
@@ -349,7 +353,9 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
     const stale = this.syncedAt > 0 && Date.now() - this.syncedAt > limit;
     if (stale && !this.warnedStale) {
       this.warnedStale = true;
-      this.logger.warn(`fleet mode: the published flags were last synced ${new Date(this.syncedAt).toISOString()}; is a writer running?`);
+      this.logger.warn(
+        `fleet mode: the published flags were last synced ${new Date(this.syncedAt).toISOString()}; is a writer running?`,
+      );
     } else if (!stale) this.warnedStale = false;
   }
 
@@ -403,6 +409,7 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
         }
         // A cohort version we hold is not in Redis (expired, or loaded while we were a reader): download it again.
         const missing = Object.keys(cohorts).filter((id) => result.key === this.keys.cohort(id, cohorts[id]));
+        // eslint-disable-next-line @typescript-eslint/await-thenable -- download() returns a Promise; undefined entries (no cohort sync) are fine in Promise.all
         await Promise.all(missing.map((id) => this.cohortSync?.download(id, undefined)));
       }
     } catch (err) {

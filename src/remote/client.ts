@@ -174,11 +174,7 @@ export class RemoteEvaluationClient {
    * @deprecated use fetchAsyncV2
    */
   fetchAsync(user: ExperimentUser, callback?: FetchCallback, options?: FetchOptions): void {
-    this.fetchAsyncV2(
-      user,
-      (u, variants, error) => callback?.(u, filterDefaultVariants(variants), error),
-      options,
-    );
+    this.fetchAsyncV2(user, (u, variants, error) => callback?.(u, filterDefaultVariants(variants), error), options);
   }
 
   /** True once close() has been called. */

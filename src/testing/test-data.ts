@@ -34,11 +34,26 @@ export type Attribute = string | readonly string[];
 
 /** Condition operators of v2 flag configs. */
 export type ConditionOperator =
-  | 'is' | 'is not' | 'contains' | 'does not contain'
-  | 'less' | 'less or equal' | 'greater' | 'greater or equal'
-  | 'version less' | 'version less or equal' | 'version greater' | 'version greater or equal'
-  | 'set is' | 'set is not' | 'set contains' | 'set does not contain' | 'set contains any' | 'set does not contain any'
-  | 'regex match' | 'regex does not match';
+  | 'is'
+  | 'is not'
+  | 'contains'
+  | 'does not contain'
+  | 'less'
+  | 'less or equal'
+  | 'greater'
+  | 'greater or equal'
+  | 'version less'
+  | 'version less or equal'
+  | 'version greater'
+  | 'version greater or equal'
+  | 'set is'
+  | 'set is not'
+  | 'set contains'
+  | 'set does not contain'
+  | 'set contains any'
+  | 'set does not contain any'
+  | 'regex match'
+  | 'regex does not match';
 
 export interface RolloutOptions {
   /** Attribute hashed for bucketing. Default 'device_id' (Amplitude's default); 'user_id' for per-user stickiness. */
@@ -140,7 +155,13 @@ export class FlagBuilder {
 
   /** Serve `variant` to these device ids. */
   forDevice(deviceIds: string | readonly string[], variant: string): this {
-    return this.ifMatch('device_id', 'is', typeof deviceIds === 'string' ? [deviceIds] : deviceIds, variant, 'Individual Inclusions');
+    return this.ifMatch(
+      'device_id',
+      'is',
+      typeof deviceIds === 'string' ? [deviceIds] : deviceIds,
+      variant,
+      'Individual Inclusions',
+    );
   }
 
   /**

@@ -9,7 +9,7 @@
  * reject with FetchError, whose `code` says which.
  */
 import type * as Undici from 'undici';
-import type { Agent, Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
+import type { Agent, Dispatcher, Pool } from 'undici';
 import { lazy } from './lazy';
 import { undici } from './undici';
 import type { Readable } from 'node:stream';
@@ -246,11 +246,11 @@ function envProxyAgent(agentOptions: Agent.Options): Dispatcher {
   if (typeof connect !== 'function') {
     // TLS options (a custom CA...) must reach tunnelled targets too: ProxyAgent takes them as requestTls.
     const options = connect === undefined ? agentOptions : { ...agentOptions, requestTls: connect };
-    return new (proxyParts().EnvHttpProxyAgent)(options as EnvHttpProxyAgent.Options);
+    return new (proxyParts().EnvHttpProxyAgent)(options);
   }
   const { EnvHttpProxyAgent: EnvAgent, Pool: PoolClass } = proxyParts();
   const clientFactory = (origin: URL, opts: Pool.Options): Dispatcher => new PoolClass(origin, { ...opts, connect });
-  return new EnvAgent({ ...agentOptions, clientFactory } as EnvHttpProxyAgent.Options);
+  return new EnvAgent({ ...agentOptions, clientFactory });
 }
 
 /** One keep-alive HTTP client. Create one per SDK client; close() when done. */
@@ -318,7 +318,11 @@ export class HttpClient {
           handler,
         );
       } catch (e) {
-        handler.fail(this.closed ? closedError(e) : new FetchError(undefined, `Request failed (${path}): ${describe(e)}`, { code: 'NETWORK', cause: e }));
+        handler.fail(
+          this.closed
+            ? closedError(e)
+            : new FetchError(undefined, `Request failed (${path}): ${describe(e)}`, { code: 'NETWORK', cause: e }),
+        );
       }
     });
   }
@@ -346,7 +350,8 @@ export class HttpClient {
       headers: res.headers,
       body,
       abort: (reason?: unknown) => {
-        if (!controller.signal.aborted) controller.abort(reason ?? new FetchError(undefined, 'stream aborted', { code: 'ABORTED' }));
+        if (!controller.signal.aborted)
+          controller.abort(reason ?? new FetchError(undefined, 'stream aborted', { code: 'ABORTED' }));
         body.destroy();
       },
     };
@@ -381,9 +386,7 @@ export class HttpClient {
     const timeout = req.timeoutMillis;
     if (timeout !== undefined && timeout !== null && Number.isFinite(timeout)) {
       const onTimeout = (): void => {
-        controller.abort(
-          new FetchError(undefined, `Request timed out after ${timeout} ms`, { code: 'TIMEOUT' }),
-        );
+        controller.abort(new FetchError(undefined, `Request timed out after ${timeout} ms`, { code: 'TIMEOUT' }));
       };
       if (timeout <= 0) onTimeout();
       else {

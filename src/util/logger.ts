@@ -48,6 +48,7 @@ function isLoggerLike(value: unknown): value is LoggerProvider {
 }
 
 function call(target: LoggerProvider, method: keyof LoggerProvider, message: string, rest: unknown[]): void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- only its type or presence is read here, or it is called with its object
   const fn = target[method] ?? target.debug;
   try {
     fn.call(target, PREFIX + message, ...rest);

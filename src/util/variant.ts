@@ -27,7 +27,7 @@ export function variantValue(value: unknown): string | undefined {
  * is always present.
  */
 export function evaluationVariantToVariant(evaluationVariant: Record<string, unknown>): Variant {
-  return { ...evaluationVariant, value: variantValue(evaluationVariant.value) } as Variant;
+  return { ...evaluationVariant, value: variantValue(evaluationVariant.value) };
 }
 
 /**
@@ -76,7 +76,8 @@ export function filterDefaultVariants(variants: Variants): Variants {
     const variant = variants[flagKey];
     if (variant?.metadata?.default) continue;
     // A flag named __proto__ is kept as data, never as the result's prototype.
-    if (flagKey === '__proto__') Object.defineProperty(results, flagKey, { value: variant, enumerable: true, writable: true, configurable: true });
+    if (flagKey === '__proto__')
+      Object.defineProperty(results, flagKey, { value: variant, enumerable: true, writable: true, configurable: true });
     else results[flagKey] = variant;
   }
   return results;

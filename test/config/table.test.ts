@@ -37,14 +37,18 @@ function capture(): { provider: LoggerProvider; warnings: string[]; errors: stri
 function resolve(client: Client, config: Record<string, unknown>) {
   const log = capture();
   const input = { loggerProvider: log.provider, ...config };
-  const resolved = (client === 'local' ? resolveLocalConfig(input) : resolveRemoteConfig(input)) as unknown as Record<string, unknown>;
+  const resolved = (client === 'local' ? resolveLocalConfig(input) : resolveRemoteConfig(input)) as unknown as Record<
+    string,
+    unknown
+  >;
   return { resolved, ...log };
 }
 
 function rowsOf<T extends OptionRow['type']>(type: T): Array<[Client, string, Extract<OptionRow, { type: T }>]> {
   const out: Array<[Client, string, Extract<OptionRow, { type: T }>]> = [];
   for (const client of CLIENTS) {
-    for (const [name, row] of ROWS) if (row.type === type && takes(row, client)) out.push([client, name, row as Extract<OptionRow, { type: T }>]);
+    for (const [name, row] of ROWS)
+      if (row.type === type && takes(row, client)) out.push([client, name, row as Extract<OptionRow, { type: T }>]);
   }
   return out;
 }
@@ -70,12 +74,15 @@ describe('defaults come from the table', () => {
 });
 
 describe('wrong types warn at the default log level and use the default', () => {
-  it.each(rowsOf('number'))('%s %s: the string "1000" is reported as a string, and used as the number it holds', (client, name) => {
-    const { resolved, warnings } = resolve(client, { [name]: '1000' });
-    expect(resolved[name]).toBe(1000);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain(`config.${name} must be a number; got '1000' (a string), using 1000`);
-  });
+  it.each(rowsOf('number'))(
+    '%s %s: the string "1000" is reported as a string, and used as the number it holds',
+    (client, name) => {
+      const { resolved, warnings } = resolve(client, { [name]: '1000' });
+      expect(resolved[name]).toBe(1000);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(`config.${name} must be a number; got '1000' (a string), using 1000`);
+    },
+  );
 
   it.each(rowsOf('number'))('%s %s: a string that is no number, or NaN, uses the default', (client, name, row) => {
     for (const value of ['fast', '', '1,000', NaN, Infinity, {}]) {
@@ -86,12 +93,15 @@ describe('wrong types warn at the default log level and use the default', () => 
     }
   });
 
-  it.each(rowsOf('number').filter(([, , row]) => row.min !== undefined))('%s %s: below its minimum warns', (client, name, row) => {
-    const value = (row.min as number) - 1;
-    const { resolved, warnings } = resolve(client, { [name]: value });
-    expect(resolved[name]).toBe(row.clamp ? row.min : row.default);
-    expect(warnings.join('\n')).toContain(`config.${name} must be >= ${row.min}; got ${value}`);
-  });
+  it.each(rowsOf('number').filter(([, , row]) => row.min !== undefined))(
+    '%s %s: below its minimum warns',
+    (client, name, row) => {
+      const value = (row.min as number) - 1;
+      const { resolved, warnings } = resolve(client, { [name]: value });
+      expect(resolved[name]).toBe(row.clamp ? row.min : row.default);
+      expect(warnings.join('\n')).toContain(`config.${name} must be >= ${row.min}; got ${value}`);
+    },
+  );
 
   it.each(rowsOf('boolean'))('%s %s: "yes" is not a boolean', (client, name, row) => {
     const { resolved, warnings } = resolve(client, { [name]: 'yes' });
@@ -102,7 +112,7 @@ describe('wrong types warn at the default log level and use the default', () => 
   it.each(CLIENTS)('%s: instanceName 42 warns and is ignored', (client) => {
     const { resolved, warnings } = resolve(client, { instanceName: 42 });
     expect(resolved.instanceName).toBeUndefined();
-    expect(warnings.join('\n')).toContain("config.instanceName must be a string; got 42 (a number)");
+    expect(warnings.join('\n')).toContain('config.instanceName must be a string; got 42 (a number)');
   });
 
   it.each(CLIENTS)("%s: serverZone 'mars' warns and uses US", (client) => {
@@ -122,7 +132,9 @@ describe('wrong types warn at the default log level and use the default', () => 
     const base = { apiKey: 'a', secretKey: 's' };
     const low = resolve('local', { cohortSyncConfig: { ...base, cohortPollingIntervalMillis: 1000 } });
     expect((low.resolved.cohortSyncConfig as Record<string, unknown>).cohortPollingIntervalMillis).toBe(60_000);
-    expect(low.warnings.join('\n')).toContain('config.cohortSyncConfig.cohortPollingIntervalMillis must be >= 60000; got 1000, using 60000');
+    expect(low.warnings.join('\n')).toContain(
+      'config.cohortSyncConfig.cohortPollingIntervalMillis must be >= 60000; got 1000, using 60000',
+    );
     const typo = resolve('local', { cohortSyncConfig: { ...base, maxCohortSize: 'five' } });
     expect((typo.resolved.cohortSyncConfig as Record<string, unknown>).maxCohortSize).toBe(2_147_483_647);
     expect(typo.warnings.join('\n')).toContain("got 'five' (a string)");
@@ -134,7 +146,9 @@ describe('unknown options', () => {
     const near = client === 'local' ? 'flagConfigPollingIntervalMilis' : 'fetchRetires';
     const meant = client === 'local' ? 'flagConfigPollingIntervalMillis' : 'fetchRetries';
     const { warnings } = resolve(client, { [near]: 1, colour: 'blue' });
-    expect(warnings.join('\n')).toContain(`config.${near} is not a ${client} evaluation option and is ignored (did you mean ${meant}?)`);
+    expect(warnings.join('\n')).toContain(
+      `config.${near} is not a ${client} evaluation option and is ignored (did you mean ${meant}?)`,
+    );
     expect(warnings.join('\n')).toMatch(/config\.colour is not a .* option and is ignored$/m);
   });
 
@@ -143,7 +157,7 @@ describe('unknown options', () => {
     expect(resolve('local', { server_zone: 'eu' }).warnings.join()).toContain('did you mean serverZone?');
   });
 
-  it("an option of the other client says so", () => {
+  it('an option of the other client says so', () => {
     expect(resolve('local', { fetchRetries: 2 }).warnings.join()).toContain(
       'config.fetchRetries is a remote evaluation option; the local evaluation client ignores it',
     );
@@ -154,7 +168,9 @@ describe('unknown options', () => {
 
   it('unknown fields of a closed nested option warn; an open one (analytics options) passes them through', () => {
     const cohort = resolve('local', { cohortSyncConfig: { apiKey: 'a', secretKey: 's', maxCohortSise: 1 } });
-    expect(cohort.warnings.join()).toContain('config.cohortSyncConfig.maxCohortSise is not an option of cohortSyncConfig and is ignored (did you mean maxCohortSize?)');
+    expect(cohort.warnings.join()).toContain(
+      'config.cohortSyncConfig.maxCohortSise is not an option of cohortSyncConfig and is ignored (did you mean maxCohortSize?)',
+    );
     const exposure = resolve('local', { exposureConfig: { apiKey: 'k', flushQueueSize: 5 } });
     expect(exposure.warnings).toEqual([]);
     expect(exposure.resolved.exposureConfig).toEqual({ apiKey: 'k', flushQueueSize: 5, cacheCapacity: 65_536 });
@@ -197,7 +213,7 @@ describe('the same transport options for both clients', () => {
 describe('what throws ConfigError', () => {
   it.each(CLIENTS)('%s: a malformed serverUrl', (client) => {
     expect(() => resolve(client, { serverUrl: 'not a url' })).toThrow(ConfigError);
-    expect(() => resolve(client, { serverUrl: 42 })).toThrow("config.serverUrl must be a URL string; got 42 (a number)");
+    expect(() => resolve(client, { serverUrl: 42 })).toThrow('config.serverUrl must be a URL string; got 42 (a number)');
   });
 
   it.each([
@@ -249,7 +265,11 @@ describe('the default log level', () => {
     const { LocalEvaluationClient } = await import('../../src/local/client');
     const { RemoteEvaluationClient } = await import('../../src/remote/client');
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
-    const local = new LocalEvaluationClient('key', { serverZone: 'mars', flagConfigPollingIntervalMilis: 5, instanceName: 42 } as never);
+    const local = new LocalEvaluationClient('key', {
+      serverZone: 'mars',
+      flagConfigPollingIntervalMilis: 5,
+      instanceName: 42,
+    } as never);
     const remote = new RemoteEvaluationClient('key', { serverZone: 'mars', fetchRetries: '2' } as never);
     const lines = warn.mock.calls.map((c) => String(c[0])).join('\n');
     await Promise.all([local.close(), remote.close()]);

@@ -127,17 +127,11 @@ describe('local server: /sdk/v2/vardata', () => {
   });
 
   it('evaluates group targeting by name and by group property', async () => {
-    const byName = JSON.parse(
-      (await send(server, '/sdk/v2/vardata', { headers: { 'X-Amp-Exp-User': b64url(users[3]) } })).body,
-    );
+    const byName = JSON.parse((await send(server, '/sdk/v2/vardata', { headers: { 'X-Amp-Exp-User': b64url(users[3]) } })).body);
     expect(byName['flag-group'].key).toBe('on');
-    const byProp = JSON.parse(
-      (await send(server, '/sdk/v2/vardata', { headers: { 'X-Amp-Exp-User': b64url(users[4]) } })).body,
-    );
+    const byProp = JSON.parse((await send(server, '/sdk/v2/vardata', { headers: { 'X-Amp-Exp-User': b64url(users[4]) } })).body);
     expect(byProp['flag-group'].key).toBe('on');
-    const none = JSON.parse(
-      (await send(server, '/sdk/v2/vardata', { headers: { 'X-Amp-Exp-User': b64url(users[1]) } })).body,
-    );
+    const none = JSON.parse((await send(server, '/sdk/v2/vardata', { headers: { 'X-Amp-Exp-User': b64url(users[1]) } })).body);
     expect(none['flag-group'].key).toBe('off');
     expect(none['flag-group'].metadata.default).toBe(true);
   });
@@ -427,7 +421,10 @@ describe('local server: routes and lifecycle', () => {
       name: 'cohort',
       methods: ['GET'],
       path: '/sdk/v1/cohort/:id',
-      handler: (ctx) => ({ status: 200, body: JSON.stringify({ id: ctx.params.id, q: ctx.url.searchParams.get('maxCohortSize') }) }),
+      handler: (ctx) => ({
+        status: 200,
+        body: JSON.stringify({ id: ctx.params.id, q: ctx.url.searchParams.get('maxCohortSize') }),
+      }),
     };
     const flags: Route = { name: 'flags', methods: ['GET'], path: '/sdk/v2/flags', handler: () => ({ status: 204 }) };
     server = await createLocalServer({ routes: [cohort, flags] });

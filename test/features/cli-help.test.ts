@@ -10,8 +10,13 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 describe('CLI help', () => {
-  it.each(['eval', 'serve', 'pull'])('%s --help prints that command\'s usage and options, exit 0', async (command) => {
-    for (const argv of [[command, '--help'], [command, '-h'], ['help', command], [command, '--flags', 'x.json', '--help']]) {
+  it.each(['eval', 'serve', 'pull'])("%s --help prints that command's usage and options, exit 0", async (command) => {
+    for (const argv of [
+      [command, '--help'],
+      [command, '-h'],
+      ['help', command],
+      [command, '--flags', 'x.json', '--help'],
+    ]) {
       const r = await run(...argv);
       expect(r.code, argv.join(' ')).toBe(0);
       expect(r.out).toMatch(new RegExp(`^usage: amplitude-experiment ${command} `));
@@ -28,7 +33,7 @@ describe('CLI help', () => {
     expect((await run()).code).toBe(2);
   });
 
-  it('a bad argument names the command\'s usage; an unknown command the general one', async () => {
+  it("a bad argument names the command's usage; an unknown command the general one", async () => {
     const bad = await run('eval', '--bogus');
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('unknown argument --bogus');

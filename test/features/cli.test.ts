@@ -66,7 +66,7 @@ describe('amplitude-experiment CLI', () => {
     expect((await runCli('frobnicate')).code).toBe(2);
   });
 
-  it('pull saves a deployment\'s flag configs; a rejected key exits 1 and writes nothing', async () => {
+  it("pull saves a deployment's flag configs; a rejected key exits 1 and writes nothing", async () => {
     const out = path.join(tmp.path, 'sub', 'pulled.json');
     const r = await runCli('pull', '--key', 'server-key', '--server-url', server.url, '--out', out);
     expect(r.code).toBe(0);

@@ -11,7 +11,15 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { RemoteEvaluationClient } from '../../src/remote';
-import { API_KEY, capturingLogger, closeClients, cohortFlag, flag, guardUnhandledRejections, localClient } from '../local/helpers';
+import {
+  API_KEY,
+  capturingLogger,
+  closeClients,
+  cohortFlag,
+  flag,
+  guardUnhandledRejections,
+  localClient,
+} from '../local/helpers';
 
 guardUnhandledRejections();
 
@@ -59,7 +67,14 @@ class ForwardProxy {
     const url = new URL(req.url ?? '');
     this.forwarded.push(url.href);
     const upstream = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: req.method, headers: req.headers, agent: false },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: req.method,
+        headers: req.headers,
+        agent: false,
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -93,7 +108,10 @@ const serverTarget = (): string => new URL(server.url).host;
 /** Requests on a route that came through the proxy, and all requests on it. */
 function viaProxy(route: string): { proxied: number; total: number } {
   const entries = server.requests(route);
-  return { proxied: entries.filter((e) => e.remotePort !== undefined && proxy.upstreamPorts.has(e.remotePort)).length, total: entries.length };
+  return {
+    proxied: entries.filter((e) => e.remotePort !== undefined && proxy.upstreamPorts.has(e.remotePort)).length,
+    total: entries.length,
+  };
 }
 
 beforeEach(async () => {
@@ -114,7 +132,12 @@ afterEach(async () => {
   await server.close();
 });
 
-const tracking = () => ({ apiKey: 'analytics-key', serverUrl: server.url + '/2/httpapi', flushIntervalMillis: 60_000, flushQueueSize: 1000 });
+const tracking = () => ({
+  apiKey: 'analytics-key',
+  serverUrl: server.url + '/2/httpapi',
+  flushIntervalMillis: 60_000,
+  flushQueueSize: 1000,
+});
 
 describe('proxyFromEnv', () => {
   it('sends flag polls, cohort downloads and tracked events through HTTP_PROXY', async () => {
@@ -138,7 +161,13 @@ describe('proxyFromEnv', () => {
 
   it('streams flags through the proxy', async () => {
     useProxyEnv();
-    const c = localClient({ serverUrl: server.url, streamUpdates: true, streamServerUrl: server.url, proxyFromEnv: true, logger: capturingLogger() });
+    const c = localClient({
+      serverUrl: server.url,
+      streamUpdates: true,
+      streamServerUrl: server.url,
+      proxyFromEnv: true,
+      logger: capturingLogger(),
+    });
     await c.start();
     expect(c.flagKeys().sort()).toEqual(['a', 'c']);
     expect(viaProxy('stream')).toEqual({ proxied: 1, total: 1 });

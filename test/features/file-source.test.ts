@@ -4,9 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalEvaluationClient } from '../../src/local/client';
 import { capturingLogger, closeClientsAfterEach, eventually, tempDir, track } from '../support';
 
-const flag = (value: string): unknown[] => [
-  { key: 'f', segments: [{ variant: 'v' }], variants: { v: { key: 'v', value } } },
-];
+const flag = (value: string): unknown[] => [{ key: 'f', segments: [{ variant: 'v' }], variants: { v: { key: 'v', value } } }];
 
 closeClientsAfterEach();
 

@@ -84,7 +84,12 @@ describe('metrics', () => {
     const r = recorder();
     server.setFlags([cohortFlag('f1', 'c1'), cohortFlag('f2', 'c404')]);
     const c = localClient(
-      { serverUrl: server.url, metrics: r.metrics, logger: capturingLogger(), cohortSyncConfig: { ...cohortKeys, cohortServerUrl: server.url } },
+      {
+        serverUrl: server.url,
+        metrics: r.metrics,
+        logger: capturingLogger(),
+        cohortSyncConfig: { ...cohortKeys, cohortServerUrl: server.url },
+      },
       { cohortRetryBackoff: { minMillis: 5, maxMillis: 10, scalar: 2 } },
     );
     await c.start();
@@ -100,7 +105,13 @@ describe('metrics', () => {
   it('counts stream failures', async () => {
     const r = recorder();
     server.injectFaults('stream', { status: 500, times: Infinity });
-    const c = localClient({ serverUrl: server.url, streamUpdates: true, streamServerUrl: server.url, metrics: r.metrics, logger: capturingLogger() });
+    const c = localClient({
+      serverUrl: server.url,
+      streamUpdates: true,
+      streamServerUrl: server.url,
+      metrics: r.metrics,
+      logger: capturingLogger(),
+    });
     await c.start();
     expect(r.named('onStreamFailure').length).toBeGreaterThanOrEqual(1);
     expect(r.named('onFlagConfigFetch')).toHaveLength(1); // polling took over
@@ -108,7 +119,12 @@ describe('metrics', () => {
 
   it('counts tracked events sent, deduplicated and dropped', async () => {
     const r = recorder();
-    const tracking = { apiKey: 'analytics-key', serverUrl: server.url + '/2/httpapi', flushIntervalMillis: 60_000, flushQueueSize: 1000 };
+    const tracking = {
+      apiKey: 'analytics-key',
+      serverUrl: server.url + '/2/httpapi',
+      flushIntervalMillis: 60_000,
+      flushQueueSize: 1000,
+    };
     const c = localClient({ serverUrl: server.url, exposureConfig: tracking, metrics: r.metrics });
     await c.start();
     c.evaluateV2({ user_id: 'u1' }, undefined, { tracksExposure: true });
@@ -121,7 +137,12 @@ describe('metrics', () => {
 
     const dropped = recorder();
     server.injectFaults('httpapi', { status: 400, body: JSON.stringify({ code: 400, error: 'bad' }), times: Infinity });
-    const d = localClient({ serverUrl: server.url, exposureConfig: tracking, metrics: dropped.metrics, logger: capturingLogger() });
+    const d = localClient({
+      serverUrl: server.url,
+      exposureConfig: tracking,
+      metrics: dropped.metrics,
+      logger: capturingLogger(),
+    });
     await d.start();
     d.evaluateV2({ user_id: 'u2' }, undefined, { tracksExposure: true });
     await d.close({ flushTimeoutMillis: 5000 });

@@ -1,10 +1,19 @@
+/* eslint-disable @typescript-eslint/no-unsafe-enum-comparison -- the recorded event types are compared with the SDK's own enum values */
 /** Provider events (READY, CONFIGURATION_CHANGED, STALE, ERROR), observed through the real OpenFeature server SDK. */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type EventDetails, OpenFeature, ProviderEvents, ProviderStatus } from '@openfeature/server-sdk';
 import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { AmplitudeProvider } from '../../src/openfeature';
 import { TestData } from '../../src/testing/test-data';
-import { API_KEY, capturingLogger, closeClients, eventually, flag, guardUnhandledRejections, localClient } from '../local/helpers';
+import {
+  API_KEY,
+  capturingLogger,
+  closeClients,
+  eventually,
+  flag,
+  guardUnhandledRejections,
+  localClient,
+} from '../local/helpers';
 
 guardUnhandledRejections();
 
@@ -66,7 +75,12 @@ describe('AmplitudeProvider events', () => {
   it('ERROR when start() fails, READY and CONFIGURATION_CHANGED once flags arrive in the background', async () => {
     server.injectFaults('flags', { status: 503, times: Infinity });
     const d = domain();
-    const client = localClient({ serverUrl: server.url, startTimeoutMillis: 300, flagConfigPollingIntervalMillis: 1000, logger: capturingLogger() });
+    const client = localClient({
+      serverUrl: server.url,
+      startTimeoutMillis: 300,
+      flagConfigPollingIntervalMillis: 1000,
+      logger: capturingLogger(),
+    });
     await expect(OpenFeature.setProviderAndWait(d.name, new AmplitudeProvider(client))).rejects.toThrow();
     expect(d.types()).toEqual([ProviderEvents.Error]);
     expect(OpenFeature.getClient(d.name).providerStatus).toBe(ProviderStatus.ERROR);

@@ -9,8 +9,15 @@ const td = new TestData();
 td.update(
   td.flag('bool').variations('on').forUser('ada', 'on').fallthroughVariation('off').metadata({ flagVersion: 7 }),
   td.flag('str').variations('control', 'treatment').forUser('ada', 'treatment').fallthroughVariation('control'),
-  td.flag('num').variations({ low: { value: '0.25' }, text: { value: 'abc' } }).forUser('ada', 'text').fallthroughVariation('low'),
-  td.flag('obj').variations({ v: { value: 'v', payload: { limit: 3, tags: ['x'] } } }).fallthroughVariation('v'),
+  td
+    .flag('num')
+    .variations({ low: { value: '0.25' }, text: { value: 'abc' } })
+    .forUser('ada', 'text')
+    .fallthroughVariation('low'),
+  td
+    .flag('obj')
+    .variations({ v: { value: 'v', payload: { limit: 3, tags: ['x'] } } })
+    .fallthroughVariation('v'),
   td.flag('split').variations('a', 'b').rollout({ a: 1, b: 1 }, { bucketBy: 'user_id' }),
 );
 
@@ -71,7 +78,9 @@ describe('AmplitudeProvider', () => {
 
   it('maps the evaluation context to an Amplitude user', () => {
     const when = new Date('2024-01-02T03:04:05Z');
-    expect(contextToUser({ targetingKey: 't', device_id: 'd', country: 'FR', plan: 'pro', signup: when, user_properties: { a: 1 } })).toEqual({
+    expect(
+      contextToUser({ targetingKey: 't', device_id: 'd', country: 'FR', plan: 'pro', signup: when, user_properties: { a: 1 } }),
+    ).toEqual({
       user_id: 't',
       device_id: 'd',
       country: 'FR',

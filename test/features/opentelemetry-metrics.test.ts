@@ -1,6 +1,11 @@
 /** createOpenTelemetryMetrics, read back through the OTel SDK's metric reader. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
 import { LocalEvaluationClient } from '../../src/local/client';
 import { createOpenTelemetryMetrics, errorType, MetricAttributes as A, MetricNames as N } from '../../src/opentelemetry';
 import { FetchError } from '../../src/util/http';
@@ -24,7 +29,10 @@ async function collect(): Promise<Map<string, { unit: string; points: Point[] }>
   for (const rm of exporter.getMetrics()) {
     for (const sm of rm.scopeMetrics) {
       for (const m of sm.metrics) {
-        out.set(m.descriptor.name, { unit: m.descriptor.unit, points: m.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value })) });
+        out.set(m.descriptor.name, {
+          unit: m.descriptor.unit,
+          points: m.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value })),
+        });
       }
     }
   }
@@ -52,7 +60,12 @@ describe('createOpenTelemetryMetrics', () => {
     const m = await collect();
     expect(m.get(N.EVALUATIONS)!.points).toEqual([{ attributes: {}, value: 2 }]);
     expect(m.get(N.FLAG_FETCHES)!.points[0].value).toBe(1);
-    expect(m.get(N.FLAG_FETCH_FAILURES)!.points.map((p) => [p.attributes[A.ERROR_TYPE], p.value]).sort()).toEqual([
+    expect(
+      m
+        .get(N.FLAG_FETCH_FAILURES)!
+        .points.map((p) => [p.attributes[A.ERROR_TYPE], p.value])
+        .sort(),
+    ).toEqual([
       ['503', 1],
       ['timeout', 1],
     ]);
@@ -63,7 +76,9 @@ describe('createOpenTelemetryMetrics', () => {
     expect(m.get(N.COHORT_DOWNLOAD_SIZE)!.points[0].value).toMatchObject({ sum: 9000 });
     expect(m.get(N.COHORT_DOWNLOAD_FAILURES)!.points[0].attributes).toEqual({ [A.COHORT_ID]: 'c2', [A.ERROR_TYPE]: '404' });
     expect(m.get(N.EVENTS_SENT)!.points).toEqual([{ attributes: { [A.EVENT_KIND]: 'exposure' }, value: 3 }]);
-    expect(m.get(N.EVENTS_DROPPED)!.points).toEqual([{ attributes: { [A.EVENT_KIND]: 'assignment', [A.ERROR_TYPE]: '400' }, value: 2 }]);
+    expect(m.get(N.EVENTS_DROPPED)!.points).toEqual([
+      { attributes: { [A.EVENT_KIND]: 'assignment', [A.ERROR_TYPE]: '400' }, value: 2 },
+    ]);
     expect(m.get(N.EVENTS_DEDUPLICATED)!.points[0].value).toBe(1);
     expect(m.get(N.SNAPSHOT_INSTALLS)!.points).toEqual([{ attributes: { [A.SOURCE]: 'bootstrap' }, value: 1 }]);
     const duration = m.get(N.SNAPSHOT_INSTALL_DURATION)!;

@@ -9,9 +9,16 @@ import { TestData } from '../../src/testing/test-data';
 
 const td = new TestData();
 td.update(
-  td.flag('checkout').variations({ on: { value: 'on' }, off: { value: 'off' } }).forUser('ada', 'on').fallthroughVariation('off')
+  td
+    .flag('checkout')
+    .variations({ on: { value: 'on' }, off: { value: 'off' } })
+    .forUser('ada', 'on')
+    .fallthroughVariation('off')
     .metadata({ flagVersion: 12 }),
-  td.flag('color').variations({ red: { value: '#f00' }, blue: { value: '#00f' } }).rollout({ red: 1, blue: 1 }, { bucketBy: 'user_id' }),
+  td
+    .flag('color')
+    .variations({ red: { value: '#f00' }, blue: { value: '#00f' } })
+    .rollout({ red: 1, blue: 1 }, { bucketBy: 'user_id' }),
 );
 
 const exporter = new InMemorySpanExporter();
@@ -32,7 +39,10 @@ function inSpan(fn: () => void) {
     fn();
     span.end();
   });
-  return exporter.getFinishedSpans().filter((s) => s.name === 'request').at(-1)!;
+  return exporter
+    .getFinishedSpans()
+    .filter((s) => s.name === 'request')
+    .at(-1)!;
 }
 
 beforeAll(() => void context.setGlobalContextManager(contextManager.enable()));

@@ -5,9 +5,7 @@ import { LocalEvaluationClient } from '../../src/local/client';
 import { PERSISTENCE_FORMAT } from '../../src/local/persistence';
 import { capturingLogger, deadUrl, eventually, track, useLocalServer, useTempDir } from '../support';
 
-const flags = (value: string): unknown[] => [
-  { key: 'f', segments: [{ variant: 'v' }], variants: { v: { key: 'v', value } } },
-];
+const flags = (value: string): unknown[] => [{ key: 'f', segments: [{ variant: 'v' }], variants: { v: { key: 'v', value } } }];
 
 const server = useLocalServer(() => ({ flags: flags('from-server') as never }), 'all');
 const tmp = useTempDir('lkg');

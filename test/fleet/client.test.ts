@@ -16,11 +16,28 @@ describe.skipIf(!redisAvailable())('LocalEvaluationClient with redisConfig mode 
   it('two clients form a fleet; Redis lost: flags keep serving, status shows the error; Redis back: the fleet re-forms', async () => {
     server = await createLocalServer({ flags: [flag('a', 'on')] });
     const redis = await startRedis({ password: 'pw' });
-    const redisConfig = { mode: 'fleet' as const, url: redis.url, updateCheckMillis: 50, leaseMillis: 1000, commandTimeoutMillis: 1000, directFallbackMillis: 0 };
+    const redisConfig = {
+      mode: 'fleet' as const,
+      url: redis.url,
+      updateCheckMillis: 50,
+      leaseMillis: 1000,
+      commandTimeoutMillis: 1000,
+      directFallbackMillis: 0,
+    };
     const logs = [capturingLogger(), capturingLogger()];
-    const clients = logs.map((logger) => localClient({ serverUrl: server.url, flagConfigPollingIntervalMillis: 1000, redisConfig, logger }));
+    const clients = logs.map((logger) =>
+      localClient({ serverUrl: server.url, flagConfigPollingIntervalMillis: 1000, redisConfig, logger }),
+    );
     await Promise.all(clients.map((c) => c.start()));
-    await eventually(() => clients.map((c) => c.fleetStatus()?.role).sort().join() === 'reader,writer', 10_000, 'one writer');
+    await eventually(
+      () =>
+        clients
+          .map((c) => c.fleetStatus()?.role)
+          .sort()
+          .join() === 'reader,writer',
+      10_000,
+      'one writer',
+    );
     const reader = clients.find((c) => c.fleetStatus()?.role === 'reader');
     expect(reader?.status()).toMatchObject({ state: 'ready', source: 'redis-fleet', flagCount: 1 });
 
@@ -36,14 +53,30 @@ describe.skipIf(!redisAvailable())('LocalEvaluationClient with redisConfig mode 
 
     await redis.restart();
     server.setFlags([flag('a', 'off', 2)]);
-    await eventually(() => clients.every((c) => c.evaluateV2({ user_id: 'x' }).a?.key === 'off'), 15_000, 'updates after reconnect');
-    await eventually(() => clients.map((c) => c.fleetStatus()?.role).sort().join() === 'reader,writer', 10_000, 'one writer');
+    await eventually(
+      () => clients.every((c) => c.evaluateV2({ user_id: 'x' }).a?.key === 'off'),
+      15_000,
+      'updates after reconnect',
+    );
+    await eventually(
+      () =>
+        clients
+          .map((c) => c.fleetStatus()?.role)
+          .sort()
+          .join() === 'reader,writer',
+      10_000,
+      'one writer',
+    );
   }, 60_000);
 
   it('a rejected deployment key fails start() at once, as without fleet mode', async () => {
     server = await createLocalServer({ flags: [flag('a', 'on')], apiKeys: ['some-other-key'] });
     const redis = await startRedis();
-    const c = localClient({ serverUrl: server.url, startTimeoutMillis: 30_000, redisConfig: { mode: 'fleet', url: redis.url, updateCheckMillis: 50 } });
+    const c = localClient({
+      serverUrl: server.url,
+      startTimeoutMillis: 30_000,
+      redisConfig: { mode: 'fleet', url: redis.url, updateCheckMillis: 50 },
+    });
     await expect(c.start()).rejects.toThrow(/status 401/);
     expect(server.requests('flags')).toHaveLength(1);
   });

@@ -10,8 +10,12 @@ const root = path.resolve(__dirname, '..', '..');
 // Skipped only where redis-server is missing (the example then prints that it skipped; CI installs it).
 describe.skipIf(!redisAvailable())('examples/fleet.js', () => {
   it('elects one writer, propagates a change, survives the writer being killed', async () => {
-    const run = await promisify(execFile)(process.execPath, [path.join(root, 'examples', 'fleet.js')], { cwd: root, timeout: 90_000 })
-      .catch((e: { stdout?: string; stderr?: string; message: string }) => ({ stdout: `${e.stdout ?? ''}\n${e.stderr ?? ''}\n${e.message}` }));
+    const run = await promisify(execFile)(process.execPath, [path.join(root, 'examples', 'fleet.js')], {
+      cwd: root,
+      timeout: 90_000,
+    }).catch((e: { stdout?: string; stderr?: string; message: string }) => ({
+      stdout: `${e.stdout ?? ''}\n${e.stderr ?? ''}\n${e.message}`,
+    }));
     const out = run.stdout;
     expect(out, out).toContain('roles: reader, reader, writer');
     expect(out, out).toMatch(/after the change, every process serves: off \(published version [2-9]\)/);

@@ -8,15 +8,17 @@ const { apiKey, config } = JSON.parse(process.argv[2]);
 const silent = { verbose() {}, debug() {}, info() {}, warn() {}, error() {} };
 const client = new LocalEvaluationClient(apiKey, { ...config, logger: silent });
 const variant = () => client.evaluateV2({ user_id: 'u1' }, ['a', 'vip']);
-const report = (type) =>
-  process.send({ type, role: client.fleetStatus()?.role, a: variant().a?.key, vip: variant().vip?.key });
+const report = (type) => process.send({ type, role: client.fleetStatus()?.role, a: variant().a?.key, vip: variant().vip?.key });
 client.on('update', () => report('variant'));
 process.on('message', (m) => {
   if (m === 'status') report('status');
   if (m === 'stop') void client.close({ flushTimeoutMillis: 100 }).then(() => process.exit(0));
 });
 process.on('disconnect', () => process.exit(0));
-client.start().then(() => report('ready'), (e) => {
-  process.send({ type: 'failed', error: String(e) });
-  process.exit(1);
-});
+client.start().then(
+  () => report('ready'),
+  (e) => {
+    process.send({ type: 'failed', error: String(e) });
+    process.exit(1);
+  },
+);

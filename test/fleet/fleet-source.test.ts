@@ -2,7 +2,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { cohortFlag, eventually, flag, guardUnhandledRejections } from '../local/helpers';
-import { redisAvailable, startRedis, startRedisCluster, startRedisSentinel, stopAllRedis, type RedisProcess } from '../support/redis';
+import {
+  redisAvailable,
+  startRedis,
+  startRedisCluster,
+  startRedisSentinel,
+  stopAllRedis,
+  type RedisProcess,
+} from '../support/redis';
 import { fleetMember, stopMembers, type FleetMember } from './helpers';
 import { resolveRedisConfig } from '../../src/redis/config';
 import { createRedisConnection } from '../../src/redis/connection';
@@ -29,16 +36,24 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
   });
   afterAll(() => stopAllRedis());
 
-  async function fleet(n: number, extra: Record<string, unknown> = {}, redisConfig: Record<string, unknown> = { url: redis.url }): Promise<FleetMember[]> {
+  async function fleet(
+    n: number,
+    extra: Record<string, unknown> = {},
+    redisConfig: Record<string, unknown> = { url: redis.url },
+  ): Promise<FleetMember[]> {
     const prefix = `t${++prefixes}`;
     const members = Array.from({ length: n }, () =>
-      fleetMember(KEY, {
-        serverUrl: server.url,
-        flagConfigPollingIntervalMillis: 1000,
-        cohortSyncConfig: { apiKey: 'a', secretKey: 's', cohortServerUrl: server.url },
-        redisConfig: { mode: 'fleet', prefix, ...FAST, ...redisConfig },
-        ...extra,
-      }, { cohortPollingIntervalMillis: 500 }),
+      fleetMember(
+        KEY,
+        {
+          serverUrl: server.url,
+          flagConfigPollingIntervalMillis: 1000,
+          cohortSyncConfig: { apiKey: 'a', secretKey: 's', cohortServerUrl: server.url },
+          redisConfig: { mode: 'fleet', prefix, ...FAST, ...redisConfig },
+          ...extra,
+        },
+        { cohortPollingIntervalMillis: 500 },
+      ),
     );
     await Promise.all(members.map((m) => m.start()));
     return members;
@@ -52,7 +67,11 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     });
     const ms = await fleet(4);
     await eventually(() => roles(ms).join() === 'reader,reader,reader,writer', 10_000, 'one writer, three readers');
-    await eventually(() => ms.every((m) => m.holder.evaluate({ user_id: 'u1' }).vip?.key === 'on'), 10_000, 'cohort flag everywhere');
+    await eventually(
+      () => ms.every((m) => m.holder.evaluate({ user_id: 'u1' }).vip?.key === 'on'),
+      10_000,
+      'cohort flag everywhere',
+    );
     for (const m of ms) expect(m.holder.evaluate({ user_id: 'u3' }).vip?.key).toBe('off');
     // Exactly one process downloaded the cohort (later requests are the writer's refreshes, answered 204).
     expect(server.requests('cohort').filter((r) => r.status === 200)).toHaveLength(1);
@@ -62,7 +81,11 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     for (const r of readers) expect(r.holder.froms.includes('redis-fleet')).toBe(true);
 
     server.setFlags([flag('plain', 'off', 2), cohortFlag('vip', 'c1')]);
-    await eventually(() => ms.every((m) => m.holder.evaluate({ user_id: 'u9' }).plain?.key === 'off'), 10_000, 'the change everywhere');
+    await eventually(
+      () => ms.every((m) => m.holder.evaluate({ user_id: 'u9' }).plain?.key === 'off'),
+      10_000,
+      'the change everywhere',
+    );
     const s = readers[0].source.fleetStatus();
     expect(s.version).toBe(2);
     expect(s.writer).toBe(writer.source.fleetStatus().writer);
@@ -84,7 +107,11 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     const rest = ms.filter((m) => m !== writer);
     await eventually(() => rest.some((m) => m.source.fleetStatus().role === 'writer'), 10_000, 'a new writer');
     server.setFlags([flag('a', 'off', 2)]);
-    await eventually(() => rest.every((m) => m.holder.evaluate({ user_id: 'x' }).a?.key === 'off'), 10_000, 'published by the new writer');
+    await eventually(
+      () => rest.every((m) => m.holder.evaluate({ user_id: 'x' }).a?.key === 'off'),
+      10_000,
+      'published by the new writer',
+    );
   }, 30_000);
 
   it('lease taken away mid-flight: the old writer turns reader and never publishes again', async () => {
@@ -97,7 +124,11 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     await eventually(() => m.source.fleetStatus().role === 'reader', 10_000, 'demotion');
     expect(m.log.count('warn', /lease was taken over|lost while publishing/)).toBe(1);
     // The process that holds the lease now publishes; the demoted one installs that version and writes nothing.
-    const conn = createRedisConnection(resolveRedisConfig({ mode: 'fleet', url: redis.url }, () => undefined), createLogger({ logger: m.log }), 'test');
+    const conn = createRedisConnection(
+      resolveRedisConfig({ mode: 'fleet', url: redis.url }, () => undefined),
+      createLogger({ logger: m.log }),
+      'test',
+    );
     try {
       await conn.ready(Date.now() + 5000);
       const fleetKeys = new FleetKeys(prefix, KEY);
@@ -105,7 +136,7 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
       const pub = new FleetPublisher(conn.client, fleetKeys, other, 'other', { orphanTtlMillis: 60_000, graceMillis: 60_000 });
       const r = await pub.publish({ flags: await pub.putFlags(JSON.stringify([flag('a', 'off', 9)])), cohorts: {} }, Date.now());
       expect(r.kind).toBe('published');
-      await eventually(() => m.holder.evaluate({ user_id: 'x' }).a?.key === 'off', 10_000, 'the other writer\'s version');
+      await eventually(() => m.holder.evaluate({ user_id: 'x' }).a?.key === 'off', 10_000, "the other writer's version");
       expect(m.source.fleetStatus()).toMatchObject({ role: 'reader', writer: 'other' });
       expect(Number(await redis.cli('HGET', fleetKeys.meta, 'version'))).toBe((r as { version: number }).version);
     } finally {
@@ -118,7 +149,11 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     const dead = await startRedis();
     await dead.stop();
     const t0 = Date.now();
-    const [m] = await fleet(1, { startTimeoutMillis: 8000 }, { url: dead.url, directFallbackMillis: 1000, connectTimeoutMillis: 200 });
+    const [m] = await fleet(
+      1,
+      { startTimeoutMillis: 8000 },
+      { url: dead.url, directFallbackMillis: 1000, connectTimeoutMillis: 200 },
+    );
     expect(Date.now() - t0).toBeLessThan(8000); // never past startTimeoutMillis
     expect(m.holder.evaluate({ user_id: 'x' }).a?.key).toBe('on');
     expect(m.source.fleetStatus().role).toBe('direct');
@@ -148,7 +183,11 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     await eventually(() => ms.every((m) => m.source.fleetStatus().role === 'direct'), 15_000, 'direct fallback');
     expect(reader.holder.errors.length).toBeGreaterThan(0);
     server.setFlags([flag('a', 'off', 2)]);
-    await eventually(() => ms.every((m) => m.holder.evaluate({ user_id: 'x' }).a?.key === 'off'), 10_000, 'fresh flags without Redis');
+    await eventually(
+      () => ms.every((m) => m.holder.evaluate({ user_id: 'x' }).a?.key === 'off'),
+      10_000,
+      'fresh flags without Redis',
+    );
     await own.restart();
     await eventually(() => roles(ms).join() === 'reader,writer', 15_000, 'fleet re-formed');
   }, 60_000);
@@ -156,7 +195,11 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
   it('Sentinel failover while evaluating: evaluation never stops and publishing resumes on the new master', async () => {
     server = await createLocalServer({ flags: [flag('a', 'on')] });
     const s = await startRedisSentinel({ password: 'pw' });
-    const ms = await fleet(2, {}, { sentinel: { sentinels: s.sentinelNodes, name: s.masterName }, password: 'pw', commandTimeoutMillis: 500 });
+    const ms = await fleet(
+      2,
+      {},
+      { sentinel: { sentinels: s.sentinelNodes, name: s.masterName }, password: 'pw', commandTimeoutMillis: 500 },
+    );
     let evaluations = 0;
     let wrong = 0;
     const loop = setInterval(() => {
@@ -168,7 +211,11 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     try {
       await s.failover();
       server.setFlags([flag('a', 'off', 2)]);
-      await eventually(() => ms.every((m) => m.holder.evaluate({ user_id: 'x' }).a?.key === 'off'), 20_000, 'update after failover');
+      await eventually(
+        () => ms.every((m) => m.holder.evaluate({ user_id: 'x' }).a?.key === 'off'),
+        20_000,
+        'update after failover',
+      );
     } finally {
       clearInterval(loop);
     }
@@ -190,7 +237,11 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     try {
       await c.failover(metaKey || `{x}`);
       server.setFlags([flag('a', 'off', 2)]);
-      await eventually(() => ms.every((m) => m.holder.evaluate({ user_id: 'x' }).a?.key === 'off'), 20_000, 'update after failover');
+      await eventually(
+        () => ms.every((m) => m.holder.evaluate({ user_id: 'x' }).a?.key === 'off'),
+        20_000,
+        'update after failover',
+      );
     } finally {
       clearInterval(loop);
     }

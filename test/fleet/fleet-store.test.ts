@@ -8,7 +8,14 @@ import { FleetReader } from '../../src/redis/fleet-reader';
 import { Lease } from '../../src/redis/lease';
 import { capturingLogger } from '../local/helpers';
 import { createLogger } from '../../src/util/logger';
-import { redisAvailable, startRedis, startRedisCluster, stopAllRedis, type RedisCluster, type RedisProcess } from '../support/redis';
+import {
+  redisAvailable,
+  startRedis,
+  startRedisCluster,
+  stopAllRedis,
+  type RedisCluster,
+  type RedisProcess,
+} from '../support/redis';
 
 const quiet = createLogger({ logger: capturingLogger() });
 const PUBLISH_OPTS = { orphanTtlMillis: 60_000, graceMillis: 30_000 };
@@ -18,7 +25,11 @@ describe.skipIf(!redisAvailable())('fleet store', () => {
   let cluster: RedisCluster;
   const conns: RedisConnection[] = [];
   const connect = async (cfg: Parameters<typeof resolveRedisConfig>[0]): Promise<RedisConnection> => {
-    const c = createRedisConnection(resolveRedisConfig(cfg, () => undefined), quiet, 'test');
+    const c = createRedisConnection(
+      resolveRedisConfig(cfg, () => undefined),
+      quiet,
+      'test',
+    );
     conns.push(c);
     await c.ready(Date.now() + 10_000);
     return c;
@@ -60,9 +71,10 @@ describe.skipIf(!redisAvailable())('fleet store', () => {
 
   for (const topology of ['standalone', 'cluster'] as const) {
     it(`${topology}: publish flips atomically, readers see versions, old data expires after grace`, async () => {
-      const cfg = topology === 'cluster'
-        ? { mode: 'fleet' as const, cluster: { nodes: cluster.startNodes }, password: 'pw' }
-        : { mode: 'fleet' as const, url: redis.url };
+      const cfg =
+        topology === 'cluster'
+          ? { mode: 'fleet' as const, cluster: { nodes: cluster.startNodes }, password: 'pw' }
+          : { mode: 'fleet' as const, url: redis.url };
       const { client } = await connect(cfg);
       const keys = new FleetKeys(`t-${topology}`, 'server-key');
       const lease = new Lease(client, keys.lease, 5000);
@@ -71,7 +83,9 @@ describe.skipIf(!redisAvailable())('fleet store', () => {
       const reader = new FleetReader(client, keys);
       expect(await reader.version()).toBeUndefined();
 
-      const body = Buffer.from(JSON.stringify({ cohortId: 'c1', groupType: 'User', lastModified: 7, size: 1, memberIds: ['u1'] }));
+      const body = Buffer.from(
+        JSON.stringify({ cohortId: 'c1', groupType: 'User', lastModified: 7, size: 1, memberIds: ['u1'] }),
+      );
       await pub.putCohort('c1', 7, body);
       const sha1 = await pub.putFlags('[{"key":"a"}]');
       const r1 = await pub.publish({ flags: sha1, cohorts: { c1: 7 } }, 1000);
@@ -86,7 +100,10 @@ describe.skipIf(!redisAvailable())('fleet store', () => {
       expect(await reader.version()).toMatchObject({ version: 1, syncedAt: 2000, publishedAt: 1000 });
 
       // A manifest naming data that is not stored is refused; nothing changes.
-      expect(await pub.publish({ flags: sha1, cohorts: { c1: 8 } }, 3000)).toEqual({ kind: 'missing', key: keys.cohort('c1', 8) });
+      expect(await pub.publish({ flags: sha1, cohorts: { c1: 8 } }, 3000)).toEqual({
+        kind: 'missing',
+        key: keys.cohort('c1', 8),
+      });
       expect((await reader.meta())?.version).toBe(1);
 
       const sha2 = await pub.putFlags('[{"key":"b"}]');
@@ -130,7 +147,8 @@ describe.skipIf(!redisAvailable())('fleet store', () => {
     await lease.acquire();
     const pub = new FleetPublisher(conn.client, keys, lease, 'w', PUBLISH_OPTS);
     // Wait until the subscription is in place (NUMSUB counts it).
-    for (let i = 0; i < 200 && !(await redis.cli('PUBSUB', 'NUMSUB', keys.channel)).endsWith('1'); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && !(await redis.cli('PUBSUB', 'NUMSUB', keys.channel)).endsWith('1'); i++)
+      await new Promise((r) => setTimeout(r, 10));
     await pub.publish({ flags: await pub.putFlags('[1]'), cohorts: {} }, 1);
     await pub.publish({ flags: await pub.putFlags('[2]'), cohorts: {} }, 2);
     for (let i = 0; i < 200 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 10));

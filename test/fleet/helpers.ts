@@ -100,7 +100,10 @@ export function fleetMember(apiKey: string, config: LocalEvaluationConfig, inter
       await source.start(holder, Date.now() + timeoutMillis);
       if (!startedRefresh) {
         startedRefresh = true;
-        source.startRefresh(() => holder.index?.all ?? new Set(), () => undefined);
+        source.startRefresh(
+          () => holder.index?.all ?? new Set(),
+          () => undefined,
+        );
       }
     },
     async stop() {

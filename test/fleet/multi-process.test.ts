@@ -64,7 +64,9 @@ describe.skipIf(!redisAvailable())('fleet mode across processes', () => {
       redisConfig: { mode: 'fleet', url: redis.url, prefix, updateCheckMillis: 100, leaseMillis: 2000 },
     };
     return Array.from({ length: n }, () => {
-      const proc = fork(join(__dirname, 'fleet-child.cjs'), [JSON.stringify({ apiKey: 'server-mp', config })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const proc = fork(join(__dirname, 'fleet-child.cjs'), [JSON.stringify({ apiKey: 'server-mp', config })], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
       const child: Child = { proc, last: undefined };
       proc.on('message', (m) => (child.last = m as Child['last']));
       children.push(child);

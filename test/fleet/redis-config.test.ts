@@ -13,7 +13,15 @@ const none = (): void => undefined;
 describe('resolveRedisConfig', () => {
   it('defaults', () => {
     const r = resolveRedisConfig({ mode: 'fleet', url: 'redis://h:1' }, none);
-    expect(r).toMatchObject({ prefix: 'amplitude', leaseMillis: 10_000, updateCheckMillis: 1000, directFallbackMillis: 10_000, pubsub: true, connectTimeoutMillis: 5000, commandTimeoutMillis: 5000 });
+    expect(r).toMatchObject({
+      prefix: 'amplitude',
+      leaseMillis: 10_000,
+      updateCheckMillis: 1000,
+      directFallbackMillis: 10_000,
+      pubsub: true,
+      connectTimeoutMillis: 5000,
+      commandTimeoutMillis: 5000,
+    });
   });
 
   it.each([
@@ -34,15 +42,26 @@ describe('resolveRedisConfig', () => {
 
   it('bad numbers warn and take the default; updateCheckMillis is capped at a third of the lease', () => {
     const warnings: string[] = [];
-    const r = resolveRedisConfig({ mode: 'fleet', url: 'redis://h:1', leaseMillis: -5, updateCheckMillis: 9000 }, (m) => warnings.push(m));
+    const r = resolveRedisConfig({ mode: 'fleet', url: 'redis://h:1', leaseMillis: -5, updateCheckMillis: 9000 }, (m) =>
+      warnings.push(m),
+    );
     expect(r.leaseMillis).toBe(10_000);
     expect(r.updateCheckMillis).toBe(3333);
     expect(warnings).toHaveLength(2);
   });
 
   it('cluster and sentinel addresses as strings or objects', () => {
-    const c = resolveRedisConfig({ mode: 'fleet', cluster: { nodes: ['10.0.0.1:7000', { host: 'b', port: 7001 }], scaleReads: 'slave' } }, none);
-    expect(c.cluster).toEqual({ nodes: [{ host: '10.0.0.1', port: 7000 }, { host: 'b', port: 7001 }], scaleReads: 'slave' });
+    const c = resolveRedisConfig(
+      { mode: 'fleet', cluster: { nodes: ['10.0.0.1:7000', { host: 'b', port: 7001 }], scaleReads: 'slave' } },
+      none,
+    );
+    expect(c.cluster).toEqual({
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'b', port: 7001 },
+      ],
+      scaleReads: 'slave',
+    });
   });
 
   it('auth errors are recognised', () => {
@@ -62,7 +81,10 @@ describe.skipIf(!redisAvailable())('connections', () => {
     const conn = createRedisConnection(cfg, createLogger({ logger: log }), 'tls-test');
     await conn.ready(Date.now() + 10_000);
     expect(await conn.client.ping()).toBe('PONG');
-    const adopted = createRedisConnection(resolveRedisConfig({ mode: 'fleet', client: conn.client }, none), createLogger({ logger: log }));
+    const adopted = createRedisConnection(
+      resolveRedisConfig({ mode: 'fleet', client: conn.client }, none),
+      createLogger({ logger: log }),
+    );
     await adopted.ready(Date.now() + 1000);
     await adopted.close();
     expect(conn.client.status).toBe('ready'); // not ours to close
@@ -73,7 +95,10 @@ describe.skipIf(!redisAvailable())('connections', () => {
   it('a wrong password: ready() rejects at once with the auth error, logged once', async () => {
     const r = await startRedis({ password: 'pw' });
     const log = capturingLogger();
-    const conn = createRedisConnection(resolveRedisConfig({ mode: 'fleet', url: r.url, password: 'nope' }, none), createLogger({ logger: log }));
+    const conn = createRedisConnection(
+      resolveRedisConfig({ mode: 'fleet', url: r.url, password: 'nope' }, none),
+      createLogger({ logger: log }),
+    );
     await expect(conn.ready(Date.now() + 10_000)).rejects.toThrow(/WRONGPASS/);
     await conn.close();
     expect(log.count('error', /Redis rejected the credentials/)).toBe(1);
@@ -84,7 +109,9 @@ describe('redisConfig with other options', () => {
   it('cannot be combined with flagsFile or dataSource; streamUpdates is ignored with a warning', async () => {
     const { resolveLocalConfig } = await import('../../src/config/local');
     const redisConfig = { mode: 'fleet' as const, url: 'redis://127.0.0.1:1' };
-    expect(() => resolveLocalConfig({ redisConfig, flagsFile: 'x.json' })).toThrow(/cannot be combined with flagsFile or dataSource/);
+    expect(() => resolveLocalConfig({ redisConfig, flagsFile: 'x.json' })).toThrow(
+      /cannot be combined with flagsFile or dataSource/,
+    );
     const log = capturingLogger();
     resolveLocalConfig({ redisConfig, streamUpdates: true, logger: log });
     expect(log.count('warn', /streamUpdates is ignored/)).toBe(1);

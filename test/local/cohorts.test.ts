@@ -48,10 +48,26 @@ for (const kind of ['native', 'js'] as const) {
       const uuid = '6ba7b810-9dad-11d1-80b4-00c04fd430c8';
       const ids = ['u1', 'ü-ñ', '😀', uuid, 'x'.repeat(300), '', '\ud800lone'];
       const info = await store.load(
-        body({ cohortId: 'c1', groupType: 'User', groupTypeId: 5, lastComputed: 7, lastModified: 1700000000123, size: 42, memberIds: ids }),
+        body({
+          cohortId: 'c1',
+          groupType: 'User',
+          groupTypeId: 5,
+          lastComputed: 7,
+          lastModified: 1700000000123,
+          size: 42,
+          memberIds: ids,
+        }),
         'fallback',
       );
-      expect(info).toMatchObject({ cohortId: 'c1', groupType: 'User', groupTypeId: 5, lastComputed: 7, lastModified: 1700000000123, size: 42, memberCount: ids.length });
+      expect(info).toMatchObject({
+        cohortId: 'c1',
+        groupType: 'User',
+        groupTypeId: 5,
+        lastComputed: 7,
+        lastModified: 1700000000123,
+        size: 42,
+        memberCount: ids.length,
+      });
       for (const id of ids) expect(store.memberOf('User', id, ['c1'])).toEqual(['c1']);
       for (const id of ['u2', 'U1', uuid.toUpperCase(), uuid.slice(0, 35), 'x'.repeat(299), '\ufffdlone', ' u1']) {
         expect(store.memberOf('User', id, ['c1'])).toEqual([]);
@@ -68,12 +84,19 @@ for (const kind of ['native', 'js'] as const) {
       const info = await store.load(Buffer.from(text), 'named-by-request');
       expect(info.cohortId).toBe('named-by-request');
       expect(info.memberCount).toBe(4);
-      for (const id of ['aé', '😀', 'q"t', 'tab\t']) expect(store.memberOf('org', id, ['named-by-request'])).toEqual(['named-by-request']);
+      for (const id of ['aé', '😀', 'q"t', 'tab\t'])
+        expect(store.memberOf('org', id, ['named-by-request'])).toEqual(['named-by-request']);
     });
 
     it('rejects payloads JSON.parse rejects, and keeps the loaded cohort', async () => {
       await store.load(body({ cohortId: 'c1', groupType: 'User', memberIds: ['u1'] }), 'c1');
-      for (const bad of ['{"cohortId": "c1", "memberIds": ["u2"', '<html>', '{"cohortId":"c1","memberIds":["u2"]} x', '{"cohortId":"c1"}', '{"memberIds":["a\u0001"]}']) {
+      for (const bad of [
+        '{"cohortId": "c1", "memberIds": ["u2"',
+        '<html>',
+        '{"cohortId":"c1","memberIds":["u2"]} x',
+        '{"cohortId":"c1"}',
+        '{"memberIds":["a\u0001"]}',
+      ]) {
         await expect(store.load(Buffer.from(bad), 'c1')).rejects.toThrow(/cohort payload not parsed/);
       }
       expect(store.memberOf('User', 'u1', ['c1'])).toEqual(['c1']);
@@ -112,7 +135,12 @@ for (const kind of ['native', 'js'] as const) {
       const members = Array.from({ length: 50_000 }, (_, i) => (i % 3 === 0 ? `user-${i}@example.com` : randomUUID()));
       await store.load(body({ cohortId: 'big', groupType: 'User', memberIds: members }), 'big');
       const set = new Set(members);
-      const probes = [...members.slice(0, 2000), ...Array.from({ length: 2000 }, () => randomUUID()), 'user-3@example.com', 'user-1@example.com'];
+      const probes = [
+        ...members.slice(0, 2000),
+        ...Array.from({ length: 2000 }, () => randomUUID()),
+        'user-3@example.com',
+        'user-1@example.com',
+      ];
       for (const p of probes) expect(store.memberOf('User', p, ['big']).length).toBe(set.has(p) ? 1 : 0);
       if (kind === 'native') expect(store.memoryBytes() / members.length).toBeLessThan(40);
     });
@@ -170,9 +198,33 @@ describe('user enrichment', () => {
     await store.load(body({ cohortId: 'c2', groupType: 'User', memberIds: ['u2'] }), 'c2');
     await store.load(body({ cohortId: 'g1', groupType: 'org', memberIds: ['acme'] }), 'g1');
     const official = new OfficialClient('k', { loggerProvider: silent });
-    official.cohortStorage.put({ cohortId: 'c1', groupType: 'User', memberIds: new Set(['u1', 'u2']), lastModified: 1, size: 2, groupTypeId: 0, lastComputed: 0 });
-    official.cohortStorage.put({ cohortId: 'c2', groupType: 'User', memberIds: new Set(['u2']), lastModified: 1, size: 1, groupTypeId: 0, lastComputed: 0 });
-    official.cohortStorage.put({ cohortId: 'g1', groupType: 'org', memberIds: new Set(['acme']), lastModified: 1, size: 1, groupTypeId: 0, lastComputed: 0 });
+    official.cohortStorage.put({
+      cohortId: 'c1',
+      groupType: 'User',
+      memberIds: new Set(['u1', 'u2']),
+      lastModified: 1,
+      size: 2,
+      groupTypeId: 0,
+      lastComputed: 0,
+    });
+    official.cohortStorage.put({
+      cohortId: 'c2',
+      groupType: 'User',
+      memberIds: new Set(['u2']),
+      lastModified: 1,
+      size: 1,
+      groupTypeId: 0,
+      lastComputed: 0,
+    });
+    official.cohortStorage.put({
+      cohortId: 'g1',
+      groupType: 'org',
+      memberIds: new Set(['acme']),
+      lastModified: 1,
+      size: 1,
+      groupTypeId: 0,
+      lastComputed: 0,
+    });
     const index = buildCohortIndex(loadEngine().load(JSON.stringify(flags)));
     if (!index) throw new Error('no index');
     const flagMap = Object.fromEntries(flags.map((f) => [f.key, f]));

@@ -114,7 +114,11 @@ describe("'update' events", () => {
   it('a cohort whose members change emits an update for the flags that target it (source cohort)', async () => {
     server.setFlags([cohortFlag('gated', 'c1'), flag('plain')]);
     const c = localClient(
-      { serverUrl: server.url, cohortSyncConfig: { apiKey: 'k', secretKey: 's', cohortServerUrl: server.url }, logger: capturingLogger() },
+      {
+        serverUrl: server.url,
+        cohortSyncConfig: { apiKey: 'k', secretKey: 's', cohortServerUrl: server.url },
+        logger: capturingLogger(),
+      },
       { cohortPollingIntervalMillis: 50 },
     );
     await c.start();
@@ -197,7 +201,13 @@ describe('status()', () => {
     );
     const seen = record<ClientStatus>();
     c.on('status', seen.listener);
-    expect(c.status()).toMatchObject({ state: 'initializing', stale: false, flagCount: 0, source: undefined, lastUpdatedAt: undefined });
+    expect(c.status()).toMatchObject({
+      state: 'initializing',
+      stale: false,
+      flagCount: 0,
+      source: undefined,
+      lastUpdatedAt: undefined,
+    });
     const before = Date.now();
     await c.start();
     const ready = c.status();
@@ -226,7 +236,10 @@ describe('status()', () => {
   it('serving last-known-good flags is stale, with source last-known-good, until the server answers', async () => {
     const dir = tempDir('events-lkg');
     const path = join(dir, 'flags.json');
-    writeFileSync(path, JSON.stringify({ format: PERSISTENCE_FORMAT, savedAt: '2026-01-01T00:00:00Z', cohorts: [], flags: [flag('a')] }));
+    writeFileSync(
+      path,
+      JSON.stringify({ format: PERSISTENCE_FORMAT, savedAt: '2026-01-01T00:00:00Z', cohorts: [], flags: [flag('a')] }),
+    );
     server.injectFaults('flags', { status: 503, times: Infinity });
     const c = localClient({ serverUrl: server.url, persistence: { path, startFallbackMillis: 50 }, logger: capturingLogger() });
     const updates = record<FlagsUpdatedEvent>();

@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import {
-  canonicalize,
-  hashCode,
-  toAssignmentEvent,
-  toExposureEvents,
-  TrackingFilter,
-} from '../../src/local/exposure';
+import { canonicalize, hashCode, toAssignmentEvent, toExposureEvents, TrackingFilter } from '../../src/local/exposure';
 import type { ExperimentUser, Variants } from '../../src/types';
-import { API_KEY, capturingLogger, eventually, flag, guardUnhandledRejections, localClient, sleep, useLocalServer } from '../support';
+import {
+  API_KEY,
+  capturingLogger,
+  eventually,
+  flag,
+  guardUnhandledRejections,
+  localClient,
+  sleep,
+  useLocalServer,
+} from '../support';
 
 // The official SDK's own modules (no analytics-node in these).
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -34,7 +37,12 @@ const DAY = 24 * 60 * 60 * 1000;
 
 const results: Variants = {
   'flag-b': { key: 'treatment', value: 'treatment', metadata: { flagVersion: 3, segmentName: 'Seg', experimentKey: 'exp-9' } },
-  'flag-a': { key: 'on', value: 'on', payload: { x: 1 }, metadata: { flagType: 'release', flagVersion: 1, segmentName: 'All Other Users' } },
+  'flag-a': {
+    key: 'on',
+    value: 'on',
+    payload: { x: 1 },
+    metadata: { flagType: 'release', flagVersion: 1, segmentName: 'All Other Users' },
+  },
   'flag-off': { key: 'off', metadata: { default: true, flagVersion: 2, segmentName: 'All Other Users' } },
   'flag-mx': { key: 'slot-1', metadata: { flagType: 'mutual-exclusion-group', flagVersion: 1, segmentName: 's' } },
   'flag-notrack': { key: 'on', metadata: { trackExposure: false } },
@@ -61,7 +69,12 @@ describe('event shapes match the official SDK', () => {
       expect(toExposureEvents(u, results, official.timestamp, DAY)).toEqual(officialExposure.toExposureEvents(official, DAY));
     }
     const events = toExposureEvents(users[0], results, 1_700_000_000_000);
-    expect(events.map((e) => e.event_properties['[Experiment] Flag Key'])).toEqual(['flag-b', 'flag-a', 'flag-mx', 'flag-valueonly']);
+    expect(events.map((e) => e.event_properties['[Experiment] Flag Key'])).toEqual([
+      'flag-b',
+      'flag-a',
+      'flag-mx',
+      'flag-valueonly',
+    ]);
   });
 
   it('assignment events (one per evaluation)', () => {
@@ -137,11 +150,11 @@ describe('tracking through analytics-node', () => {
     expect(server.events()).toHaveLength(0);
     await c.close({ flushTimeoutMillis: 5000 });
     const events = server.events();
-    expect(events.map((e) => `${String(e.user_id)} ${String((e.event_properties as Record<string, unknown>)['[Experiment] Flag Key'])}`).sort()).toEqual([
-      'u1 a',
-      'u1 b',
-      'u2 a',
-    ]);
+    expect(
+      events
+        .map((e) => `${String(e.user_id)} ${String((e.event_properties as Record<string, unknown>)['[Experiment] Flag Key'])}`)
+        .sort(),
+    ).toEqual(['u1 a', 'u1 b', 'u2 a']);
     expect(server.eventBatches()[0].apiKey).toBe('analytics-key');
     for (const e of events) {
       expect(e.event_type).toBe('[Experiment] Exposure');
@@ -159,8 +172,18 @@ describe('tracking through analytics-node', () => {
     const events = server.events();
     expect(events.map((e) => e.user_id)).toEqual(['u1', 'u2']);
     expect(events[0].event_type).toBe('[Experiment] Assignment');
-    expect(events[0].event_properties).toEqual({ 'a.variant': 'on', 'b.variant': 'on', 'c.variant': 'off', 'a.details': 'v1 rule:All Other Users', 'b.details': 'v1 rule:All Other Users', 'c.details': 'v1 rule:All Other Users' });
-    expect(events[0].user_properties).toEqual({ $set: { '[Experiment] a': 'on', '[Experiment] b': 'on' }, $unset: { '[Experiment] c': '-' } });
+    expect(events[0].event_properties).toEqual({
+      'a.variant': 'on',
+      'b.variant': 'on',
+      'c.variant': 'off',
+      'a.details': 'v1 rule:All Other Users',
+      'b.details': 'v1 rule:All Other Users',
+      'c.details': 'v1 rule:All Other Users',
+    });
+    expect(events[0].user_properties).toEqual({
+      $set: { '[Experiment] a': 'on', '[Experiment] b': 'on' },
+      $unset: { '[Experiment] c': '-' },
+    });
   });
 
   it('close() returns within its flush timeout when the analytics endpoint hangs', async () => {

@@ -118,7 +118,10 @@ describe('polling under faults', () => {
       .map(Number);
     expect(delays.slice(0, 4)).toEqual([20, 40, 80, 80]);
     // Each request waited at least the delay announced after the previous failure.
-    const times = server.requests('flags').slice(before).map((r) => r.time);
+    const times = server
+      .requests('flags')
+      .slice(before)
+      .map((r) => r.time);
     for (let i = 1; i < 4; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(delays[i - 1] - 1);
   });
 

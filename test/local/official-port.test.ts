@@ -18,7 +18,15 @@ import {
   type SimpleHttpClient,
 } from '../../src/index';
 import { COHORTS, FLAGS, NEW_FLAGS } from '../fixtures/official-mock-data';
-import { capturingLogger, closeClients, eventually, flag, guardUnhandledRejections, track as trackClient, useLocalServer } from '../support';
+import {
+  capturingLogger,
+  closeClients,
+  eventually,
+  flag,
+  guardUnhandledRejections,
+  track as trackClient,
+  useLocalServer,
+} from '../support';
 
 guardUnhandledRejections();
 
@@ -119,7 +127,13 @@ describe('FlagConfigPoller (flagConfigPoller.test.ts)', () => {
       if (flagPolled === 1) return { ...FLAGS, flagPolled: { key: flagPolled } };
       return { ...NEW_FLAGS, flagPolled: { key: flagPolled } };
     });
-    const poller = new FlagConfigPoller(new FlagConfigFetcher('key', null), new InMemoryFlagConfigCache(), storage, cohortFetcher(() => flagPolled), 50);
+    const poller = new FlagConfigPoller(
+      new FlagConfigFetcher('key', null),
+      new InMemoryFlagConfigCache(),
+      storage,
+      cohortFetcher(() => flagPolled),
+      50,
+    );
     await poller.start();
     expect(flagPolled).toBe(1);
     expect(await poller.cache.getAll()).toStrictEqual({ ...FLAGS, flagPolled: { key: 1 } });
@@ -189,7 +203,15 @@ describe('FlagConfigPoller (flagConfigPoller.test.ts)', () => {
       calls++;
       throw new Error('boom');
     });
-    const poller = new FlagConfigPoller(new FlagConfigFetcher('key', null), new InMemoryFlagConfigCache(), null, null, 10_000, undefined, capturingLogger());
+    const poller = new FlagConfigPoller(
+      new FlagConfigFetcher('key', null),
+      new InMemoryFlagConfigCache(),
+      null,
+      null,
+      10_000,
+      undefined,
+      capturingLogger(),
+    );
     await expect(poller.start()).rejects.toThrow('boom');
     expect(calls).toBe(5);
   });
@@ -198,7 +220,12 @@ describe('FlagConfigPoller (flagConfigPoller.test.ts)', () => {
 describe('LocalEvaluationClient integration (client.test.ts), against the local server', () => {
   const server = useLocalServer({ flags: Object.values(FLAGS), apiKeys: [API_KEY], cohorts: served }, 'all');
 
-  const cohortSync = (maxCohortSize: number) => ({ apiKey: 'apiKey', secretKey: 'secretKey', maxCohortSize, cohortServerUrl: server.url });
+  const cohortSync = (maxCohortSize: number) => ({
+    apiKey: 'apiKey',
+    secretKey: 'secretKey',
+    maxCohortSize,
+    cohortServerUrl: server.url,
+  });
 
   it('ExperimentClient cohort targeting success', async () => {
     const client = track(new LocalEvaluationClient(API_KEY, { serverUrl: server.url, cohortSyncConfig: cohortSync(10) }, null));
@@ -224,14 +251,18 @@ describe('LocalEvaluationClient integration (client.test.ts), against the local 
 
   it('ExperimentClient cohort maxCohortSize download fail', async () => {
     const client = track(
-      new LocalEvaluationClient(API_KEY, { serverUrl: server.url, cohortSyncConfig: cohortSync(0), logger: capturingLogger() }, null),
+      new LocalEvaluationClient(
+        API_KEY,
+        { serverUrl: server.url, cohortSyncConfig: cohortSync(0), logger: capturingLogger() },
+        null,
+      ),
     );
     await client.start();
     const result = client.evaluateV2({ user_id: 'membera1', device_id: '1' });
     expect([result.flag1.key, result.flag2.key, result.flag3.key, result.flag4.key]).toEqual(['off', 'off', 'off', 'off']);
   });
 
-  it('enrichUserWithCohorts: evaluation sees the cohorts (this package leaves the caller\'s user object as it was)', async () => {
+  it("enrichUserWithCohorts: evaluation sees the cohorts (this package leaves the caller's user object as it was)", async () => {
     const client = track(new LocalEvaluationClient(API_KEY, { serverUrl: server.url, cohortSyncConfig: cohortSync(10) }));
     await client.start();
     const user = { user_id: 'membera1', device_id: '1', groups: { 'org name': ['org name 1'] } };
@@ -280,7 +311,7 @@ describe('client.cache and the FlagConfigCache argument', () => {
     expect(logger.count('error', /flag "x" left out/)).toBe(1);
   });
 
-  it('the constructor\'s FlagConfigCache receives every flag update (write-through) and every client.cache change', async () => {
+  it("the constructor's FlagConfigCache receives every flag update (write-through) and every client.cache change", async () => {
     const calls: string[] = [];
     const store = new InMemoryFlagConfigCache();
     const spy: FlagConfigCache = {
@@ -330,7 +361,9 @@ describe('restart', () => {
   const server = useLocalServer({ flags: [flag('a')], apiKeys: [API_KEY] }, 'all');
 
   it('stop() then start() fetches again and resumes updates; close() is final', async () => {
-    const client = track(new LocalEvaluationClient(API_KEY, { serverUrl: server.url, streamUpdates: true, streamServerUrl: server.url }));
+    const client = track(
+      new LocalEvaluationClient(API_KEY, { serverUrl: server.url, streamUpdates: true, streamServerUrl: server.url }),
+    );
     await client.start();
     client.stop();
     expect(client.status().state).toBe('closed');

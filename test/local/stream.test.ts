@@ -52,7 +52,11 @@ describe('flag streaming', () => {
   const server = useLocalServer({ flags: [flag('a')], apiKeys: [API_KEY] });
 
   // Polling (the fallback) every 20 ms, stream retries from 20 ms: no test waits on production timings.
-  function streamingClient(timings: Record<string, unknown> = {}, logger = capturingLogger(), config: Record<string, unknown> = {}) {
+  function streamingClient(
+    timings: Record<string, unknown> = {},
+    logger = capturingLogger(),
+    config: Record<string, unknown> = {},
+  ) {
     return localClient(
       {
         serverUrl: server.url,

@@ -15,20 +15,31 @@ async function closedPort(): Promise<number> {
 }
 
 describe('serverUrl pointing at a closed port', () => {
-  it.each([false, true])('start() rejects with the reason, not the start timeout (streamUpdates %s), logged at error', async (streamUpdates) => {
-    const url = `http://127.0.0.1:${await closedPort()}`;
-    const logger = capturingLogger();
-    // loggerProvider keeps the SDK's default level (Error): what a new user sees.
-    const c = localClient({ serverUrl: url, streamServerUrl: url, streamUpdates, startTimeoutMillis: 60_000, loggerProvider: logger });
-    const err = await c.start().then(
-      () => undefined,
-      (e: unknown) => e as Error,
-    );
-    expect(err?.message).toMatch(new RegExp(`flags cannot be fetched from ${url}: nothing accepts connections there .*ECONNREFUSED.*check serverUrl`));
-    expect(err?.message).not.toMatch(/timed out/);
-    expect(logger.count('error', 'ECONNREFUSED')).toBeGreaterThanOrEqual(1);
-    expect(c.status()).toMatchObject({ state: 'error', flagCount: 0 });
-  });
+  it.each([false, true])(
+    'start() rejects with the reason, not the start timeout (streamUpdates %s), logged at error',
+    async (streamUpdates) => {
+      const url = `http://127.0.0.1:${await closedPort()}`;
+      const logger = capturingLogger();
+      // loggerProvider keeps the SDK's default level (Error): what a new user sees.
+      const c = localClient({
+        serverUrl: url,
+        streamServerUrl: url,
+        streamUpdates,
+        startTimeoutMillis: 60_000,
+        loggerProvider: logger,
+      });
+      const err = await c.start().then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).toMatch(
+        new RegExp(`flags cannot be fetched from ${url}: nothing accepts connections there .*ECONNREFUSED.*check serverUrl`),
+      );
+      expect(err?.message).not.toMatch(/timed out/);
+      expect(logger.count('error', 'ECONNREFUSED')).toBeGreaterThanOrEqual(1);
+      expect(c.status()).toMatchObject({ state: 'error', flagCount: 0 });
+    },
+  );
 });
 
 describe('evaluateV2 with one flag key as a string', () => {
@@ -39,7 +50,9 @@ describe('evaluateV2 with one flag key as a string', () => {
     expect(Object.keys(c.evaluateV2({ user_id: 'u' }, bad))).toEqual(['my-flag']);
     expect(c.evaluateV2({ user_id: 'u' }, bad)['my-flag'].key).toBe('on');
     expect(Object.keys(c.evaluateV2Details({ user_id: 'u' }, bad))).toEqual(['my-flag']);
-    expect(logger.count('error', /flagKeys must be an array of flag keys; got the string "my-flag", evaluated as \["my-flag"\]/)).toBe(1);
+    expect(
+      logger.count('error', /flagKeys must be an array of flag keys; got the string "my-flag", evaluated as \["my-flag"\]/),
+    ).toBe(1);
   });
 
   it('another type evaluates no flag (said once); null means all flags', () => {

@@ -97,10 +97,26 @@ const common: ts.CompilerOptions = {
 
 describe('a consumer project type-checks', () => {
   it.each<Setup>([
-    { name: 'node10 (CommonJS, no exports map)', file: 'index.ts', options: { ...common, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10 } },
-    { name: 'node16, a CommonJS file', file: 'index.ts', options: { ...common, module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 } },
-    { name: 'node16, an ESM file', file: 'index.mts', options: { ...common, module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 } },
-    { name: 'bundler', file: 'index.ts', options: { ...common, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler } },
+    {
+      name: 'node10 (CommonJS, no exports map)',
+      file: 'index.ts',
+      options: { ...common, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10 },
+    },
+    {
+      name: 'node16, a CommonJS file',
+      file: 'index.ts',
+      options: { ...common, module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 },
+    },
+    {
+      name: 'node16, an ESM file',
+      file: 'index.mts',
+      options: { ...common, module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 },
+    },
+    {
+      name: 'bundler',
+      file: 'index.ts',
+      options: { ...common, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler },
+    },
   ])('$name', (setup) => {
     expect(check(setup)).toEqual([]);
   });

@@ -81,7 +81,12 @@ beforeAll(() => {
   // The binary this checkout loads, as the prebuild for this platform (the tarball's layout).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const built = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
-  const libc = process.platform === 'linux' ? (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime ? '.glibc' : '.musl' : '';
+  const libc =
+    process.platform === 'linux'
+      ? (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime
+        ? '.glibc'
+        : '.musl'
+      : '';
   prebuild = path.join(pkgDir, 'prebuilds', `${process.platform}-${process.arch}`, `${NAME}${libc}.node`);
   fs.mkdirSync(path.dirname(prebuild), { recursive: true });
   fs.copyFileSync(built, prebuild);
@@ -124,7 +129,14 @@ describe('bundlers, with the package external', () => {
   it('esbuild: the bundle runs on the native engine', async () => {
     const esbuild = await import('esbuild');
     const outfile = path.join(tmp, 'out-esbuild', 'bundle.js');
-    await esbuild.build({ entryPoints: [path.join(tmp, 'app.js')], bundle: true, platform: 'node', external: [NAME], outfile, logLevel: 'silent' });
+    await esbuild.build({
+      entryPoints: [path.join(tmp, 'app.js')],
+      bundle: true,
+      platform: 'node',
+      external: [NAME],
+      outfile,
+      logLevel: 'silent',
+    });
     expect(fs.readFileSync(outfile, 'utf8')).toContain(`require("${NAME}")`);
     expect(run(outfile)).toMatchObject({ engine: 'native', binary: fs.realpathSync(prebuild), gold: 'on', free: 'off' });
   }, 120_000);
@@ -148,7 +160,12 @@ describe('bundlers, with the package external', () => {
       );
     });
     expect(stats.hasErrors(), stats.toString('errors-only')).toBe(false);
-    expect(run(path.join(outDir, 'bundle.js'))).toMatchObject({ engine: 'native', binary: fs.realpathSync(prebuild), gold: 'on', free: 'off' });
+    expect(run(path.join(outDir, 'bundle.js'))).toMatchObject({
+      engine: 'native',
+      binary: fs.realpathSync(prebuild),
+      gold: 'on',
+      free: 'off',
+    });
   }, 120_000);
 });
 
@@ -164,7 +181,15 @@ describe('edge runtimes (export condition edge-light)', () => {
     );
     const outfile = path.join(tmp, 'out-edge', 'bundle.js');
     // platform 'neutral': an import of fs, path, http... would fail the build.
-    await esbuild.build({ entryPoints: [entry], bundle: true, platform: 'neutral', conditions: ['edge-light'], format: 'cjs', outfile, logLevel: 'silent' });
+    await esbuild.build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'neutral',
+      conditions: ['edge-light'],
+      format: 'cjs',
+      outfile,
+      logLevel: 'silent',
+    });
     const out = execFileSync(process.execPath, [outfile], { encoding: 'utf8' });
     const r = JSON.parse(out.trim()) as { imported: string; name: string; code: string; message: string };
     expect(r).toMatchObject({ imported: 'object', name: 'EdgeRuntimeError', code: 'AMPLITUDE_EXPERIMENT_EDGE_RUNTIME' });

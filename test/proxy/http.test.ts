@@ -12,7 +12,16 @@ import type { ExperimentUser } from '../../src/types';
 import { HttpClient } from '../../src/util/http';
 import { createLogger } from '../../src/util/logger';
 import { LIBRARY } from '../../src/version';
-import { API_KEY, capturingLogger, closeClients, cohortFlag, eventually, flag, guardUnhandledRejections, localClient } from '../local/helpers';
+import {
+  API_KEY,
+  capturingLogger,
+  closeClients,
+  cohortFlag,
+  eventually,
+  flag,
+  guardUnhandledRejections,
+  localClient,
+} from '../local/helpers';
 
 guardUnhandledRejections();
 
@@ -22,11 +31,7 @@ const cohorts = [
   { cohortId: 'big', memberIds: ['u3', 'u4', 'u5'], lastModified: 100 },
   { cohortId: 'g1', groupType: 'org', memberIds: ['acme'], lastModified: 100 },
 ];
-const flags = [
-  cohortFlag('f1', 'c1', { groupType: 'org', cohortId: 'g1' }),
-  cohortFlag('fbig', 'big'),
-  flag('plain'),
-];
+const flags = [cohortFlag('f1', 'c1', { groupType: 'org', cohortId: 'g1' }), cohortFlag('fbig', 'big'), flag('plain')];
 
 let amplitude: LocalServer;
 let proxy: LocalServer;
@@ -64,8 +69,14 @@ const on = (c: ReturnType<typeof client>, user: ExperimentUser, key: string) => 
 describe('config', () => {
   it('defaults are the JVM SDK’s; a missing proxyUrl is a clear error', () => {
     const r = resolveLocalConfig({ evaluationProxyConfig: { proxyUrl: 'http://proxy:3546/' } });
-    expect(r.evaluationProxyConfig).toEqual({ proxyUrl: 'http://proxy:3546', cohortCacheCapacity: 1_000_000, cohortCacheTtlMillis: 60_000 });
-    expect(() => resolveLocalConfig({ evaluationProxyConfig: {} as never })).toThrow(/config.evaluationProxyConfig.proxyUrl is required/);
+    expect(r.evaluationProxyConfig).toEqual({
+      proxyUrl: 'http://proxy:3546',
+      cohortCacheCapacity: 1_000_000,
+      cohortCacheTtlMillis: 60_000,
+    });
+    expect(() => resolveLocalConfig({ evaluationProxyConfig: {} as never })).toThrow(
+      /config.evaluationProxyConfig.proxyUrl is required/,
+    );
     expect(() => resolveLocalConfig({ evaluationProxyConfig: { proxyUrl: 'ftp://x' } })).toThrow(/http or https/);
   });
 });
@@ -99,7 +110,12 @@ describe('flags and cohorts over HTTP', () => {
     expect(c.status().source).toBe('poll');
     expect(on(c, { user_id: 'u2' }, 'f1')).toBe('on');
     expect(amplitude.requests('cohort')).toHaveLength(3);
-    expect(logger.count('warn', /flags from the evaluation proxy failed \(flag request failed: status=503\); fetching them from Amplitude/)).toBe(1);
+    expect(
+      logger.count(
+        'warn',
+        /flags from the evaluation proxy failed \(flag request failed: status=503\); fetching them from Amplitude/,
+      ),
+    ).toBe(1);
     expect(logger.count('warn', /from the evaluation proxy failed .*downloading cohorts from Amplitude/)).toBe(1);
   });
 
@@ -157,11 +173,13 @@ describe('memberships for cohorts not held in memory', () => {
     expect((await c.evaluateV2Async({ user_id: 'u4' }, ['fbig'])).fbig.key).toBe('on');
     await c.prepareUser({ user_id: 'u9', groups: { org: ['acme'] } });
     expect(on(c, { user_id: 'u9', groups: { org: ['acme'] } }, 'f1')).toBe('on');
-    expect(proxy.requests('memberships').map((r) => r.path).slice(1).sort()).toEqual([
-      '/sdk/v2/memberships/User/u4',
-      '/sdk/v2/memberships/User/u9',
-      '/sdk/v2/memberships/org/acme',
-    ]);
+    expect(
+      proxy
+        .requests('memberships')
+        .map((r) => r.path)
+        .slice(1)
+        .sort(),
+    ).toEqual(['/sdk/v2/memberships/User/u4', '/sdk/v2/memberships/User/u9', '/sdk/v2/memberships/org/acme']);
     // Cached: no further requests.
     for (let i = 0; i < 5; i++) expect(on(c, { user_id: 'u4' }, 'fbig')).toBe('on');
     await c.prepareUser({ user_id: 'u4' });
@@ -232,7 +250,9 @@ describe('memberships for cohorts not held in memory', () => {
     for (const id of ['u3', 'u4', 'u5', 'u3', 'u3']) await expect(c.prepareUser({ user_id: id })).resolves.toBeUndefined();
     expect(on(c, { user_id: 'u3' }, 'fbig')).toBe('off');
     expect(on(c, { user_id: 'u1' }, 'f1')).toBe('on');
-    expect(logger.count('error', /cohort memberships from the evaluation proxy failed \(memberships request failed: status=500\)/)).toBe(1);
+    expect(
+      logger.count('error', /cohort memberships from the evaluation proxy failed \(memberships request failed: status=500\)/),
+    ).toBe(1);
     expect(logger.lines.filter((l) => l.level === 'error' && /memberships/.test(l.message))).toHaveLength(1);
     await c.prepareUser({ user_id: 'u3' });
     expect(on(c, { user_id: 'u3' }, 'fbig')).toBe('on');

@@ -107,7 +107,12 @@ export class ProxyLayoutWriter {
 
 /** gzip of the cohort JSON the proxy stores as a blob: {cohortId, groupType, lastModified, size, memberIds}. */
 export function cohortBlob(c: LayoutCohort): Buffer {
-  const head = JSON.stringify({ cohortId: c.cohortId, groupType: c.groupType ?? 'User', lastModified: c.lastModified, size: c.memberIds.length });
+  const head = JSON.stringify({
+    cohortId: c.cohortId,
+    groupType: c.groupType ?? 'User',
+    lastModified: c.lastModified,
+    size: c.memberIds.length,
+  });
   const parts: string[] = [];
   for (let i = 0; i < c.memberIds.length; i += 10_000) parts.push(JSON.stringify(c.memberIds.slice(i, i + 10_000)).slice(1, -1));
   return gzipSync(Buffer.from(`${head.slice(0, -1)},"memberIds":[${parts.join(',')}]}`));

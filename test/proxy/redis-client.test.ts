@@ -11,7 +11,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import type { LocalEvaluationConfig } from '../../src/config/local';
 import { redisAvailable, startRedis, stopAllRedis, type RedisProcess } from '../support/redis';
-import { API_KEY, capturingLogger, closeClients, cohortFlag, eventually, flag, guardUnhandledRejections, localClient } from '../local/helpers';
+import {
+  API_KEY,
+  capturingLogger,
+  closeClients,
+  cohortFlag,
+  eventually,
+  flag,
+  guardUnhandledRejections,
+  localClient,
+} from '../local/helpers';
 import { ProxyLayoutWriter } from './layout-writer';
 
 guardUnhandledRejections();
@@ -77,7 +86,10 @@ describe.skipIf(!redisAvailable())('client with redisConfig mode evaluation-prox
     await w.writeFlags([flag('first')]);
     const c = client();
     await c.start();
-    const clients = async () => String(await admin.client('LIST')).split('\n').filter((l: string) => l.includes('evaluation-proxy-reader')).length;
+    const clients = async () =>
+      String(await admin.client('LIST'))
+        .split('\n')
+        .filter((l: string) => l.includes('evaluation-proxy-reader')).length;
     expect(await clients()).toBe(1);
     c.stop();
     await w.writeFlags([flag('second')], ['first']);
@@ -92,7 +104,9 @@ describe.skipIf(!redisAvailable())('client with redisConfig mode evaluation-prox
     const logger = capturingLogger();
     const c = client({ startTimeoutMillis: 30_000 }, logger);
     const started = Date.now();
-    await expect(c.start()).rejects.toThrow(/no evaluation-proxy data in Redis: the set amplitude:v4:projects is empty or missing/);
+    await expect(c.start()).rejects.toThrow(
+      /no evaluation-proxy data in Redis: the set amplitude:v4:projects is empty or missing/,
+    );
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(logger.count('error', 'amplitude:v4:projects is empty or missing')).toBeGreaterThanOrEqual(1);
     expect(c.status().state).toBe('error');

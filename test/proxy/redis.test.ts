@@ -15,7 +15,17 @@ import { resolveRedisConfig, type RedisConfig } from '../../src/redis/config';
 import type { EvaluationFlag, ExperimentUser } from '../../src/types';
 import { createLogger, LogLevel } from '../../src/util/logger';
 import { redisAvailable, startRedis, startRedisCluster, stopAllRedis, type RedisProcess } from '../support/redis';
-import { API_KEY, capturingLogger, closeClients, cohortFlag, eventually, flag, guardUnhandledRejections, localClient, notInCohortFlag } from '../local/helpers';
+import {
+  API_KEY,
+  capturingLogger,
+  closeClients,
+  cohortFlag,
+  eventually,
+  flag,
+  guardUnhandledRejections,
+  localClient,
+  notInCohortFlag,
+} from '../local/helpers';
 import { TestHolder } from './holder';
 import { type LayoutCohort, ProxyLayoutWriter } from './layout-writer';
 
@@ -72,7 +82,7 @@ function reader(redis: Partial<RedisConfig>, options: { intervalMillis?: number;
   const log = createLogger({ logger, logLevel: LogLevel.Debug });
   const store = createCohortStore();
   const plan = evaluationProxyRedisPlan({
-    redisConfig: resolveRedisConfig({ mode: 'evaluation-proxy', connectTimeoutMillis: 500, ...redis } as RedisConfig, () => undefined),
+    redisConfig: resolveRedisConfig({ mode: 'evaluation-proxy', connectTimeoutMillis: 500, ...redis }, () => undefined),
     deploymentKey: API_KEY,
     pollingIntervalMillis: options.intervalMillis ?? 60_000,
     logger: log,
@@ -94,7 +104,10 @@ function reader(redis: Partial<RedisConfig>, options: { intervalMillis?: number;
     logger,
     async start(deadlineMillis = 5_000) {
       await plan.source.start(holder, Date.now() + deadlineMillis);
-      plan.cohorts.startRefresh(() => holder.referenced(), () => undefined);
+      plan.cohorts.startRefresh(
+        () => holder.referenced(),
+        () => undefined,
+      );
     },
   };
 }
@@ -126,7 +139,11 @@ async function httpAnswers(): Promise<Record<string, string | undefined>[]> {
     cohorts: cohorts.map((c) => ({ ...c, memberIds: c.memberIds })),
   });
   cleanups.push(() => server.close());
-  const client = localClient({ serverUrl: server.url, cohortSyncConfig: { ...cohortKeys, cohortServerUrl: server.url }, logLevel: LogLevel.Disable });
+  const client = localClient({
+    serverUrl: server.url,
+    cohortSyncConfig: { ...cohortKeys, cohortServerUrl: server.url },
+    logLevel: LogLevel.Disable,
+  });
   await client.start();
   return users.map((u) => keysOf(client.evaluateV2(u)));
 }
@@ -209,15 +226,23 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
 
     it('no project lists the deployment key', async () => {
       await new ProxyLayoutWriter(admin, '7', 'server-other-key').writeProject();
-      const err = await reader({ url: readerUrl() }).start().catch((e: unknown) => e);
-      expect((err as Error).message).toMatch(/no evaluation-proxy project knows deployment key server…: .*projects 7 .*amplitude:v4:projects:<projectId>:deployments/);
+      const err = await reader({ url: readerUrl() })
+        .start()
+        .catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(
+        /no evaluation-proxy project knows deployment key server…: .*projects 7 .*amplitude:v4:projects:<projectId>:deployments/,
+      );
       expect((err as Error).message).not.toContain(API_KEY);
     });
 
     it('no flags hash for the deployment', async () => {
       await writerFor(admin).writeProject();
-      const err = await reader({ url: readerUrl() }).start().catch((e: unknown) => e);
-      expect((err as Error).message).toMatch(/no flags hash amplitude:v4:projects:100123:deployments:<deploymentKey>:flags .*project 100123/);
+      const err = await reader({ url: readerUrl() })
+        .start()
+        .catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(
+        /no flags hash amplitude:v4:projects:100123:deployments:<deploymentKey>:flags .*project 100123/,
+      );
     });
 
     it('a cohort description without its blob or set: start resolves, the cohort is named once, loaded when published', async () => {
@@ -228,7 +253,8 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
       const run = reader({ url: readerUrl() }, { intervalMillis: 30 });
       await run.start();
       expect(run.holder.evaluate({ user_id: 'x' }, ['in-c9'])['in-c9'].key).toBe('off');
-      const gone = /cohort c9: its description names version 5 but neither amplitude:v4:\{projects:100123:cohort:c9\}:blob:5 nor amplitude:v4:\{projects:100123:cohort:c9\}:User:5 exists/;
+      const gone =
+        /cohort c9: its description names version 5 but neither amplitude:v4:\{projects:100123:cohort:c9\}:blob:5 nor amplitude:v4:\{projects:100123:cohort:c9\}:User:5 exists/;
       await eventually(() => run.holder.submissions.length >= 1 && run.logger.count('error', gone) === 1);
       await w.publishCohort({ cohortId: 'c9', lastModified: 6, memberIds: ['x'] });
       await eventually(() => run.holder.evaluate({ user_id: 'x' }, ['in-c9'])['in-c9'].key === 'on', 5_000, 'c9 loaded');
@@ -280,7 +306,9 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
       await until(async () => (await hgetallCalls(admin)) >= base + 4, 'refreshes');
       await w.writeFlags([flag('plain', 'off')]);
       await eventually(() => run.holder.evaluate({}, ['plain']).plain?.key === 'off', 5_000, 'flag change');
-      expect(run.logger.count('error', /flag "broken" left out: its field in the evaluation-proxy flags hash is not a JSON object/)).toBe(1);
+      expect(
+        run.logger.count('error', /flag "broken" left out: its field in the evaluation-proxy flags hash is not a JSON object/),
+      ).toBe(1);
       expect(run.logger.count('error', /flag "not-an-object" left out/)).toBe(1);
     });
 
@@ -328,7 +356,11 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
       const back = await testClient(down.url);
       await writeAll(writerFor(back));
       // The writer's HSETs are not atomic: a refresh may see part of them; the next ones complete it.
-      await eventually(() => run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1']?.key === 'on', 30_000, 'flags and cohorts after Redis came back');
+      await eventually(
+        () => run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1']?.key === 'on',
+        30_000,
+        'flags and cohorts after Redis came back',
+      );
       await down.stop();
     });
 
@@ -349,7 +381,11 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
       await writeAll(w);
       await w.writeFlags([flag('plain', 'off')]);
       await eventually(() => run.holder.evaluate({}, ['plain']).plain?.key === 'off', 30_000, 'change after reconnect');
-      await eventually(() => run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1']?.key === 'on', 30_000, 'cohort after reconnect');
+      await eventually(
+        () => run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1']?.key === 'on',
+        30_000,
+        'cohort after reconnect',
+      );
       await own.stop();
     });
   });

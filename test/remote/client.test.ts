@@ -22,7 +22,6 @@ function official(config: Record<string, unknown> = {}): OfficialClient {
   return new OfficialClient(API_KEY, { serverUrl: server.url, loggerProvider: silent, fetchRetries: 0, ...config });
 }
 
-
 async function failure(p: Promise<unknown>): Promise<FetchError> {
   try {
     await p;
@@ -96,7 +95,10 @@ describe('fetchV2: request', () => {
     [{ tracksAssignment: false }, { 'x-amp-exp-track': 'no-track', 'x-amp-exp-exposure-track': undefined }],
     [{ tracksExposure: true }, { 'x-amp-exp-track': undefined, 'x-amp-exp-exposure-track': 'track' }],
     [{ tracksExposure: false }, { 'x-amp-exp-track': undefined, 'x-amp-exp-exposure-track': 'no-track' }],
-    [{ tracksAssignment: false, tracksExposure: true }, { 'x-amp-exp-track': 'no-track', 'x-amp-exp-exposure-track': 'track' }],
+    [
+      { tracksAssignment: false, tracksExposure: true },
+      { 'x-amp-exp-track': 'no-track', 'x-amp-exp-exposure-track': 'track' },
+    ],
     [{}, { 'x-amp-exp-track': undefined, 'x-amp-exp-exposure-track': undefined }],
   ])('tracking options %j', async (options, expected) => {
     await client().fetchV2({ user_id: 'u' }, options);
@@ -132,7 +134,13 @@ describe('fetchV2: request', () => {
         await theirs.fetchV2(user, options);
         const ref = lastVardata();
         expect(mine.url).toBe(ref.url);
-        for (const h of ['authorization', 'x-amp-exp-user', 'x-amp-exp-flag-keys', 'x-amp-exp-track', 'x-amp-exp-exposure-track']) {
+        for (const h of [
+          'authorization',
+          'x-amp-exp-user',
+          'x-amp-exp-flag-keys',
+          'x-amp-exp-track',
+          'x-amp-exp-exposure-track',
+        ]) {
           expect(mine.headers[h]).toBe(ref.headers[h]);
         }
       }
@@ -258,7 +266,14 @@ describe('fetchV2: failures and retries', () => {
   it('the delay is capped at fetchRetryBackoffMaxMillis', async () => {
     server.injectFaults('vardata', { status: 500, times: Infinity });
     const start = performance.now();
-    await failure(client({ fetchRetries: 3, fetchRetryBackoffMinMillis: 100, fetchRetryBackoffMaxMillis: 100, fetchRetryBackoffScalar: 10 }).fetchV2({}));
+    await failure(
+      client({
+        fetchRetries: 3,
+        fetchRetryBackoffMinMillis: 100,
+        fetchRetryBackoffMaxMillis: 100,
+        fetchRetryBackoffScalar: 10,
+      }).fetchV2({}),
+    );
     // Three sleeps of 100-110 ms: uncapped (100, 1000, 10000) would take over 11 s.
     expect(gaps().every((g) => g >= 98)).toBe(true);
     expect(performance.now() - start).toBeLessThan(10_000);
@@ -272,7 +287,7 @@ describe('fetchV2: failures and retries', () => {
     expect(server.requests('vardata')).toHaveLength(2);
   });
 
-  it('the final error is the last attempt\'s', async () => {
+  it("the final error is the last attempt's", async () => {
     server.injectFaults('vardata', { status: 500 }, { status: 502 }, { status: 429 });
     const e = await failure(client({ fetchRetries: 2, ...fast }).fetchV2({}));
     expect(e.statusCode).toBe(429);
@@ -451,9 +466,7 @@ describe('deprecated fetch and the callback forms', () => {
 
   it('fetchAsyncV2 calls back with (user, {}, error) on failure', async () => {
     server.injectFaults('vardata', { status: 404 });
-    const [, variants, error] = await new Promise<unknown[]>((resolve) =>
-      client().fetchAsyncV2({}, (...args) => resolve(args)),
-    );
+    const [, variants, error] = await new Promise<unknown[]>((resolve) => client().fetchAsyncV2({}, (...args) => resolve(args)));
     expect(variants).toEqual({});
     expect(error).toBeInstanceOf(FetchError);
     expect((error as FetchError).statusCode).toBe(404);

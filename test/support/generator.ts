@@ -1,3 +1,4 @@
+/* eslint-disable no-control-regex -- ASCII ranges (\x00-\x7f) are what these patterns test */
 /**
  * Seeded generator of realistic (and deliberately awkward) Amplitude Experiment v2 flag configs and users,
  * for the differential test (test/differential.test.ts) and the benchmark (bench/eval.js).
@@ -132,7 +133,7 @@ export class Rng {
   }
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new Error('pick from empty list');
-    return items[Math.floor(this.float() * items.length)] as T;
+    return items[Math.floor(this.float() * items.length)];
   }
   weighted<T>(entries: readonly (readonly [T, number])[]): T {
     let total = 0;
@@ -142,13 +143,13 @@ export class Rng {
       x -= w;
       if (x < 0) return v;
     }
-    return entries[entries.length - 1]![0];
+    return entries[entries.length - 1][0];
   }
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {
       const j = Math.floor(this.float() * (i + 1));
-      const tmp = items[i] as T;
-      items[i] = items[j] as T;
+      const tmp = items[i];
+      items[i] = items[j];
       items[j] = tmp;
     }
     return items;
@@ -200,12 +201,7 @@ export type Operator = (typeof OPERATORS)[number];
 const UNKNOWN_OPS = ['IS', 'equals', 'set equals', 'is  not', 'regex', ''];
 
 const NUMERIC_OPS = new Set<string>(['less', 'less or equal', 'greater', 'greater or equal']);
-const VERSION_OPS = new Set<string>([
-  'version less',
-  'version less or equal',
-  'version greater',
-  'version greater or equal',
-]);
+const VERSION_OPS = new Set<string>(['version less', 'version less or equal', 'version greater', 'version greater or equal']);
 const SET_OPS = new Set<string>([
   'set is',
   'set is not',
@@ -216,9 +212,7 @@ const SET_OPS = new Set<string>([
 ]);
 
 /** Names that resolve through Object.prototype / Array.prototype in JS; never used as keys or selector elements. */
-export const PROTOTYPE_NAMES = new Set<string>(
-  Object.getOwnPropertyNames(Object.prototype).concat(['__proto__', 'prototype']),
-);
+export const PROTOTYPE_NAMES = new Set<string>(Object.getOwnPropertyNames(Object.prototype).concat(['__proto__', 'prototype']));
 
 type Kind = 'str' | 'num' | 'bool' | 'ver' | 'arr' | 'jsonarr' | 'email' | 'obj' | 'any';
 
@@ -258,28 +252,173 @@ const USER_PROPS: PropSpec[] = [
 ];
 
 const STR_VALUES: readonly string[] = [
-  'free', 'pro', 'premium', 'Premium', 'PREMIUM', 'enterprise', '', 'Hello World', 'hello', 'a', 'abc', 'xabcx',
-  'ABC', '(none)', 'null', 'undefined', 'İstanbul', 'istanbul', 'ΟΔΟΣ', 'οδος', 'Straße', 'STRASSE', 'café',
-  'CAFÉ', 'naïve', '日本語', '東京', '🚀 rocket', 'emoji😀x', '😀', 'é', 'e\u0301', 'ｆｕｌｌ', '\uFF21',
-  'x\uE000y', 'tab\there', 'line\nbreak', 'quote"q', 'back\\slash', 'no\u00a0break', 'falſe', 'true', 'False',
-  'TRUE', '1', '1.0', '-0', '0', ' 12 ', 'u-123', 'user-042', 'bc', 'ac', 'abcabc', 'aa', 'Zebra', 'zebra',
-  'ﬃ', 'Αθήνα', 'москва', 'Ёлка', '1.2.3', 'a.b.c', '[abc]', '{"a":1}',
+  'free',
+  'pro',
+  'premium',
+  'Premium',
+  'PREMIUM',
+  'enterprise',
+  '',
+  'Hello World',
+  'hello',
+  'a',
+  'abc',
+  'xabcx',
+  'ABC',
+  '(none)',
+  'null',
+  'undefined',
+  'İstanbul',
+  'istanbul',
+  'ΟΔΟΣ',
+  'οδος',
+  'Straße',
+  'STRASSE',
+  'café',
+  'CAFÉ',
+  'naïve',
+  '日本語',
+  '東京',
+  '🚀 rocket',
+  'emoji😀x',
+  '😀',
+  'é',
+  'e\u0301',
+  'ｆｕｌｌ',
+  '\uFF21',
+  'x\uE000y',
+  'tab\there',
+  'line\nbreak',
+  'quote"q',
+  'back\\slash',
+  'no\u00a0break',
+  'falſe',
+  'true',
+  'False',
+  'TRUE',
+  '1',
+  '1.0',
+  '-0',
+  '0',
+  ' 12 ',
+  'u-123',
+  'user-042',
+  'bc',
+  'ac',
+  'abcabc',
+  'aa',
+  'Zebra',
+  'zebra',
+  'ﬃ',
+  'Αθήνα',
+  'москва',
+  'Ёлка',
+  '1.2.3',
+  'a.b.c',
+  '[abc]',
+  '{"a":1}',
 ];
 const REAL_STR_VALUES: readonly string[] = [
-  'free', 'pro', 'premium', 'enterprise', 'Hello World', 'hello', 'San Francisco', 'Berlin', 'trial', 'beta',
-  'control', 'team', 'Pro', '',
+  'free',
+  'pro',
+  'premium',
+  'enterprise',
+  'Hello World',
+  'hello',
+  'San Francisco',
+  'Berlin',
+  'trial',
+  'beta',
+  'control',
+  'team',
+  'Pro',
+  '',
 ];
 
 const NUM_VALUES: readonly (number | string)[] = [
-  0, 1, -1, 2, 3, 7, 10, 42, 99.99, 100, 1.5, -2.5, 0.1 + 0.2, 1e21, 1e-7, -0, 123456789, 2 ** 53, 2 ** 53 + 2,
-  5e-324, 1.7976931348623157e308, 0.5, 12345678901, 1e300, 4.35, 1 / 3,
-  '1', '1.5', '-0', '1e3', ' 12 ', '0x10', '', 'abc', 'Infinity', '-Infinity', 'NaN', '0b101', '0o7', '+5', '.5',
-  '5.', '1_000', '1d', '\u00a07', '\t8\n', '99.990', '１２', '10', '2', '42', '0.30000000000000004', '1e+21',
+  0,
+  1,
+  -1,
+  2,
+  3,
+  7,
+  10,
+  42,
+  99.99,
+  100,
+  1.5,
+  -2.5,
+  0.1 + 0.2,
+  1e21,
+  1e-7,
+  -0,
+  123456789,
+  2 ** 53,
+  2 ** 53 + 2,
+  5e-324,
+  1.7976931348623157e308,
+  0.5,
+  12345678901,
+  1e300,
+  4.35,
+  1 / 3,
+  '1',
+  '1.5',
+  '-0',
+  '1e3',
+  ' 12 ',
+  '0x10',
+  '',
+  'abc',
+  'Infinity',
+  '-Infinity',
+  'NaN',
+  '0b101',
+  '0o7',
+  '+5',
+  '.5',
+  '5.',
+  '1_000',
+  '1d',
+  '\u00a07',
+  '\t8\n',
+  '99.990',
+  '１２',
+  '10',
+  '2',
+  '42',
+  '0.30000000000000004',
+  '1e+21',
 ];
 const REAL_NUM_VALUES: readonly (number | string)[] = [0, 1, 2, 5, 10, 18, 21, 35, 42, 65, 99.99, 100, 1.5, '17', '30'];
 const NUM_FILTERS: readonly string[] = [
-  '0', '1', '1.5', '-1', '2', '7', '10', '100', '42', '1e3', '999', '0x10', '15', '', ' 7 ', 'abc', '1e21', '1e+21',
-  '0.30000000000000004', '0.3', '-0', 'Infinity', '2.5e-1', '99.99', '123456789', '9007199254740993', '.5',
+  '0',
+  '1',
+  '1.5',
+  '-1',
+  '2',
+  '7',
+  '10',
+  '100',
+  '42',
+  '1e3',
+  '999',
+  '0x10',
+  '15',
+  '',
+  ' 7 ',
+  'abc',
+  '1e21',
+  '1e+21',
+  '0.30000000000000004',
+  '0.3',
+  '-0',
+  'Infinity',
+  '2.5e-1',
+  '99.99',
+  '123456789',
+  '9007199254740993',
+  '.5',
 ];
 const REAL_NUM_FILTERS: readonly string[] = ['0', '1', '10', '18', '21', '30', '42', '65', '100', '99.99'];
 
@@ -287,46 +426,178 @@ const BOOL_VALUES: readonly (boolean | string)[] = [true, false, 'true', 'false'
 const BOOL_FILTERS: readonly string[] = ['true', 'false', 'TRUE', 'False', 'tRuE', 'yes', '1', '(none)'];
 
 const VERSION_VALUES: readonly string[] = [
-  '1.2.3', '1.10.0-beta.1', '1.10.0', '1.9.0', '06.007.0008', '6.7.8', '1.2', '1.2.3-', '1.2.3-beta_1',
-  '1.2.3-beta', '1.2.3-alpha', '1.2.3-rc.1', '1.2.3-rc.10', '1.10.0+build', '10', '10.2.alpha', '1.2.3.4',
-  'v1.2.3', '', '2.0.0', '0.0.1', '1.2.3-01', '1.2.3-a1.23', '1.2.3-a1.5', '12345678901234567890.0.0', '3.0',
-  '3.0.0', '1.2.3-x.', '１.２.３', '2.0.0-rc.1', '1.2.10', '1.2.9', 'abc', '1..2', '1.2.3-ü',
+  '1.2.3',
+  '1.10.0-beta.1',
+  '1.10.0',
+  '1.9.0',
+  '06.007.0008',
+  '6.7.8',
+  '1.2',
+  '1.2.3-',
+  '1.2.3-beta_1',
+  '1.2.3-beta',
+  '1.2.3-alpha',
+  '1.2.3-rc.1',
+  '1.2.3-rc.10',
+  '1.10.0+build',
+  '10',
+  '10.2.alpha',
+  '1.2.3.4',
+  'v1.2.3',
+  '',
+  '2.0.0',
+  '0.0.1',
+  '1.2.3-01',
+  '1.2.3-a1.23',
+  '1.2.3-a1.5',
+  '12345678901234567890.0.0',
+  '3.0',
+  '3.0.0',
+  '1.2.3-x.',
+  '１.２.３',
+  '2.0.0-rc.1',
+  '1.2.10',
+  '1.2.9',
+  'abc',
+  '1..2',
+  '1.2.3-ü',
 ];
 const REAL_VERSION_VALUES: readonly string[] = [
-  '1.0.0', '1.2.3', '1.10.0', '1.9.0', '2.0.0', '2.1.0-beta.1', '3.0', '3.0.1', '0.9.12', '1.2',
+  '1.0.0',
+  '1.2.3',
+  '1.10.0',
+  '1.9.0',
+  '2.0.0',
+  '2.1.0-beta.1',
+  '3.0',
+  '3.0.1',
+  '0.9.12',
+  '1.2',
 ];
 
 const ARR_TOKENS: readonly (string | number | boolean | null)[] = [
-  'a', 'b', 'c', 'x', 'TRUE', 'true', '1', '1.5', 'é', '😀', '', 'A', 1, 2.0, 1.5, true, false, null, 'a',
+  'a',
+  'b',
+  'c',
+  'x',
+  'TRUE',
+  'true',
+  '1',
+  '1.5',
+  'é',
+  '😀',
+  '',
+  'A',
+  1,
+  2.0,
+  1.5,
+  true,
+  false,
+  null,
+  'a',
 ];
 const REAL_ARR_TOKENS: readonly string[] = ['news', 'sports', 'music', 'beta', 'vip', 'admin', 'editor'];
 
 const JSONARR_VALUES: readonly string[] = [
-  '[1, 2.0, "x", null, true]', '[]', '[abc]', ' ["a"]', '["a","b"]', '["TRUE"]', '[1e3]', '[""]',
-  '[[1,2],{"a":1}]', '["\\u00e9"]', '[1.50]', '[-0]', '[1e400]', '[0.1]', '[100000000000000000000000]',
-  '["a" , "b"]', '[1,]', '["\\ud800"]', '["a","a","b"]', '[', '[true,false]', '["x"]', '[2]', 'a,b', '["😀","é"]',
+  '[1, 2.0, "x", null, true]',
+  '[]',
+  '[abc]',
+  ' ["a"]',
+  '["a","b"]',
+  '["TRUE"]',
+  '[1e3]',
+  '[""]',
+  '[[1,2],{"a":1}]',
+  '["\\u00e9"]',
+  '[1.50]',
+  '[-0]',
+  '[1e400]',
+  '[0.1]',
+  '[100000000000000000000000]',
+  '["a" , "b"]',
+  '[1,]',
+  '["\\ud800"]',
+  '["a","a","b"]',
+  '[',
+  '[true,false]',
+  '["x"]',
+  '[2]',
+  'a,b',
+  '["😀","é"]',
 ];
 const REAL_JSONARR_VALUES: readonly string[] = ['["news","sports"]', '["music"]', '[]', '["vip","beta"]'];
 
 const REGEXES: readonly string[] = [
-  '^abc', 'abc', '\\d+$', '^\\d+$', '(?:a|b)c', '[a-z]{2,}', '^[A-Z]', '\\.com$', '@example\\.com$', '^user-\\d+$',
-  '^user-\\d{1,2}$', '^é', 'ü', '[а-яё]+', 'Αθήνα', '^.$', '^.{2}$', '^.{1,3}$', '\\s', '\\bpro\\b', '^$', 'x*',
-  'a|b', '^(\\d+)\\.(\\d+)', '[^a-z]', '\\w+@\\w+', '😀', '^[\\u4e00-\\u9fff]+$', 'İ', '(none)', '\\D',
-  '[0-9a-f]{8}-', '^TRUE$', '^-?\\d+(\\.\\d+)?$', 'ΟΔΟΣ|οδος', '\\u00e9', '[\\s\\S]{4}', '^\\S+$', 'a{2}',
-  '^[\\w.-]+$', 'premium$', '^\\[', '"', '\\}$', 'e\\+', '^0x',
+  '^abc',
+  'abc',
+  '\\d+$',
+  '^\\d+$',
+  '(?:a|b)c',
+  '[a-z]{2,}',
+  '^[A-Z]',
+  '\\.com$',
+  '@example\\.com$',
+  '^user-\\d+$',
+  '^user-\\d{1,2}$',
+  '^é',
+  'ü',
+  '[а-яё]+',
+  'Αθήνα',
+  '^.$',
+  '^.{2}$',
+  '^.{1,3}$',
+  '\\s',
+  '\\bpro\\b',
+  '^$',
+  'x*',
+  'a|b',
+  '^(\\d+)\\.(\\d+)',
+  '[^a-z]',
+  '\\w+@\\w+',
+  '😀',
+  '^[\\u4e00-\\u9fff]+$',
+  'İ',
+  '(none)',
+  '\\D',
+  '[0-9a-f]{8}-',
+  '^TRUE$',
+  '^-?\\d+(\\.\\d+)?$',
+  'ΟΔΟΣ|οδος',
+  '\\u00e9',
+  '[\\s\\S]{4}',
+  '^\\S+$',
+  'a{2}',
+  '^[\\w.-]+$',
+  'premium$',
+  '^\\[',
+  '"',
+  '\\}$',
+  'e\\+',
+  '^0x',
 ];
 /** Valid ECMAScript but beyond "simple": lookahead and back-references. */
 const EXTENDED_REGEXES: readonly string[] = ['^(?!admin)', 'pre(?=mium)', '(a)\\1', '^(?:(?!x).)*$'];
 const REAL_REGEXES: readonly string[] = ['@example\\.com$', '^user-\\d+$', '^[A-Z]', 'premium', '\\.io$'];
 
 const EMAIL_VALUES: readonly string[] = [
-  'user1@example.com', 'Admin@Corp.IO', 'x@y', 'not-an-email', 'jane.doe@example.com', 'ü@exämple.de', '',
-  'a@b.io', 'admin@example.com',
+  'user1@example.com',
+  'Admin@Corp.IO',
+  'x@y',
+  'not-an-email',
+  'jane.doe@example.com',
+  'ü@exämple.de',
+  '',
+  'a@b.io',
+  'admin@example.com',
 ];
 
 const OBJ_VALUES: readonly Json[] = [
-  { a: 1, b: 'x' }, { '2': 'b', '1': 'a', z: 0 }, { nested: { deep: [1, 2, { e: null }] } }, {},
-  { k: 'v', é: 'ü', n: -1.5 }, { b: true, a: [1, 'x'] },
+  { a: 1, b: 'x' },
+  { '2': 'b', '1': 'a', z: 0 },
+  { nested: { deep: [1, 2, { e: null }] } },
+  {},
+  { k: 'v', é: 'ü', n: -1.5 },
+  { b: true, a: [1, 'x'] },
 ];
 
 const PLATFORMS = ['iOS', 'Android', 'Web', 'web', 'IOS', 'macOS'];
@@ -476,8 +747,26 @@ const KEY_SHAPES_FUZZ: readonly (readonly [string, number])[] = [
 ];
 
 const ODD_KEYS = [
-  '01', '-1', '1.5', 'Flag_With_Caps', 'ключ', '🚀-launch', 'a.b', 'with space', '4294967295', 'ü', 'x'.repeat(40),
-  'flag-dependencies', 'on', 'off', 'result', 'context', 'key', 'value', 'payload', 'metadata',
+  '01',
+  '-1',
+  '1.5',
+  'Flag_With_Caps',
+  'ключ',
+  '🚀-launch',
+  'a.b',
+  'with space',
+  '4294967295',
+  'ü',
+  'x'.repeat(40),
+  'flag-dependencies',
+  'on',
+  'off',
+  'result',
+  'context',
+  'key',
+  'value',
+  'payload',
+  'metadata',
 ];
 const INT_KEYS = ['10', '2', '0', '1', '3', '42', '4294967294', '7', '100', '99'];
 
@@ -563,15 +852,18 @@ function userValueOfKind(rng: Rng, kind: Kind, u: Universe): unknown {
     case 'ver':
       return rng.pick(real ? REAL_VERSION_VALUES : VERSION_VALUES);
     case 'arr': {
-      if (u.arrays.length && rng.chance(0.35)) return u.arrays[rng.int(0, u.arrays.length - 1)]!.slice();
+      if (u.arrays.length && rng.chance(0.35)) return u.arrays[rng.int(0, u.arrays.length - 1)].slice();
       const small = !real && rng.chance(0.5); // small alphabet: equal sets between users and filters are common
       const n = small ? rng.int(0, 2) : rng.int(0, real ? 3 : 4);
       const out: unknown[] = [];
       for (let i = 0; i < n; i++) {
         if (real) out.push(rng.pick(REAL_ARR_TOKENS));
         else if (small) out.push(rng.pick(['a', 'b', 'TRUE']));
-        else if (rng.chance(0.05)) out.push(rng.pick(OBJ_VALUES)); // nested object inside an array (JSON text)
-        else if (rng.chance(0.03)) out.push(['n', 1]); // nested array
+        else if (rng.chance(0.05))
+          out.push(rng.pick(OBJ_VALUES)); // nested object inside an array (JSON text)
+        else if (rng.chance(0.03))
+          out.push(['n', 1]); // nested array
+        // eslint-disable-next-line no-dupe-else-if -- each rng.chance() call draws anew: the conditions only look alike
         else if (u.scriptValues && rng.chance(0.03)) out.push(rng.pick([...SCRIPT_NUMBERS, ...SCRIPT_OTHERS]));
         else out.push(rng.pick(ARR_TOKENS));
       }
@@ -641,10 +933,17 @@ function filterValues(rng: Rng, op: string, kind: Kind, u: Universe, fieldPool?:
       if (i === 0 && !fieldPool && rng.chance(0.6)) {
         // Take (part of) one plausible property value as the whole filter set, so set equality and
         // containment actually happen.
-        const whole = rng.chance(0.5) && u.arrays.length
-          ? rng.pick(u.arrays).filter((e) => e !== null).map(asFilterString)
-          : candidateStrings(rng, kind, u);
-        const part = op === 'set is' || op === 'set is not' || rng.chance(0.3) ? whole : rng.sample(whole, rng.int(1, Math.max(1, whole.length)));
+        const whole =
+          rng.chance(0.5) && u.arrays.length
+            ? rng
+                .pick(u.arrays)
+                .filter((e) => e !== null)
+                .map(asFilterString)
+            : candidateStrings(rng, kind, u);
+        const part =
+          op === 'set is' || op === 'set is not' || rng.chance(0.3)
+            ? whole
+            : rng.sample(whole, rng.int(1, Math.max(1, whole.length)));
         out.push(...part);
         break;
       }
@@ -666,7 +965,7 @@ function filterValues(rng: Rng, op: string, kind: Kind, u: Universe, fieldPool?:
     out.push(v);
   }
   if (rng.chance(real ? 0.03 : 0.12)) out.push('(none)');
-  if (!real && out.length > 0 && rng.chance(0.05)) out.push(out[0] as string); // duplicates
+  if (!real && out.length > 0 && rng.chance(0.05)) out.push(out[0]); // duplicates
   if (!real && rng.chance(0.03)) out.push('');
   return out;
 }
@@ -701,16 +1000,17 @@ function opClass(op: string): keyof typeof PREFERRED_KINDS {
 function resultCondition(rng: Rng, st: FlagGenState, refKey: string): GenCondition {
   const ref = st.done.get(refKey);
   const variantKeys = ref ? Object.keys(ref.variants) : ['on', 'off', 'control', 'treatment'];
-  const field = st.u.profile === 'realistic'
-    ? 'key'
-    : rng.weighted<string>([
-      ['key', 60],
-      ['value', 12],
-      ['payload', 10],
-      ['metadata', 12],
-      ['', 3],
-      ['whole', 3],
-    ]);
+  const field =
+    st.u.profile === 'realistic'
+      ? 'key'
+      : rng.weighted<string>([
+          ['key', 60],
+          ['value', 12],
+          ['payload', 10],
+          ['metadata', 12],
+          ['', 3],
+          ['whole', 3],
+        ]);
   const op = rng.weighted<string>([
     ['is not', 45],
     ['is', 35],
@@ -734,34 +1034,62 @@ function resultCondition(rng: Rng, st: FlagGenState, refKey: string): GenConditi
       const vals = ref
         ? Object.values(ref.variants).map((v) => (v.value === undefined || v.value === null ? '(none)' : asFilterString(v.value)))
         : ['on'];
-      return { selector: ['result', refKey, 'value'], op: rng.pick(['is', 'is not', 'contains', 'set contains']), values: rng.sample(vals, rng.int(1, 2)) };
+      return {
+        selector: ['result', refKey, 'value'],
+        op: rng.pick(['is', 'is not', 'contains', 'set contains']),
+        values: rng.sample(vals, rng.int(1, 2)),
+      };
     }
     case 'payload': {
       // Reach into an object payload when the referenced flag has one.
-      const payloads = ref ? Object.values(ref.variants).map((v) => v.payload).filter((p) => p !== undefined) : [];
+      const payloads = ref
+        ? Object.values(ref.variants)
+            .map((v) => v.payload)
+            .filter((p) => p !== undefined)
+        : [];
       const p = payloads.length ? rng.pick(payloads) : undefined;
       if (p !== null && typeof p === 'object' && !Array.isArray(p) && Object.keys(p).length) {
         const k = rng.pick(Object.keys(p));
-        const pv = (p as JsonObject)[k];
+        const pv = p[k];
         const val = pv === null || pv === undefined ? '(none)' : asFilterString(pv);
         return { selector: ['result', refKey, 'payload', k], op: rng.pick(['is', 'is not', 'contains']), values: [val] };
       }
       if (Array.isArray(p) && p.length) {
         return { selector: ['result', refKey, 'payload', '0'], op: 'is', values: [asFilterString(p[0])] };
       }
-      return { selector: ['result', refKey, 'payload'], op: rng.pick(['is', 'is not', 'contains']), values: [p === undefined ? '(none)' : asFilterString(p)] };
+      return {
+        selector: ['result', refKey, 'payload'],
+        op: rng.pick(['is', 'is not', 'contains']),
+        values: [p === undefined ? '(none)' : asFilterString(p)],
+      };
     }
     case 'metadata':
       return rng.pick<GenCondition>([
-        { selector: ['result', refKey, 'metadata', 'default'], op: rng.pick(['is', 'is not']), values: [rng.pick(['true', 'TRUE', '(none)', 'false'])] },
+        {
+          selector: ['result', refKey, 'metadata', 'default'],
+          op: rng.pick(['is', 'is not']),
+          values: [rng.pick(['true', 'TRUE', '(none)', 'false'])],
+        },
         { selector: ['result', refKey, 'metadata', 'segmentName'], op: 'is', values: ['All Other Users', 'flag-dependencies'] },
-        { selector: ['result', refKey, 'metadata', 'flagVersion'], op: rng.pick(['greater', 'less or equal']), values: [String(rng.int(1, 30))] },
-        { selector: ['result', refKey, 'metadata'], op: 'contains', values: [rng.pick(['default', 'segmentName', 'experimentKey', '"deployed":false'])] },
+        {
+          selector: ['result', refKey, 'metadata', 'flagVersion'],
+          op: rng.pick(['greater', 'less or equal']),
+          values: [String(rng.int(1, 30))],
+        },
+        {
+          selector: ['result', refKey, 'metadata'],
+          op: 'contains',
+          values: [rng.pick(['default', 'segmentName', 'experimentKey', '"deployed":false'])],
+        },
       ]);
     case '':
       return { selector: ['result', refKey, ''], op: rng.pick(['is', 'is not']), values: ['(none)'] };
     default:
-      return { selector: ['result', refKey], op: rng.pick(['contains', 'does not contain', 'regex match']), values: [rng.pick(['"key":"on"', 'off', '^\\{"key"', 'default'])] };
+      return {
+        selector: ['result', refKey],
+        op: rng.pick(['contains', 'does not contain', 'regex match']),
+        values: [rng.pick(['"key":"on"', 'off', '^\\{"key"', 'default'])],
+      };
   }
 }
 
@@ -811,8 +1139,9 @@ function randomCondition(rng: Rng, st: FlagGenState): GenCondition {
   switch (where) {
     case 'prop':
     case 'anyprop': {
-      const preferred = PREFERRED_KINDS[opClass(op)] as Kind[];
-      const kind = where === 'prop' ? rng.pick(preferred) : rng.pick<Kind>(['str', 'num', 'bool', 'ver', 'arr', 'jsonarr', 'email', 'obj']);
+      const preferred = PREFERRED_KINDS[opClass(op)];
+      const kind =
+        where === 'prop' ? rng.pick(preferred) : rng.pick<Kind>(['str', 'num', 'bool', 'ver', 'arr', 'jsonarr', 'email', 'obj']);
       const matching = u.props.filter((p) => p.kind === kind);
       const spec = matching.length && rng.chance(0.9) ? rng.pick(matching) : rng.pick(u.props);
       const selector = ['context', 'user', 'user_properties', spec.name];
@@ -831,13 +1160,24 @@ function randomCondition(rng: Rng, st: FlagGenState): GenCondition {
         return { selector: ['context', 'user', 'user_id'], op, values: filterValues(rng, op, 'str', u, u.userIds) };
       }
       if (rng.chance(0.2)) {
-        return { selector: ['context', 'user', 'amplitude_id'], op, values: filterValues(rng, op, 'num', u, [123456789012, 42, '42', 7]) };
+        return {
+          selector: ['context', 'user', 'amplitude_id'],
+          op,
+          values: filterValues(rng, op, 'num', u, [123456789012, 42, '42', 7]),
+        };
       }
       return { selector: ['context', 'user', 'device_id'], op, values: filterValues(rng, op, 'str', u, u.deviceIds) };
     }
     case 'cohort': {
-      const cohortOp = real ? rng.pick(['set contains any', 'set does not contain any']) : rng.chance(0.7) ? rng.pick(['set contains any', 'set does not contain any']) : op;
-      const values = rng.sample(COHORT_IDS.filter((c) => c !== ''), rng.int(1, 3));
+      const cohortOp = real
+        ? rng.pick(['set contains any', 'set does not contain any'])
+        : rng.chance(0.7)
+          ? rng.pick(['set contains any', 'set does not contain any'])
+          : op;
+      const values = rng.sample(
+        COHORT_IDS.filter((c) => c !== ''),
+        rng.int(1, 3),
+      );
       if (rng.chance(0.3)) {
         return { selector: ['context', 'groups', rng.pick(GROUP_TYPES), 'cohort_ids'], op: cohortOp, values };
       }
@@ -869,7 +1209,17 @@ function randomCondition(rng: Rng, st: FlagGenState): GenCondition {
         ['context', 'user', 'user_id', '0'],
         ['result'],
       ]);
-      const weirdOp = rng.pick(['is', 'is not', 'contains', 'does not contain', 'regex match', 'regex does not match', 'set is not', 'less', 'version greater']);
+      const weirdOp = rng.pick([
+        'is',
+        'is not',
+        'contains',
+        'does not contain',
+        'regex match',
+        'regex does not match',
+        'set is not',
+        'less',
+        'version greater',
+      ]);
       const values = weirdOp.startsWith('regex')
         ? [rng.pick(REGEXES)]
         : rng.pick([['(none)'], ['user'], ['"user_id"'], ['{'], ['acme'], ['0'], ['']]);
@@ -929,7 +1279,7 @@ function distributions(rng: Rng, variantKeys: string[], u: Universe): GenDistrib
       const out: GenDistribution[] = [];
       const step = Math.round(FULL / n);
       for (let i = 0; i < n; i++) {
-        out.push({ variant: chosen[i] as string, range: [i * step, i === n - 1 ? FULL : (i + 1) * step] });
+        out.push({ variant: chosen[i], range: [i * step, i === n - 1 ? FULL : (i + 1) * step] });
       }
       return out;
     }
@@ -982,10 +1332,27 @@ function bucket(rng: Rng, variantKeys: string[], u: Universe): GenBucket {
     [['context', 'user'], real ? 0 : 1],
   ]);
   const salt = real || rng.chance(0.9) ? alnum(rng, 8) : rng.pick(['', 'sålt🙂', 'a/b', 'x\u00e9']);
-  const nAlloc = real ? rng.weighted<number>([[1, 9], [2, 1]]) : rng.weighted<number>([[1, 6], [2, 3], [3, 1]]);
+  const nAlloc = real
+    ? rng.weighted<number>([
+        [1, 9],
+        [2, 1],
+      ])
+    : rng.weighted<number>([
+        [1, 6],
+        [2, 3],
+        [3, 1],
+      ]);
   const allocations: GenAllocation[] = [];
   for (let i = 0; i < nAlloc; i++) {
-    const range = real ? rng.pick([[0, 100], [0, 100], [0, 50], [0, 10], [0, 99]]) : rng.weighted(ALLOCATION_RANGES).slice();
+    const range = real
+      ? rng.pick([
+          [0, 100],
+          [0, 100],
+          [0, 50],
+          [0, 10],
+          [0, 99],
+        ])
+      : rng.weighted(ALLOCATION_RANGES).slice();
     allocations.push({ range, distributions: distributions(rng, variantKeys, u) });
   }
   return { selector, salt, allocations };
@@ -1060,7 +1427,12 @@ function makeVariants(rng: Rng, keys: string[], u: Universe, payloadRate: number
     if (value !== undefined) v.value = value;
     if (rng.chance(payloadRate)) v.payload = payload(rng);
     if (u.profile === 'fuzz' && rng.chance(0.05)) {
-      v.metadata = rng.pick<JsonObject>([{ evaluationId: alnum(rng, 6) }, { segmentName: 'from-variant' }, { '5': 'int-like', z: 1 }, {}]);
+      v.metadata = rng.pick<JsonObject>([
+        { evaluationId: alnum(rng, 6) },
+        { segmentName: 'from-variant' },
+        { '5': 'int-like', z: 1 },
+        {},
+      ]);
     }
     variants[k] = v;
   }
@@ -1090,7 +1462,14 @@ function withMeta(seg: GenSegment, meta: JsonObject | undefined): GenSegment {
 
 function flagMetadata(rng: Rng, kind: string, key: string, u: Universe): JsonObject | undefined {
   if (u.profile === 'fuzz' && rng.chance(0.04)) return undefined;
-  const flagType = kind === 'experiment' ? 'experiment' : kind === 'holdout' ? 'holdout-group' : kind === 'mutex' ? 'mutual-exclusion-group' : 'release';
+  const flagType =
+    kind === 'experiment'
+      ? 'experiment'
+      : kind === 'holdout'
+        ? 'holdout-group'
+        : kind === 'mutex'
+          ? 'mutual-exclusion-group'
+          : 'release';
   const m: JsonObject = {
     deployed: kind === 'holdout' || kind === 'mutex' ? false : u.profile === 'fuzz' ? rng.chance(0.92) : true,
     evaluationMode: u.profile === 'fuzz' && rng.chance(0.1) ? 'remote' : 'local',
@@ -1135,7 +1514,10 @@ function fuzzSegment(rng: Rng, st: FlagGenState, variantKeys: string[]): GenSegm
   if (variantShape === 'known') seg.variant = rng.pick(variantKeys);
   else if (variantShape === 'unknown') seg.variant = rng.pick(['ghost', 'DEFAULT', 'On', '']);
   else if (variantShape === 'offish') seg.variant = 'off';
-  return withMeta(seg, segmentMetadata(rng, rng.pick(['Segment 1', 'Segment 2', 'default', 'sticky-bucketing', 'Beta users']), st.u));
+  return withMeta(
+    seg,
+    segmentMetadata(rng, rng.pick(['Segment 1', 'Segment 2', 'default', 'sticky-bucketing', 'Beta users']), st.u),
+  );
 }
 
 function generateFlag(rng: Rng, key: string, rank: number, st: FlagGenState): GenFlag {
@@ -1152,7 +1534,10 @@ function generateFlag(rng: Rng, key: string, rank: number, st: FlagGenState): Ge
   if (kind === 'experiment') variantKeys = ['control', 'treatment', ...(rng.chance(0.3) ? ['treatment-2'] : []), 'off'];
   else if (kind === 'mutex') variantKeys = ['slot-1', 'slot-2', ...(rng.chance(0.5) ? ['slot-3'] : []), 'off'];
   else if (kind === 'fuzz') {
-    variantKeys = rng.sample(['on', 'off', 'a', 'b', 'control', '10', '2', '变体', 'with space', 'ON', 'true', 'slot-1'], rng.int(1, 5));
+    variantKeys = rng.sample(
+      ['on', 'off', 'a', 'b', 'control', '10', '2', '变体', 'with space', 'ON', 'true', 'slot-1'],
+      rng.int(1, 5),
+    );
   } else variantKeys = ['on', 'off'];
   if (rng.chance(0.05) && !real) variantKeys = variantKeys.filter((k) => k !== 'off').concat(['off']); // keep 'off' last
   const payloadRate = kind === 'holdout' || kind === 'mutex' ? 0.05 : real ? 0.25 : 0.35;
@@ -1175,7 +1560,7 @@ function generateFlag(rng: Rng, key: string, rank: number, st: FlagGenState): Ge
     for (let i = 0; i < n; i++) deps.push(preferred.length && rng.chance(0.5) ? rng.pick(preferred) : rng.pick(lower));
   }
   if (rng.chance(real ? 0.02 : 0.06)) deps.push(rng.pick(['missing-flag', 'deleted-exp-1', 'holdout-0']));
-  if (!real && deps.length && rng.chance(0.08)) deps.push(deps[0] as string);
+  if (!real && deps.length && rng.chance(0.08)) deps.push(deps[0]);
   if (deps.length) flag.dependencies = deps;
   else if (!real && rng.chance(0.05)) flag.dependencies = [];
 
@@ -1187,7 +1572,7 @@ function generateFlag(rng: Rng, key: string, rank: number, st: FlagGenState): Ge
       const want = d.startsWith('mutex') ? dv.filter((k) => k.startsWith('slot')) : dv.filter((k) => k !== 'off');
       const values = want.length ? rng.sample(want, rng.int(1, want.length)) : ['on'];
       ors.push([{ selector: ['result', d, 'key'], op: 'is not', values }]);
-      if (!real && rng.chance(0.15)) ors[ors.length - 1]!.push(resultCondition(rng, st, d));
+      if (!real && rng.chance(0.15)) ors[ors.length - 1].push(resultCondition(rng, st, d));
     }
     segments.push({ conditions: ors, metadata: { segmentName: 'flag-dependencies' }, variant: 'off' });
   }
@@ -1209,21 +1594,40 @@ function generateFlag(rng: Rng, key: string, rank: number, st: FlagGenState): Ge
   if (rng.chance(0.35)) {
     const target = rng.pick(nonOff.length ? nonOff : realKeys);
     const ors: GenCondition[][] = [];
-    if (rng.chance(0.8)) ors.push([{ selector: ['context', 'user', 'user_id'], op: 'is', values: rng.sample(u.userIds, rng.int(1, 4)) }]);
-    if (rng.chance(0.6)) ors.push([{ selector: ['context', 'user', 'device_id'], op: 'is', values: rng.sample(u.deviceIds, rng.int(1, 3)).map(asFilterString) }]);
-    if (ors.length) segments.push(withMeta({ conditions: ors, variant: target }, segmentMetadata(rng, 'individual-inclusions', u)));
+    if (rng.chance(0.8))
+      ors.push([{ selector: ['context', 'user', 'user_id'], op: 'is', values: rng.sample(u.userIds, rng.int(1, 4)) }]);
+    if (rng.chance(0.6))
+      ors.push([
+        {
+          selector: ['context', 'user', 'device_id'],
+          op: 'is',
+          values: rng.sample(u.deviceIds, rng.int(1, 3)).map(asFilterString),
+        },
+      ]);
+    if (ors.length)
+      segments.push(withMeta({ conditions: ors, variant: target }, segmentMetadata(rng, 'individual-inclusions', u)));
   }
   // sticky bucketing (experiments)
   if (kind === 'experiment' && rng.chance(0.3)) {
     for (const vk of rng.sample(nonOff, rng.int(1, nonOff.length))) {
-      segments.push(withMeta({
-        conditions: [[{ selector: ['context', 'user', 'user_properties', `[Experiment] ${key}`], op: 'is', values: [vk] }]],
-        variant: vk,
-      }, segmentMetadata(rng, 'sticky-bucketing', u)));
+      segments.push(
+        withMeta(
+          {
+            conditions: [[{ selector: ['context', 'user', 'user_properties', `[Experiment] ${key}`], op: 'is', values: [vk] }]],
+            variant: vk,
+          },
+          segmentMetadata(rng, 'sticky-bucketing', u),
+        ),
+      );
     }
   }
   // targeted segments
-  const targeted = rng.weighted<number>([[0, 35], [1, 40], [2, 20], [3, 5]]);
+  const targeted = rng.weighted<number>([
+    [0, 35],
+    [1, 40],
+    [2, 20],
+    [3, 5],
+  ]);
   for (let i = 0; i < targeted; i++) {
     const seg: GenSegment = { conditions: conditionBlock(rng, st, real ? 2 : 3, real ? 2 : 3) };
     if (rng.chance(0.6)) seg.bucket = bucket(rng, nonOff.length ? nonOff : realKeys, u);
@@ -1269,7 +1673,8 @@ export function generateUser(rng: Rng, u: Universe): GenUser | undefined {
     if (rng.chance(real ? 0.3 : 0.25)) user[f.name] = rng.pick(f.pool);
   }
   if (u.undefinedUserFields && rng.chance(0.04)) user[rng.pick(['country', 'city', 'user_id', 'platform'])] = undefined;
-  if (u.scriptValues && rng.chance(0.03)) user[rng.pick(['country', 'city', 'user_id', 'platform', 'device_id'])] = rng.pick([...SCRIPT_NUMBERS, ...SCRIPT_OTHERS]);
+  if (u.scriptValues && rng.chance(0.03))
+    user[rng.pick(['country', 'city', 'user_id', 'platform', 'device_id'])] = rng.pick([...SCRIPT_NUMBERS, ...SCRIPT_OTHERS]);
   if (u.scriptValues && rng.chance(0.01)) return { country: undefined, ...(rng.chance(0.5) ? { groups: {} } : {}) };
   if (rng.chance(0.85)) {
     const props: Record<string, unknown> = {};
@@ -1332,7 +1737,8 @@ export function randomKeySubset(rng: Rng, keys: readonly string[]): string[] {
   for (let i = 0; i < n; i++) {
     const r = rng.float();
     if (r < 0.8 && keys.length) out.push(rng.pick(keys));
-    else if (r < 0.9 && out.length) out.push(out[out.length - 1] as string); // duplicate
+    else if (r < 0.9 && out.length)
+      out.push(out[out.length - 1]); // duplicate
     else out.push(rng.pick(['unknown-flag', 'missing-flag', '999', 'holdout-0']));
   }
   return out;
@@ -1361,10 +1767,34 @@ for (const r of [...REGEXES, ...EXTENDED_REGEXES, ...REAL_REGEXES]) new RegExp(r
 // The harder benchmark corpus (bench/eval.js): closer to large production configs than the 'realistic' profile
 // ---------------------------------------------------------------------------------------------------------------
 
-const HARD_TEXT = ['free', 'pro', 'enterprise', 'trial', 'München', 'José', 'Zoë', '東京', 'São Paulo', 'north', 'south', 'beta-tester', 'alpha', 'gamma'];
+const HARD_TEXT = [
+  'free',
+  'pro',
+  'enterprise',
+  'trial',
+  'München',
+  'José',
+  'Zoë',
+  '東京',
+  'São Paulo',
+  'north',
+  'south',
+  'beta-tester',
+  'alpha',
+  'gamma',
+];
 const HARD_COUNTRIES = ['US', 'DE', 'FR', 'BR', 'JP', 'GB', 'Österreich', 'España'];
 const HARD_PLATFORMS = ['iOS', 'Android', 'Web', 'macOS', 'Windows'];
-const HARD_REGEXES = ['^user-\\d+$', '@example\\.com$', '^(ios|android)$', 'beta', '^[A-Z]{2}$', '^1\\.(1[0-9]|2[0-9])\\.', 'ü|ö|ä', '^pro'];
+const HARD_REGEXES = [
+  '^user-\\d+$',
+  '@example\\.com$',
+  '^(ios|android)$',
+  'beta',
+  '^[A-Z]{2}$',
+  '^1\\.(1[0-9]|2[0-9])\\.',
+  'ü|ö|ä',
+  '^pro',
+];
 const HARD_PROPS = Array.from({ length: 48 }, (_, i) => `prop_${i}`);
 
 function hardValue(rng: Rng, i: number, nonAscii: boolean): unknown {
@@ -1385,24 +1815,50 @@ function hardValue(rng: Rng, i: number, nonAscii: boolean): unknown {
 function hardCondition(rng: Rng, flagKeysBefore: readonly string[]): GenCondition {
   const r = rng.float();
   if (r < 0.15) {
-    const selector = rng.pick([['context', 'user', 'user_id'], ['context', 'user', 'platform'], ['context', 'user', 'country'], ['context', 'user', 'version'], ['context', 'user', 'user_properties', `prop_${4 * rng.int(0, 11)}`]]);
+    const selector = rng.pick([
+      ['context', 'user', 'user_id'],
+      ['context', 'user', 'platform'],
+      ['context', 'user', 'country'],
+      ['context', 'user', 'version'],
+      ['context', 'user', 'user_properties', `prop_${4 * rng.int(0, 11)}`],
+    ]);
     return { selector, op: rng.pick(['regex match', 'regex does not match']), values: [rng.pick(HARD_REGEXES)] };
   }
-  if (r < 0.25) return { selector: ['context', 'user', 'version'], op: rng.pick(['version greater', 'version less or equal']), values: [`1.${rng.int(0, 30)}.0`] };
-  if (r < 0.35) return { selector: ['context', 'user', 'country'], op: rng.pick(['is', 'is not']), values: rng.sample(HARD_COUNTRIES, rng.int(1, 4)) };
-  if (r < 0.42) return { selector: ['context', 'groups', 'org', 'group_properties', 'plan'], op: 'is', values: rng.sample(HARD_TEXT, 2) };
-  if (r < 0.47 && flagKeysBefore.length) return { selector: ['result', rng.pick(flagKeysBefore), 'key'], op: 'is', values: ['on'] };
+  if (r < 0.25)
+    return {
+      selector: ['context', 'user', 'version'],
+      op: rng.pick(['version greater', 'version less or equal']),
+      values: [`1.${rng.int(0, 30)}.0`],
+    };
+  if (r < 0.35)
+    return {
+      selector: ['context', 'user', 'country'],
+      op: rng.pick(['is', 'is not']),
+      values: rng.sample(HARD_COUNTRIES, rng.int(1, 4)),
+    };
+  if (r < 0.42)
+    return { selector: ['context', 'groups', 'org', 'group_properties', 'plan'], op: 'is', values: rng.sample(HARD_TEXT, 2) };
+  if (r < 0.47 && flagKeysBefore.length)
+    return { selector: ['result', rng.pick(flagKeysBefore), 'key'], op: 'is', values: ['on'] };
   const p = rng.int(0, HARD_PROPS.length - 1);
-  const selector = ['context', 'user', 'user_properties', HARD_PROPS[p]!];
+  const selector = ['context', 'user', 'user_properties', HARD_PROPS[p]];
   switch (p % 4) {
     case 0:
-      return { selector, op: rng.pick(['is', 'is not', 'contains', 'does not contain']), values: rng.sample(HARD_TEXT, rng.int(1, 3)) };
+      return {
+        selector,
+        op: rng.pick(['is', 'is not', 'contains', 'does not contain']),
+        values: rng.sample(HARD_TEXT, rng.int(1, 3)),
+      };
     case 1:
       return { selector, op: rng.pick(['greater', 'less or equal', 'greater or equal']), values: [String(rng.int(0, 500))] };
     case 2:
       return { selector, op: rng.pick(['is', 'is not']), values: [rng.pick(['true', 'false'])] };
     default:
-      return { selector, op: rng.pick(['set contains any', 'set does not contain any', 'set contains']), values: rng.sample(HARD_TEXT, rng.int(1, 3)) };
+      return {
+        selector,
+        op: rng.pick(['set contains any', 'set does not contain any', 'set contains']),
+        values: rng.sample(HARD_TEXT, rng.int(1, 3)),
+      };
   }
 }
 
@@ -1419,10 +1875,26 @@ export function generateHardCase(seed: number, flagCount: number, userCount: num
     const deps = f > 0 && rng.chance(0.1) ? [rng.pick(keys)] : undefined;
     const segments: GenSegment[] = [];
     for (let s = 0; s < 2; s++) {
-      segments.push({ conditions: [[hardCondition(rng, deps ?? []), hardCondition(rng, deps ?? []), hardCondition(rng, deps ?? [])]], variant: rng.pick(['on', 'off']), metadata: { segmentName: `Segment ${s}` } });
+      segments.push({
+        conditions: [[hardCondition(rng, deps ?? []), hardCondition(rng, deps ?? []), hardCondition(rng, deps ?? [])]],
+        variant: rng.pick(['on', 'off']),
+        metadata: { segmentName: `Segment ${s}` },
+      });
     }
     segments.push({
-      bucket: { selector: ['context', 'user', rng.pick(['device_id', 'user_id'])], salt: `salt${f}`, allocations: [{ range: [0, 100], distributions: [{ variant: 'on', range: [0, 21474837] }, { variant: 'off', range: [21474837, 42949673] }] }] },
+      bucket: {
+        selector: ['context', 'user', rng.pick(['device_id', 'user_id'])],
+        salt: `salt${f}`,
+        allocations: [
+          {
+            range: [0, 100],
+            distributions: [
+              { variant: 'on', range: [0, 21474837] },
+              { variant: 'off', range: [21474837, 42949673] },
+            ],
+          },
+        ],
+      },
       metadata: { segmentName: 'All Other Users' },
       variant: 'off',
     });
@@ -1432,7 +1904,7 @@ export function generateHardCase(seed: number, flagCount: number, userCount: num
       ...(deps ? { dependencies: deps } : {}),
       segments,
       variants: { on: { key: 'on', value: 'on' }, off: { key: 'off', metadata: { default: true } } },
-    } as GenFlag);
+    });
     keys.push(key);
   }
   const users: (GenUser | undefined)[] = [];
@@ -1440,7 +1912,13 @@ export function generateHardCase(seed: number, flagCount: number, userCount: num
   for (let u = 0; u < userCount; u++) {
     const nonAscii = rng.chance(0.25);
     const props: Record<string, unknown> = {};
-    for (const p of rng.sample(HARD_PROPS.map((_, i) => i), rng.int(20, 40)).sort((a, b) => a - b)) props[HARD_PROPS[p]!] = hardValue(rng, p, nonAscii);
+    for (const p of rng
+      .sample(
+        HARD_PROPS.map((_, i) => i),
+        rng.int(20, 40),
+      )
+      .sort((a, b) => a - b))
+      props[HARD_PROPS[p]] = hardValue(rng, p, nonAscii);
     const org = `org-${rng.int(0, 20)}`;
     users.push({
       user_id: `user-${rng.int(1, 100000)}`,

@@ -145,9 +145,23 @@ export async function makeTlsFiles(): Promise<TlsFiles> {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   await run('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
   ]);
   return { dir, cert, key, ca: cert };
 }
@@ -158,9 +172,7 @@ async function waitReady(port: number, useTls: boolean, deadline: number, exited
     const why = exited();
     if (why !== null) throw new Error(why);
     const ok = await new Promise<boolean>((resolve) => {
-      const sock = useTls
-        ? tls.connect({ host: HOST, port, rejectUnauthorized: false })
-        : net.connect({ host: HOST, port });
+      const sock = useTls ? tls.connect({ host: HOST, port, rejectUnauthorized: false }) : net.connect({ host: HOST, port });
       const done = (v: boolean): void => {
         sock.destroy();
         resolve(v);
@@ -272,8 +284,24 @@ class Proc implements RedisProcess {
 function serverArgs(port: number, dir: string, opts: StartOptions, tlsFiles?: TlsFiles): string[] {
   const a = ['--bind', HOST, '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'];
   if (tlsFiles) {
-    a.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', tlsFiles.cert, '--tls-key-file', tlsFiles.key,
-      '--tls-ca-cert-file', tlsFiles.ca, '--tls-auth-clients', 'no', '--tls-replication', 'yes', '--tls-cluster', 'yes');
+    a.push(
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      tlsFiles.cert,
+      '--tls-key-file',
+      tlsFiles.key,
+      '--tls-ca-cert-file',
+      tlsFiles.ca,
+      '--tls-auth-clients',
+      'no',
+      '--tls-replication',
+      'yes',
+      '--tls-cluster',
+      'yes',
+    );
   } else {
     a.push('--port', String(port));
   }
@@ -331,20 +359,43 @@ export async function startRedisCluster(opts: { password?: string; replicas?: 0 
       const dir = tempDir('redis-cluster-');
       const args = serverArgs(port, dir, {
         password: opts.password,
-        args: ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'),
-          '--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0'],
+        args: [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, 'nodes.conf'),
+          '--cluster-node-timeout',
+          '1000',
+          '--cluster-replica-validity-factor',
+          '0',
+        ],
       });
       const p = new Proc('redis-server', args, port, dir, opts.password, undefined);
       nodes.push(p);
     }
     await Promise.all(nodes.map((n) => n.start()));
     const auth = opts.password ? ['-a', opts.password, '--no-auth-warning'] : [];
-    await run('redis-cli', [...auth, '--cluster', 'create', ...nodes.map((n) => `${HOST}:${n.port}`),
-      '--cluster-replicas', String(replicas), '--cluster-yes'], 60_000);
-    await until(async () => {
-      const infos = await Promise.all(nodes.map((n) => n.cli('CLUSTER', 'INFO')));
-      return infos.every((i) => i.includes('cluster_state:ok') && i.includes(`cluster_known_nodes:${count}`));
-    }, 30_000, 'cluster_state:ok on every node');
+    await run(
+      'redis-cli',
+      [
+        ...auth,
+        '--cluster',
+        'create',
+        ...nodes.map((n) => `${HOST}:${n.port}`),
+        '--cluster-replicas',
+        String(replicas),
+        '--cluster-yes',
+      ],
+      60_000,
+    );
+    await until(
+      async () => {
+        const infos = await Promise.all(nodes.map((n) => n.cli('CLUSTER', 'INFO')));
+        return infos.every((i) => i.includes('cluster_state:ok') && i.includes(`cluster_known_nodes:${count}`));
+      },
+      30_000,
+      'cluster_state:ok on every node',
+    );
   } catch (e) {
     await stop();
     throw e;
@@ -414,7 +465,9 @@ export interface RedisSentinelSet {
 }
 
 /** One master, one replica, and `sentinels` (default 2) sentinels with quorum 1. */
-export async function startRedisSentinel(opts: { password?: string; sentinels?: number; masterName?: string } = {}): Promise<RedisSentinelSet> {
+export async function startRedisSentinel(
+  opts: { password?: string; sentinels?: number; masterName?: string } = {},
+): Promise<RedisSentinelSet> {
   const masterName = opts.masterName ?? 'fleetmaster';
   const master = (await startRedis({ password: opts.password })) as Proc;
   const all: Proc[] = [master];
@@ -430,7 +483,10 @@ export async function startRedisSentinel(opts: { password?: string; sentinels?: 
       const dir = tempDir('redis-sentinel-');
       const conf = join(dir, 'sentinel.conf');
       const lines = [
-        `port ${port}`, `bind ${HOST}`, `dir ${dir}`, 'protected-mode no',
+        `port ${port}`,
+        `bind ${HOST}`,
+        `dir ${dir}`,
+        'protected-mode no',
         `sentinel monitor ${masterName} ${HOST} ${master.port} 1`,
         `sentinel down-after-milliseconds ${masterName} 1000`,
         `sentinel failover-timeout ${masterName} 5000`,
@@ -445,8 +501,11 @@ export async function startRedisSentinel(opts: { password?: string; sentinels?: 
     }
     const currentMasterPort = async (): Promise<number> =>
       Number((await sentinels[0].cli('SENTINEL', 'get-master-addr-by-name', masterName)).split('\n')[1]);
-    await until(async () => (await sentinels[0].cli('SENTINEL', 'replicas', masterName)).includes(String(replica.port)),
-      20_000, 'sentinel to discover the replica');
+    await until(
+      async () => (await sentinels[0].cli('SENTINEL', 'replicas', masterName)).includes(String(replica.port)),
+      20_000,
+      'sentinel to discover the replica',
+    );
     return {
       password: opts.password,
       masterName,

@@ -138,10 +138,11 @@ describe('sleep', () => {
     // process exits at once although the sleep is still pending.
     const dir = tempDir('backoff');
     const source = readFileSync(join(__dirname, '../../src/util/backoff.ts'), 'utf8');
-    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
+    const js = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+    });
     writeFileSync(join(dir, 'backoff.js'), js.outputText);
-    const run = (code: string) =>
-      spawnSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8', timeout: 50_000 });
+    const run = (code: string) => spawnSync(process.execPath, ['-e', code], { cwd: dir, encoding: 'utf8', timeout: 50_000 });
 
     const unrefd = run(
       "const {sleep}=require('./backoff.js'); sleep(40000).then(()=>console.log('slept')); console.log('started')",

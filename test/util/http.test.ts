@@ -132,16 +132,12 @@ describe('HttpClient', () => {
 
     const done = new AbortController();
     done.abort();
-    expect((await rejection(client.request({ url: server.url + '/sdk/v2/flags', signal: done.signal }))).code).toBe(
-      'ABORTED',
-    );
+    expect((await rejection(client.request({ url: server.url + '/sdk/v2/flags', signal: done.signal }))).code).toBe('ABORTED');
   });
 
   it('close() aborts in-flight requests with CLOSED, and later requests fail the same way', async () => {
     server.injectFaults('flags', { hang: true, times: 3 });
-    const pending = [1, 2, 3].map(() =>
-      rejection(client.request({ url: server.url + '/sdk/v2/flags', timeoutMillis: 60_000 })),
-    );
+    const pending = [1, 2, 3].map(() => rejection(client.request({ url: server.url + '/sdk/v2/flags', timeoutMillis: 60_000 })));
     await server.waitForRequests('flags', 3);
     const start = performance.now();
     await client.close();

@@ -39,7 +39,11 @@ describe('variant conversion', () => {
   });
 
   it('filterDefaultVariants keeps what the official keeps, and a __proto__ flag stays data', () => {
-    const variants = { a: { key: 'on' }, b: { key: 'off', metadata: { default: true } }, c: { key: 'x', metadata: { deployed: false } } };
+    const variants = {
+      a: { key: 'on' },
+      b: { key: 'off', metadata: { default: true } },
+      c: { key: 'x', metadata: { deployed: false } },
+    };
     expect(filterDefaultVariants(variants)).toStrictEqual(official.filterDefaultVariants(variants));
     const hostile = JSON.parse('{"__proto__": {"key": "on"}}') as Variants;
     const out = filterDefaultVariants(hostile);

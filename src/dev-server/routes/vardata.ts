@@ -5,7 +5,6 @@
  * Optional X-Amp-Exp-Flag-Keys (base64url JSON array). The response is the
  * evaluation result keyed by flag key, default variants included.
  */
-import type { ExperimentUser } from '../../types';
 import type { Route, RouteContext, RouteResponse } from '../types';
 import { decodeJsonHeader, jsonError, unauthorized } from './util';
 
@@ -54,11 +53,11 @@ export const vardataRoute: Route = {
       if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
         return jsonError(400, 'X-Amp-Exp-Flag-Keys must be a JSON array of strings');
       }
-      flagKeys = keys as string[];
+      flagKeys = keys;
     }
     let body: Buffer;
     try {
-      const results = state.snapshot().evaluate(user as ExperimentUser, flagKeys);
+      const results = state.snapshot().evaluate(user, flagKeys);
       body = Buffer.from(JSON.stringify(results), 'utf8');
     } catch (e) {
       return jsonError(500, 'evaluation failed: ' + (e instanceof Error ? e.message : String(e)));

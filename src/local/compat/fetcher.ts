@@ -61,7 +61,7 @@ export class FlagConfigFetcher {
     this.receiver?.(body);
     const record: Record<string, FlagConfig> = {};
     for (const flag of flags as Array<{ key?: unknown }>) {
-      if (flag && typeof flag.key === 'string') record[flag.key] = flag as FlagConfig;
+      if (flag && typeof flag.key === 'string') record[flag.key] = flag;
       else this.logger.error('flag config without a string key left out');
     }
     return record;

@@ -238,7 +238,8 @@ const NO_COHORTS: ReadonlySet<string> = new Set();
 
 function samePayload(a: string | Uint8Array, b: string | Uint8Array): boolean {
   if (typeof a === 'string' && typeof b === 'string') return a === b;
-  if (typeof a !== 'string' && typeof b !== 'string') return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+  if (typeof a !== 'string' && typeof b !== 'string')
+    return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
   return false;
 }
 
