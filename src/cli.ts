@@ -16,7 +16,7 @@ import { normalizeServerZone, serverUrlsFor } from './config/common';
 import { urlOption } from './config/option-table';
 import { apiKeyAuthorization, sdkHeaders } from './util/auth';
 import { LocalEvaluationClient } from './local/client';
-import type { ConditionDetail, EvaluationDetail } from './local/details';
+import type { ConditionDetail, EvaluationDetail } from './engine/details';
 import type { ExperimentUser } from './types';
 import { VERSION } from './version';
 

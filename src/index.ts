@@ -42,7 +42,7 @@ export type {
   ConditionDetail,
   BucketDetail,
   SegmentDetail,
-} from './local/details';
+} from './engine/details';
 export { TestData, FlagBuilder, OFF_VARIANT } from './testing/test-data';
 export type { TestVariant, Attribute, ConditionOperator, RolloutOptions } from './testing/test-data';
 export { RemoteEvaluationClient, ExperimentClient, RemoteEvaluationDefaults, Defaults, FetchError } from './remote';

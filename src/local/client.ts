@@ -14,7 +14,7 @@ import { enrichUser } from './cohorts';
 import { createTracking, DEFAULT_FLUSH_TIMEOUT_MILLIS, type Tracking } from './exposure';
 import { FlagPersistence } from './persistence';
 import { type EvaluationHook, HookRunner } from './hooks';
-import { type EvaluationDetails, explainSnapshot } from './details';
+import { type EvaluationDetails, explainSnapshot } from '../engine/details';
 import { internalsOf, type LocalClientInternals } from './internals';
 import { unrefConnector } from './unref-connector';
 import { createMetricsSink, type MetricsSink } from '../metrics';

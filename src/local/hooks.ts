@@ -7,7 +7,7 @@
  * debug level); evaluation always completes and returns its normal result.
  */
 import type { ExperimentUser, Variants } from '../types';
-import type { EvaluationDetails } from './details';
+import type { EvaluationDetails } from '../engine/details';
 import type { Logger } from '../util/logger';
 
 /** What is being evaluated: passed to both stages of every hook. */

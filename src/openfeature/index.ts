@@ -29,7 +29,7 @@ import {
 import type { LocalEvaluationClient } from '../local/client';
 import type { ClientStatus, FlagsUpdatedEvent } from '../local/events';
 import { isPermanentSourceError } from '../local/sources/types';
-import type { EvaluationDetail } from '../local/details';
+import type { EvaluationDetail } from '../engine/details';
 import type { ExperimentUser, Variant } from '../types';
 
 export interface AmplitudeProviderOptions {

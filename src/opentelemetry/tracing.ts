@@ -5,7 +5,7 @@
  * the active span (default) or to a span of its own per evaluateV2 call.
  */
 import { type Attributes, type Span, SpanKind, type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
-import type { EvaluationDetail, EvaluationReason } from '../local/details';
+import type { EvaluationDetail, EvaluationReason } from '../engine/details';
 import type { EvaluationHook, EvaluationHookContext, EvaluationHookResult } from '../local/hooks';
 import type { Variant } from '../types';
 import { VERSION } from '../version';

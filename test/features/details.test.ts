@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadEngine, loadNativeAddon } from '../../src/engine';
 import { createJsEngine } from '../../src/engine/js-engine';
 import type { FlagSnapshot } from '../../src/engine/types';
-import { explainSnapshot } from '../../src/local/details';
+import { explainSnapshot } from '../../src/engine/details';
 import { LocalEvaluationClient } from '../../src/local/client';
 import type { ExperimentUser } from '../../src/types';
 import { itNative } from '../support/engine';

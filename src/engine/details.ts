@@ -3,7 +3,7 @@
  * chosen, built from the native engine's trace (FlagSnapshot.explain) and the
  * flag config. evaluateV2 never computes any of this.
  */
-import type { FlagSnapshot, FlagTrace, SegmentTrace } from '../engine/types';
+import type { FlagSnapshot, FlagTrace, SegmentTrace } from './types';
 import type { ExperimentUser, Variant } from '../types';
 
 /**
