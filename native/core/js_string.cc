@@ -8,6 +8,16 @@
 #include <cstring>
 #include <vector>
 
+// Floating-point std::from_chars is missing from older libc++ (Zig 0.11, used
+// for the musl prebuilds; older Apple SDKs). Where it is absent, or when
+// AEN_NO_FLOAT_FROM_CHARS is defined (to test the fallback), the parses below
+// use strtod_l in the C locale instead, which glibc and musl round correctly.
+#if !defined(AEN_NO_FLOAT_FROM_CHARS) && defined(__cpp_lib_to_chars) && __cpp_lib_to_chars >= 201611L
+#define AEN_FLOAT_FROM_CHARS 1
+#else
+#define AEN_FLOAT_FROM_CHARS 0
+#endif
+
 #if defined(__APPLE__)
 #include <xlocale.h>
 #else
@@ -82,6 +92,16 @@ double strtodC(std::string_view token) {
   return strtod_l(copy.c_str(), nullptr, cLocale());
 }
 
+#if !AEN_FLOAT_FROM_CHARS
+// Hex digits (no prefix, already validated) to a correctly rounded double;
+// overflow gives +Infinity, as strtod returns HUGE_VAL.
+double hexDigitsToDouble(std::string_view digits) {
+  std::string copy("0x");
+  copy.append(digits);
+  return strtod_l(copy.c_str(), nullptr, cLocale());
+}
+#endif
+
 bool isJsWhitespace(uint32_t cp) {
   switch (cp) {
     case 0x09:
@@ -138,10 +158,14 @@ double radixToNumber(std::string_view digits, int bitsPerDigit) {
     for (int k = 0; k < 4; k++) v = v * 2 + (bits[i + k] - '0');
     hex.push_back("0123456789abcdef"[v]);
   }
+#if AEN_FLOAT_FROM_CHARS
   double out = 0;
   auto r = std::from_chars(hex.data(), hex.data() + hex.size(), out, std::chars_format::hex);
   if (r.ec == std::errc::result_out_of_range) return INFINITY;
   return out;
+#else
+  return hexDigitsToDouble(hex);
+#endif
 }
 
 }  // namespace
@@ -157,6 +181,7 @@ double parseDecimal(std::string_view token) {
     first++;
   }
   double value = 0;
+#if AEN_FLOAT_FROM_CHARS
   auto r = std::from_chars(first, last, value, std::chars_format::general);
   if (r.ec == std::errc::result_out_of_range) {
     // libstdc++ reports subnormals as out of range; strtod rounds them right.
@@ -164,6 +189,20 @@ double parseDecimal(std::string_view token) {
   } else if (r.ec != std::errc() || r.ptr != last) {
     return NAN;
   }
+#else
+  // Only plain decimal text: strtod would also take whitespace, a second sign,
+  // hex, inf and nan, which from_chars (general) does not.
+  if (first == last || !((*first >= '0' && *first <= '9') || *first == '.')) return NAN;
+  for (const char* p = first; p < last; p++) {
+    char c = *p;
+    if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-')) return NAN;
+  }
+  std::string copy(first, static_cast<size_t>(last - first));
+  char* end = nullptr;
+  value = strtod_l(copy.c_str(), &end, cLocale());
+  if (end != copy.c_str() + copy.size()) return NAN;
+  value = std::fabs(value);
+#endif
   return negative ? -value : value;
 }
 
@@ -190,10 +229,14 @@ double jsStringToNumber(std::string_view s) {
     auto all = [&](auto pred) { return std::all_of(digits.begin(), digits.end(), pred); };
     if (p == 'x' || p == 'X') {
       if (!all([](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; })) return NAN;
+#if AEN_FLOAT_FROM_CHARS
       double out = 0;
       auto r = std::from_chars(digits.data(), digits.data() + digits.size(), out, std::chars_format::hex);
       if (r.ec == std::errc::result_out_of_range) return INFINITY;
       return out;
+#else
+      return hexDigitsToDouble(digits);
+#endif
     }
     if (p == 'o' || p == 'O') {
       if (!all([](char c) { return c >= '0' && c <= '7'; })) return NAN;
