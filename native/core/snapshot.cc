@@ -450,6 +450,21 @@ std::vector<std::string> Snapshot::nonAsciiContainsValues() const {
 
 void Snapshot::finalize(const std::vector<std::pair<int32_t, std::string>>& invalidRegexes,
                         const std::vector<std::string>& loweredNonAscii) {
+  applyLoweredNonAscii(loweredNonAscii);
+  rejectInvalidRegexFlags(invalidRegexes);
+  std::vector<uint32_t> record;  // candidate index per key, in insertion order
+  std::unordered_map<std::string, uint32_t> position;
+  keyCandidatesByFlagKey(record, position);
+  rejectDependencyCycles(record, position);
+  collectRejectedFlags();
+  takeFlagsInObjectKeysOrder(record);
+  assignResultBases();
+  buildOrder();
+  buildMergedResults();
+  assignSelectorSlots();
+}
+
+void Snapshot::applyLoweredNonAscii(const std::vector<std::string>& loweredNonAscii) {
   // Lower-cased non-ASCII contains values, in nonAsciiContainsValues() order.
   size_t lowerIndex = 0;
   for (auto& cand : candidates_) {
@@ -466,6 +481,9 @@ void Snapshot::finalize(const std::vector<std::pair<int32_t, std::string>>& inva
       }
     }
   }
+}
+
+void Snapshot::rejectInvalidRegexFlags(const std::vector<std::pair<int32_t, std::string>>& invalidRegexes) {
   // Flags holding a regex the host's engine cannot compile.
   if (!invalidRegexes.empty()) {
     for (auto& cand : candidates_) {
@@ -488,11 +506,12 @@ void Snapshot::finalize(const std::vector<std::pair<int32_t, std::string>>& inva
       }
     }
   }
+}
 
+void Snapshot::keyCandidatesByFlagKey(std::vector<uint32_t>& record,
+                                      std::unordered_map<std::string, uint32_t>& position) {
   // The official SDK keys flags by flag.key in payload order: a repeated key
   // keeps its first position and takes the last definition.
-  std::vector<uint32_t> record;  // candidate index per key, in insertion order
-  std::unordered_map<std::string, uint32_t> position;
   for (uint32_t i = 0; i < candidates_.size(); i++) {
     const Candidate& cand = candidates_[i];
     if (cand.rejected) continue;
@@ -504,78 +523,83 @@ void Snapshot::finalize(const std::vector<std::pair<int32_t, std::string>>& inva
       record[it->second] = i;
     }
   }
+}
 
+void Snapshot::rejectDependencyCycles(const std::vector<uint32_t>& record,
+                                      const std::unordered_map<std::string, uint32_t>& position) {
   // Dependency cycles: every flag on a cycle is left out (Tarjan, iterative).
-  {
-    const uint32_t n = static_cast<uint32_t>(record.size());
-    std::vector<std::vector<uint32_t>> edges(n);
-    for (uint32_t i = 0; i < n; i++) {
-      for (const auto& dep : candidates_[record[i]].flag.dependencies) {
-        auto it = position.find(dep);
-        if (it != position.end()) edges[i].push_back(it->second);
-      }
+  const uint32_t n = static_cast<uint32_t>(record.size());
+  std::vector<std::vector<uint32_t>> edges(n);
+  for (uint32_t i = 0; i < n; i++) {
+    for (const auto& dep : candidates_[record[i]].flag.dependencies) {
+      auto it = position.find(dep);
+      if (it != position.end()) edges[i].push_back(it->second);
     }
-    std::vector<int32_t> index(n, -1), low(n, 0);
-    std::vector<bool> onStack(n, false);
-    std::vector<uint32_t> stack;
-    std::vector<std::pair<uint32_t, uint32_t>> work;
-    int32_t counter = 0;
-    for (uint32_t s = 0; s < n; s++) {
-      if (index[s] >= 0) continue;
-      work.emplace_back(s, 0);
-      while (!work.empty()) {
-        auto& [v, next] = work.back();
-        if (next == 0 && index[v] < 0) {
-          index[v] = low[v] = counter++;
-          stack.push_back(v);
-          onStack[v] = true;
+  }
+  std::vector<int32_t> index(n, -1), low(n, 0);
+  std::vector<bool> onStack(n, false);
+  std::vector<uint32_t> stack;
+  std::vector<std::pair<uint32_t, uint32_t>> work;
+  int32_t counter = 0;
+  for (uint32_t s = 0; s < n; s++) {
+    if (index[s] >= 0) continue;
+    work.emplace_back(s, 0);
+    while (!work.empty()) {
+      auto& [v, next] = work.back();
+      if (next == 0 && index[v] < 0) {
+        index[v] = low[v] = counter++;
+        stack.push_back(v);
+        onStack[v] = true;
+      }
+      if (next < edges[v].size()) {
+        uint32_t w = edges[v][next++];
+        if (index[w] < 0) {
+          work.emplace_back(w, 0);
+        } else if (onStack[w]) {
+          low[v] = std::min(low[v], index[w]);
         }
-        if (next < edges[v].size()) {
-          uint32_t w = edges[v][next++];
-          if (index[w] < 0) {
-            work.emplace_back(w, 0);
-          } else if (onStack[w]) {
-            low[v] = std::min(low[v], index[w]);
+        continue;
+      }
+      if (low[v] == index[v]) {
+        std::vector<uint32_t> component;
+        uint32_t w;
+        do {
+          w = stack.back();
+          stack.pop_back();
+          onStack[w] = false;
+          component.push_back(w);
+        } while (w != v);
+        bool selfLoop = std::find(edges[v].begin(), edges[v].end(), v) != edges[v].end();
+        if (component.size() > 1 || selfLoop) {
+          std::string names;
+          for (auto it = component.rbegin(); it != component.rend(); ++it) {
+            if (!names.empty()) names += ", ";
+            names += candidates_[record[*it]].flag.key;
           }
-          continue;
-        }
-        if (low[v] == index[v]) {
-          std::vector<uint32_t> component;
-          uint32_t w;
-          do {
-            w = stack.back();
-            stack.pop_back();
-            onStack[w] = false;
-            component.push_back(w);
-          } while (w != v);
-          bool selfLoop = std::find(edges[v].begin(), edges[v].end(), v) != edges[v].end();
-          if (component.size() > 1 || selfLoop) {
-            std::string names;
-            for (auto it = component.rbegin(); it != component.rend(); ++it) {
-              if (!names.empty()) names += ", ";
-              names += candidates_[record[*it]].flag.key;
-            }
-            for (uint32_t m : component) {
-              Candidate& cand = candidates_[record[m]];
-              cand.rejected = true;
-              cand.reason = "dependency cycle between flags " + names;
-            }
+          for (uint32_t m : component) {
+            Candidate& cand = candidates_[record[m]];
+            cand.rejected = true;
+            cand.reason = "dependency cycle between flags " + names;
           }
         }
-        uint32_t done = v;
-        work.pop_back();
-        if (!work.empty()) {
-          uint32_t parent = work.back().first;
-          low[parent] = std::min(low[parent], low[done]);
-        }
+      }
+      uint32_t done = v;
+      work.pop_back();
+      if (!work.empty()) {
+        uint32_t parent = work.back().first;
+        low[parent] = std::min(low[parent], low[done]);
       }
     }
   }
+}
 
+void Snapshot::collectRejectedFlags() {
   for (uint32_t i = 0; i < candidates_.size(); i++) {
     if (candidates_[i].rejected) rejected_.push_back({candidates_[i].flag.key, candidates_[i].reason});
   }
+}
 
+void Snapshot::takeFlagsInObjectKeysOrder(const std::vector<uint32_t>& record) {
   // Object.keys order of the record: array-index keys ascending, then the rest.
   std::vector<std::pair<uint32_t, uint32_t>> indexed;
   std::vector<uint32_t> named;
@@ -593,17 +617,15 @@ void Snapshot::finalize(const std::vector<std::pair<int32_t, std::string>>& inva
   candidates_.clear();
   candidates_.shrink_to_fit();
   for (uint32_t i = 0; i < flags_.size(); i++) index_.emplace(flags_[i].key, i);
+}
 
+void Snapshot::assignResultBases() {
   uint32_t base = 0;
   for (auto& flag : flags_) {
     flag.resultBase = base;
     base += static_cast<uint32_t>(flag.segments.size() * flag.variantKeys.size());
   }
   resultCount_ = base;
-
-  buildOrder();
-  buildMergedResults();
-  assignSelectorSlots();
 }
 
 void Snapshot::assignSelectorSlots() {

@@ -156,6 +156,16 @@ class Snapshot {
   bool compileCondition(uint32_t node, Condition& condition, std::string& reason);
   bool compileSelector(uint32_t node, Selector& selector, std::string& reason);
   int32_t variantIndex(const Flag& flag, std::string_view key) const;
+  // The steps of finalize, in the order it runs them.
+  void applyLoweredNonAscii(const std::vector<std::string>& loweredNonAscii);
+  void rejectInvalidRegexFlags(const std::vector<std::pair<int32_t, std::string>>& invalidRegexes);
+  void keyCandidatesByFlagKey(std::vector<uint32_t>& record, std::unordered_map<std::string, uint32_t>& position);
+  void rejectDependencyCycles(const std::vector<uint32_t>& record,
+                              const std::unordered_map<std::string, uint32_t>& position);
+  void collectRejectedFlags();
+  // Moves the accepted flags into flags_ and indexes them by key.
+  void takeFlagsInObjectKeysOrder(const std::vector<uint32_t>& record);
+  void assignResultBases();
   void buildOrder();
   void buildMergedResults();
   void assignSelectorSlots();
