@@ -20,7 +20,7 @@ if [ "${SANITIZE_SKIP_BUILD:-0}" != 1 ] || [ ! -f build-asan/Release/experiment_
   npx cmake-js compile --out build-asan --CDEXPERIMENT_SANITIZE=ON >build-asan/build.log 2>&1 || { tail -30 build-asan/build.log; exit 1; }
 fi
 addon="$PWD/build-asan/Release/experiment_native.node"
-ldd "$addon" | grep -q libasan || { echo "$addon is not an ASan build" >&2; exit 1; }
+ldd "$addon" | grep libasan >/dev/null || { echo "$addon is not an ASan build" >&2; exit 1; }
 libasan=$(g++ -print-file-name=libasan.so)
 [ -f "$libasan" ] || { echo "libasan.so not found (apt-get install g++)" >&2; exit 2; }
 node_bin=$(readlink -f "$(command -v node)")
