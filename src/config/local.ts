@@ -10,17 +10,11 @@ import type { FlagConfig } from '../types';
 import type { EvaluationHook } from '../local/hooks';
 import type { FlagDataSource } from '../local/data-source';
 import type { LocalEvaluationMetrics } from '../metrics';
-import { createConfigReporter, createLogger, type LogLevel, type Logger, type LoggerProvider } from '../util/logger';
-import {
-  ConfigError,
-  normalizeServerZone,
-  proxyFromEnvFor,
-  serverUrlsFor,
-  type ServerZone,
-  type ServerZoneInput,
-} from './common';
-import { defaultsOf, resolveTable, urlOption } from './option-table';
+import type { LogLevel, Logger, LoggerProvider } from '../util/logger';
+import { ConfigError, normalizeServerZone, proxyFromEnvFor, type ServerZone, type ServerZoneInput } from './common';
+import { defaultsOf, urlOption } from './option-table';
 import { OPTIONS, type TableMatches } from './options';
+import { resolveClientOptions } from './resolve-client';
 import { resolveTransport } from './transport';
 import type { RedisConfig, ResolvedRedisConfig } from '../redis/config';
 
@@ -237,16 +231,7 @@ export interface ResolvedLocalConfig {
  * Disable and uses the default.
  */
 export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | null): ResolvedLocalConfig {
-  const c = (config ?? {}) as Record<string, unknown>;
-  if (typeof c !== 'object' || Array.isArray(c)) throw new ConfigError('config must be an object');
-  const logger = createLogger(c);
-  const mistake = createConfigReporter(c);
-  const r = resolveTable(OPTIONS, c, {
-    client: 'local',
-    warn: mistake,
-    notice: (m) => logger.warn(m),
-    urls: (resolved) => serverUrlsFor(normalizeServerZone(resolved.serverZone)),
-  });
+  const { resolved: r, logger, mistake } = resolveClientOptions(config, 'local');
   if (r.flagsFile !== undefined && r.dataSource !== undefined) {
     throw new ConfigError('config.flagsFile and config.dataSource cannot both be set', 'dataSource');
   }

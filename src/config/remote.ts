@@ -6,18 +6,12 @@
  */
 import type { Agent as HttpAgent } from 'node:http';
 import type { buildConnector, Dispatcher } from 'undici';
-import {
-  ConfigError,
-  normalizeServerZone,
-  proxyFromEnvFor,
-  serverUrlsFor,
-  type ServerZone,
-  type ServerZoneInput,
-} from './common';
-import { defaultsOf, resolveTable } from './option-table';
+import { normalizeServerZone, proxyFromEnvFor, type ServerZone, type ServerZoneInput } from './common';
+import { defaultsOf } from './option-table';
 import { OPTIONS, type TableMatches } from './options';
+import { resolveClientOptions } from './resolve-client';
 import { resolveTransport } from './transport';
-import { createConfigReporter, createLogger, type LogLevel } from '../util/logger';
+import type { LogLevel } from '../util/logger';
 import type { Logger, LoggerProvider } from '../util/logger';
 
 export interface RemoteEvaluationConfig {
@@ -138,16 +132,7 @@ export interface ResolvedRemoteConfig {
  * the default.
  */
 export function resolveRemoteConfig(config: RemoteEvaluationConfig | undefined | null): ResolvedRemoteConfig {
-  const c = (config ?? {}) as Record<string, unknown>;
-  if (typeof c !== 'object' || Array.isArray(c)) throw new ConfigError('config must be an object');
-  const logger = createLogger(c);
-  const mistake = createConfigReporter(c);
-  const r = resolveTable(OPTIONS, c, {
-    client: 'remote',
-    warn: mistake,
-    notice: (m) => logger.warn(m),
-    urls: (resolved) => serverUrlsFor(normalizeServerZone(resolved.serverZone)),
-  });
+  const { resolved: r, logger, mistake } = resolveClientOptions(config, 'remote');
   const min = r.fetchRetryBackoffMinMillis as number;
   let max = r.fetchRetryBackoffMaxMillis as number;
   if (max < min) {
