@@ -10,11 +10,11 @@ import type { ExperimentUser, Variant, Variants } from '../types';
 import { HttpClient } from '../util/http';
 import { filterDefaultVariants } from '../util/variant';
 import type { Logger } from '../util/logger';
-import { enrichUser } from './cohorts';
-import { createTracking, DEFAULT_FLUSH_TIMEOUT_MILLIS, type Tracking } from './exposure';
-import { FlagPersistence } from './persistence';
+import { enrichUser } from './cohort-utils';
+import type { Tracking } from './exposure';
+import type { FlagPersistence } from './persistence';
 import { type EvaluationHook, HookRunner } from './hooks';
-import { type EvaluationDetails, explainSnapshot } from '../engine/details';
+import type { EvaluationDetails } from '../engine/details';
 import { internalsOf, type LocalClientInternals } from './internals';
 import { unrefConnector } from './unref-connector';
 import { createMetricsSink, type MetricsSink } from '../metrics';
@@ -27,7 +27,17 @@ import type { FleetStatus } from '../redis/fleet-source';
 import { ClientFlagCache } from './client-cache';
 import { type FlagConfigCache, type InMemoryFlagConfigCache, isFlagConfigCache } from './compat/cache';
 import { isPermanentSourceError, type SourcePlan } from './sources/types';
-import { ProxyMemberships } from '../proxy/memberships';
+import type { ProxyMemberships } from '../proxy/memberships';
+import { lazy } from '../util/lazy';
+
+// Loaded when a client is configured for them (or evaluateV2Details is first called): `require()`
+// of the package loads only what a polling client evaluating flags needs.
+/* eslint-disable @typescript-eslint/no-require-imports -- literal requires, loaded lazily, visible to bundlers and file tracers */
+const loadExposure = lazy(() => require('./exposure') as typeof import('./exposure'));
+const loadPersistence = lazy(() => require('./persistence') as typeof import('./persistence'));
+const loadDetails = lazy(() => require('../engine/details') as typeof import('../engine/details'));
+const loadMemberships = lazy(() => require('../proxy/memberships') as typeof import('../proxy/memberships'));
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface EvaluateOptions {
   /** Track an exposure event for each evaluated variant (needs exposureConfig). */
@@ -138,15 +148,19 @@ export class LocalEvaluationClient {
     });
     this.clientCache = new ClientFlagCache(this.holder, flagConfigCache ?? undefined, this.logger);
     this.cache = this.clientCache;
-    this.tracking = createTracking(
-      this.config.exposureConfig,
-      this.config.assignmentConfig,
-      this.logger,
-      this.internals.analyticsFactory,
-      { metrics: this.metrics, proxyFromEnv: this.config.proxyFromEnv },
-    );
+    const tracked = this.config.exposureConfig !== undefined || this.config.assignmentConfig !== undefined;
+    this.tracking = tracked
+      ? loadExposure().createTracking(
+          this.config.exposureConfig,
+          this.config.assignmentConfig,
+          this.logger,
+          this.internals.analyticsFactory,
+          { metrics: this.metrics, proxyFromEnv: this.config.proxyFromEnv },
+        )
+      : undefined;
     for (const hook of this.config.hooks) this.addHook(hook);
-    if (this.config.persistence) this.persistence = new FlagPersistence(this.config.persistence.path, this.logger);
+    if (this.config.persistence)
+      this.persistence = new (loadPersistence().FlagPersistence)(this.config.persistence.path, this.logger);
     if (this.config.bootstrap !== undefined) {
       // Installed at once; the cohorts it references are downloaded by start().
       this.holder.install(bootstrapPayload(this.config.bootstrap), 'bootstrap');
@@ -180,7 +194,7 @@ export class LocalEvaluationClient {
     plan.primary.attach?.(this.holder);
     const proxy = this.config.evaluationProxyConfig;
     const memberships = proxy
-      ? new ProxyMemberships({
+      ? new (loadMemberships().ProxyMemberships)({
           apiKey: this.apiKey,
           proxyUrl: proxy.proxyUrl,
           capacity: proxy.cohortCacheCapacity,
@@ -399,7 +413,7 @@ export class LocalEvaluationClient {
   stop(): void {
     if (this.cycle.stopped) return;
     this.stopCycle();
-    if (this.tracking) this.flushPromise = this.tracking.flush(DEFAULT_FLUSH_TIMEOUT_MILLIS).catch(() => undefined);
+    if (this.tracking) this.flushPromise = this.tracking.flush().catch(() => undefined);
   }
 
   private stopCycle(): void {
@@ -420,7 +434,8 @@ export class LocalEvaluationClient {
    * events to be sent (bounded by flushTimeoutMillis). start() rejects after it.
    */
   async close(options: CloseOptions = {}): Promise<void> {
-    const flushTimeout = options.flushTimeoutMillis ?? DEFAULT_FLUSH_TIMEOUT_MILLIS;
+    // Undefined: the trackers' default.
+    const flushTimeout = options.flushTimeoutMillis;
     this.closed = true;
     if (!this.cycle.stopped) {
       this.stopCycle();
@@ -494,9 +509,9 @@ export class LocalEvaluationClient {
     const index = current.cohorts;
     const store = this.cohortStore;
     const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cycle.memberships ?? store);
-    const details = explainSnapshot(current.snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
-    this.countEvaluation?.(Object.keys(details).length);
-    return details;
+    const explained = loadDetails().explainSnapshot(current.snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
+    this.countEvaluation?.(Object.keys(explained).length);
+    return explained;
   }
 
   /** True once flags are loaded (from Amplitude, bootstrap, a file, a data source or the last-known-good file). */
