@@ -4,7 +4,7 @@
  * holder; evaluateV2 runs synchronously in the native engine.
  */
 import { loadEngine, type Engine } from '../engine';
-import { type CohortStore, createCohortStore } from '../engine/cohort-store';
+import type { CohortStore } from '../engine/cohort-store';
 import { type FlagBootstrap, type LocalEvaluationConfig, type ResolvedLocalConfig, resolveLocalConfig } from '../config/local';
 import type { ExperimentUser, Variant, Variants } from '../types';
 import { HttpClient } from '../util/http';
@@ -33,6 +33,7 @@ import { lazy } from '../util/lazy';
 // Loaded when a client is configured for them (or evaluateV2Details is first called): `require()`
 // of the package loads only what a polling client evaluating flags needs.
 /* eslint-disable @typescript-eslint/no-require-imports -- literal requires, loaded lazily, visible to bundlers and file tracers */
+const loadCohortStore = lazy(() => require('../engine/cohort-store') as typeof import('../engine/cohort-store'));
 const loadExposure = lazy(() => require('./exposure') as typeof import('./exposure'));
 const loadPersistence = lazy(() => require('./persistence') as typeof import('./persistence'));
 const loadDetails = lazy(() => require('../engine/details') as typeof import('../engine/details'));
@@ -186,7 +187,7 @@ export class LocalEvaluationClient {
       internals: this.internals,
       http,
       logger: this.logger,
-      cohortStore: () => (this.cohortStore ??= createCohortStore(this.internals.cohortStore)),
+      cohortStore: () => (this.cohortStore ??= loadCohortStore().createCohortStore(this.internals.cohortStore)),
       metrics: this.metrics,
     });
     this.holder.useCohorts(plan.cohorts, this.cohortStore);
