@@ -255,7 +255,10 @@ function envProxyAgent(agentOptions: Agent.Options): Dispatcher {
 
 /** One keep-alive HTTP client. Create one per SDK client; close() when done. */
 export class HttpClient {
-  private readonly dispatcher: Dispatcher;
+  /** The caller's dispatcher, or ours once created. */
+  private created: Dispatcher | undefined;
+  /** Options of our own Agent, created at the first request: undici is not loaded before a client makes one. */
+  private readonly agentOptions: { options: Agent.Options; proxyFromEnv: boolean } | undefined;
   private readonly ownsDispatcher: boolean;
   private readonly inFlight = new Set<AbortController>();
   private readonly inFlightHandlers = new Set<BufferingHandler>();
@@ -263,16 +266,24 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions = {}) {
     if (options.dispatcher) {
-      this.dispatcher = options.dispatcher;
+      this.created = options.dispatcher;
       this.ownsDispatcher = false;
     } else {
       const agentOptions: Agent.Options = {};
       if (options.connections !== undefined) agentOptions.connections = options.connections;
       if (options.keepAliveTimeoutMillis !== undefined) agentOptions.keepAliveTimeout = options.keepAliveTimeoutMillis;
       if (options.connect !== undefined) agentOptions.connect = options.connect;
-      this.dispatcher = options.proxyFromEnv === true ? envProxyAgent(agentOptions) : new (undici().Agent)(agentOptions);
+      this.agentOptions = { options: agentOptions, proxyFromEnv: options.proxyFromEnv === true };
       this.ownsDispatcher = true;
     }
+  }
+
+  private get dispatcher(): Dispatcher {
+    if (this.created === undefined) {
+      const { options, proxyFromEnv } = this.agentOptions!;
+      this.created = proxyFromEnv ? envProxyAgent(options) : new (undici().Agent)(options);
+    }
+    return this.created;
   }
 
   get isClosed(): boolean {
@@ -366,9 +377,9 @@ export class HttpClient {
     this.inFlight.clear();
     for (const h of Array.from(this.inFlightHandlers)) h.fail(reason);
     this.inFlightHandlers.clear();
-    if (this.ownsDispatcher) {
+    if (this.ownsDispatcher && this.created !== undefined) {
       try {
-        await this.dispatcher.destroy(reason);
+        await this.created.destroy(reason);
       } catch {
         // already destroyed
       }
