@@ -16,7 +16,6 @@ import type { FlagPersistence } from './persistence';
 import { type EvaluationHook, HookRunner } from './hooks';
 import type { EvaluationDetails } from '../engine/details';
 import { internalsOf, type LocalClientInternals } from './internals';
-import { unrefConnector } from './unref-connector';
 import { createMetricsSink, type MetricsSink } from '../metrics';
 import { ClientEvents, type ClientStatus, type LocalClientEventName, type LocalClientListener } from './events';
 import { dependentsOf, diffSnapshots } from './flag-diff';
@@ -176,7 +175,8 @@ export class LocalEvaluationClient {
       this.config.dispatcher
         ? { dispatcher: this.config.dispatcher }
         : {
-            connect: unrefConnector(this.config.connect),
+            connect: this.config.connect,
+            unrefSockets: true,
             connections: this.config.connections,
             proxyFromEnv: this.config.proxyFromEnv,
           },

@@ -1,8 +1,11 @@
 /**
  * HTTP for every client in the SDK (remote fetch, flag poller, stream,
- * cohort download): undici with one keep-alive Agent per HttpClient, a total
+ * cohort download): one keep-alive connection pool per HttpClient, a total
  * deadline per request, abort through AbortSignal, and close() that aborts
- * whatever is still in flight.
+ * whatever is still in flight. Buffered requests of the default
+ * configuration go through Node's http module (node-http.ts: much lighter);
+ * streams, a caller's dispatcher, proxies from the environment and custom
+ * connectors through undici.
  *
  * Non-2xx statuses are returned, not thrown: each caller decides what a
  * status means. Transport failures (timeout, reset, refused, abort, close)
@@ -11,7 +14,9 @@
 import type * as Undici from 'undici';
 import type { Agent, Dispatcher, Pool } from 'undici';
 import { lazy } from './lazy';
+import { isTlsOnly, NodeHttpTransport } from './node-http';
 import { undici } from './undici';
+import { unrefConnector } from './unref-connector';
 import type { Readable } from 'node:stream';
 
 export type FetchErrorCode =
@@ -72,6 +77,11 @@ export interface HttpClientOptions {
   keepAliveTimeoutMillis?: number;
   /** TLS/socket options for the client's own Agent (undici `connect` options). */
   connect?: Agent.Options['connect'];
+  /**
+   * Sockets of the client's own Agent never keep the process alive: for
+   * background clients (polling, streaming, cohorts, event upload).
+   */
+  unrefSockets?: boolean;
   /**
    * Route requests through HTTP_PROXY / HTTPS_PROXY (lower-case names win), except for hosts in NO_PROXY
    * (undici's EnvHttpProxyAgent). Only for the client's own Agent.
@@ -148,7 +158,7 @@ function abortedError(signal: AbortSignal): FetchError {
  */
 class BufferingHandler implements Dispatcher.DispatchHandler {
   target = '';
-  private controller: Dispatcher.DispatchController | undefined;
+  private abortRequest: ((error: Error) => void) | undefined;
   private pendingAbort: Error | undefined;
   private settled = false;
   private status = 0;
@@ -176,18 +186,23 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
     signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  /** Settle with an error now and abort the request (at once, or as soon as undici starts it). */
+  /** Settle with an error now and abort the request (at once, or as soon as it starts). */
   fail(error: FetchError): void {
     if (this.settled) return;
     this.finish();
     this.reject(error);
-    if (this.controller) this.controller.abort(error);
+    if (this.abortRequest) this.abortRequest(error);
     else this.pendingAbort = error;
   }
 
+  /** The request started; `abort` cancels it. */
+  started(abort: (error: Error) => void): void {
+    this.abortRequest = abort;
+    if (this.pendingAbort) abort(this.pendingAbort);
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.pendingAbort) controller.abort(this.pendingAbort);
+    this.started((error) => controller.abort(error));
   }
 
   onResponseStart(
@@ -204,14 +219,17 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (this.settled) return;
-    this.finish();
     const chunks = this.chunks;
-    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    this.resolve({ status: this.status, headers: this.headers, body });
+    this.complete({ status: this.status, headers: this.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  complete(response: HttpResponse): void {
+    if (this.settled) return;
+    this.finish();
+    this.resolve(response);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     if (this.settled) return;
     this.finish();
     this.reject(
@@ -257,8 +275,10 @@ function envProxyAgent(agentOptions: Agent.Options): Dispatcher {
 export class HttpClient {
   /** The caller's dispatcher, or ours once created. */
   private created: Dispatcher | undefined;
-  /** Options of our own Agent, created at the first request: undici is not loaded before a client makes one. */
+  /** Options of our own undici Agent, created at its first request: undici is not loaded before one. */
   private readonly agentOptions: { options: Agent.Options; proxyFromEnv: boolean } | undefined;
+  /** Buffered requests of the default configuration (no dispatcher, no proxy from env, TLS options only). */
+  private readonly node: NodeHttpTransport | undefined;
   private readonly ownsDispatcher: boolean;
   private readonly inFlight = new Set<AbortController>();
   private readonly inFlightHandlers = new Set<BufferingHandler>();
@@ -272,9 +292,20 @@ export class HttpClient {
       const agentOptions: Agent.Options = {};
       if (options.connections !== undefined) agentOptions.connections = options.connections;
       if (options.keepAliveTimeoutMillis !== undefined) agentOptions.keepAliveTimeout = options.keepAliveTimeoutMillis;
-      if (options.connect !== undefined) agentOptions.connect = options.connect;
-      this.agentOptions = { options: agentOptions, proxyFromEnv: options.proxyFromEnv === true };
+      const connect = options.connect;
+      if (options.unrefSockets === true && typeof connect !== 'function') agentOptions.connect = unrefConnector(connect);
+      else if (connect !== undefined) agentOptions.connect = connect;
+      const proxyFromEnv = options.proxyFromEnv === true;
+      this.agentOptions = { options: agentOptions, proxyFromEnv };
       this.ownsDispatcher = true;
+      if (!proxyFromEnv && isTlsOnly(connect)) {
+        this.node = new NodeHttpTransport({
+          connections: options.connections,
+          keepAliveTimeoutMillis: options.keepAliveTimeoutMillis,
+          tls: connect,
+          unrefSockets: options.unrefSockets,
+        });
+      }
     }
   }
 
@@ -323,6 +354,19 @@ export class HttpClient {
         handler.watch(signal);
       }
       this.inFlightHandlers.add(handler);
+      const node = this.node;
+      if (node !== undefined) {
+        try {
+          const abort = node.send(
+            { origin, path, method: req.method ?? 'GET', headers: req.headers, body: req.body ?? null },
+            (err, response) => (err ? handler.onResponseError(undefined, err) : handler.complete(response as HttpResponse)),
+          );
+          handler.started(abort);
+        } catch (e) {
+          handler.fail(new FetchError(undefined, `Request failed (${path}): ${describe(e)}`, { code: 'NETWORK', cause: e }));
+        }
+        return;
+      }
       try {
         this.dispatcher.dispatch(
           { origin, path, method: req.method ?? 'GET', headers: req.headers, body: req.body ?? null },
@@ -377,6 +421,7 @@ export class HttpClient {
     this.inFlight.clear();
     for (const h of Array.from(this.inFlightHandlers)) h.fail(reason);
     this.inFlightHandlers.clear();
+    this.node?.close();
     if (this.ownsDispatcher && this.created !== undefined) {
       try {
         await this.created.destroy(reason);

@@ -109,12 +109,15 @@ describe('what require() of the package loads', () => {
     expect(afterSteps.packages).not.toContain('undici');
   });
 
-  it('the first request loads undici', () => {
-    const { afterSteps } = loadedBy(`
-      const client = sdk.Experiment.initializeLocal('k', { serverUrl: 'http://127.0.0.1:1', logLevel: 0, loggerProvider: silent, startTimeoutMillis: 2000 });
+  it("a polling client's requests go through Node's http, without undici; streaming loads undici", () => {
+    const start = (options: string): string => `
+      const client = sdk.Experiment.initializeLocal('k', { serverUrl: 'http://127.0.0.1:1', ${options} logLevel: 0, loggerProvider: silent, startTimeoutMillis: 2000 });
       await client.start().catch(() => undefined);
-      client.stop();`);
-    expect(afterSteps.packages).toContain('undici');
+      client.stop();`;
+    const polling = loadedBy(start('')).afterSteps;
+    expect(polling.builtins).toContain('http');
+    expect(polling.packages).not.toContain('undici');
+    expect(loadedBy(start('streamUpdates: true,')).afterSteps.packages).toContain('undici');
   });
 });
 

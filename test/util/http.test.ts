@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
@@ -5,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FetchError, HttpClient, splitUrl } from '../../src/util/http';
 import { FLAGS } from '../dev-server/fixtures';
 import { guardUnhandledRejections, useLocalServer } from '../support';
+import { makeTlsFiles } from '../support/redis';
 
 guardUnhandledRejections();
 
@@ -204,5 +207,43 @@ describe('HttpClient', () => {
     expect(e.cause).toBe(cause);
     expect(e.attempts).toBe(3);
     expect(new FetchError(undefined, 'down').code).toBe('NETWORK');
+  });
+});
+
+// Buffered requests of the default configuration go through Node's https (TLS options carried over);
+// streams through undici: both must honour the same `connect` TLS options.
+describe('HttpClient over TLS', () => {
+  let https: HttpsServer;
+  let url: string;
+  let ca: string;
+  beforeEach(async () => {
+    const files = await makeTlsFiles();
+    ca = readFileSync(files.ca, 'utf8');
+    https = createHttpsServer({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, (req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ path: req.url, method: req.method }));
+    });
+    await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(https.address() as { port: number }).port}`;
+  });
+  afterEach(async () => {
+    https.closeAllConnections();
+    await new Promise((resolve) => https.close(resolve));
+  });
+
+  it('request() and stream() trust the CA given in connect, and only it', async () => {
+    const trusting = new HttpClient({ connect: { ca } });
+    const res = await trusting.request({ url: url + '/a?b=1', method: 'POST', body: 'x' });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body.toString())).toEqual({ path: '/a?b=1', method: 'POST' });
+    const stream = await trusting.stream({ url: url + '/s' });
+    expect(stream.status).toBe(200);
+    stream.abort();
+    await trusting.close();
+
+    const strict = new HttpClient();
+    expect((await rejection(strict.request({ url: url + '/a' }))).code).toBe('NETWORK');
+    expect((await rejection(strict.stream({ url: url + '/a' }))).code).toBe('NETWORK');
+    await strict.close();
   });
 });
