@@ -177,6 +177,7 @@ export class LocalEvaluationClient {
         : {
             connect: this.config.connect,
             unrefSockets: true,
+            nodeHttp: true,
             connections: this.config.connections,
             proxyFromEnv: this.config.proxyFromEnv,
           },

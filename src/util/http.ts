@@ -2,10 +2,10 @@
  * HTTP for every client in the SDK (remote fetch, flag poller, stream,
  * cohort download): one keep-alive connection pool per HttpClient, a total
  * deadline per request, abort through AbortSignal, and close() that aborts
- * whatever is still in flight. Buffered requests of the default
- * configuration go through Node's http module (node-http.ts: much lighter);
- * streams, a caller's dispatcher, proxies from the environment and custom
- * connectors through undici.
+ * whatever is still in flight. Through undici, except the buffered
+ * requests of background clients (nodeHttp: polling, cohorts), which go
+ * through Node's http module when the configuration allows (node-http.ts:
+ * much lighter, less throughput).
  *
  * Non-2xx statuses are returned, not thrown: each caller decides what a
  * status means. Transport failures (timeout, reset, refused, abort, close)
@@ -82,6 +82,13 @@ export interface HttpClientOptions {
    * background clients (polling, streaming, cohorts, event upload).
    */
   unrefSockets?: boolean;
+  /**
+   * Send buffered requests with Node's http/https instead of undici, unless
+   * a dispatcher, proxyFromEnv or non-TLS connect options need undici: a
+   * fraction of undici's memory (its WebAssembly HTTP parser), for clients
+   * whose request rate is low (a poll every 30 s). Streams use undici.
+   */
+  nodeHttp?: boolean;
   /**
    * Route requests through HTTP_PROXY / HTTPS_PROXY (lower-case names win), except for hosts in NO_PROXY
    * (undici's EnvHttpProxyAgent). Only for the client's own Agent.
@@ -277,7 +284,7 @@ export class HttpClient {
   private created: Dispatcher | undefined;
   /** Options of our own undici Agent, created at its first request: undici is not loaded before one. */
   private readonly agentOptions: { options: Agent.Options; proxyFromEnv: boolean } | undefined;
-  /** Buffered requests of the default configuration (no dispatcher, no proxy from env, TLS options only). */
+  /** With nodeHttp: buffered requests over Node's http (no dispatcher, no proxy from env, TLS options only). */
   private readonly node: NodeHttpTransport | undefined;
   private readonly ownsDispatcher: boolean;
   private readonly inFlight = new Set<AbortController>();
@@ -298,7 +305,7 @@ export class HttpClient {
       const proxyFromEnv = options.proxyFromEnv === true;
       this.agentOptions = { options: agentOptions, proxyFromEnv };
       this.ownsDispatcher = true;
-      if (!proxyFromEnv && isTlsOnly(connect)) {
+      if (options.nodeHttp === true && !proxyFromEnv && isTlsOnly(connect)) {
         this.node = new NodeHttpTransport({
           connections: options.connections,
           keepAliveTimeoutMillis: options.keepAliveTimeoutMillis,

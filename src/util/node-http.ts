@@ -1,12 +1,13 @@
 /**
- * Buffered requests over Node's own http/https modules, for HttpClient's
- * default configuration (no caller dispatcher, no proxy from the environment,
- * TLS options only). Node's HTTP parser is native; undici's is WebAssembly,
- * and undici plus that module's compilation (tiered up on V8's worker
- * threads after the first responses) grow a process by ~20 MB of RSS and
- * ~2 MB of V8 heap, more than a whole polling client otherwise costs.
- * Streaming responses (SSE, cohort downloads) and every other configuration
- * still go through undici (see http.ts).
+ * Buffered requests over Node's own http/https modules, for HttpClients of
+ * background clients (`nodeHttp`: the local client's polling and cohort
+ * requests) with no caller dispatcher, no proxy from the environment and TLS
+ * options only. Node's HTTP parser is native; undici's is WebAssembly, and
+ * undici plus that module's compilation (tiered up on V8's worker threads
+ * after the first responses) grow a process by ~10-20 MB of RSS and ~2 MB of
+ * V8 heap, more than a whole polling client otherwise costs. undici stays
+ * for throughput (the remote client), streams and every other configuration
+ * (see http.ts).
  *
  * Same contract as undici's path: one keep-alive Agent per protocol per
  * HttpClient (idle sockets closed after keepAliveTimeoutMillis, at most

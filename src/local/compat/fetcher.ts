@@ -49,7 +49,7 @@ export class FlagConfigFetcher {
     if (this.httpClient) {
       ({ status, body } = await this.httpClient.request(url, 'GET', headers, '', FLAG_CONFIG_TIMEOUT_MILLIS));
     } else {
-      sharedHttp ??= new HttpClient({ unrefSockets: true });
+      sharedHttp ??= new HttpClient({ unrefSockets: true, nodeHttp: true });
       const response = await sharedHttp.request({ url, method: 'GET', headers, timeoutMillis: FLAG_CONFIG_TIMEOUT_MILLIS });
       status = response.status;
       body = response.body.toString('utf8');
