@@ -13,12 +13,11 @@ import type { Logger } from '../util/logger';
 import { enrichUser } from './cohort-utils';
 import type { Tracking } from './exposure';
 import type { FlagPersistence } from './persistence';
-import { type EvaluationHook, HookRunner } from './hooks';
+import type { EvaluationHook, HookRunner } from './hooks';
 import type { EvaluationDetails } from '../engine/details';
 import { internalsOf, type LocalClientInternals } from './internals';
 import { createMetricsSink, type MetricsSink } from '../metrics';
 import { ClientEvents, type ClientStatus, type LocalClientEventName, type LocalClientListener } from './events';
-import { dependentsOf, diffSnapshots } from './flag-diff';
 import { StatusTracker } from './status';
 import { type Installed, SnapshotHolder } from './sources/snapshot-holder';
 import { planSources } from './sources/plan';
@@ -29,12 +28,14 @@ import { isPermanentSourceError, type SourcePlan } from './sources/types';
 import type { ProxyMemberships } from '../proxy/memberships';
 import { lazy } from '../util/lazy';
 
-// Loaded when a client is configured for them (or evaluateV2Details is first called): `require()`
-// of the package loads only what a polling client evaluating flags needs.
+// Loaded when a client is configured for them (hooks, update listeners, evaluateV2Details...):
+// `require()` of the package loads only what a polling client evaluating flags needs.
 /* eslint-disable @typescript-eslint/no-require-imports -- literal requires, loaded lazily, visible to bundlers and file tracers */
 const loadCohortStore = lazy(() => require('../engine/cohort-store') as typeof import('../engine/cohort-store'));
 const loadExposure = lazy(() => require('./exposure') as typeof import('./exposure'));
 const loadPersistence = lazy(() => require('./persistence') as typeof import('./persistence'));
+const loadHooks = lazy(() => require('./hooks') as typeof import('./hooks'));
+const loadFlagDiff = lazy(() => require('./flag-diff') as typeof import('./flag-diff'));
 const loadDetails = lazy(() => require('../engine/details') as typeof import('../engine/details'));
 const loadMemberships = lazy(() => require('../proxy/memberships') as typeof import('../proxy/memberships'));
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -219,7 +220,7 @@ export class LocalEvaluationClient {
       this.persistence.save(next.payload, store ? store.ids().map((id) => store.info(id)) : []);
     }
     if (!this.events.hasUpdateListeners()) return;
-    const diff = diffSnapshots(previous?.snapshot, next.snapshot);
+    const diff = loadFlagDiff().diffSnapshots(previous?.snapshot, next.snapshot);
     this.emitUpdate(diff.added, diff.removed, diff.changed, next.from);
   }
 
@@ -244,7 +245,7 @@ export class LocalEvaluationClient {
       }
     }
     if (keys.length === 0) return;
-    const all = [...keys, ...dependentsOf(current.snapshot, keys, new Set(keys))];
+    const all = [...keys, ...loadFlagDiff().dependentsOf(current.snapshot, keys, new Set(keys))];
     this.emitUpdate([], [], all, 'cohort');
   }
 
@@ -526,7 +527,7 @@ export class LocalEvaluationClient {
    * evaluateV2Details). See docs/hooks.md.
    */
   addHook(hook: EvaluationHook): void {
-    const runner = this.hooks ?? new HookRunner(this.logger);
+    const runner = this.hooks ?? new (loadHooks().HookRunner)(this.logger);
     runner.add(hook);
     if (runner.size > 0) this.hooks = runner;
   }

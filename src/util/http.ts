@@ -14,9 +14,22 @@
 import type * as Undici from 'undici';
 import type { Agent, Dispatcher, Pool } from 'undici';
 import { lazy } from './lazy';
-import { isTlsOnly, NodeHttpTransport } from './node-http';
-import { undici } from './undici';
-import { unrefConnector } from './unref-connector';
+import type { NodeHttpTransport } from './node-http';
+import { TLS_KEYS } from '../config/transport';
+
+// Each transport is loaded when a client first needs it.
+/* eslint-disable @typescript-eslint/no-require-imports -- literal requires, loaded lazily, visible to bundlers and file tracers */
+const loadNodeHttp = lazy(() => require('./node-http') as typeof import('./node-http'));
+const undici = lazy(() => (require('./undici') as typeof import('./undici')).undici());
+const loadUnrefConnector = lazy(() => require('./unref-connector') as typeof import('./unref-connector'));
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** True when these undici `connect` options are plain TLS options Node's https can take. */
+function isTlsOnly(connect: unknown): connect is Record<string, unknown> | undefined {
+  if (connect === undefined) return true;
+  if (typeof connect !== 'object' || connect === null) return false;
+  return Object.keys(connect).every((k) => (TLS_KEYS as readonly string[]).includes(k));
+}
 import type { Readable } from 'node:stream';
 
 export type FetchErrorCode =
@@ -283,7 +296,7 @@ export class HttpClient {
   /** The caller's dispatcher, or ours once created. */
   private created: Dispatcher | undefined;
   /** Options of our own undici Agent, created at its first request: undici is not loaded before one. */
-  private readonly agentOptions: { options: Agent.Options; proxyFromEnv: boolean } | undefined;
+  private readonly agentOptions: { options: Agent.Options; proxyFromEnv: boolean; unrefSockets: boolean } | undefined;
   /** With nodeHttp: buffered requests over Node's http (no dispatcher, no proxy from env, TLS options only). */
   private readonly node: NodeHttpTransport | undefined;
   private readonly ownsDispatcher: boolean;
@@ -300,13 +313,12 @@ export class HttpClient {
       if (options.connections !== undefined) agentOptions.connections = options.connections;
       if (options.keepAliveTimeoutMillis !== undefined) agentOptions.keepAliveTimeout = options.keepAliveTimeoutMillis;
       const connect = options.connect;
-      if (options.unrefSockets === true && typeof connect !== 'function') agentOptions.connect = unrefConnector(connect);
-      else if (connect !== undefined) agentOptions.connect = connect;
+      if (connect !== undefined) agentOptions.connect = connect;
       const proxyFromEnv = options.proxyFromEnv === true;
-      this.agentOptions = { options: agentOptions, proxyFromEnv };
+      this.agentOptions = { options: agentOptions, proxyFromEnv, unrefSockets: options.unrefSockets === true };
       this.ownsDispatcher = true;
       if (options.nodeHttp === true && !proxyFromEnv && isTlsOnly(connect)) {
-        this.node = new NodeHttpTransport({
+        this.node = new (loadNodeHttp().NodeHttpTransport)({
           connections: options.connections,
           keepAliveTimeoutMillis: options.keepAliveTimeoutMillis,
           tls: connect,
@@ -318,7 +330,10 @@ export class HttpClient {
 
   private get dispatcher(): Dispatcher {
     if (this.created === undefined) {
-      const { options, proxyFromEnv } = this.agentOptions!;
+      const { options, proxyFromEnv, unrefSockets } = this.agentOptions!;
+      if (unrefSockets && typeof options.connect !== 'function') {
+        options.connect = loadUnrefConnector().unrefConnector(options.connect);
+      }
       this.created = proxyFromEnv ? envProxyAgent(options) : new (undici().Agent)(options);
     }
     return this.created;

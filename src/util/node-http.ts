@@ -27,38 +27,13 @@ const https = lazy(() => require('node:https') as typeof Https);
 /** undici's default idle keep-alive timeout, kept for this path. */
 const DEFAULT_KEEP_ALIVE_MILLIS = 4_000;
 
-/** Node TLS options (`tls.connect`), the only `connect` options this path takes. */
-export const TLS_OPTION_KEYS = [
-  'ca',
-  'cert',
-  'key',
-  'pfx',
-  'passphrase',
-  'rejectUnauthorized',
-  'ciphers',
-  'servername',
-  'minVersion',
-  'maxVersion',
-  'checkServerIdentity',
-  'secureOptions',
-  'ecdhCurve',
-  'crl',
-] as const;
-
 export interface NodeHttpOptions {
   connections?: number;
   keepAliveTimeoutMillis?: number;
-  /** TLS options for https origins (keys from TLS_OPTION_KEYS). */
+  /** TLS options for https origins (Node `tls.connect` options). */
   tls?: Record<string, unknown>;
   /** Sockets never keep the process alive (background clients). */
   unrefSockets?: boolean;
-}
-
-/** True when these undici `connect` options are plain TLS options this path can apply. */
-export function isTlsOnly(connect: unknown): connect is Record<string, unknown> | undefined {
-  if (connect === undefined) return true;
-  if (typeof connect !== 'object' || connect === null) return false;
-  return Object.keys(connect).every((k) => (TLS_OPTION_KEYS as readonly string[]).includes(k));
 }
 
 export interface NodeRequest {

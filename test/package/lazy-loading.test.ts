@@ -95,8 +95,11 @@ describe('what require() of the package loads', () => {
     const lazy = own.filter(
       (m) =>
         /^(redis|proxy|openfeature|opentelemetry|dev-server)\//.test(m) ||
-        /^local\/(stream|cohorts|exposure|persistence|file-source|analytics-transport|release-memory)\.js$/.test(m) ||
-        /^local\/sources\/(file|stream|last-known-good)\.js$/.test(m) ||
+        /^local\/(stream|cohorts|exposure|persistence|file-source|analytics-transport|release-memory|hooks|flag-diff)\.js$/.test(
+          m,
+        ) ||
+        /^local\/sources\/(file|stream|last-known-good|data-source)\.js$/.test(m) ||
+        /^util\/(node-http|undici|unref-connector)\.js$/.test(m) ||
         /^engine\/(js-engine|native-engine|user-json|regex-guard|details|cohort-store)\.js$/.test(m),
     );
     expect(lazy).toEqual([]);
@@ -164,6 +167,18 @@ describe('each feature loads its modules when a client is configured for it', ()
       ]),
     );
     expect(loaded.filter((m) => m.startsWith('redis/'))).toEqual([]);
+  });
+
+  it('a data source, hooks, update listeners', () => {
+    const loaded = newModules(`
+      const td = new sdk.TestData();
+      const client = new sdk.LocalEvaluationClient('k', { dataSource: td, hooks: [{ before() {} }], logLevel: 0, loggerProvider: silent });
+      let updates = 0;
+      client.on('update', () => updates++);
+      await client.start();
+      td.update(td.flag('f').on());
+      if (updates !== 1 || client.evaluateV2({ device_id: 'd' }).f === undefined) throw new Error('no update');`);
+    expect(loaded).toEqual(expect.arrayContaining(['local/sources/data-source.js', 'local/hooks.js', 'local/flag-diff.js']));
   });
 
   it.each([

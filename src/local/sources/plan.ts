@@ -4,7 +4,6 @@
  * stop()), with a fresh HttpClient.
  */
 import { lazy } from '../../util/lazy';
-import { DataSourceSource } from './data-source';
 import { PollSource } from './poll';
 import type { CohortLoader, FlagSource, SourceContext, SourcePlan } from './types';
 
@@ -13,6 +12,7 @@ import type { CohortLoader, FlagSource, SourceContext, SourcePlan } from './type
 /* eslint-disable @typescript-eslint/no-require-imports -- literal requires, loaded lazily, visible to bundlers and file tracers */
 const loadCohorts = lazy(() => require('../cohorts') as typeof import('../cohorts'));
 const loadPersistence = lazy(() => require('../persistence') as typeof import('../persistence'));
+const loadDataSource = lazy(() => require('./data-source') as typeof import('./data-source'));
 const loadFileSource = lazy(() => require('./file') as typeof import('./file'));
 const loadLastKnownGood = lazy(() => require('./last-known-good') as typeof import('./last-known-good'));
 const loadStreamSource = lazy(() => require('./stream') as typeof import('./stream'));
@@ -34,7 +34,7 @@ export function planSources(ctx: SourceContext): SourcePlan {
     return withLastKnownGood(ctx, { primary: fleet, cohorts: fleet });
   }
   if (config.flagsFile !== undefined) primary = new (loadFileSource().FileSource)(ctx, config.flagsFile);
-  else if (config.dataSource !== undefined) primary = new DataSourceSource(config.dataSource);
+  else if (config.dataSource !== undefined) primary = new (loadDataSource().DataSourceSource)(config.dataSource);
   else if (config.streamUpdates) primary = new (loadStreamSource().StreamSource)(ctx);
   else primary = new PollSource(ctx);
 
