@@ -3,9 +3,9 @@
  * cohort download): one keep-alive connection pool per HttpClient, a total
  * deadline per request, abort through AbortSignal, and close() that aborts
  * whatever is still in flight. Through undici, except the buffered
- * requests of background clients (nodeHttp: polling, cohorts), which go
- * through Node's http module when the configuration allows (node-http.ts:
- * much lighter, less throughput).
+ * requests of background clients (nodeHttp: the local client's polling and
+ * proxy lookups), which go through Node's http module when the configuration
+ * allows (node-http.ts: much lighter, less throughput).
  *
  * Non-2xx statuses are returned, not thrown: each caller decides what a
  * status means. Transport failures (timeout, reset, refused, abort, close)

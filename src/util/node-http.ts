@@ -1,7 +1,7 @@
 /**
  * Buffered requests over Node's own http/https modules, for HttpClients of
- * background clients (`nodeHttp`: the local client's polling and cohort
- * requests) with no caller dispatcher, no proxy from the environment and TLS
+ * background clients (`nodeHttp`: the local client's polling and proxy
+ * lookups) with no caller dispatcher, no proxy from the environment and TLS
  * options only. Node's HTTP parser is native; undici's is WebAssembly, and
  * undici plus that module's compilation (tiered up on V8's worker threads
  * after the first responses) grow a process by ~10-20 MB of RSS and ~2 MB of
