@@ -7,7 +7,7 @@ import { createCohortStore, type CohortStore } from '../../src/engine/cohort-sto
 import { loadEngine, type FlagSnapshot } from '../../src/engine';
 import { resolveLocalConfig, type LocalEvaluationConfig } from '../../src/config/local';
 import { buildCohortIndex, type CohortIndex } from '../../src/local/cohort-utils';
-import { enrichUser } from '../../src/local/cohort-utils';
+import { enrichUser } from '../../src/local/cohorts';
 import type { CohortLoader, FlagSink } from '../../src/local/sources/types';
 import type { LocalClientInternals } from '../../src/local/internals';
 import { RedisFleetSource } from '../../src/redis/fleet-source';
