@@ -16,6 +16,7 @@ import type { Agent, Dispatcher, Pool } from 'undici';
 import { lazy } from './lazy';
 import type { NodeHttpTransport } from './node-http';
 import { TLS_KEYS } from '../config/transport';
+import type { Readable } from 'node:stream';
 
 // Each transport is loaded when a client first needs it.
 /* eslint-disable @typescript-eslint/no-require-imports -- literal requires, loaded lazily, visible to bundlers and file tracers */
@@ -30,7 +31,6 @@ function isTlsOnly(connect: unknown): connect is Record<string, unknown> | undef
   if (typeof connect !== 'object' || connect === null) return false;
   return Object.keys(connect).every((k) => (TLS_KEYS as readonly string[]).includes(k));
 }
-import type { Readable } from 'node:stream';
 
 export type FetchErrorCode =
   /** The server answered with a status the caller treats as failure; see statusCode. */
