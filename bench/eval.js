@@ -21,7 +21,9 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const Module = require('module');
+const lib = require('./lib');
+
+const { median, measure, measuredSink, formatNanos: fmt } = lib;
 
 const ROOT = path.resolve(__dirname, '..');
 const SIZES = (process.env.BENCH_SIZES || '10,100,1000')
@@ -39,10 +41,7 @@ const CORPORA = (process.env.BENCH_CORPORA || 'hard,simple')
 const WARMUP_MS = 150;
 const VERIFY_USERS = 24;
 
-function fail(message) {
-  console.error(`bench/eval.js: ${message}`);
-  process.exit(1);
-}
+const fail = (message) => lib.fail('bench/eval.js', message);
 
 // ---------------------------------------------------------------------------------------------------------------
 // The SDKs
@@ -77,26 +76,6 @@ function loadOfficial() {
   } catch (err) {
     fail(`@amplitude/experiment-node-server is not installed (npm install): ${err.message}`);
   }
-}
-
-/** test/support/generator.ts, transpiled in memory (it has no imports). */
-function loadGenerator() {
-  const file = path.join(ROOT, 'test', 'support', 'generator.ts');
-  let ts;
-  try {
-    ts = require('typescript');
-  } catch {
-    fail('the "typescript" devDependency is needed to load test/support/generator.ts (npm install).');
-  }
-  const out = ts.transpileModule(fs.readFileSync(file, 'utf8'), {
-    fileName: file,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
-  });
-  const m = new Module(file, module);
-  m.filename = file;
-  m.paths = Module._nodeModulePaths(path.dirname(file));
-  m._compile(out.outputText, file);
-  return m.exports;
 }
 
 function describeOurEngine(sdk) {
@@ -141,48 +120,8 @@ function firstDifference(expected, actual, p = '$') {
 // Timing
 // ---------------------------------------------------------------------------------------------------------------
 
-let sink = 0;
-
-/** ns per call of fn over the users, for about `ms` milliseconds. */
-function measure(fn, users, ms) {
-  let i = 0;
-  // batch so that one clock read covers >= ~2 ms of work
-  let batch = 1;
-  for (;;) {
-    const t0 = process.hrtime.bigint();
-    for (let k = 0; k < batch; k++) sink += Object.keys(fn(users[i++ % users.length])).length;
-    const dt = Number(process.hrtime.bigint() - t0);
-    if (dt >= 2e6 || batch >= 1 << 20) break;
-    batch *= 2;
-  }
-  let calls = 0;
-  const start = process.hrtime.bigint();
-  const budget = BigInt(Math.round(ms * 1e6));
-  let elapsed = 0n;
-  do {
-    for (let k = 0; k < batch; k++) sink += Object.keys(fn(users[i++ % users.length])).length;
-    calls += batch;
-    elapsed = process.hrtime.bigint() - start;
-  } while (elapsed < budget);
-  return Number(elapsed) / calls;
-}
-
-function warm(fn, users, ms) {
-  const end = Date.now() + ms;
-  let i = 0;
-  while (Date.now() < end) for (let k = 0; k < 8; k++) sink += Object.keys(fn(users[i++ % users.length])).length;
-}
-
-function median(xs) {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function fmt(ns) {
-  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
-  if (ns >= 1e3) return `${(ns / 1e3).toFixed(ns >= 1e5 ? 0 : ns >= 1e4 ? 1 : 2)} µs`;
-  return `${ns.toFixed(0)} ns`;
-}
+/** The measured function: one evaluateV2 call, counting the variants so the result is used. */
+const countingVariants = (evaluate) => (user) => Object.keys(evaluate(user)).length;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Main
@@ -191,7 +130,7 @@ function fmt(ns) {
 function main() {
   const ours = loadOurs();
   const official = loadOfficial();
-  const gen = loadGenerator();
+  const gen = lib.loadGenerator('bench/eval.js');
 
   const cpu = (os.cpus()[0] && os.cpus()[0].model) || 'unknown CPU';
   console.log(`evaluateV2 per call: amplitude-experiment-native vs @amplitude/experiment-node-server 1.13.6`);
@@ -259,18 +198,18 @@ function main() {
         const evaluated = Object.keys(theirs.evaluateV2(structuredClone(users[0]), cs.keys)).length;
         const fOfficial = (u) => theirs.evaluateV2(u, cs.keys);
         const fOurs = (u) => mine.evaluateV2(u, cs.keys);
-        warm(fOfficial, users, WARMUP_MS);
-        warm(fOurs, users, WARMUP_MS);
+        measure(countingVariants(fOfficial), users, WARMUP_MS);
+        measure(countingVariants(fOurs), users, WARMUP_MS);
         const tOfficial = [];
         const tOurs = [];
         for (let r = 0; r < ROUNDS; r++) {
           // alternate who goes first, so drift on a shared machine hits both
           if (r % 2 === 0) {
-            tOfficial.push(measure(fOfficial, users, CELL_MS / ROUNDS));
-            tOurs.push(measure(fOurs, users, CELL_MS / ROUNDS));
+            tOfficial.push(measure(countingVariants(fOfficial), users, CELL_MS / ROUNDS));
+            tOurs.push(measure(countingVariants(fOurs), users, CELL_MS / ROUNDS));
           } else {
-            tOurs.push(measure(fOurs, users, CELL_MS / ROUNDS));
-            tOfficial.push(measure(fOfficial, users, CELL_MS / ROUNDS));
+            tOurs.push(measure(countingVariants(fOurs), users, CELL_MS / ROUNDS));
+            tOfficial.push(measure(countingVariants(fOfficial), users, CELL_MS / ROUNDS));
           }
         }
         const o = median(tOfficial);
@@ -297,7 +236,7 @@ function main() {
   for (const row of table) console.log(line(row));
   console.log('\nresults = variants returned for the first user; ratio > 1 means this SDK is faster.');
   for (const w of warnings) console.log(w);
-  if (sink === -1) console.log(''); // keep results observable
+  if (measuredSink() === -1) console.log(''); // keep results observable
   process.exit(0); // clients may hold timers; the numbers are printed
 }
 

@@ -16,18 +16,12 @@
 // Rounds alternate the order of the two SDKs; the table shows medians and ratios
 // (this package / official: lower is better). Targets: require <= 1/3, rss and heap <= 1.
 
-const { execFile } = require('child_process');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
 const OURS = 'amplitude-experiment-native';
 const OFFICIAL = '@amplitude/experiment-node-server';
 const API_KEY = 'server-load-bench';
-
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
 function makeFlags(n) {
   const flags = [];
@@ -93,41 +87,29 @@ async function child(which, serverUrl, evals) {
   const after = process.memoryUsage();
   client.stop();
   const engine = which === 'ours' ? sdk.diagnose().engine : 'experiment-core';
+  // The RESULT line bench/lib.js's runChild reads (written here: the child loads nothing but the SDK under test).
   process.stdout.write(
-    JSON.stringify({ requireMs, coldStartMs, rss: after.rss - before.rss, heap: after.heapUsed - before.heapUsed, on, engine }) +
+    'RESULT ' +
+      JSON.stringify({
+        requireMs,
+        coldStartMs,
+        rss: after.rss - before.rss,
+        heap: after.heapUsed - before.heapUsed,
+        on,
+        engine,
+      }) +
       '\n',
   );
   // Whatever the SDK left open (an agent's keep-alive socket) must not stretch the run.
   process.exit(0);
 }
 
-function runChild(which, url, evals) {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--expose-gc', __filename, '--child', which, url, String(evals)],
-      { cwd: root },
-      (err, stdout, stderr) => {
-        if (err) return reject(new Error(`${which} child failed: ${err.message}\n${stderr}`));
-        try {
-          resolve(JSON.parse(stdout.trim().split('\n').pop()));
-        } catch {
-          reject(new Error(`${which} child printed no result:\n${stdout}\n${stderr}`));
-        }
-      },
-    );
-  });
-}
-
-function median(xs) {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 async function main() {
-  const rounds = Number(arg('--rounds', 7));
-  const evals = Number(arg('--evals', 10_000));
-  const nflags = Number(arg('--flags', 5));
+  // Only the parent uses the shared bench module: in a child it would load built-ins before the timed require().
+  const { arg, median, runChild } = require('./lib');
+  const rounds = arg('--rounds', 7);
+  const evals = arg('--evals', 10_000);
+  const nflags = arg('--flags', 5);
   let createLocalServer;
   try {
     ({ createLocalServer } = require(require.resolve(`${OURS}/dev-server`, { paths: [root] })));
@@ -140,7 +122,7 @@ async function main() {
   try {
     for (let r = 0; r < rounds; r++) {
       for (const which of r % 2 ? ['official', 'ours'] : ['ours', 'official'])
-        results[which].push(await runChild(which, server.url, evals));
+        results[which].push(await runChild(__filename, [which, server.url, String(evals)]));
     }
   } finally {
     await server.close();
