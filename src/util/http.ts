@@ -171,6 +171,11 @@ function abortedError(signal: AbortSignal): FetchError {
   });
 }
 
+/** A transport failure (refused, reset, DNS...) of the request to `target`. */
+function networkError(target: string, cause: unknown): FetchError {
+  return new FetchError(undefined, `Request failed (${target}): ${describe(cause)}`, { code: 'NETWORK', cause });
+}
+
 /**
  * Collects one response. Settles its promise exactly once: on the response's
  * end, on an undici error, or on fail() (timeout, caller abort, close), in
@@ -252,11 +257,7 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     if (this.settled) return;
     this.finish();
-    this.reject(
-      error instanceof FetchError
-        ? error
-        : new FetchError(undefined, `Request failed (${this.target}): ${describe(error)}`, { code: 'NETWORK', cause: error }),
-    );
+    this.reject(error instanceof FetchError ? error : networkError(this.target, error));
   }
 
   private finish(): void {
@@ -376,30 +377,23 @@ export class HttpClient {
         handler.watch(signal);
       }
       this.inFlightHandlers.add(handler);
+      const request = { origin, path, method: req.method ?? 'GET', headers: req.headers, body: req.body ?? null };
       const node = this.node;
       if (node !== undefined) {
         try {
-          const abort = node.send(
-            { origin, path, method: req.method ?? 'GET', headers: req.headers, body: req.body ?? null },
-            (err, response) => (err ? handler.onResponseError(undefined, err) : handler.complete(response as HttpResponse)),
+          const abort = node.send(request, (err, response) =>
+            err ? handler.onResponseError(undefined, err) : handler.complete(response as HttpResponse),
           );
           handler.started(abort);
         } catch (e) {
-          handler.fail(new FetchError(undefined, `Request failed (${path}): ${describe(e)}`, { code: 'NETWORK', cause: e }));
+          handler.fail(networkError(path, e));
         }
         return;
       }
       try {
-        this.dispatcher.dispatch(
-          { origin, path, method: req.method ?? 'GET', headers: req.headers, body: req.body ?? null },
-          handler,
-        );
+        this.dispatcher.dispatch(request, handler);
       } catch (e) {
-        handler.fail(
-          this.closed
-            ? closedError(e)
-            : new FetchError(undefined, `Request failed (${path}): ${describe(e)}`, { code: 'NETWORK', cause: e }),
-        );
+        handler.fail(this.closed ? closedError(e) : networkError(path, e));
       }
     });
   }
@@ -528,7 +522,6 @@ export class HttpClient {
     if (controller.signal.aborted && controller.signal.reason instanceof FetchError) return controller.signal.reason;
     if (e instanceof FetchError) return e;
     if (this.closed) return new FetchError(undefined, CLOSED_MESSAGE, { code: 'CLOSED', cause: e });
-    const target = req.path ?? (req.url !== undefined ? String(req.url) : '');
-    return new FetchError(undefined, `Request failed (${target}): ${describe(e)}`, { code: 'NETWORK', cause: e });
+    return networkError(req.path ?? (req.url !== undefined ? String(req.url) : ''), e);
   }
 }
