@@ -140,8 +140,8 @@ function run(cmd: string, args: string[], timeoutMillis = 20_000): Promise<strin
   });
 }
 
-export async function makeTlsFiles(): Promise<TlsFiles> {
-  const dir = tempDir('redis-tls-');
+/** A self-signed certificate for 127.0.0.1/localhost, written into `dir` (by default a folder stopAllRedis removes). */
+export async function makeTlsFiles(dir = tempDir('redis-tls-')): Promise<TlsFiles> {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   await run('openssl', [

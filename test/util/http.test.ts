@@ -6,7 +6,7 @@ import { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FetchError, HttpClient, type HttpClientOptions, splitUrl } from '../../src/util/http';
 import { FLAGS } from '../dev-server/fixtures';
-import { guardUnhandledRejections, useLocalServer } from '../support';
+import { guardUnhandledRejections, useLocalServer, useTempDir } from '../support';
 import { makeTlsFiles } from '../support/redis';
 
 guardUnhandledRejections();
@@ -223,8 +223,9 @@ describe.each(TRANSPORTS)('HttpClient (%s) over TLS', (_transport, base) => {
   let https: HttpsServer;
   let url: string;
   let ca: string;
+  const certs = useTempDir('tls');
   beforeEach(async () => {
-    const files = await makeTlsFiles();
+    const files = await makeTlsFiles(certs.path);
     ca = readFileSync(files.ca, 'utf8');
     https = createHttpsServer({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, (req, res) => {
       res.setHeader('content-type', 'application/json');
