@@ -47,6 +47,7 @@ void Evaluator::beginCall(const Snapshot& snapshot, ScriptHost& host) {
     slotValue_.resize(snapshot.selectorSlots());
     slotScalar_.resize(snapshot.selectorSlots());
   }
+  if (presetSlots_ != nullptr) presetSlotValues();
 }
 
 uint32_t Evaluator::evaluate(const Snapshot& snapshot, ScriptHost& host, const int32_t* keys, uint32_t keyCount,

@@ -43,6 +43,13 @@ class Evaluator {
   // An empty string means no user.
   void setUser(std::string_view userJson);
 
+  // Instead of the whole user: the values of just the context slots `slots`
+  // lists (Snapshot::readSlots), for a call whose flags read nothing else.
+  // `valuesJson` is a JSON array, element i the value at slots[i] (null when
+  // missing), with a leading '!' when it holds tagged values (script_value.h).
+  // `slots` must outlive the next evaluate() call.
+  void setSlotValues(std::string_view valuesJson, const std::vector<int32_t>& slots);
+
   // Evaluates all flags (keys == nullptr) or the given flag indices plus
   // their dependencies. Returns the number of entries written.
   uint32_t evaluate(const Snapshot& snapshot, ScriptHost& host, const int32_t* keys, uint32_t keyCount,
@@ -90,6 +97,7 @@ class Evaluator {
   };
 
   void buildContext(uint32_t user);
+  void presetSlotValues();
   int32_t evaluateFlag(uint32_t flagIndex);
   bool matchCondition(const Condition& c);
   int32_t bucket(const Segment& segment);
@@ -143,6 +151,10 @@ class Evaluator {
   JsonDocument user_;
   JsonParser userParser_;
   uint32_t context_ = kNoNode;
+  // setSlotValues: the slots and the array of their values, stamped as
+  // resolved by the next beginCall.
+  const std::vector<int32_t>* presetSlots_ = nullptr;
+  uint32_t presetValues_ = kNoNode;
   std::vector<uint32_t> pairs_;
 
   // Scratch for coercions; views into these live only within one condition.

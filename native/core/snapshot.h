@@ -144,6 +144,13 @@ class Snapshot {
   int32_t slotParent(uint32_t slot) const { return slotParents_[slot]; }
   const std::string& slotKey(uint32_t slot) const { return slotKeys_[slot]; }
   int32_t indexOf(std::string_view key) const;
+  // The context slots the selectors of a flag's dependency closure read (or
+  // of every flag: allReadSlots), each once, in first-use order; a selector
+  // reading the whole context object adds kWholeContext. The host can send
+  // just these values instead of the whole user (Evaluator::setSlotValues).
+  const std::vector<int32_t>& readSlots(uint32_t flag) const { return readSlots_[flag]; }
+  const std::vector<int32_t>& allReadSlots() const { return allReadSlots_; }
+  static constexpr int32_t kWholeContext = -1;
 
  private:
   struct Candidate {
@@ -169,6 +176,7 @@ class Snapshot {
   void buildOrder();
   void buildMergedResults();
   void assignSelectorSlots();
+  void collectReadSlots();
   bool compilingReadsCohorts_ = false;
 
   JsonDocument doc_;
@@ -184,6 +192,8 @@ class Snapshot {
   bool needsAllMerged_ = false;
   std::vector<int32_t> slotParents_;
   std::vector<std::string> slotKeys_;
+  std::vector<std::vector<int32_t>> readSlots_;
+  std::vector<int32_t> allReadSlots_;
 };
 
 Op parseOp(std::string_view op);
