@@ -170,6 +170,7 @@ class Evaluator {
   std::vector<std::string_view> sorted_;
   JsonDocument listDoc_;
   JsonParser listParser_;
+  SimpleRegex::Scratch regexScratch_;
 };
 
 }  // namespace experiment

@@ -366,6 +366,12 @@ bool Evaluator::matchString(std::string_view s, const Condition& c, ScalarCache*
 }
 
 RegexResult Evaluator::regexTest(int32_t regexId, std::string_view s, ScalarCache* cache) {
+  if (regexId >= 0) {
+    // Linear time and exact for its subset: no call into V8 and no time bound needed.
+    if (const SimpleRegex* simple = snapshot_->simpleRegex(regexId)) {
+      return simple->test(s, regexScratch_) ? RegexResult::Match : RegexResult::NoMatch;
+    }
+  }
   if (cache == nullptr) return host_->regexTest(regexId, s);
   for (const auto& [id, result] : cache->regexMemo) {
     if (id == regexId) return result;

@@ -413,7 +413,10 @@ bool Snapshot::compileCondition(uint32_t node, Condition& c, std::string& reason
       case Op::RegexDoesNotMatch: {
         // One id per distinct pattern: compiled once by the host, remembered once per value.
         auto [it, added] = regexIds_.emplace(f.raw, static_cast<int32_t>(regexPatterns_.size()));
-        if (added) regexPatterns_.push_back(f.raw);
+        if (added) {
+          regexPatterns_.push_back(f.raw);
+          simpleRegexes_.push_back(SimpleRegex::compile(f.raw));
+        }
         f.regexId = it->second;
       } break;
       default:

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include "json_document.h"
 #include "semantic_version.h"
+#include "simple_regex.h"
 
 namespace experiment {
 
@@ -125,6 +127,9 @@ class Snapshot {
   // Regex patterns used by the flags (index = regex id). The host validates
   // them in its own regex engine, then calls finalize with the invalid ids.
   const std::vector<std::string>& regexPatterns() const { return regexPatterns_; }
+  // The pattern with this id when it lies in SimpleRegex's subset (the
+  // evaluator runs those itself), else null (the host's engine runs it).
+  const SimpleRegex* simpleRegex(int32_t id) const { return simpleRegexes_[static_cast<size_t>(id)].get(); }
   // Contains-operator filter values that are not ASCII; the host lower-cases
   // them with JavaScript's toLowerCase (full Unicode) and hands them back.
   std::vector<std::string> nonAsciiContainsValues() const;
@@ -185,6 +190,7 @@ class Snapshot {
   std::vector<RejectedFlag> rejected_;
   std::vector<std::string> regexPatterns_;
   std::unordered_map<std::string, int32_t> regexIds_;
+  std::vector<std::unique_ptr<SimpleRegex>> simpleRegexes_;
   std::vector<uint32_t> allOrder_;
   std::vector<std::vector<uint32_t>> closures_;
   std::unordered_map<std::string, uint32_t> index_;

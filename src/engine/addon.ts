@@ -24,6 +24,8 @@ export interface NativeInternals {
   numberToString(value: number): string;
   stringToNumber(text: string): number;
   compareStrings(a: string, b: string): number;
+  /** The native regex subset (native/core/simple_regex.h): 1 / 0 as RegExp.test, -1 outside the subset. */
+  regexTest(pattern: string, subject: string): number;
 }
 
 /**
