@@ -171,6 +171,25 @@ describe('SlotPlanner', () => {
     expect(plan?.read({ groups: { org: [] } })).toBe('#[null,null]');
   });
 
+  it('the compiled reader and the interpreted ops (used where code generation is disabled) agree', () => {
+    const full = new SlotPlanner(
+      [-1, 0, 1, -1, 3, 4, 4, 6, -1, 4],
+      ['user', 'user_properties', 'a', 'groups', 'org', 'group_name', 'group_properties', 'plan', 'other', 'cohort_ids'],
+    );
+    const plan = full.plan([2, 1, 0, 5, 7, 6, 4, 3, 8, 9])!;
+    expect(typeof (plan as unknown as { compiled: unknown }).compiled).toBe('function');
+    const interpreted = Object.assign(Object.create(Object.getPrototypeOf(plan) as object) as typeof plan, plan, {
+      compiled: undefined,
+    });
+    let read = 0;
+    for (const [name, user] of users()) {
+      const text = plan.read(user as object);
+      expect(interpreted.read(user as object), name).toBe(text);
+      if (text !== undefined) read++;
+    }
+    expect(read).toBeGreaterThan(20);
+  });
+
   it('tags values JSON cannot hold', () => {
     const text = planner.plan([1])?.read({ a: NaN });
     expect(text?.startsWith('#![')).toBe(true);

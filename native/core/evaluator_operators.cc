@@ -366,18 +366,18 @@ bool Evaluator::matchString(std::string_view s, const Condition& c, ScalarCache*
 }
 
 RegexResult Evaluator::regexTest(int32_t regexId, std::string_view s, ScalarCache* cache) {
-  if (regexId >= 0) {
-    // Linear time and exact for its subset: no call into V8 and no time bound needed.
-    if (const SimpleRegex* simple = snapshot_->simpleRegex(regexId)) {
-      return simple->test(s, regexScratch_) ? RegexResult::Match : RegexResult::NoMatch;
+  if (cache != nullptr) {
+    for (const auto& [id, result] : cache->regexMemo) {
+      if (id == regexId) return result;
     }
   }
-  if (cache == nullptr) return host_->regexTest(regexId, s);
-  for (const auto& [id, result] : cache->regexMemo) {
-    if (id == regexId) return result;
-  }
-  RegexResult r = host_->regexTest(regexId, s);
-  cache->regexMemo.emplace_back(regexId, r);
+  RegexResult r;
+  // Linear time and exact for its subset: no call into V8 and no time bound needed.
+  if (const SimpleRegex* simple = regexId >= 0 ? snapshot_->simpleRegex(regexId) : nullptr)
+    r = simple->test(s, regexScratch_) ? RegexResult::Match : RegexResult::NoMatch;
+  else
+    r = host_->regexTest(regexId, s);
+  if (cache != nullptr) cache->regexMemo.emplace_back(regexId, r);
   return r;
 }
 

@@ -103,10 +103,64 @@ class RegexCompiler {
     if (!emit(root)) return nullptr;
     out_->program_.push_back({SimpleRegex::Kind::Match});
     out_->anchoredStart_ = startsWithBegin(root);
+    findLiterals(root);
     return std::move(out_);
   }
 
  private:
+  // The text of a sequence of code units (no surrogates), or false.
+  static bool literalText(const Node& n, size_t from, size_t to, std::string& out) {
+    std::u16string units;
+    if (n.type == Node::Type::Unit) {
+      units.push_back(n.unit);
+    } else if (n.type == Node::Type::Concat) {
+      for (size_t i = from; i < to; i++) {
+        if (n.kids[i].type != Node::Type::Unit) return false;
+        units.push_back(n.kids[i].unit);
+      }
+    } else {
+      return false;
+    }
+    for (char16_t u : units) {
+      if (u >= 0xd800 && u <= 0xdfff) return false;
+    }
+    out.clear();
+    utf16ToWtf8(units, out);
+    return true;
+  }
+
+  void findLiterals(const Node& root) {
+    using L = SimpleRegex::Literal;
+    std::string text;
+    if (root.type == Node::Type::Alt) {
+      for (const auto& alt : root.kids) {
+        if (!literalText(alt, 0, alt.kids.size(), text) || text.empty()) {
+          out_->literals_.clear();
+          return;
+        }
+        out_->literals_.push_back(text);
+      }
+      out_->literal_ = L::Anywhere;
+      return;
+    }
+    if (root.type == Node::Type::Unit) {
+      literalText(root, 0, 0, text);
+      out_->literals_.push_back(text);
+      out_->literal_ = L::Anywhere;
+      return;
+    }
+    if (root.type != Node::Type::Concat || root.kids.empty()) return;
+    size_t from = 0, to = root.kids.size();
+    const bool begin = root.kids.front().type == Node::Type::Begin;
+    const bool end = root.kids.back().type == Node::Type::End && to > (begin ? 1u : 0u);
+    if (begin) from++;
+    if (end) to--;
+    if (!literalText(root, from, to, text)) return;
+    if (text.empty() && !(begin && end)) return;
+    out_->literals_.push_back(text);
+    out_->literal_ = begin && end ? L::Whole : begin ? L::Prefix : end ? L::Suffix : L::Anywhere;
+  }
+
   static bool startsWithBegin(const Node& n) {
     if (n.type == Node::Type::Begin) return true;
     if (n.type == Node::Type::Concat && !n.kids.empty()) return startsWithBegin(n.kids[0]);
@@ -474,6 +528,22 @@ bool SimpleRegex::Set::contains(char16_t unit) const {
 }
 
 bool SimpleRegex::test(std::string_view subject, Scratch& s) const {
+  switch (literal_) {
+    case Literal::None:
+      break;
+    case Literal::Anywhere:
+      for (const auto& text : literals_) {
+        if (subject.find(text) != std::string_view::npos) return true;
+      }
+      return false;
+    case Literal::Prefix:
+      return subject.substr(0, literals_[0].size()) == literals_[0];
+    case Literal::Suffix:
+      return subject.size() >= literals_[0].size() &&
+             subject.substr(subject.size() - literals_[0].size()) == literals_[0];
+    case Literal::Whole:
+      return subject == literals_[0];
+  }
   const bool ascii = isAscii(subject);
   if (!ascii) wtf8ToUtf16(subject, s.units);
   const size_t n = ascii ? subject.size() : s.units.size();

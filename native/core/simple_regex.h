@@ -53,6 +53,12 @@ class SimpleRegex {
   std::vector<Instruction> program_;
   std::vector<Set> sets_;
   bool anchoredStart_ = false;  // every path begins with ^: one attempt, at 0
+  // Patterns that are plain text (`beta`, `^pro`, `\.com$`, `ü|ö|ä`) without
+  // surrogates are byte searches on the WTF-8 subject (UTF-8 is
+  // self-synchronizing, so a byte match is a code unit match).
+  enum class Literal : uint8_t { None, Anywhere, Prefix, Suffix, Whole };
+  Literal literal_ = Literal::None;
+  std::vector<std::string> literals_;  // Anywhere: any of them; otherwise one
 };
 
 }  // namespace experiment

@@ -20,7 +20,8 @@
 import { valuesJson } from './user-json';
 
 /** What a step gives when the user needs the whole-user path. */
-const DECLINE: unknown = Object.freeze({});
+const DECLINE: Readonly<Record<string, never>> = Object.freeze({});
+type Declined = typeof DECLINE;
 
 const GROUP_KEYS = new Set(['groups', 'group_properties', 'group_cohort_ids']);
 
@@ -143,36 +144,82 @@ function userObject(u: Json): unknown {
   return any ? out : undefined;
 }
 
+/** The helpers a compiled reader calls (see compileReader). */
+const HELPERS = { DECLINE, userObject, groupName, groupMap, groupObject, groupsObject };
+type Reader = (u: Json, h: typeof HELPERS) => unknown[] | Declined;
+
+/**
+ * The ops as one function: straight-line code with the keys as literals
+ * (about 3x faster than interpreting the ops). Undefined where code
+ * generation is disabled; the ops are interpreted then.
+ */
+function compileReader(ops: readonly Op[], outputs: readonly number[]): Reader | undefined {
+  const lines = ops.map((op, i) => {
+    const key = JSON.stringify(op.key);
+    switch (op.step) {
+      case Step.UserProp:
+        return `const r${i} = u[${key}];`;
+      case Step.Prop:
+        return `const r${i} = typeof r${op.from} === 'object' && r${op.from} !== null ? r${op.from}[${key}] : undefined;`;
+      case Step.User:
+        return `const r${i} = h.userObject(u); if (r${i} === h.DECLINE) return r${i};`;
+      case Step.GroupName:
+        return `const r${i} = h.groupName(u, ${key}); if (r${i} === h.DECLINE) return r${i};`;
+      case Step.GroupMap:
+        return `const r${i} = typeof r${op.from} === 'string' ? h.groupMap(u, ${JSON.stringify(op.source)}, ${key}, r${op.from}) : undefined;`;
+      case Step.Group:
+        return `const r${i} = h.groupObject(u, ${key}); if (r${i} === h.DECLINE) return r${i};`;
+      case Step.Groups:
+        return `const r${i} = h.groupsObject(u); if (r${i} === h.DECLINE) return r${i};`;
+      default:
+        return `const r${i} = undefined;`;
+    }
+  });
+  lines.push(`return [${outputs.map((o) => `r${o}`).join(', ')}];`);
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- straight-line reads; every key is a JSON.stringify'd literal
+    return new Function('u', 'h', lines.join('\n')) as Reader;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The reader for one list of slots: `read(user)` gives the '#' argument, or undefined to decline. */
 export class SlotPlan {
+  private readonly compiled: Reader | undefined;
+
   constructor(
     private readonly ops: readonly Op[],
     /** Which op gives the i-th value sent. */
     private readonly outputs: readonly number[],
     /** How deep each sent value sits in the user (user-json's nesting cut). */
     private readonly depths: readonly number[],
-  ) {}
+  ) {
+    this.compiled = compileReader(ops, outputs);
+  }
 
   read(user: object): string | undefined {
     const proto: unknown = Object.getPrototypeOf(user);
     if ((proto !== Object.prototype && proto !== null) || typeof (user as { toJSON?: unknown }).toJSON === 'function') {
       return undefined;
     }
-    const u = user as Json;
-    const r = new Array<unknown>(this.ops.length);
     try {
-      for (let i = 0; i < this.ops.length; i++) {
-        const v = this.run(this.ops[i], u, r);
-        if (v === DECLINE) return undefined;
-        r[i] = v;
-      }
-      const sent = new Array<unknown>(this.outputs.length);
-      for (let i = 0; i < sent.length; i++) sent[i] = r[this.outputs[i]];
-      return '#' + valuesJson(sent, this.depths);
+      const values = this.compiled !== undefined ? this.compiled(user as Json, HELPERS) : this.interpret(user as Json);
+      return values === DECLINE ? undefined : '#' + valuesJson(values as unknown[], this.depths);
     } catch {
       // A getter threw, or JSON.stringify did (a cycle, a BigInt): the whole-user path handles and reports it.
       return undefined;
     }
+  }
+
+  private interpret(u: Json): unknown[] | Declined {
+    const r = new Array<unknown>(this.ops.length);
+    for (let i = 0; i < this.ops.length; i++) {
+      const v = this.run(this.ops[i], u, r);
+      if (v === DECLINE) return DECLINE;
+      r[i] = v;
+    }
+    return this.outputs.map((o) => r[o]);
   }
 
   private run(op: Op, u: Json, r: unknown[]): unknown {
