@@ -128,6 +128,10 @@ class Evaluator {
     std::vector<std::pair<int32_t, RegexResult>> regexMemo;
     std::string lower;  // toLowerCase(text), when lowerReady
   };
+  // The slot's coercions for this call, computed on first use.
+  ScalarCache& scalarCache(size_t slot, const Value& v);
+  // String(value) of a bucketing selector; false when there is none.
+  bool bucketValue(const Selector& selector, std::string_view& out);
   bool matchString(std::string_view s, const Condition& c, ScalarCache* cache = nullptr);
   // The host's regex test, remembered per value for the call when `cache` is given.
   RegexResult regexTest(int32_t regexId, std::string_view s, ScalarCache* cache);

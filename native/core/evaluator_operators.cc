@@ -206,6 +206,48 @@ bool Evaluator::coerceList(const Value& v) {
   return true;
 }
 
+Evaluator::ScalarCache& Evaluator::scalarCache(size_t slot, const Value& v) {
+  ScalarCache& sc = slotScalar_[slot];
+  if (sc.stamp != call_) {
+    sc.stamp = call_;
+    sc.numberReady = sc.versionReady = sc.lowerReady = false;
+    sc.regexMemo.clear();
+    sc.isList = coerceList(v);
+    sc.hasString = !sc.isList && coerceString(v, sc.buffer, sc.text);
+    if (sc.isList) {
+      // Keep the elements for the other conditions on this selector: the
+      // scratch they point into is reused by the next list.
+      sc.listArena.clear();
+      for (std::string_view e : list_) sc.listArena.append(e);
+      sc.list.clear();
+      size_t offset = 0;
+      for (std::string_view e : list_) {
+        sc.list.emplace_back(sc.listArena.data() + offset, e.size());
+        offset += e.size();
+      }
+    }
+  }
+  return sc;
+}
+
+bool Evaluator::bucketValue(const Selector& selector, std::string_view& out) {
+  if (selector.slot >= 0) {
+    // The slot's coercions are shared with the conditions (user_id and
+    // device_id are read by every flag's bucket).
+    const auto slot = static_cast<size_t>(selector.slot);
+    const Value& v = resolveSlot(static_cast<uint32_t>(slot));
+    if (v.kind == Value::Kind::Missing || (v.kind == Value::Kind::Node && v.doc->type(v.id) == JsonType::Null)) {
+      return false;
+    }
+    const ScalarCache& sc = scalarCache(slot, v);
+    if (!sc.isList) {
+      out = sc.text;
+      return sc.hasString;
+    }
+  }
+  return coerceString(select(selector), propBuffer_, out);
+}
+
 bool Evaluator::matchCondition(const Condition& c) {
   if (c.selector.slot >= 0) {
     const size_t slot = static_cast<size_t>(c.selector.slot);
@@ -213,26 +255,7 @@ bool Evaluator::matchCondition(const Condition& c) {
     if (v.kind == Value::Kind::Missing || (v.kind == Value::Kind::Node && v.doc->type(v.id) == JsonType::Null)) {
       return matchNull(c);
     }
-    ScalarCache& sc = slotScalar_[slot];
-    if (sc.stamp != call_) {
-      sc.stamp = call_;
-      sc.numberReady = sc.versionReady = sc.lowerReady = false;
-      sc.regexMemo.clear();
-      sc.isList = coerceList(v);
-      sc.hasString = !sc.isList && coerceString(v, sc.buffer, sc.text);
-      if (sc.isList) {
-        // Keep the elements for the other conditions on this selector: the
-        // scratch they point into is reused by the next list.
-        sc.listArena.clear();
-        for (std::string_view e : list_) sc.listArena.append(e);
-        sc.list.clear();
-        size_t offset = 0;
-        for (std::string_view e : list_) {
-          sc.list.emplace_back(sc.listArena.data() + offset, e.size());
-          offset += e.size();
-        }
-      }
-    }
+    ScalarCache& sc = scalarCache(slot, v);
     items_ = &sc.list;
     if (isSetOp(c.op)) return sc.isList && matchSet(c);
     if (sc.isList) {
