@@ -310,10 +310,7 @@ bool Evaluator::matchString(std::string_view s, const Condition& c, ScalarCache*
       std::string* lower = &lowerBuffer_;
       if (cache != nullptr) lower = &cache->lower;
       if (cache == nullptr || !cache->lowerReady) {
-        if (isAscii(s))
-          asciiLower(s, *lower);
-        else
-          host_->toLowerCase(s, *lower);
+        if (!latin1Lower(s, *lower)) host_->toLowerCase(s, *lower);
         if (cache != nullptr) cache->lowerReady = true;
       }
       bool found = false;

@@ -97,6 +97,15 @@ Napi::Value RegexTest(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), regex->test(toWtf8(info[1].As<Napi::String>()), scratch) ? 1 : 0);
 }
 
+// latin1Lower(text): toLowerCase as the evaluator computes it natively, or
+// null when it leaves the text to the host (tests compare it with V8).
+Napi::Value Latin1Lower(const Napi::CallbackInfo& info) {
+  if (!expectStrings(info, 1)) return info.Env().Undefined();
+  std::string out;
+  if (!latin1Lower(toWtf8(info[0].As<Napi::String>()), out)) return info.Env().Null();
+  return Napi::String::New(info.Env(), out);
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -115,6 +124,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   internals.Set("stringToNumber", Napi::Function::New(env, StringToNumber, "stringToNumber"));
   internals.Set("compareStrings", Napi::Function::New(env, CompareStrings, "compareStrings"));
   internals.Set("regexTest", Napi::Function::New(env, RegexTest, "regexTest"));
+  internals.Set("latin1Lower", Napi::Function::New(env, Latin1Lower, "latin1Lower"));
   exports.Set("internals", internals);
   // Bump with every change to the interface src/engine/native-engine.ts uses
   // (NATIVE_ABI_VERSION there).

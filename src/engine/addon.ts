@@ -26,6 +26,8 @@ export interface NativeInternals {
   compareStrings(a: string, b: string): number;
   /** The native regex subset (native/core/simple_regex.h): 1 / 0 as RegExp.test, -1 outside the subset. */
   regexTest(pattern: string, subject: string): number;
+  /** toLowerCase as the evaluator computes it without V8 (ASCII and Latin-1), or null when it asks V8. */
+  latin1Lower(text: string): string | null;
 }
 
 /**
