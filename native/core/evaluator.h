@@ -102,7 +102,12 @@ class Evaluator {
   bool matchCondition(const Condition& c);
   int32_t bucket(const Segment& segment);
   Value select(const Selector& selector);
-  const Value& resolveSlot(uint32_t slot);
+  // Inline for the common case (resolved earlier in this call): every
+  // condition and bucket on a context path asks.
+  const Value& resolveSlot(uint32_t slot) {
+    return slotStamp_[slot] == call_ ? slotValue_[slot] : resolveSlotSlow(slot);
+  }
+  const Value& resolveSlotSlow(uint32_t slot);
   Value lookup(const Value& from, std::string_view key);
   // String coercion (String(v), or JSON.stringify for objects); false when null.
   bool coerceString(const Value& v, std::string& buffer, std::string_view& out);

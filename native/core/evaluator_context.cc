@@ -266,10 +266,9 @@ Evaluator::Value Evaluator::select(const Selector& selector) {
   return cur;
 }
 
-const Evaluator::Value& Evaluator::resolveSlot(uint32_t slot) {
+const Evaluator::Value& Evaluator::resolveSlotSlow(uint32_t slot) {
   // Context values depend only on the user: each path prefix is resolved once
   // per evaluate call (stamped with the call number).
-  if (slotStamp_[slot] == call_) return slotValue_[slot];
   const int32_t parent = snapshot_->slotParent(slot);
   Value base;
   if (parent < 0) {

@@ -75,8 +75,6 @@ Op parseOp(std::string_view op) {
   return Op::Unknown;
 }
 
-bool isSetOp(Op op) { return op >= Op::SetIs && op <= Op::SetDoesNotContainAny; }
-
 bool Snapshot::parse(std::string_view payload, std::string& error) {
   JsonParser parser(kMaxPayloadDepth, JsonParser::DepthPolicy::Fail);
   std::vector<std::pair<size_t, size_t>> spans;

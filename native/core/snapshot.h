@@ -203,6 +203,6 @@ class Snapshot {
 };
 
 Op parseOp(std::string_view op);
-bool isSetOp(Op op);
+inline bool isSetOp(Op op) { return op >= Op::SetIs && op <= Op::SetDoesNotContainAny; }
 
 }  // namespace experiment
