@@ -19,6 +19,8 @@ const SELECTORS: string[][] = [
   ['context', 'user', 'user_properties', 'arr', '0'],
   ['context', 'user', 'user_properties', 'arr', 'length'],
   ['context', 'user', 'user_properties', 'a', 'getTime'],
+  ['context', 'user', 'user_properties', '__proto__'],
+  ['context', 'user', 'user_properties', 'missing'],
   ['context', 'user', 'user_properties'],
   ['context', 'user', 'created'],
   ['context', 'user'],
@@ -178,9 +180,9 @@ describe('SlotPlanner', () => {
     );
     const plan = full.plan([2, 1, 0, 5, 7, 6, 4, 3, 8, 9])!;
     expect(typeof (plan as unknown as { compiled: unknown }).compiled).toBe('function');
-    const interpreted = Object.assign(Object.create(Object.getPrototypeOf(plan) as object) as typeof plan, plan, {
+    const interpreted = Object.assign(Object.create(Object.getPrototypeOf(plan) as object) as object, plan, {
       compiled: undefined,
-    });
+    }) as typeof plan;
     let read = 0;
     for (const [name, user] of users()) {
       const text = plan.read(user as object);

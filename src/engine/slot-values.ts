@@ -145,7 +145,17 @@ function userObject(u: Json): unknown {
 }
 
 /** The helpers a compiled reader calls (see compileReader). */
-const HELPERS = { DECLINE, userObject, groupName, groupMap, groupObject, groupsObject };
+const HELPERS = {
+  DECLINE,
+  userObject,
+  groupName,
+  groupMap,
+  groupObject,
+  groupsObject,
+  has: hasOwn,
+  proto: Object.getPrototypeOf as (o: object) => unknown,
+  P: Object.prototype as Json,
+};
 type Reader = (u: Json, h: typeof HELPERS) => unknown[] | Declined;
 
 /**
@@ -157,10 +167,21 @@ function compileReader(ops: readonly Op[], outputs: readonly number[]): Reader |
   const lines = ops.map((op, i) => {
     const key = JSON.stringify(op.key);
     switch (op.step) {
+      // A key the object lacks is read on Object.prototype (one shape, so V8 caches the miss) rather than on the
+      // object: dozens of absent keys over many user shapes overflow V8's shared cache of misses otherwise.
       case Step.UserProp:
-        return `const r${i} = u[${key}];`;
-      case Step.Prop:
-        return `const r${i} = typeof r${op.from} === 'object' && r${op.from} !== null ? r${op.from}[${key}] : undefined;`;
+        return `const r${i} = h.has(u, ${key}) ? u[${key}] : h.P[${key}];`;
+      case Step.Prop: {
+        const from = `r${op.from}`;
+        // Object.prototype's own members (the __proto__ accessor among them) are read on the object itself.
+        if (PROTOTYPE_KEYS.has(op.key)) {
+          return `const r${i} = typeof ${from} === 'object' && ${from} !== null ? ${from}[${key}] : undefined;`;
+        }
+        return (
+          `const r${i} = typeof ${from} === 'object' && ${from} !== null ? ` +
+          `(h.has(${from}, ${key}) || h.proto(${from}) !== h.P ? ${from}[${key}] : h.P[${key}]) : undefined;`
+        );
+      }
       case Step.User:
         return `const r${i} = h.userObject(u); if (r${i} === h.DECLINE) return r${i};`;
       case Step.GroupName:
@@ -225,7 +246,8 @@ export class SlotPlan {
   private run(op: Op, u: Json, r: unknown[]): unknown {
     switch (op.step) {
       case Step.UserProp:
-        return u[op.key];
+        // context.user is a plain-object copy: what the user lacks is read on Object.prototype.
+        return hasOwn(u, op.key) ? u[op.key] : (Object.prototype as Json)[op.key];
       case Step.Prop: {
         const from = r[op.from];
         return isObject(from) ? from[op.key] : undefined;
