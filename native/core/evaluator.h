@@ -134,7 +134,12 @@ class Evaluator {
     std::string lower;  // toLowerCase(text), when lowerReady
   };
   // The slot's coercions for this call, computed on first use.
-  ScalarCache& scalarCache(size_t slot, const Value& v);
+  ScalarCache& scalarCache(size_t slot, const Value& v) {
+    ScalarCache& sc = slotScalar_[slot];
+    if (sc.stamp != call_) fillScalarCache(sc, v);
+    return sc;
+  }
+  void fillScalarCache(ScalarCache& sc, const Value& v);
   // String(value) of a bucketing selector; false when there is none.
   bool bucketValue(const Selector& selector, std::string_view& out);
   bool matchString(std::string_view s, const Condition& c, ScalarCache* cache = nullptr);

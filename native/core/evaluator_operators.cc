@@ -206,28 +206,24 @@ bool Evaluator::coerceList(const Value& v) {
   return true;
 }
 
-Evaluator::ScalarCache& Evaluator::scalarCache(size_t slot, const Value& v) {
-  ScalarCache& sc = slotScalar_[slot];
-  if (sc.stamp != call_) {
-    sc.stamp = call_;
-    sc.numberReady = sc.versionReady = sc.lowerReady = false;
-    sc.regexMemo.clear();
-    sc.isList = coerceList(v);
-    sc.hasString = !sc.isList && coerceString(v, sc.buffer, sc.text);
-    if (sc.isList) {
-      // Keep the elements for the other conditions on this selector: the
-      // scratch they point into is reused by the next list.
-      sc.listArena.clear();
-      for (std::string_view e : list_) sc.listArena.append(e);
-      sc.list.clear();
-      size_t offset = 0;
-      for (std::string_view e : list_) {
-        sc.list.emplace_back(sc.listArena.data() + offset, e.size());
-        offset += e.size();
-      }
+void Evaluator::fillScalarCache(ScalarCache& sc, const Value& v) {
+  sc.stamp = call_;
+  sc.numberReady = sc.versionReady = sc.lowerReady = false;
+  sc.regexMemo.clear();
+  sc.isList = coerceList(v);
+  sc.hasString = !sc.isList && coerceString(v, sc.buffer, sc.text);
+  if (sc.isList) {
+    // Keep the elements for the other conditions on this selector: the
+    // scratch they point into is reused by the next list.
+    sc.listArena.clear();
+    for (std::string_view e : list_) sc.listArena.append(e);
+    sc.list.clear();
+    size_t offset = 0;
+    for (std::string_view e : list_) {
+      sc.list.emplace_back(sc.listArena.data() + offset, e.size());
+      offset += e.size();
     }
   }
-  return sc;
 }
 
 bool Evaluator::bucketValue(const Selector& selector, std::string_view& out) {
