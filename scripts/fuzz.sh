@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# libFuzzer harnesses for the native flag-config parser, evaluator and cohort
-# parser (fuzz/*.cc), linked straight against native/core (no Node), built
+# libFuzzer harnesses for the native flag-config parser, evaluator, cohort
+# parser and regex subset (fuzz/*.cc), linked straight against native/core (no Node), built
 # with clang -fsanitize=fuzzer,address,undefined into fuzz/build/.
 #
 #   scripts/fuzz.sh [seconds]      build, then fuzz each target for `seconds` (default 60)
@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(${FUZZ_TARGETS:-snapshot evaluator cohort})
+targets=(${FUZZ_TARGETS:-snapshot evaluator cohort regex})
 mode=run
 seconds=60
 case "${1:-}" in
@@ -84,6 +84,7 @@ for t in "${targets[@]}"; do
     mkdir -p "$work" "$out/artifacts/$t"
     dict=fuzz/flags.dict
     [ "$t" = cohort ] && dict=fuzz/cohort.dict
+    [ "$t" = regex ] && dict=fuzz/regex.dict
     echo "== fuzz $t for ${seconds}s"
     # Fork mode: one child at a time (one core), and a crash is recorded in
     # artifacts/ without ending the run, so one finding does not stop the others.

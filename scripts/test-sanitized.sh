@@ -46,7 +46,7 @@ grep -q "detected memory leaks" "$work/canary.log" || { cat "$work/canary.log" >
 echo "   reported, as it must be"
 
 files=(test/smoke.test.ts test/operators.test.ts test/differential.test.ts test/examples.test.ts test/native-engine.test.ts
-       test/worker-threads.test.ts
+       test/worker-threads.test.ts test/slot-values.test.ts test/simple-regex.test.ts
        test/local/cohorts.test.ts test/bad-inputs.test.ts)
 present=()
 for f in "${files[@]}"; do [ -f "$f" ] && present+=("$f"); done

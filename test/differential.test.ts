@@ -458,6 +458,8 @@ function run(engines: NamedEngine[], coverage: Coverage): RunStats {
     c.users.forEach((user, userIndex) => {
       const args: FlagKeysArg[] = [callRng.chance(0.1) ? { kind: 'omitted' } : { kind: 'undefined' }];
       if (callRng.chance(0.6)) args.push({ kind: 'list', keys: c.keySubsets[userIndex] });
+      // One flag: the engine may send only the values that flag's closure reads (src/engine/slot-values.ts).
+      if (callRng.chance(0.4)) args.push({ kind: 'list', keys: [callRng.pick(c.flags).key] });
       if (callRng.chance(0.05)) args.push({ kind: 'empty' });
       for (const arg of args) {
         const before = userIndex === 0 ? jsLiteral(user) : undefined;

@@ -216,6 +216,20 @@ describe('JavaScript number and string semantics', () => {
     }
   });
 
+  it('native lower-casing (ASCII and Latin-1) is toLowerCase, and leaves everything else to V8', () => {
+    for (let c = 0; c < 0x100; c++) {
+      const s = `x${String.fromCharCode(c)}Y`;
+      expect(internals.latin1Lower(s), `U+${c.toString(16)}`).toBe(s.toLowerCase());
+    }
+    const r = rng(9);
+    for (let i = 0; i < 5000; i++) {
+      let s = '';
+      for (let k = Math.floor(r() * 10); k > 0; k--) s += String.fromCharCode(Math.floor(r() * 0x100));
+      expect(internals.latin1Lower(s), JSON.stringify(s)).toBe(s.toLowerCase());
+    }
+    for (const s of ['İ', 'Σ', 'ſ', 'Ÿ', 'Ā', '😀', '\ud800', 'aĀ']) expect(internals.latin1Lower(s), s).toBeNull();
+  });
+
   it('string order is UTF-16 code unit order (astral vs U+E000-U+FFFF, lone surrogates)', () => {
     const r = rng(4);
     for (let i = 0; i < 20000; i++) {

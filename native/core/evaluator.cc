@@ -7,6 +7,7 @@
 #include "evaluator.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "murmur3.h"
 
@@ -47,6 +48,7 @@ void Evaluator::beginCall(const Snapshot& snapshot, ScriptHost& host) {
     slotValue_.resize(snapshot.selectorSlots());
     slotScalar_.resize(snapshot.selectorSlots());
   }
+  if (presetSlots_ != nullptr) presetSlotValues();
 }
 
 uint32_t Evaluator::evaluate(const Snapshot& snapshot, ScriptHost& host, const int32_t* keys, uint32_t keyCount,
@@ -102,10 +104,13 @@ int32_t Evaluator::evaluateFlag(uint32_t flagIndex) {
 int32_t Evaluator::bucket(const Segment& seg) {
   if (!seg.hasBucket) return seg.variant;
   std::string_view value;
-  if (!coerceString(select(seg.bucketSelector), propBuffer_, value) || value.empty()) return seg.variant;
-  hashBuffer_.assign(seg.saltSlash);
-  hashBuffer_.append(value);
-  const uint32_t hash = murmur3_x86_32(hashBuffer_.data(), hashBuffer_.size(), 0);
+  if (!bucketValue(seg.bucketSelector, value) || value.empty()) return seg.variant;
+  // salt + "/" + value, in a buffer that only grows.
+  const size_t length = seg.saltSlash.size() + value.size();
+  if (hashBuffer_.size() < length) hashBuffer_.resize(length);
+  std::memcpy(hashBuffer_.data(), seg.saltSlash.data(), seg.saltSlash.size());
+  std::memcpy(hashBuffer_.data() + seg.saltSlash.size(), value.data(), value.size());
+  const uint32_t hash = murmur3_x86_32(hashBuffer_.data(), length, 0);
   const double allocationValue = hash % 100;
   const double distributionValue = hash / 100;
   for (const auto& alloc : seg.allocations) {

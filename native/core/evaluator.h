@@ -43,6 +43,13 @@ class Evaluator {
   // An empty string means no user.
   void setUser(std::string_view userJson);
 
+  // Instead of the whole user: the values of just the context slots `slots`
+  // lists (Snapshot::readSlots), for a call whose flags read nothing else.
+  // `valuesJson` is a JSON array, element i the value at slots[i] (null when
+  // missing), with a leading '!' when it holds tagged values (script_value.h).
+  // `slots` must outlive the next evaluate() call.
+  void setSlotValues(std::string_view valuesJson, const std::vector<int32_t>& slots);
+
   // Evaluates all flags (keys == nullptr) or the given flag indices plus
   // their dependencies. Returns the number of entries written.
   uint32_t evaluate(const Snapshot& snapshot, ScriptHost& host, const int32_t* keys, uint32_t keyCount,
@@ -90,11 +97,17 @@ class Evaluator {
   };
 
   void buildContext(uint32_t user);
+  void presetSlotValues();
   int32_t evaluateFlag(uint32_t flagIndex);
   bool matchCondition(const Condition& c);
   int32_t bucket(const Segment& segment);
   Value select(const Selector& selector);
-  const Value& resolveSlot(uint32_t slot);
+  // Inline for the common case (resolved earlier in this call): every
+  // condition and bucket on a context path asks.
+  const Value& resolveSlot(uint32_t slot) {
+    return slotStamp_[slot] == call_ ? slotValue_[slot] : resolveSlotSlow(slot);
+  }
+  const Value& resolveSlotSlow(uint32_t slot);
   Value lookup(const Value& from, std::string_view key);
   // String coercion (String(v), or JSON.stringify for objects); false when null.
   bool coerceString(const Value& v, std::string& buffer, std::string_view& out);
@@ -120,6 +133,15 @@ class Evaluator {
     std::vector<std::pair<int32_t, RegexResult>> regexMemo;
     std::string lower;  // toLowerCase(text), when lowerReady
   };
+  // The slot's coercions for this call, computed on first use.
+  ScalarCache& scalarCache(size_t slot, const Value& v) {
+    ScalarCache& sc = slotScalar_[slot];
+    if (sc.stamp != call_) fillScalarCache(sc, v);
+    return sc;
+  }
+  void fillScalarCache(ScalarCache& sc, const Value& v);
+  // String(value) of a bucketing selector; false when there is none.
+  bool bucketValue(const Selector& selector, std::string_view& out);
   bool matchString(std::string_view s, const Condition& c, ScalarCache* cache = nullptr);
   // The host's regex test, remembered per value for the call when `cache` is given.
   RegexResult regexTest(int32_t regexId, std::string_view s, ScalarCache* cache);
@@ -143,6 +165,10 @@ class Evaluator {
   JsonDocument user_;
   JsonParser userParser_;
   uint32_t context_ = kNoNode;
+  // setSlotValues: the slots and the array of their values, stamped as
+  // resolved by the next beginCall.
+  const std::vector<int32_t>* presetSlots_ = nullptr;
+  uint32_t presetValues_ = kNoNode;
   std::vector<uint32_t> pairs_;
 
   // Scratch for coercions; views into these live only within one condition.
@@ -158,6 +184,7 @@ class Evaluator {
   std::vector<std::string_view> sorted_;
   JsonDocument listDoc_;
   JsonParser listParser_;
+  SimpleRegex::Scratch regexScratch_;
 };
 
 }  // namespace experiment

@@ -69,6 +69,7 @@ bool hasKeys(const JsonDocument& d, uint32_t id) {
 }  // namespace
 
 void Evaluator::setUser(std::string_view userJson) {
+  presetSlots_ = nullptr;
   user_.clear();
   uint32_t root = kNoNode;
   const bool scriptValues = !userJson.empty() && userJson[0] == kScriptUserMarker;
@@ -76,6 +77,38 @@ void Evaluator::setUser(std::string_view userJson) {
   if (!userJson.empty()) root = userParser_.parseBorrowing(userJson, user_);
   if (scriptValues) decodeScriptValues(user_, root);
   buildContext(root);
+}
+
+void Evaluator::setSlotValues(std::string_view valuesJson, const std::vector<int32_t>& slots) {
+  user_.clear();
+  const bool scriptValues = !valuesJson.empty() && valuesJson[0] == kScriptUserMarker;
+  if (scriptValues) valuesJson.remove_prefix(1);
+  uint32_t root = valuesJson.empty() ? kNoNode : userParser_.parseBorrowing(valuesJson, user_);
+  if (root != kNoNode && user_.type(root) != JsonType::Array) root = kNoNode;
+  if (scriptValues) decodeScriptValues(user_, root);
+  presetSlots_ = &slots;
+  presetValues_ = root;
+  // No selector of this call reads the context itself; an empty one keeps
+  // any other path well defined.
+  context_ = user_.addObject(nullptr, 0);
+}
+
+void Evaluator::presetSlotValues() {
+  const std::vector<int32_t>& slots = *presetSlots_;
+  const uint32_t count = presetValues_ == kNoNode ? 0 : user_.size(presetValues_);
+  for (size_t i = 0; i < slots.size(); i++) {
+    if (slots[i] < 0) continue;
+    const auto slot = static_cast<size_t>(slots[i]);
+    Value v;
+    if (i < count) {
+      v.kind = Value::Kind::Node;
+      v.doc = &user_;
+      v.id = user_.element(presetValues_, static_cast<uint32_t>(i));
+    }
+    slotValue_[slot] = v;
+    slotStamp_[slot] = call_;
+  }
+  presetSlots_ = nullptr;
 }
 
 void Evaluator::buildContext(uint32_t user) {
@@ -233,10 +266,9 @@ Evaluator::Value Evaluator::select(const Selector& selector) {
   return cur;
 }
 
-const Evaluator::Value& Evaluator::resolveSlot(uint32_t slot) {
+const Evaluator::Value& Evaluator::resolveSlotSlow(uint32_t slot) {
   // Context values depend only on the user: each path prefix is resolved once
   // per evaluate call (stamped with the call number).
-  if (slotStamp_[slot] == call_) return slotValue_[slot];
   const int32_t parent = snapshot_->slotParent(slot);
   Value base;
   if (parent < 0) {

@@ -206,6 +206,44 @@ bool Evaluator::coerceList(const Value& v) {
   return true;
 }
 
+void Evaluator::fillScalarCache(ScalarCache& sc, const Value& v) {
+  sc.stamp = call_;
+  sc.numberReady = sc.versionReady = sc.lowerReady = false;
+  sc.regexMemo.clear();
+  sc.isList = coerceList(v);
+  sc.hasString = !sc.isList && coerceString(v, sc.buffer, sc.text);
+  if (sc.isList) {
+    // Keep the elements for the other conditions on this selector: the
+    // scratch they point into is reused by the next list.
+    sc.listArena.clear();
+    for (std::string_view e : list_) sc.listArena.append(e);
+    sc.list.clear();
+    size_t offset = 0;
+    for (std::string_view e : list_) {
+      sc.list.emplace_back(sc.listArena.data() + offset, e.size());
+      offset += e.size();
+    }
+  }
+}
+
+bool Evaluator::bucketValue(const Selector& selector, std::string_view& out) {
+  if (selector.slot >= 0) {
+    // The slot's coercions are shared with the conditions (user_id and
+    // device_id are read by every flag's bucket).
+    const auto slot = static_cast<size_t>(selector.slot);
+    const Value& v = resolveSlot(static_cast<uint32_t>(slot));
+    if (v.kind == Value::Kind::Missing || (v.kind == Value::Kind::Node && v.doc->type(v.id) == JsonType::Null)) {
+      return false;
+    }
+    const ScalarCache& sc = scalarCache(slot, v);
+    if (!sc.isList) {
+      out = sc.text;
+      return sc.hasString;
+    }
+  }
+  return coerceString(select(selector), propBuffer_, out);
+}
+
 bool Evaluator::matchCondition(const Condition& c) {
   if (c.selector.slot >= 0) {
     const size_t slot = static_cast<size_t>(c.selector.slot);
@@ -213,26 +251,7 @@ bool Evaluator::matchCondition(const Condition& c) {
     if (v.kind == Value::Kind::Missing || (v.kind == Value::Kind::Node && v.doc->type(v.id) == JsonType::Null)) {
       return matchNull(c);
     }
-    ScalarCache& sc = slotScalar_[slot];
-    if (sc.stamp != call_) {
-      sc.stamp = call_;
-      sc.numberReady = sc.versionReady = sc.lowerReady = false;
-      sc.regexMemo.clear();
-      sc.isList = coerceList(v);
-      sc.hasString = !sc.isList && coerceString(v, sc.buffer, sc.text);
-      if (sc.isList) {
-        // Keep the elements for the other conditions on this selector: the
-        // scratch they point into is reused by the next list.
-        sc.listArena.clear();
-        for (std::string_view e : list_) sc.listArena.append(e);
-        sc.list.clear();
-        size_t offset = 0;
-        for (std::string_view e : list_) {
-          sc.list.emplace_back(sc.listArena.data() + offset, e.size());
-          offset += e.size();
-        }
-      }
-    }
+    ScalarCache& sc = scalarCache(slot, v);
     items_ = &sc.list;
     if (isSetOp(c.op)) return sc.isList && matchSet(c);
     if (sc.isList) {
@@ -287,10 +306,7 @@ bool Evaluator::matchString(std::string_view s, const Condition& c, ScalarCache*
       std::string* lower = &lowerBuffer_;
       if (cache != nullptr) lower = &cache->lower;
       if (cache == nullptr || !cache->lowerReady) {
-        if (isAscii(s))
-          asciiLower(s, *lower);
-        else
-          host_->toLowerCase(s, *lower);
+        if (!latin1Lower(s, *lower)) host_->toLowerCase(s, *lower);
         if (cache != nullptr) cache->lowerReady = true;
       }
       bool found = false;
@@ -366,12 +382,18 @@ bool Evaluator::matchString(std::string_view s, const Condition& c, ScalarCache*
 }
 
 RegexResult Evaluator::regexTest(int32_t regexId, std::string_view s, ScalarCache* cache) {
-  if (cache == nullptr) return host_->regexTest(regexId, s);
-  for (const auto& [id, result] : cache->regexMemo) {
-    if (id == regexId) return result;
+  if (cache != nullptr) {
+    for (const auto& [id, result] : cache->regexMemo) {
+      if (id == regexId) return result;
+    }
   }
-  RegexResult r = host_->regexTest(regexId, s);
-  cache->regexMemo.emplace_back(regexId, r);
+  RegexResult r;
+  // Linear time and exact for its subset: no call into V8 and no time bound needed.
+  if (const SimpleRegex* simple = regexId >= 0 ? snapshot_->simpleRegex(regexId) : nullptr)
+    r = simple->test(s, regexScratch_) ? RegexResult::Match : RegexResult::NoMatch;
+  else
+    r = host_->regexTest(regexId, s);
+  if (cache != nullptr) cache->regexMemo.emplace_back(regexId, r);
   return r;
 }
 

@@ -369,6 +369,28 @@ void asciiLower(std::string_view s, std::string& out) {
   }
 }
 
+bool latin1Lower(std::string_view s, std::string& out) {
+  out.resize(s.size());
+  for (size_t i = 0; i < s.size(); i++) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      out[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : static_cast<char>(c);
+      continue;
+    }
+    // U+0080..U+00FF is C2 or C3 then one continuation byte; anything else is left to the host.
+    if ((c != 0xc2 && c != 0xc3) || i + 1 >= s.size()) return false;
+    const auto next = static_cast<unsigned char>(s[i + 1]);
+    if ((next & 0xc0) != 0x80) return false;
+    const uint32_t cp = ((c & 0x1fu) << 6) | (next & 0x3fu);
+    // toLowerCase in this block: U+00C0..U+00DE (but U+00D7) map to +0x20, which stays a C3 sequence.
+    const uint32_t lower = (cp >= 0xc0 && cp <= 0xde && cp != 0xd7) ? cp + 0x20 : cp;
+    out[i] = static_cast<char>(0xc0 | (lower >> 6));
+    out[i + 1] = static_cast<char>(0x80 | (lower & 0x3f));
+    i++;
+  }
+  return true;
+}
+
 bool equalsIgnoreAsciiCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); i++) {

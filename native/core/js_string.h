@@ -31,6 +31,9 @@ int compareUtf16(std::string_view a, std::string_view b);
 
 bool isAscii(std::string_view s);
 void asciiLower(std::string_view s, std::string& out);
+// toLowerCase() of a string of ASCII and U+0080..U+00FF only (false, out
+// unspecified, for anything else: the host lower-cases those).
+bool latin1Lower(std::string_view s, std::string& out);
 // "true" or "false" in any ASCII case (what toLowerCase() === 'true' | 'false' tests).
 bool isBooleanWord(std::string_view s);
 bool equalsIgnoreAsciiCase(std::string_view a, std::string_view b);

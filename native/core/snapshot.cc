@@ -75,8 +75,6 @@ Op parseOp(std::string_view op) {
   return Op::Unknown;
 }
 
-bool isSetOp(Op op) { return op >= Op::SetIs && op <= Op::SetDoesNotContainAny; }
-
 bool Snapshot::parse(std::string_view payload, std::string& error) {
   JsonParser parser(kMaxPayloadDepth, JsonParser::DepthPolicy::Fail);
   std::vector<std::pair<size_t, size_t>> spans;
@@ -413,7 +411,10 @@ bool Snapshot::compileCondition(uint32_t node, Condition& c, std::string& reason
       case Op::RegexDoesNotMatch: {
         // One id per distinct pattern: compiled once by the host, remembered once per value.
         auto [it, added] = regexIds_.emplace(f.raw, static_cast<int32_t>(regexPatterns_.size()));
-        if (added) regexPatterns_.push_back(f.raw);
+        if (added) {
+          regexPatterns_.push_back(f.raw);
+          simpleRegexes_.push_back(SimpleRegex::compile(f.raw));
+        }
         f.regexId = it->second;
       } break;
       default:
@@ -462,6 +463,7 @@ void Snapshot::finalize(const std::vector<std::pair<int32_t, std::string>>& inva
   buildOrder();
   buildMergedResults();
   assignSelectorSlots();
+  collectReadSlots();
 }
 
 void Snapshot::applyLoweredNonAscii(const std::vector<std::string>& loweredNonAscii) {
@@ -659,6 +661,35 @@ void Snapshot::assignSelectorSlots() {
     }
   }
 }
+void Snapshot::collectReadSlots() {
+  const size_t n = flags_.size();
+  std::vector<uint32_t> seen(selectorSlots() + 1, 0);
+  uint32_t generation = 0;
+  auto add = [&](const Selector& s, std::vector<int32_t>& out) {
+    if (s.root != Selector::Root::Context) return;
+    // seen[0] stands for the whole context, seen[slot + 1] for a slot.
+    const size_t mark = s.slot < 0 ? 0 : static_cast<size_t>(s.slot) + 1;
+    if (seen[mark] == generation) return;
+    seen[mark] = generation;
+    out.push_back(s.slot < 0 ? kWholeContext : s.slot);
+  };
+  auto addFlag = [&](const Flag& flag, std::vector<int32_t>& out) {
+    for (const auto& seg : flag.segments) {
+      for (const auto& group : seg.conditions) {
+        for (const auto& c : group) add(c.selector, out);
+      }
+      if (seg.hasBucket) add(seg.bucketSelector, out);
+    }
+  };
+  readSlots_.assign(n, {});
+  for (size_t f = 0; f < n; f++) {
+    generation++;
+    for (uint32_t g : closures_[f]) addFlag(flags_[g], readSlots_[f]);
+  }
+  generation++;
+  for (uint32_t f : allOrder_) addFlag(flags_[f], allReadSlots_);
+}
+
 int32_t Snapshot::indexOf(std::string_view key) const {
   auto it = index_.find(std::string(key));
   return it == index_.end() ? -1 : static_cast<int32_t>(it->second);

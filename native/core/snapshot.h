@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include "json_document.h"
 #include "semantic_version.h"
+#include "simple_regex.h"
 
 namespace experiment {
 
@@ -125,6 +127,9 @@ class Snapshot {
   // Regex patterns used by the flags (index = regex id). The host validates
   // them in its own regex engine, then calls finalize with the invalid ids.
   const std::vector<std::string>& regexPatterns() const { return regexPatterns_; }
+  // The pattern with this id when it lies in SimpleRegex's subset (the
+  // evaluator runs those itself), else null (the host's engine runs it).
+  const SimpleRegex* simpleRegex(int32_t id) const { return simpleRegexes_[static_cast<size_t>(id)].get(); }
   // Contains-operator filter values that are not ASCII; the host lower-cases
   // them with JavaScript's toLowerCase (full Unicode) and hands them back.
   std::vector<std::string> nonAsciiContainsValues() const;
@@ -144,6 +149,13 @@ class Snapshot {
   int32_t slotParent(uint32_t slot) const { return slotParents_[slot]; }
   const std::string& slotKey(uint32_t slot) const { return slotKeys_[slot]; }
   int32_t indexOf(std::string_view key) const;
+  // The context slots the selectors of a flag's dependency closure read (or
+  // of every flag: allReadSlots), each once, in first-use order; a selector
+  // reading the whole context object adds kWholeContext. The host can send
+  // just these values instead of the whole user (Evaluator::setSlotValues).
+  const std::vector<int32_t>& readSlots(uint32_t flag) const { return readSlots_[flag]; }
+  const std::vector<int32_t>& allReadSlots() const { return allReadSlots_; }
+  static constexpr int32_t kWholeContext = -1;
 
  private:
   struct Candidate {
@@ -169,6 +181,7 @@ class Snapshot {
   void buildOrder();
   void buildMergedResults();
   void assignSelectorSlots();
+  void collectReadSlots();
   bool compilingReadsCohorts_ = false;
 
   JsonDocument doc_;
@@ -177,6 +190,7 @@ class Snapshot {
   std::vector<RejectedFlag> rejected_;
   std::vector<std::string> regexPatterns_;
   std::unordered_map<std::string, int32_t> regexIds_;
+  std::vector<std::unique_ptr<SimpleRegex>> simpleRegexes_;
   std::vector<uint32_t> allOrder_;
   std::vector<std::vector<uint32_t>> closures_;
   std::unordered_map<std::string, uint32_t> index_;
@@ -184,9 +198,11 @@ class Snapshot {
   bool needsAllMerged_ = false;
   std::vector<int32_t> slotParents_;
   std::vector<std::string> slotKeys_;
+  std::vector<std::vector<int32_t>> readSlots_;
+  std::vector<int32_t> allReadSlots_;
 };
 
 Op parseOp(std::string_view op);
-bool isSetOp(Op op);
+inline bool isSetOp(Op op) { return op >= Op::SetIs && op <= Op::SetDoesNotContainAny; }
 
 }  // namespace experiment

@@ -7,6 +7,7 @@
 #include "js_string.h"
 #include "murmur3.h"
 #include "semantic_version.h"
+#include "simple_regex.h"
 #include "snapshot_parse_worker.h"
 #include "snapshot_wrap.h"
 
@@ -86,6 +87,25 @@ Napi::Value CompareStrings(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), c < 0 ? -1 : c > 0 ? 1 : 0);
 }
 
+// regexTest(pattern, subject): 1 / 0 as SimpleRegex answers RegExp.test, or
+// -1 when the pattern is outside its subset (tests compare it with V8).
+Napi::Value RegexTest(const Napi::CallbackInfo& info) {
+  if (!expectStrings(info, 2)) return info.Env().Undefined();
+  auto regex = SimpleRegex::compile(toWtf8(info[0].As<Napi::String>()));
+  if (!regex) return Napi::Number::New(info.Env(), -1);
+  SimpleRegex::Scratch scratch;
+  return Napi::Number::New(info.Env(), regex->test(toWtf8(info[1].As<Napi::String>()), scratch) ? 1 : 0);
+}
+
+// latin1Lower(text): toLowerCase as the evaluator computes it natively, or
+// null when it leaves the text to the host (tests compare it with V8).
+Napi::Value Latin1Lower(const Napi::CallbackInfo& info) {
+  if (!expectStrings(info, 1)) return info.Env().Undefined();
+  std::string out;
+  if (!latin1Lower(toWtf8(info[0].As<Napi::String>()), out)) return info.Env().Null();
+  return Napi::String::New(info.Env(), out);
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -103,10 +123,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   internals.Set("numberToString", Napi::Function::New(env, NumberToString, "numberToString"));
   internals.Set("stringToNumber", Napi::Function::New(env, StringToNumber, "stringToNumber"));
   internals.Set("compareStrings", Napi::Function::New(env, CompareStrings, "compareStrings"));
+  internals.Set("regexTest", Napi::Function::New(env, RegexTest, "regexTest"));
+  internals.Set("latin1Lower", Napi::Function::New(env, Latin1Lower, "latin1Lower"));
   exports.Set("internals", internals);
   // Bump with every change to the interface src/engine/native-engine.ts uses
   // (NATIVE_ABI_VERSION there).
-  exports.Set("abiVersion", Napi::Number::New(env, 6));
+  exports.Set("abiVersion", Napi::Number::New(env, 7));
   return exports;
 }
 

@@ -12,6 +12,9 @@ Napi::Value toJsString(Napi::Env env, std::string_view value);
 
 namespace {
 
+// A user argument starting with this holds slot values, not a user.
+constexpr char kSlotValuesMarker = '#';
+
 // Calls back into JavaScript for what only V8 does exactly: RegExp and toLowerCase.
 // A worker being terminated (worker.terminate(), process exit) can no longer
 // run JavaScript: napi_call_function then fails with no exception pending.
@@ -111,6 +114,7 @@ Napi::Function SnapshotWrap::DefineClass(Napi::Env env) {
           InstanceMethod<&SnapshotWrap::Finalize>("finalize"),
           InstanceMethod<&SnapshotWrap::Evaluate>("evaluate"),
           InstanceMethod<&SnapshotWrap::Explain>("explain"),
+          InstanceMethod<&SnapshotWrap::ReadSlots>("readSlots"),
       });
 }
 
@@ -259,6 +263,16 @@ Napi::Value SnapshotWrap::Finalize(const Napi::CallbackInfo& info) {
   keys_ = Napi::Persistent(keyBuffer);
   out.Set("output", output);
   out.Set("input", keyBuffer);
+  // The context slot trie (Snapshot::slotParent/slotKey), for the host's
+  // reader of slot values.
+  Napi::Array slotParents = Napi::Array::New(env, snapshot_->selectorSlots());
+  Napi::Array slotKeys = Napi::Array::New(env, snapshot_->selectorSlots());
+  for (uint32_t i = 0; i < snapshot_->selectorSlots(); i++) {
+    slotParents.Set(i, Napi::Number::New(env, snapshot_->slotParent(i)));
+    slotKeys.Set(i, toJsString(env, snapshot_->slotKey(i)));
+  }
+  out.Set("slotParents", slotParents);
+  out.Set("slotKeys", slotKeys);
   return out;
 }
 
@@ -294,8 +308,38 @@ Evaluator* SnapshotWrap::BeginCall(const Napi::CallbackInfo& info, const int32_t
     *keys = keysData_;
     *count = std::min(static_cast<uint32_t>(keyCount), keysCapacity_);
   }
-  data->evaluator.setUser(user);
+  if (!user.empty() && user[0] == kSlotValuesMarker) {
+    // Just the values of the slots the requested flags read (one flag, or
+    // all): see Snapshot::readSlots and src/engine/slot-values.ts.
+    user.remove_prefix(1);
+    static const std::vector<int32_t> kNone;
+    const std::vector<int32_t>* slots = &kNone;
+    if (keyCount < 0) {
+      slots = &snapshot_->allReadSlots();
+    } else if (*count == 1 && keysData_[0] >= 0 && static_cast<size_t>(keysData_[0]) < snapshot_->flags().size()) {
+      slots = &snapshot_->readSlots(static_cast<uint32_t>(keysData_[0]));
+    }
+    data->evaluator.setSlotValues(user, *slots);
+  } else {
+    data->evaluator.setUser(user);
+  }
   return &data->evaluator;
+}
+
+// readSlots(flag: number) -> the context slots flag's dependency closure reads
+// (flag < 0: every flag), -1 for the whole context; see Snapshot::readSlots.
+Napi::Value SnapshotWrap::ReadSlots(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!snapshot_ || !finalized_ || info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "readSlots(flag) on a finalized snapshot").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int32_t flag = info[0].As<Napi::Number>().Int32Value();
+  if (flag >= 0 && static_cast<size_t>(flag) >= snapshot_->flags().size()) return env.Undefined();
+  const auto& slots = flag < 0 ? snapshot_->allReadSlots() : snapshot_->readSlots(static_cast<uint32_t>(flag));
+  Napi::Array out = Napi::Array::New(env, slots.size());
+  for (uint32_t i = 0; i < slots.size(); i++) out.Set(i, Napi::Number::New(env, slots[i]));
+  return out;
 }
 
 // evaluate(userJson: string, keyCount: number) -> entries written to output.

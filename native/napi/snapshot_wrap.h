@@ -24,6 +24,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
   Evaluator* BeginCall(const Napi::CallbackInfo& info, const int32_t** keys, uint32_t* count);
   Napi::Value Evaluate(const Napi::CallbackInfo& info);
   Napi::Value Explain(const Napi::CallbackInfo& info);
+  Napi::Value ReadSlots(const Napi::CallbackInfo& info);
 
   std::unique_ptr<Snapshot> snapshot_;
   bool finalized_ = false;

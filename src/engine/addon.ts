@@ -24,6 +24,10 @@ export interface NativeInternals {
   numberToString(value: number): string;
   stringToNumber(text: string): number;
   compareStrings(a: string, b: string): number;
+  /** The native regex subset (native/core/simple_regex.h): 1 / 0 as RegExp.test, -1 outside the subset. */
+  regexTest(pattern: string, subject: string): number;
+  /** toLowerCase as the evaluator computes it without V8 (ASCII and Latin-1), or null when it asks V8. */
+  latin1Lower(text: string): string | null;
 }
 
 /**
@@ -45,6 +49,9 @@ export interface RawFinalizeInfo {
   rejected: Array<{ flagKey: NativeString; reason: NativeString }>;
   output: Int32Array;
   input: Int32Array;
+  /** The context slot trie: each slot's parent slot (-1: the context) and key. */
+  slotParents: number[];
+  slotKeys: NativeString[];
 }
 
 export interface NativeSnapshotHandle {
@@ -59,6 +66,13 @@ export interface NativeSnapshotHandle {
   evaluate(userJson: string, keyCount: number): number;
   /** The traced evaluation behind evaluateV2Details (native/core/evaluator_explain.cc): JSON text. */
   explain(userJson: string, keyCount: number): NativeString;
+  /**
+   * The context slots a flag's dependency closure reads (flag -1: every
+   * flag's), -1 standing for the whole context. `evaluate` takes their values
+   * in this order ('#' + JSON array, src/engine/slot-values.ts) in place of
+   * the user, for a call of that one flag (or all flags).
+   */
+  readSlots(flag: number): number[] | undefined;
 }
 
 export interface NativeCohortStoreHandle {

@@ -12,6 +12,7 @@ import {
 import type { NativeAddon, NativeSnapshotHandle, NativeString } from './addon';
 import { GuardedRegex, REGEX_BUDGET_MS, RegexOutcome } from './regex-guard';
 import { userJson } from './user-json';
+import { type SlotPlan, SlotPlanner } from './slot-values';
 import { buildVariant, deepFreeze } from './variant';
 
 // Little-endian, like every platform the addon ships for.
@@ -34,6 +35,8 @@ interface FinalizeInfo {
   rejected: RejectedFlag[];
   output: Int32Array;
   input: Int32Array;
+  slotParents: number[];
+  slotKeys: string[];
 }
 
 interface RawSegmentTrace {
@@ -65,6 +68,10 @@ class NativeFlagSnapshot implements FlagSnapshot {
   private readonly input: Int32Array;
   /** Builds the all-flags result as one object literal (see compileAllFlagsBuilder). */
   private readonly buildAll: AllFlagsBuilder | undefined;
+  private readonly planner: SlotPlanner;
+  /** Per flag (and for all flags), made on first use: how to send only what it reads; null: send the user. */
+  private readonly plans: Array<SlotPlan | null | undefined>;
+  private allPlan: SlotPlan | null | undefined;
 
   /**
    * `payload`: the bytes the handle was parsed from, owned by this snapshot
@@ -106,6 +113,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
     this.info = {
       ...raw,
       keys: raw.keys.map(asString),
+      slotKeys: raw.slotKeys.map(asString),
       variantKeys: raw.variantKeys.map((keys) => keys.map(asString)),
       rejected: raw.rejected.map((r) => ({ flagKey: asString(r.flagKey), reason: asString(r.reason) })),
     };
@@ -121,6 +129,9 @@ class NativeFlagSnapshot implements FlagSnapshot {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- new Array(n).fill(undefined) is typed any[]
     this.results = new Array(this.info.resultCount);
     this.buildAll = compileAllFlagsBuilder(this.info.order.map((i) => this.info.keys[i]));
+    this.planner = new SlotPlanner(this.info.slotParents, this.info.slotKeys);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- new Array(n) is typed any[]
+    this.plans = new Array(this.size);
   }
 
   keys(): string[] {
@@ -177,7 +188,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
   evaluate(user: ExperimentUser | undefined, flagKeys?: readonly string[]): Variants {
     const keyCount = this.requestKeys(flagKeys);
     if (keyCount === 0) return {};
-    const count = this.handle.evaluate(userJson(user, this.warn), keyCount);
+    const count = this.handle.evaluate(this.userArgument(user, keyCount), keyCount);
     const output = this.output;
     if (keyCount < 0) {
       // Every flag has a result (real configs end in a catch-all segment):
@@ -202,6 +213,38 @@ class NativeFlagSnapshot implements FlagSnapshot {
       out[keys[f]] = this.results[rid] ?? this.materialize(f, rid);
     }
     return out;
+  }
+
+  /**
+   * What evaluate() sends for the user: for one flag or all flags, just the
+   * values their selectors read when that is possible (slot-values.ts), else
+   * the whole user's JSON.
+   */
+  private userArgument(user: ExperimentUser | undefined, keyCount: number): string {
+    if (typeof user === 'object' && user !== null && (keyCount < 0 || keyCount === 1)) {
+      const plan = keyCount < 0 ? this.planForAll() : this.planFor(this.input[0]);
+      const text = plan === null ? undefined : plan.read(user);
+      if (text !== undefined) return text;
+    }
+    return userJson(user, this.warn);
+  }
+
+  private planFor(f: number): SlotPlan | null {
+    let plan = this.plans[f];
+    if (plan === undefined) {
+      const slots = this.handle.readSlots(f);
+      plan = (slots && this.planner.plan(slots)) ?? null;
+      this.plans[f] = plan;
+    }
+    return plan;
+  }
+
+  private planForAll(): SlotPlan | null {
+    if (this.allPlan === undefined) {
+      const slots = this.handle.readSlots(-1);
+      this.allPlan = (slots && this.planner.plan(slots)) ?? null;
+    }
+    return this.allPlan;
   }
 
   /** Not the hot path: a separate native entry point that also reports why (see FlagSnapshot.explain). */

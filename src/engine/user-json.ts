@@ -150,37 +150,64 @@ function officialGroups(groups: unknown): Json | undefined {
 }
 
 /**
- * The user as JSON with every value JSON cannot hold tagged (see tagged()), and
- * `groups` replaced by `groups` when given; a repeated object (a cycle) or
- * nesting past MAX_DEPTH becomes null, a throwing toJSON null.
+ * `v` as JSON with every value JSON cannot hold tagged (see tagged()); at
+ * depth 0 `groups` replaces the user's `groups` when given. A repeated
+ * object (a cycle) or nesting past MAX_DEPTH becomes null, a throwing
+ * toJSON null. `depth`: how deep `v` sits in the user.
  */
-function taggedJson(user: Json, groups: Json | undefined): string {
-  const seen = new Set<object>();
-  const write = (v: unknown, depth: number, inArray: boolean): string | undefined => {
-    const tag = tagged(v);
-    if (tag !== undefined) return JSON.stringify(tag);
-    if (v === null || typeof v !== 'object') return v === undefined && inArray ? 'null' : JSON.stringify(v);
-    if (depth >= MAX_DEPTH || seen.has(v)) return 'null';
-    seen.add(v);
-    let out: string;
-    if (Array.isArray(v)) {
-      const elements: string[] = [];
-      for (let i = 0; i < v.length; i++) elements.push(write(v[i], depth + 1, true) ?? 'null');
-      out = '[' + elements.join(',') + ']';
-    } else {
-      const members: string[] = [];
-      for (const key of Object.keys(v)) {
-        const member = depth === 0 && key === 'groups' && groups !== undefined ? groups : (v as Json)[key];
-        let written = write(member, depth + 1, false);
-        if (written === undefined && depth === 0 && member === undefined) written = JSON.stringify(UNDEFINED_TAG);
-        if (written !== undefined) members.push(JSON.stringify(key) + ':' + written);
-      }
-      out = '{' + members.join(',') + '}';
+function writeTagged(
+  v: unknown,
+  depth: number,
+  inArray: boolean,
+  seen: Set<object>,
+  groups: Json | undefined,
+): string | undefined {
+  const tag = tagged(v);
+  if (tag !== undefined) return JSON.stringify(tag);
+  if (v === null || typeof v !== 'object') return v === undefined && inArray ? 'null' : JSON.stringify(v);
+  if (depth >= MAX_DEPTH || seen.has(v)) return 'null';
+  seen.add(v);
+  let out: string;
+  if (Array.isArray(v)) {
+    const elements: string[] = [];
+    for (let i = 0; i < v.length; i++) elements.push(writeTagged(v[i], depth + 1, true, seen, undefined) ?? 'null');
+    out = '[' + elements.join(',') + ']';
+  } else {
+    const members: string[] = [];
+    for (const key of Object.keys(v)) {
+      const member = depth === 0 && key === 'groups' && groups !== undefined ? groups : (v as Json)[key];
+      let written = writeTagged(member, depth + 1, false, seen, undefined);
+      if (written === undefined && depth === 0 && member === undefined) written = JSON.stringify(UNDEFINED_TAG);
+      if (written !== undefined) members.push(JSON.stringify(key) + ':' + written);
     }
-    seen.delete(v);
-    return out;
-  };
-  return '!' + (write(user, 0, false) ?? '');
+    out = '{' + members.join(',') + '}';
+  }
+  seen.delete(v);
+  return out;
+}
+
+/** The user in tagged form (see tagged()), with `groups` replaced when given. */
+function taggedJson(user: Json, groups: Json | undefined): string {
+  return '!' + (writeTagged(user, 0, false, new Set(), groups) ?? '');
+}
+
+/**
+ * Values read out of a user (src/engine/slot-values.ts) as the JSON array the
+ * native engine takes with them: plain JSON when every value is one JSON
+ * holds faithfully, else the tagged form; `depths[i]` is how deep values[i]
+ * sits in the user (nesting is cut where the whole user's would be). Throws
+ * what JSON.stringify throws.
+ */
+export function valuesJson(values: unknown[], depths: readonly number[]): string {
+  let plain = true;
+  for (let i = 0; i < values.length && plain; i++) {
+    const v = values[i];
+    // (Strings that look like tags need one only in the tagged form.)
+    plain = typeof v === 'object' ? v === null || !holdsDifferent(v as Json, depths[i]) : !readsDifferently(v);
+  }
+  if (plain) return JSON.stringify(values);
+  const seen = new Set<object>();
+  return '![' + values.map((v, i) => writeTagged(v, depths[i], true, seen, undefined) ?? 'null').join(',') + ']';
 }
 
 /**

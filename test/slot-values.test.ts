@@ -1,0 +1,216 @@
+/**
+ * The native engine's one-flag and all-flags calls send only the values the flags' selectors read
+ * (src/engine/slot-values.ts). Every selector shape against users a JavaScript caller can build (prototype-less,
+ * class instances, non-finite numbers, Dates, functions, odd `groups` shapes, own `__proto__` keys...) must give
+ * the official engine's answer, and the reader must decline exactly where it cannot reproduce it.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadEngine } from '../src/engine';
+import { SlotPlanner } from '../src/engine/slot-values';
+import type { ExperimentUser } from '../src/types';
+import { describeNative } from './support/engine';
+import { ReferenceEvaluator } from './support/reference';
+
+const SELECTORS: string[][] = [
+  ['context', 'user', 'user_id'],
+  ['context', 'user', 'name'],
+  ['context', 'user', 'length'],
+  ['context', 'user', 'user_properties', 'a'],
+  ['context', 'user', 'user_properties', 'arr', '0'],
+  ['context', 'user', 'user_properties', 'arr', 'length'],
+  ['context', 'user', 'user_properties', 'a', 'getTime'],
+  ['context', 'user', 'user_properties', '__proto__'],
+  ['context', 'user', 'user_properties', 'missing'],
+  ['context', 'user', 'user_properties'],
+  ['context', 'user', 'created'],
+  ['context', 'user'],
+  ['context', 'user', 'groups'],
+  ['context', 'groups'],
+  ['context', 'groups', 'org'],
+  ['context', 'groups', 'org', 'group_name'],
+  ['context', 'groups', 'org', 'group_name', 'length'],
+  ['context', 'groups', 'org', 'group_properties'],
+  ['context', 'groups', 'org', 'group_properties', 'plan'],
+  ['context', 'groups', 'org', 'group_properties', '0'],
+  ['context', 'groups', 'org', 'cohort_ids'],
+  ['context', 'groups', 'org', 'other'],
+  ['context', 'groups', 'team', 'group_name'],
+  ['context', 'other'],
+];
+
+/** Conditions whose outcomes together reveal the value's string, list and emptiness; then a bucket on it. */
+function flagsFor(selector: string[], i: number): Record<string, unknown> {
+  const variants: Record<string, { key: string }> = {};
+  const distributions = [];
+  for (let v = 0; v < 16; v++) {
+    variants[`v${v}`] = { key: `v${v}` };
+    distributions.push({ variant: `v${v}`, range: [v * 268435456, (v + 1) * 268435456] });
+  }
+  variants.on = { key: 'on' };
+  variants.set = { key: 'set' };
+  variants.none = { key: 'none' };
+  return {
+    key: `f${i}`,
+    variants,
+    segments: [
+      { conditions: [[{ selector, op: 'is', values: ['(none)'] }]], variant: 'none' },
+      { conditions: [[{ selector, op: 'contains', values: ['a', 'N', '{'] }]], variant: 'on' },
+      { conditions: [[{ selector, op: 'set contains any', values: ['a', 'x'] }]], variant: 'set' },
+      {
+        bucket: { selector, salt: `s${i}`, allocations: [{ range: [0, 100], distributions }] },
+        variant: 'none',
+      },
+    ],
+  };
+}
+
+class Account {
+  user_id = 'class-user';
+}
+class Props {
+  get a(): string {
+    return 'from a getter';
+  }
+}
+
+function users(): Array<[string, unknown]> {
+  const base = () => ({
+    user_id: 'u1',
+    name: 'n',
+    user_properties: { a: 'xa', arr: ['a', 'b'] },
+    groups: { org: ['acme'] },
+    group_properties: { org: { acme: { plan: 'pro' } } },
+    group_cohort_ids: { org: { acme: ['c1'] } },
+  });
+  const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, base());
+  return [
+    ['plain', base()],
+    ['prototype-less', nullProto],
+    ['class instance', new Account()],
+    ['getter on a property object', { user_id: 'g', user_properties: new Props() }],
+    ['non-finite numbers', { user_id: NaN, user_properties: { a: Infinity, arr: [NaN, 'a', -Infinity] } }],
+    ['Dates', { user_id: 'd', created: new Date(0), user_properties: { a: new Date(86400000), arr: [new Date(1)] } }],
+    ['functions and symbols', { user_id: () => 1, name: Symbol('s'), user_properties: { a: function named() {} } }],
+    ['BigInt', { user_id: 12n, user_properties: { a: 5n } }],
+    ['tag-like strings', { user_id: '\u0000t3:abc', user_properties: { a: '\u0000u', arr: ['\u0000f0:'] } }],
+    ['explicit undefined', { user_id: undefined, name: 'x' }],
+    ['only undefined', { user_id: undefined }],
+    ['only groups', { groups: { org: ['acme'] } }],
+    ['empty', {}],
+    ['own __proto__', JSON.parse('{"__proto__":{"user_id":"p"},"user_id":"u"}')],
+    ['length field', { length: 3, user_id: 'l' }],
+    ['two group names', { groups: { org: ['acme', 'other'], team: ['t'] } }],
+    ['empty group names', { groups: { org: [] } }],
+    ['falsy group name', { groups: { org: [''] } }],
+    ['group name string', { groups: { org: 'acme' } }],
+    ['group name number', { groups: { org: [5] }, group_properties: { org: { 5: { plan: 'num' } } } }],
+    ['group name object', { groups: { org: [{ a: 1 }] } }],
+    ['groups array', { groups: [['acme']] }],
+    ['groups string', { groups: 'org' }],
+    ['group properties string', { groups: { org: ['acme'] }, group_properties: { org: { acme: 'str' } } }],
+    ['group properties number', { groups: { org: ['acme'] }, group_properties: { org: { acme: 7 } } }],
+    ['group properties empty', { groups: { org: ['acme'] }, group_properties: { org: { acme: {} } } }],
+    ['group properties array', { groups: { org: ['acme'] }, group_properties: { org: { acme: ['a', 'b'] } } }],
+    ['group properties by type string', { groups: { org: ['acme'] }, group_properties: { org: 'acme' } }],
+    ['group properties Date', { groups: { org: ['acme'] }, group_properties: { org: { acme: new Date(2) } } }],
+    ['group properties NaN', { groups: { org: ['acme'] }, group_properties: { org: { acme: { plan: NaN } } } }],
+    ['cohort ids string', { groups: { org: ['acme'] }, group_cohort_ids: { org: { acme: 'c' } } }],
+    ['user_properties array', { user_id: 'x', user_properties: ['a', 'b'] }],
+    ['user_properties string', { user_id: 'x', user_properties: 'abc' }],
+  ];
+}
+
+describeNative('slot values: only what the flags read crosses to the native engine', () => {
+  const flags = SELECTORS.map(flagsFor);
+  const payload = JSON.stringify(flags);
+  const engine = loadEngine();
+  const snap = engine.load(payload);
+  const reference = new ReferenceEvaluator(payload);
+  // A flag reading a prototype member of context.user: its own calls and the all-flags call send the whole user.
+  const withPrototypeRead = JSON.stringify([...flags, flagsFor(['context', 'user', 'toString'], SELECTORS.length)]);
+  const declined = engine.load(withPrototypeRead);
+  const declinedReference = new ReferenceEvaluator(withPrototypeRead);
+
+  it('loads every flag', () => {
+    expect(snap.rejected).toEqual([]);
+    expect(snap.size).toBe(SELECTORS.length);
+    expect(declined.size).toBe(SELECTORS.length + 1);
+  });
+
+  for (const [name, user] of users()) {
+    it(`${name}: one flag at a time and all flags answer as the official engine`, () => {
+      const u = user as ExperimentUser;
+      let checked = 0;
+      const calls: Array<[typeof snap, ReferenceEvaluator, string[] | undefined]> = [
+        ...flags.map((f): [typeof snap, ReferenceEvaluator, string[]] => [snap, reference, [f.key as string]]),
+        [snap, reference, undefined],
+        [declined, declinedReference, [`f${SELECTORS.length}`]],
+      ];
+      for (const [snapshot, ref, keys] of calls) {
+        let expected;
+        try {
+          expected = ref.evaluate(u, keys).variants;
+        } catch {
+          continue; // the official engine throws on this user (a BigInt in a container it reads whole)
+        }
+        const actual = snapshot.evaluate(u, keys);
+        expect(Object.keys(actual), `${JSON.stringify(keys)}`).toEqual(Object.keys(expected));
+        expect(actual, `${JSON.stringify(keys)}`).toStrictEqual(expected);
+        checked++;
+      }
+      expect(checked).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe('SlotPlanner', () => {
+  // A trie of three slots: user (0) -> user.a (1); groups (2) -> groups.org (3) -> groups.org.group_name (4)
+  const planner = new SlotPlanner([-1, 0, -1, 2, 3], ['user', 'a', 'groups', 'org', 'group_name']);
+
+  it('sends the values read, in slot order, as one JSON array', () => {
+    const plan = planner.plan([1, 4]);
+    expect(plan?.read({ a: 'x', b: 'unread', groups: { org: ['acme'] } })).toBe('#["x","acme"]');
+    expect(plan?.read({ groups: { org: [] } })).toBe('#[null,null]');
+  });
+
+  it('the compiled reader and the interpreted ops (used where code generation is disabled) agree', () => {
+    const full = new SlotPlanner(
+      [-1, 0, 1, -1, 3, 4, 4, 6, -1, 4],
+      ['user', 'user_properties', 'a', 'groups', 'org', 'group_name', 'group_properties', 'plan', 'other', 'cohort_ids'],
+    );
+    const plan = full.plan([2, 1, 0, 5, 7, 6, 4, 3, 8, 9])!;
+    expect(typeof (plan as unknown as { compiled: unknown }).compiled).toBe('function');
+    const interpreted = Object.assign(Object.create(Object.getPrototypeOf(plan) as object) as object, plan, {
+      compiled: undefined,
+    }) as typeof plan;
+    let read = 0;
+    for (const [name, user] of users()) {
+      const text = plan.read(user as object);
+      expect(interpreted.read(user as object), name).toBe(text);
+      if (text !== undefined) read++;
+    }
+    expect(read).toBeGreaterThan(20);
+  });
+
+  it('tags values JSON cannot hold', () => {
+    const text = planner.plan([1])?.read({ a: NaN });
+    expect(text?.startsWith('#![')).toBe(true);
+    expect(text).toContain('NaN');
+  });
+
+  it('declines the whole context, prototype member names, and users it cannot read as the official does', () => {
+    expect(planner.plan([-1])).toBeUndefined();
+    expect(new SlotPlanner([-1, 0], ['user', 'constructor']).plan([1])).toBeUndefined();
+    const plan = planner.plan([1, 4])!;
+    expect(plan.read(new Account())).toBeUndefined();
+    expect(plan.read({ groups: { org: 'acme' } })).toBeUndefined();
+    expect(plan.read({ groups: { org: [7] } })).toBeUndefined();
+    expect(
+      plan.read({
+        get a(): string {
+          throw new Error('getter');
+        },
+      }),
+    ).toBeUndefined();
+  });
+});
