@@ -10,7 +10,7 @@ import {
   stopAllRedis,
   type RedisProcess,
 } from '../support/redis';
-import { fleetMember, stopMembers, type FleetMember } from './helpers';
+import { fleetMember, stopMembers, type FleetMember } from '../support/fleet';
 import { resolveRedisConfig } from '../../src/redis/config';
 import { createRedisConnection } from '../../src/redis/connection';
 import { FleetKeys } from '../../src/redis/fleet-layout';
@@ -78,7 +78,7 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     expect(server.requests('cohort').filter((r) => r.status !== 204)).toHaveLength(1);
     const writer = ms.find((m) => m.source.fleetStatus().role === 'writer') as FleetMember;
     const readers = ms.filter((m) => m !== writer);
-    for (const r of readers) expect(r.holder.froms.includes('redis-fleet')).toBe(true);
+    for (const r of readers) expect(r.holder.installs.includes('redis-fleet')).toBe(true);
 
     server.setFlags([flag('plain', 'off', 2), cohortFlag('vip', 'c1')]);
     await eventually(

@@ -26,7 +26,7 @@ import {
   localClient,
   notInCohortFlag,
 } from '../local/helpers';
-import { TestHolder } from './holder';
+import { TestHolder } from '../support/holder';
 import { type LayoutCohort, ProxyLayoutWriter } from './layout-writer';
 
 guardUnhandledRejections();
