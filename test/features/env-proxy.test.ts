@@ -19,7 +19,7 @@ import {
   flag,
   guardUnhandledRejections,
   localClient,
-} from '../local/helpers';
+} from '../support';
 
 guardUnhandledRejections();
 

@@ -11,7 +11,7 @@ import {
   flag,
   guardUnhandledRejections,
   localClient,
-} from '../local/helpers';
+} from '../support';
 
 guardUnhandledRejections();
 

@@ -13,7 +13,7 @@ import {
   flag,
   guardUnhandledRejections,
   localClient,
-} from '../local/helpers';
+} from '../support';
 
 guardUnhandledRejections();
 

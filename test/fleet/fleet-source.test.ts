@@ -1,7 +1,7 @@
 /** Fleet mode end to end inside one process: several members share one Redis and one fake Amplitude. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalServer, type LocalServer } from '../../src/dev-server';
-import { cohortFlag, eventually, flag, guardUnhandledRejections } from '../local/helpers';
+import { cohortFlag, eventually, flag, guardUnhandledRejections } from '../support';
 import {
   redisAvailable,
   startRedis,

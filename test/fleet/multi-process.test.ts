@@ -8,7 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalServer, type LocalServer } from '../../src/dev-server';
-import { cohortFlag, eventually, flag } from '../local/helpers';
+import { cohortFlag, eventually, flag } from '../support';
 import { redisAvailable, startRedis, stopAllRedis, type RedisProcess } from '../support/redis';
 
 const root = join(__dirname, '..', '..');

@@ -21,7 +21,7 @@ import {
   flag,
   guardUnhandledRejections,
   localClient,
-} from '../local/helpers';
+} from '../support';
 
 guardUnhandledRejections();
 

@@ -20,7 +20,7 @@ import {
   flag,
   guardUnhandledRejections,
   localClient,
-} from '../local/helpers';
+} from '../support';
 import { ProxyLayoutWriter } from './layout-writer';
 
 guardUnhandledRejections();

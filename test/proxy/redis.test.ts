@@ -25,7 +25,7 @@ import {
   guardUnhandledRejections,
   localClient,
   notInCohortFlag,
-} from '../local/helpers';
+} from '../support';
 import { TestHolder } from '../support/holder';
 import { type LayoutCohort, ProxyLayoutWriter } from './layout-writer';
 
