@@ -14,7 +14,8 @@ import { redisAvailable, startRedis, stopAllRedis, type RedisProcess } from '../
 const root = join(__dirname, '..', '..');
 const distClient = join(root, 'dist', 'cjs', 'local', 'client.js');
 const N = 4;
-const INTERVAL = 1000;
+/** The writer's flag polling interval, below the public 1 s minimum through the test-only internals. */
+const INTERVAL = 250;
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -59,12 +60,13 @@ describe.skipIf(!redisAvailable())('fleet mode across processes', () => {
   function spawnFleet(n: number, prefix: string): Child[] {
     const config = {
       serverUrl: server.url,
-      flagConfigPollingIntervalMillis: INTERVAL,
       cohortSyncConfig: { apiKey: 'a', secretKey: 's', cohortServerUrl: server.url },
-      redisConfig: { mode: 'fleet', url: redis.url, prefix, updateCheckMillis: 100, leaseMillis: 2000 },
+      // The shortest lease the config takes: a killed writer's lease expires within a second.
+      redisConfig: { mode: 'fleet', url: redis.url, prefix, updateCheckMillis: 100, leaseMillis: 1000 },
     };
+    const internals = { flagPolling: { intervalMillis: INTERVAL } };
     return Array.from({ length: n }, () => {
-      const proc = fork(join(__dirname, 'fleet-child.cjs'), [JSON.stringify({ apiKey: 'server-mp', config })], {
+      const proc = fork(join(__dirname, 'fleet-child.cjs'), [JSON.stringify({ apiKey: 'server-mp', config, internals })], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       const child: Child = { proc, last: undefined };
