@@ -52,7 +52,7 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
           redisConfig: { mode: 'fleet', prefix, ...FAST, ...redisConfig },
           ...extra,
         },
-        { cohortPollingIntervalMillis: 500 },
+        { cohortPollingIntervalMillis: 500, flagPolling: { intervalMillis: 250 } },
       ),
     );
     await Promise.all(members.map((m) => m.start()));
