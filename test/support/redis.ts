@@ -469,11 +469,13 @@ export async function startRedisSentinel(
   opts: { password?: string; sentinels?: number; masterName?: string } = {},
 ): Promise<RedisSentinelSet> {
   const masterName = opts.masterName ?? 'fleetmaster';
-  const master = (await startRedis({ password: opts.password })) as Proc;
+  // Full syncs start at once (Redis waits 5 s by default for more replicas to share a diskless sync).
+  const syncNow = ['--repl-diskless-sync-delay', '0'];
+  const master = (await startRedis({ password: opts.password, args: syncNow })) as Proc;
   const all: Proc[] = [master];
   const stop = async (): Promise<void> => void (await Promise.all(all.map((n) => n.stop())));
   try {
-    const replica = (await startRedis({ password: opts.password, args: ['--replicaof', HOST, String(master.port)] })) as Proc;
+    const replica = (await startRedis({ password: opts.password, args: [...syncNow, '--replicaof', HOST, String(master.port)] })) as Proc;
     all.push(replica);
     await until(async () => (await master.cli('INFO', 'replication')).includes('connected_slaves:1'), 20_000, 'replica sync');
     await until(async () => (await replica.cli('INFO', 'replication')).includes('master_link_status:up'), 20_000, 'replica link');
@@ -491,6 +493,8 @@ export async function startRedisSentinel(
         `sentinel down-after-milliseconds ${masterName} 1000`,
         `sentinel failover-timeout ${masterName} 5000`,
         `sentinel parallel-syncs ${masterName} 1`,
+        // Known up front: otherwise a sentinel learns of the replica from the master's INFO, polled every 10 s.
+        `sentinel known-replica ${masterName} ${HOST} ${replica.port}`,
       ];
       if (opts.password) lines.push(`sentinel auth-pass ${masterName} ${opts.password}`);
       writeFileSync(conf, lines.join('\n') + '\n');
