@@ -368,6 +368,9 @@ export async function startRedisCluster(opts: { password?: string; replicas?: 0 
           '1000',
           '--cluster-replica-validity-factor',
           '0',
+          // Replicas sync at once (Redis waits 5 s by default for more replicas to share a diskless sync).
+          '--repl-diskless-sync-delay',
+          '0',
         ],
       });
       const p = new Proc('redis-server', args, port, dir, opts.password, undefined);
