@@ -208,7 +208,7 @@ describe('process lifetime', () => {
   }, 30_000);
 
   it('await start() in a script is not cut short while flags are slow to arrive', async () => {
-    server.injectFaults('flags', { delayMs: 800 });
+    server.injectFaults('flags', { delayMs: 300 }); // any delay: an unref'd request would let the process exit at once
     const script = `
       const { LocalEvaluationClient } = require(${JSON.stringify(distClient)});
       const c = new LocalEvaluationClient(${JSON.stringify(API_KEY)}, { serverUrl: ${JSON.stringify(server.url)} });
