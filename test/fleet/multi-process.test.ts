@@ -3,28 +3,16 @@
  * one redis-server and the local Amplitude-compatible server: the fleet
  * makes one process's upstream requests, and a flag change reaches all.
  */
-import { type ChildProcess, fork, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { cohortFlag, eventually, flag } from '../support';
 import { redisAvailable, startRedis, stopAllRedis, type RedisProcess } from '../support/redis';
 
-const root = join(__dirname, '..', '..');
-const distClient = join(root, 'dist', 'cjs', 'local', 'client.js');
 const N = 4;
 /** The writer's flag polling interval, below the public 1 s minimum through the test-only internals. */
 const INTERVAL = 250;
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
 interface Child {
   proc: ChildProcess;
@@ -40,10 +28,6 @@ describe.skipIf(!redisAvailable())('fleet mode across processes', () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(distClient) || statSync(distClient).mtimeMs < newestMtime(join(root, 'src'))) {
-      const r = spawnSync('npm', ['run', 'build:ts'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-      if (r.status !== 0) throw new Error(`building dist failed:\n${r.stdout}${r.stderr}`);
-    }
     process.on('exit', killAll);
     redis = await startRedis({ password: 'pw' });
   }, 180_000);

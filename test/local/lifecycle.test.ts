@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Fault } from '../../src/dev-server';
 import { pollFailureBackoff } from '../../src/local/flag-poller';
 import { baseDelay } from '../../src/util/backoff';
@@ -146,15 +145,6 @@ describe('polling under faults', () => {
 const root = join(__dirname, '..', '..');
 const distClient = join(root, 'dist', 'cjs', 'local', 'client.js');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
 function runChild(script: string, timeoutMillis: number): Promise<{ code: number | null; out: string; killed: boolean }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-e', script], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
@@ -174,19 +164,6 @@ function runChild(script: string, timeoutMillis: number): Promise<{ code: number
 }
 
 describe('process lifetime', () => {
-  beforeAll(async () => {
-    if (!existsSync(distClient) || statSync(distClient).mtimeMs < newestMtime(join(root, 'src'))) {
-      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-        const p = spawn('npm', ['run', 'build:ts'], { cwd: root });
-        let out = '';
-        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        p.stderr.on('data', (d: Buffer) => (out += d.toString()));
-        p.on('exit', (code) => resolve({ code, out }));
-      });
-      if (r.code !== 0) throw new Error(`building dist failed:\n${r.out}`);
-    }
-  }, 180_000);
-
   it('a started client (streaming, polling, cohorts) does not keep the process alive', async () => {
     server.setFlags([flag('a'), cohortFlag('f', 'c1')]);
     const script = `

@@ -478,7 +478,10 @@ export async function startRedisSentinel(
   const all: Proc[] = [master];
   const stop = async (): Promise<void> => void (await Promise.all(all.map((n) => n.stop())));
   try {
-    const replica = (await startRedis({ password: opts.password, args: [...syncNow, '--replicaof', HOST, String(master.port)] })) as Proc;
+    const replica = (await startRedis({
+      password: opts.password,
+      args: [...syncNow, '--replicaof', HOST, String(master.port)],
+    })) as Proc;
     all.push(replica);
     await until(async () => (await master.cli('INFO', 'replication')).includes('connected_slaves:1'), 20_000, 'replica sync');
     await until(async () => (await replica.cli('INFO', 'replication')).includes('master_link_status:up'), 20_000, 'replica link');
