@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Fault } from '../../src/dev-server';
 import { pollFailureBackoff } from '../../src/local/flag-poller';
 import { baseDelay } from '../../src/util/backoff';
+import { runNodeScript } from '../support/child';
 import {
   API_KEY,
   capturingLogger,
@@ -145,23 +145,8 @@ describe('polling under faults', () => {
 const root = join(__dirname, '..', '..');
 const distClient = join(root, 'dist', 'cjs', 'local', 'client.js');
 
-function runChild(script: string, timeoutMillis: number): Promise<{ code: number | null; out: string; killed: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', script], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    let killed = false;
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, timeoutMillis);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, killed });
-    });
-  });
-}
+const runChild = (script: string, timeoutMillis: number) =>
+  runNodeScript(script, { timeoutMillis, cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
 
 describe('process lifetime', () => {
   it('a started client (streaming, polling, cohorts) does not keep the process alive', async () => {
