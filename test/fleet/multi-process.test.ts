@@ -41,12 +41,12 @@ describe.skipIf(!redisAvailable())('fleet mode across processes', () => {
     await stopAllRedis();
   });
 
-  function spawnFleet(n: number, prefix: string): Child[] {
+  /** `leaseMillis`: 2 s leaves a loaded machine room before a stalled writer hands over; 1 s is the shortest the config takes. */
+  function spawnFleet(n: number, prefix: string, leaseMillis = 2000): Child[] {
     const config = {
       serverUrl: server.url,
       cohortSyncConfig: { apiKey: 'a', secretKey: 's', cohortServerUrl: server.url },
-      // The shortest lease the config takes: a killed writer's lease expires within a second.
-      redisConfig: { mode: 'fleet', url: redis.url, prefix, updateCheckMillis: 100, leaseMillis: 1000 },
+      redisConfig: { mode: 'fleet', url: redis.url, prefix, updateCheckMillis: 100, leaseMillis },
     };
     const internals = { flagPolling: { intervalMillis: INTERVAL } };
     return Array.from({ length: n }, () => {
@@ -84,7 +84,7 @@ describe.skipIf(!redisAvailable())('fleet mode across processes', () => {
 
   it('the writer process is killed: another takes the lease after it expires and publishes', async () => {
     server = await createLocalServer({ flags: [flag('a', 'on')] });
-    const fleet = spawnFleet(3, 'mp2');
+    const fleet = spawnFleet(3, 'mp2', 1000); // a killed writer's lease expires within a second
     await eventually(() => fleet.every((c) => c.last?.type === 'ready'), 30_000, 'all started');
     const writer = fleet.find((c) => c.last?.role === 'writer') as Child;
     writer.proc.kill('SIGKILL'); // no release: the lease has to expire
