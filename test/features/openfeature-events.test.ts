@@ -4,15 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type EventDetails, OpenFeature, ProviderEvents, ProviderStatus } from '@openfeature/server-sdk';
 import { AmplitudeProvider } from '../../src/openfeature';
 import { TestData } from '../../src/testing/test-data';
-import {
-  API_KEY,
-  capturingLogger,
-  eventually,
-  flag,
-  guardUnhandledRejections,
-  localClient,
-  useLocalServer,
-} from '../support';
+import { API_KEY, capturingLogger, eventually, flag, guardUnhandledRejections, localClient, useLocalServer } from '../support';
 
 guardUnhandledRejections();
 
