@@ -2,26 +2,15 @@
  * worker_threads: 8 workers load the addon and evaluate concurrently while the
  * main thread swaps snapshots (scripts/worker-stress.js). It runs in a child
  * process so a native crash shows up as a signal or exit code here instead of
- * killing the test runner. Uses the compiled engine (dist/cjs), rebuilt first
- * when missing or older than src/.
+ * killing the test runner. Uses the compiled engine (dist/cjs), rebuilt by the
+ * global setup when missing or older than src/.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nativeAddonLoaded } from './support/engine';
 
 const root = join(__dirname, '..');
-const distEngine = join(root, 'dist', 'cjs', 'engine', 'index.js');
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
 function runStress(env: Record<string, string>, args: string[] = []) {
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'worker-stress.js'), ...args], {
@@ -34,14 +23,6 @@ function runStress(env: Record<string, string>, args: string[] = []) {
 }
 
 describe('worker_threads', () => {
-  beforeAll(() => {
-    if (!existsSync(distEngine) || statSync(distEngine).mtimeMs < newestMtime(join(root, 'src'))) {
-      const script = existsSync(join(root, 'scripts', 'build-ts.js')) ? ['run', 'build:ts'] : ['exec', '--', 'tsc', '-p', '.'];
-      const r = spawnSync('npm', script, { cwd: root, encoding: 'utf8', timeout: 120_000 });
-      if (r.status !== 0) throw new Error(`building dist failed:\n${r.stdout}${r.stderr}`);
-    }
-  }, 180_000);
-
   it('8 workers evaluate on the native engine while the main thread swaps snapshots; clean exit', (ctx) => {
     const expectKind = process.env.AMPLITUDE_EXPERIMENT_ENGINE === 'js' ? 'js' : 'native';
     ctx.skip(expectKind === 'native' && !nativeAddonLoaded, 'needs the native addon');

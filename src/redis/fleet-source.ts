@@ -98,10 +98,14 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
       graceMillis: Math.max(30_000, 2 * interval),
     });
     this.reader = new FleetReader(this.conn.client, this.keys);
+    // Test-only internals shorten the writer's polling as they do the poll source's (the 1 s floor, backoffs).
+    const polling = ctx.internals.flagPolling;
     this.poller = new FlagPoller({
       apiKey: ctx.apiKey,
       serverUrl: ctx.config.serverUrl,
-      pollingIntervalMillis: interval,
+      pollingIntervalMillis: polling?.intervalMillis ?? interval,
+      failureBackoff: polling?.failureBackoff,
+      initialBackoff: polling?.initialBackoff,
       requestTimeoutMillis: ctx.config.flagConfigPollerRequestTimeoutMillis,
       http: ctx.http,
       logger: ctx.logger,

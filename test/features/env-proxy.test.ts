@@ -4,22 +4,14 @@
  * tunnels it opens; the dev server's request log shows each request arriving from one of the proxy's sockets.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { runNodeScript } from '../support/child';
 import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { RemoteEvaluationClient } from '../../src/remote';
-import {
-  API_KEY,
-  capturingLogger,
-  closeClients,
-  cohortFlag,
-  flag,
-  guardUnhandledRejections,
-  localClient,
-} from '../local/helpers';
+import { API_KEY, capturingLogger, closeClients, cohortFlag, flag, guardUnhandledRejections, localClient } from '../support';
 
 guardUnhandledRejections();
 
@@ -222,13 +214,7 @@ describe('proxyFromEnv', () => {
       c.start().then(() => console.log('started', c.flagKeys().length), (e) => { console.log('failed', e.message); process.exitCode = 3; });
     `;
     const env = { ...process.env, HTTP_PROXY: proxyUrl, http_proxy: proxyUrl, NO_PROXY: '', no_proxy: '' };
-    const child = spawn(process.execPath, ['-e', script], { env });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const code = await new Promise<number | null>((done) => child.on('exit', done));
-    clearTimeout(timer);
+    const { code, out } = await runNodeScript(script, { env, timeoutMillis: 20_000 });
     expect(out).toContain('started 2');
     expect(code, out).toBe(0);
     expect(viaProxy('stream')).toEqual({ proxied: 1, total: 1 });

@@ -1,17 +1,16 @@
 /** The `metrics` option: each callback fires where the counted thing happens (against the local dev server). */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
+import { describe, expect, it } from 'vitest';
 import type { LocalEvaluationMetrics } from '../../src/metrics';
 import {
   API_KEY,
   capturingLogger,
-  closeClients,
   cohortFlag,
   eventually,
   flag,
   guardUnhandledRejections,
   localClient,
-} from '../local/helpers';
+  useLocalServer,
+} from '../support';
 
 guardUnhandledRejections();
 
@@ -40,17 +39,10 @@ function recorder(): { metrics: Required<LocalEvaluationMetrics>; calls: Call[];
 }
 
 const cohortKeys = { apiKey: 'ck', secretKey: 'cs' };
-let server: LocalServer;
-beforeEach(async () => {
-  server = await createLocalServer({
-    flags: [flag('a'), flag('b', 'off')],
-    apiKeys: [API_KEY],
-    cohorts: [{ cohortId: 'c1', memberIds: ['u1', 'u2', 'u3'], lastModified: 100 }],
-  });
-});
-afterEach(async () => {
-  await closeClients();
-  await server.close();
+const server = useLocalServer({
+  flags: [flag('a'), flag('b', 'off')],
+  apiKeys: [API_KEY],
+  cohorts: [{ cohortId: 'c1', memberIds: ['u1', 'u2', 'u3'], lastModified: 100 }],
 });
 
 describe('metrics', () => {

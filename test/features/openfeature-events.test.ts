@@ -1,19 +1,10 @@
 /* eslint-disable @typescript-eslint/no-unsafe-enum-comparison -- the recorded event types are compared with the SDK's own enum values */
 /** Provider events (READY, CONFIGURATION_CHANGED, STALE, ERROR), observed through the real OpenFeature server SDK. */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type EventDetails, OpenFeature, ProviderEvents, ProviderStatus } from '@openfeature/server-sdk';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { AmplitudeProvider } from '../../src/openfeature';
 import { TestData } from '../../src/testing/test-data';
-import {
-  API_KEY,
-  capturingLogger,
-  closeClients,
-  eventually,
-  flag,
-  guardUnhandledRejections,
-  localClient,
-} from '../local/helpers';
+import { API_KEY, capturingLogger, eventually, flag, guardUnhandledRejections, localClient, useLocalServer } from '../support';
 
 guardUnhandledRejections();
 
@@ -29,14 +20,7 @@ function domain(): { name: string; seen: Array<{ type: string; details: EventDet
   return { name, seen, types: () => seen.map((e) => e.type) };
 }
 
-let server: LocalServer;
-beforeEach(async () => {
-  server = await createLocalServer({ flags: [flag('a'), flag('b', 'off')], apiKeys: [API_KEY] });
-});
-afterEach(async () => {
-  await closeClients();
-  await server.close();
-});
+const server = useLocalServer({ flags: [flag('a'), flag('b', 'off')], apiKeys: [API_KEY] });
 afterAll(() => OpenFeature.close());
 
 describe('AmplitudeProvider events', () => {

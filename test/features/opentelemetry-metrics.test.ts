@@ -9,7 +9,7 @@ import {
 import { LocalEvaluationClient } from '../../src/local/client';
 import { createOpenTelemetryMetrics, errorType, MetricAttributes as A, MetricNames as N } from '../../src/opentelemetry';
 import { FetchError } from '../../src/util/http';
-import { flag } from '../local/helpers';
+import { flag } from '../support';
 
 const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
 // A long interval: the test exports with forceFlush, never on a timer.

@@ -1,7 +1,7 @@
 /** Fleet mode through the public client: status and fleetStatus while Redis goes away and comes back. */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createLocalServer, type LocalServer } from '../../src/dev-server';
-import { capturingLogger, closeClients, eventually, flag, guardUnhandledRejections, localClient } from '../local/helpers';
+import { capturingLogger, closeClients, eventually, flag, guardUnhandledRejections, localClient } from '../support';
 import { redisAvailable, startRedis, stopAllRedis } from '../support/redis';
 
 describe.skipIf(!redisAvailable())('LocalEvaluationClient with redisConfig mode fleet', () => {

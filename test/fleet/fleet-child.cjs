@@ -4,9 +4,11 @@
 const path = require('path');
 const { LocalEvaluationClient } = require(path.join(__dirname, '..', '..', 'dist', 'cjs', 'local', 'client.js'));
 
-const { apiKey, config } = JSON.parse(process.argv[2]);
+const { apiKey, config, internals } = JSON.parse(process.argv[2]);
 const silent = { verbose() {}, debug() {}, info() {}, warn() {}, error() {} };
-const client = new LocalEvaluationClient(apiKey, { ...config, logger: silent });
+// Test-only timings (src/local/internals.ts), under the registered symbol the client looks for.
+const INTERNALS = Symbol.for('amplitude-experiment-native.localClientInternals');
+const client = new LocalEvaluationClient(apiKey, { ...config, logger: silent, [INTERNALS]: internals ?? {} });
 const variant = () => client.evaluateV2({ user_id: 'u1' }, ['a', 'vip']);
 const report = (type) => process.send({ type, role: client.fleetStatus()?.role, a: variant().a?.key, vip: variant().vip?.key });
 client.on('update', () => report('variant'));

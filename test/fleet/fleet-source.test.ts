@@ -1,7 +1,7 @@
 /** Fleet mode end to end inside one process: several members share one Redis and one fake Amplitude. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalServer, type LocalServer } from '../../src/dev-server';
-import { cohortFlag, eventually, flag, guardUnhandledRejections } from '../local/helpers';
+import { cohortFlag, eventually, flag, guardUnhandledRejections } from '../support';
 import {
   redisAvailable,
   startRedis,
@@ -10,7 +10,7 @@ import {
   stopAllRedis,
   type RedisProcess,
 } from '../support/redis';
-import { fleetMember, stopMembers, type FleetMember } from './helpers';
+import { fleetMember, stopMembers, type FleetMember } from '../support/fleet';
 import { resolveRedisConfig } from '../../src/redis/config';
 import { createRedisConnection } from '../../src/redis/connection';
 import { FleetKeys } from '../../src/redis/fleet-layout';
@@ -52,7 +52,7 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
           redisConfig: { mode: 'fleet', prefix, ...FAST, ...redisConfig },
           ...extra,
         },
-        { cohortPollingIntervalMillis: 500 },
+        { cohortPollingIntervalMillis: 500, flagPolling: { intervalMillis: 250 } },
       ),
     );
     await Promise.all(members.map((m) => m.start()));
@@ -78,7 +78,7 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     expect(server.requests('cohort').filter((r) => r.status !== 204)).toHaveLength(1);
     const writer = ms.find((m) => m.source.fleetStatus().role === 'writer') as FleetMember;
     const readers = ms.filter((m) => m !== writer);
-    for (const r of readers) expect(r.holder.froms.includes('redis-fleet')).toBe(true);
+    for (const r of readers) expect(r.holder.installs.includes('redis-fleet')).toBe(true);
 
     server.setFlags([flag('plain', 'off', 2), cohortFlag('vip', 'c1')]);
     await eventually(

@@ -6,7 +6,7 @@ import { FleetKeys } from '../../src/redis/fleet-layout';
 import { FleetPublisher } from '../../src/redis/fleet-publisher';
 import { FleetReader } from '../../src/redis/fleet-reader';
 import { Lease } from '../../src/redis/lease';
-import { capturingLogger } from '../local/helpers';
+import { capturingLogger } from '../support';
 import { createLogger } from '../../src/util/logger';
 import {
   redisAvailable,

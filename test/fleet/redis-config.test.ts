@@ -5,7 +5,7 @@ import { ConfigError } from '../../src/config/common';
 import { resolveRedisConfig } from '../../src/redis/config';
 import { createRedisConnection, isRedisAuthError } from '../../src/redis/connection';
 import { createLogger } from '../../src/util/logger';
-import { capturingLogger } from '../local/helpers';
+import { capturingLogger } from '../support';
 import { redisAvailable, startRedis, stopAllRedis } from '../support/redis';
 
 const none = (): void => undefined;

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Fault } from '../../src/dev-server';
 import { pollFailureBackoff } from '../../src/local/flag-poller';
 import { baseDelay } from '../../src/util/backoff';
+import { runNodeScript } from '../support/child';
 import {
   API_KEY,
   capturingLogger,
@@ -146,47 +145,10 @@ describe('polling under faults', () => {
 const root = join(__dirname, '..', '..');
 const distClient = join(root, 'dist', 'cjs', 'local', 'client.js');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-function runChild(script: string, timeoutMillis: number): Promise<{ code: number | null; out: string; killed: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', script], { cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    let killed = false;
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, timeoutMillis);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, killed });
-    });
-  });
-}
+const runChild = (script: string, timeoutMillis: number) =>
+  runNodeScript(script, { timeoutMillis, cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
 
 describe('process lifetime', () => {
-  beforeAll(async () => {
-    if (!existsSync(distClient) || statSync(distClient).mtimeMs < newestMtime(join(root, 'src'))) {
-      const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
-        const p = spawn('npm', ['run', 'build:ts'], { cwd: root });
-        let out = '';
-        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        p.stderr.on('data', (d: Buffer) => (out += d.toString()));
-        p.on('exit', (code) => resolve({ code, out }));
-      });
-      if (r.code !== 0) throw new Error(`building dist failed:\n${r.out}`);
-    }
-  }, 180_000);
-
   it('a started client (streaming, polling, cohorts) does not keep the process alive', async () => {
     server.setFlags([flag('a'), cohortFlag('f', 'c1')]);
     const script = `
@@ -208,7 +170,7 @@ describe('process lifetime', () => {
   }, 30_000);
 
   it('await start() in a script is not cut short while flags are slow to arrive', async () => {
-    server.injectFaults('flags', { delayMs: 800 });
+    server.injectFaults('flags', { delayMs: 300 }); // any delay: an unref'd request would let the process exit at once
     const script = `
       const { LocalEvaluationClient } = require(${JSON.stringify(distClient)});
       const c = new LocalEvaluationClient(${JSON.stringify(API_KEY)}, { serverUrl: ${JSON.stringify(server.url)} });

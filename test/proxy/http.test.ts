@@ -4,10 +4,10 @@
  * when the proxy fails, and per-user memberships for cohorts not held in
  * memory, cached in an LRU with a TTL.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveLocalConfig } from '../../src/config/local';
 import { FlagPoller } from '../../src/local/flag-poller';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
+import type { LocalServer } from '../../src/dev-server';
 import type { ExperimentUser } from '../../src/types';
 import { HttpClient } from '../../src/util/http';
 import { createLogger } from '../../src/util/logger';
@@ -15,13 +15,13 @@ import { LIBRARY } from '../../src/version';
 import {
   API_KEY,
   capturingLogger,
-  closeClients,
   cohortFlag,
   eventually,
   flag,
   guardUnhandledRejections,
   localClient,
-} from '../local/helpers';
+  useLocalServer,
+} from '../support';
 
 guardUnhandledRejections();
 
@@ -33,23 +33,14 @@ const cohorts = [
 ];
 const flags = [cohortFlag('f1', 'c1', { groupType: 'org', cohortId: 'g1' }), cohortFlag('fbig', 'big'), flag('plain')];
 
-let amplitude: LocalServer;
-let proxy: LocalServer;
-
-beforeEach(async () => {
-  // Amplitude serves `plain` off, the proxy serves it on: answers tell which one the flags came from.
-  amplitude = await createLocalServer({
-    flags: [...flags.slice(0, 2), flag('plain', 'off')],
-    apiKeys: [API_KEY],
-    cohortKeys: [cohortKeys],
-    cohorts,
-  });
-  proxy = await createLocalServer({ flags, apiKeys: [API_KEY], cohortKeys: [cohortKeys], cohorts, evaluationProxy: true });
+// Amplitude serves `plain` off, the proxy serves it on: answers tell which one the flags came from.
+const amplitude = useLocalServer({
+  flags: [...flags.slice(0, 2), flag('plain', 'off')],
+  apiKeys: [API_KEY],
+  cohortKeys: [cohortKeys],
+  cohorts,
 });
-afterEach(async () => {
-  await closeClients();
-  await Promise.all([amplitude.close(), proxy.close()]);
-});
+const proxy = useLocalServer({ flags, apiKeys: [API_KEY], cohortKeys: [cohortKeys], cohorts, evaluationProxy: true });
 
 function client(extra: Record<string, unknown> = {}, logger = capturingLogger(), internals: Record<string, unknown> = {}) {
   return localClient(

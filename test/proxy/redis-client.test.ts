@@ -3,57 +3,35 @@
  * cohorts from the proxy's Redis layout, nothing asked of Amplitude, start()
  * failures said once and clearly, last-known-good when Redis is away.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalServer, type LocalServer } from '../../src/dev-server';
+import { describe, expect, it } from 'vitest';
 import type { LocalEvaluationConfig } from '../../src/config/local';
-import { redisAvailable, startRedis, stopAllRedis, type RedisProcess } from '../support/redis';
+import { redisAvailable, startRedis } from '../support/redis';
+import { redisClient, useRedis } from '../support/redis-admin';
 import {
   API_KEY,
   capturingLogger,
-  closeClients,
   cohortFlag,
   eventually,
   flag,
   guardUnhandledRejections,
   localClient,
-} from '../local/helpers';
+  tempDir,
+  useLocalServer,
+} from '../support';
 import { ProxyLayoutWriter } from './layout-writer';
 
 guardUnhandledRejections();
 
 describe.skipIf(!redisAvailable())('client with redisConfig mode evaluation-proxy', () => {
-  let r: RedisProcess;
-  let admin: Redis;
-  let amplitude: LocalServer;
-  const dirs: string[] = [];
-
-  beforeAll(async () => {
-    r = await startRedis();
-    admin = new Redis(r.url, { lazyConnect: true });
-    admin.on('error', () => undefined);
-    await admin.connect();
-    amplitude = await createLocalServer({ flags: [flag('from-amplitude')], apiKeys: [API_KEY] });
-  });
-  afterEach(async () => {
-    await closeClients();
-    await admin.flushall();
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
-  afterAll(async () => {
-    admin.disconnect();
-    await amplitude.close();
-    await stopAllRedis();
-  });
+  const redis = useRedis();
+  const amplitude = useLocalServer({ flags: [flag('from-amplitude')], apiKeys: [API_KEY] }, 'all');
 
   const client = (extra: Partial<LocalEvaluationConfig> = {}, logger = capturingLogger()) =>
-    localClient({ serverUrl: amplitude.url, redisConfig: { mode: 'evaluation-proxy', url: r.url }, logger, ...extra });
+    localClient({ serverUrl: amplitude.url, redisConfig: { mode: 'evaluation-proxy', url: redis.server.url }, logger, ...extra });
 
   it('serves flags and cohorts from Redis; Amplitude is never asked; no cohort secret needed', async () => {
-    const w = new ProxyLayoutWriter(admin, '42', API_KEY);
+    const w = new ProxyLayoutWriter(redis.admin, '42', API_KEY);
     await w.writeProject();
     await w.writeFlags([cohortFlag('in-c1', 'c1'), flag('plain')]);
     await w.publishCohort({ cohortId: 'c1', lastModified: 10, memberIds: ['u1'] });
@@ -67,7 +45,7 @@ describe.skipIf(!redisAvailable())('client with redisConfig mode evaluation-prox
     expect(amplitude.requests()).toEqual([]);
     expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
     // Nothing was written to Redis by the client.
-    expect((await admin.keys('*')).sort()).toEqual(
+    expect((await redis.admin.keys('*')).sort()).toEqual(
       [
         'amplitude:v4:projects',
         'amplitude:v4:projects:42:deployments',
@@ -81,13 +59,13 @@ describe.skipIf(!redisAvailable())('client with redisConfig mode evaluation-prox
   });
 
   it('restart: stop() closes the Redis connection, start() opens a new one and reads again', async () => {
-    const w = new ProxyLayoutWriter(admin, '42', API_KEY);
+    const w = new ProxyLayoutWriter(redis.admin, '42', API_KEY);
     await w.writeProject();
     await w.writeFlags([flag('first')]);
     const c = client();
     await c.start();
     const clients = async () =>
-      String(await admin.client('LIST'))
+      String(await redis.admin.client('LIST'))
         .split('\n')
         .filter((l: string) => l.includes('evaluation-proxy-reader')).length;
     expect(await clients()).toBe(1);
@@ -113,11 +91,9 @@ describe.skipIf(!redisAvailable())('client with redisConfig mode evaluation-prox
   });
 
   it('Redis unreachable at start: the last-known-good flags serve, with one warning; never past startTimeoutMillis', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'proxy-lkg-'));
-    dirs.push(dir);
-    const path = join(dir, 'flags.json');
+    const path = join(tempDir('proxy-lkg'), 'flags.json');
     // A first client saves what it read from Redis.
-    const w = new ProxyLayoutWriter(admin, '42', API_KEY);
+    const w = new ProxyLayoutWriter(redis.admin, '42', API_KEY);
     await w.writeProject();
     await w.writeFlags([flag('saved')]);
     const first = client({ persistence: { path } });
@@ -143,9 +119,7 @@ describe.skipIf(!redisAvailable())('client with redisConfig mode evaluation-prox
 
   it('Redis lost later: evaluation keeps the last flags; error events and status.lastError; ready again when Redis returns', async () => {
     const own = await startRedis();
-    const writer = new Redis(own.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    writer.on('error', () => undefined);
-    await writer.connect();
+    const writer = await redisClient(own.url);
     try {
       const w = new ProxyLayoutWriter(writer, '42', API_KEY);
       await w.writeProject();
@@ -168,22 +142,15 @@ describe.skipIf(!redisAvailable())('client with redisConfig mode evaluation-prox
       expect(logger.count('warn', /reading flags from Redis failed .*the last flags keep serving/)).toBe(1);
       await own.restart();
       writer.disconnect();
-      const again = new Redis(own.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-      again.on('error', () => undefined);
-      await again.connect();
-      try {
-        const w2 = new ProxyLayoutWriter(again, '42', API_KEY);
-        await w2.writeProject();
-        await w2.writeFlags([cohortFlag('in-c1', 'c1')]);
-        await w2.publishCohort({ cohortId: 'c1', lastModified: 11, memberIds: ['u2'] });
-        await eventually(() => c.evaluateV2({ user_id: 'u2' }, ['in-c1'])['in-c1'].key === 'on', 30_000, 'new cohort version');
-        expect(c.status().state).toBe('ready');
-        expect(logger.count('info', 'flags are read from Redis again')).toBe(1);
-      } finally {
-        again.disconnect();
-      }
+      const again = await redisClient(own.url);
+      const w2 = new ProxyLayoutWriter(again, '42', API_KEY);
+      await w2.writeProject();
+      await w2.writeFlags([cohortFlag('in-c1', 'c1')]);
+      await w2.publishCohort({ cohortId: 'c1', lastModified: 11, memberIds: ['u2'] });
+      await eventually(() => c.evaluateV2({ user_id: 'u2' }, ['in-c1'])['in-c1'].key === 'on', 30_000, 'new cohort version');
+      expect(c.status().state).toBe('ready');
+      expect(logger.count('info', 'flags are read from Redis again')).toBe(1);
     } finally {
-      writer.disconnect();
       await own.stop();
     }
   });

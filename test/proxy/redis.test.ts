@@ -14,7 +14,7 @@ import type { EvaluationProxyRedisCohorts, EvaluationProxyRedisSource } from '..
 import { resolveRedisConfig, type RedisConfig } from '../../src/redis/config';
 import type { EvaluationFlag, ExperimentUser } from '../../src/types';
 import { createLogger, LogLevel } from '../../src/util/logger';
-import { redisAvailable, startRedis, startRedisCluster, stopAllRedis, type RedisProcess } from '../support/redis';
+import { redisAvailable, startRedis, startRedisCluster, stopAllRedis } from '../support/redis';
 import {
   API_KEY,
   capturingLogger,
@@ -25,8 +25,9 @@ import {
   guardUnhandledRejections,
   localClient,
   notInCohortFlag,
-} from '../local/helpers';
-import { TestHolder } from './holder';
+} from '../support';
+import { TestHolder } from '../support/holder';
+import { redisClient, useRedis } from '../support/redis-admin';
 import { type LayoutCohort, ProxyLayoutWriter } from './layout-writer';
 
 guardUnhandledRejections();
@@ -112,15 +113,6 @@ function reader(redis: Partial<RedisConfig>, options: { intervalMillis?: number;
   };
 }
 
-/** A test-side ioredis client (its connection errors are expected when a test stops Redis). */
-async function testClient(url: string): Promise<Redis> {
-  const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  c.on('error', () => undefined);
-  await c.connect();
-  cleanups.push(() => c.disconnect());
-  return c;
-}
-
 function writerFor(client: Redis | Cluster): ProxyLayoutWriter {
   return new ProxyLayoutWriter(client, PROJECT, API_KEY);
 }
@@ -168,27 +160,16 @@ function keysOf(v: Record<string, { key?: string }>): Record<string, string | un
 }
 
 describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Redis)', () => {
-  let r: RedisProcess;
-  let admin: Redis;
-  beforeAll(async () => {
-    r = await startRedis({ password: 'pw' });
-    admin = new Redis(r.url, { lazyConnect: true });
-    admin.on('error', () => undefined);
-    await admin.connect();
-    // A read-only user: any write from the SDK would fail with NOPERM and show in ACL LOG.
-    await r.cli('ACL', 'SETUSER', 'reader', 'on', '>readerpw', '~*', '&*', '+@read', '+@connection', '+info', '-@write');
-    return async () => {
-      admin.disconnect();
-    };
-  });
-  afterEach(async () => {
-    await admin.flushall();
-    await admin.acl('LOG', 'RESET');
-  });
-  const readerUrl = () => `redis://reader:readerpw@127.0.0.1:${r.port}`;
+  const redis = useRedis({ password: 'pw' });
+  // A read-only user: any write from the SDK would fail with NOPERM and show in ACL LOG.
+  beforeAll(() =>
+    redis.server.cli('ACL', 'SETUSER', 'reader', 'on', '>readerpw', '~*', '&*', '+@read', '+@connection', '+info', '-@write'),
+  );
+  afterEach(() => redis.admin.acl('LOG', 'RESET'));
+  const readerUrl = () => `redis://reader:readerpw@127.0.0.1:${redis.server.port}`;
 
   it('reads the layout the proxy writes: same answers as the same flags over HTTP, and never writes', async () => {
-    await writeAll(writerFor(admin));
+    await writeAll(writerFor(redis.admin));
     const expected = await httpAnswers();
     const run = reader({ url: readerUrl() });
     await run.start();
@@ -197,13 +178,13 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
     expect(users.map((u) => keysOf(run.holder.evaluate(u)))).toEqual(expected);
     expect(expected[1]['in-c1']).toBe('on'); // the comparison is not vacuous
     expect(expected[2]['not-in-c2']).toBe('off');
-    expect(await admin.acl('LOG')).toEqual([]);
+    expect(await redis.admin.acl('LOG')).toEqual([]);
     expect(run.holder.errors).toEqual([]);
     expect(run.logger.lines.filter((l) => l.level === 'error' || l.level === 'warn')).toEqual([]);
   });
 
   it('a custom prefix', async () => {
-    const w = new ProxyLayoutWriter(admin, PROJECT, API_KEY, 'acme-proxy');
+    const w = new ProxyLayoutWriter(redis.admin, PROJECT, API_KEY, 'acme-proxy');
     await w.writeProject();
     await w.writeFlags([flag('only')]);
     const run = reader({ url: readerUrl(), prefix: 'acme-proxy' });
@@ -225,7 +206,7 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
     });
 
     it('no project lists the deployment key', async () => {
-      await new ProxyLayoutWriter(admin, '7', 'server-other-key').writeProject();
+      await new ProxyLayoutWriter(redis.admin, '7', 'server-other-key').writeProject();
       const err = await reader({ url: readerUrl() })
         .start()
         .catch((e: unknown) => e);
@@ -236,7 +217,7 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
     });
 
     it('no flags hash for the deployment', async () => {
-      await writerFor(admin).writeProject();
+      await writerFor(redis.admin).writeProject();
       const err = await reader({ url: readerUrl() })
         .start()
         .catch((e: unknown) => e);
@@ -246,9 +227,9 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
     });
 
     it('a cohort description without its blob or set: start resolves, the cohort is named once, loaded when published', async () => {
-      const w = writerFor(admin);
+      const w = writerFor(redis.admin);
       await writeAll(w);
-      await admin.hset(w.cohortsKey, 'c9', JSON.stringify({ cohortId: 'c9', groupType: 'User', size: 3, lastModified: 5 }));
+      await redis.admin.hset(w.cohortsKey, 'c9', JSON.stringify({ cohortId: 'c9', groupType: 'User', size: 3, lastModified: 5 }));
       await w.writeFlags([...flags, cohortFlag('in-c9', 'c9')]);
       const run = reader({ url: readerUrl() }, { intervalMillis: 30 });
       await run.start();
@@ -263,7 +244,7 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
   });
 
   it('refreshes: installs only what changed (flags compared; cohorts by lastModified)', async () => {
-    const w = writerFor(admin);
+    const w = writerFor(redis.admin);
     await writeAll(w);
     const run = reader({ url: readerUrl() }, { intervalMillis: 30 });
     const loads: string[] = [];
@@ -275,8 +256,8 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
     await run.start();
     expect([...loads].sort()).toEqual(['c0', 'c1', 'c2', 'g1']);
     // Several refreshes (each reads the flags hash and the descriptions hash) with nothing changed.
-    const base = await hgetallCalls(admin);
-    await until(async () => (await hgetallCalls(admin)) >= base + 6, 'six refresh reads');
+    const base = await hgetallCalls(redis.admin);
+    await until(async () => (await hgetallCalls(redis.admin)) >= base + 6, 'six refresh reads');
     expect(run.holder.submissions).toHaveLength(1);
     expect(loads).toHaveLength(4);
     // A flag changes: one submission.
@@ -293,7 +274,7 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
 
   describe('faults', () => {
     it('a corrupt JSON field in the flags hash: that flag left out and logged once, the rest served', async () => {
-      const w = writerFor(admin);
+      const w = writerFor(redis.admin);
       await writeAll(w);
       await w.writeFlagField('broken', '{"key":"broken","variants":');
       await w.writeFlagField('not-an-object', '[1,2]');
@@ -302,8 +283,8 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
       expect(run.holder.keys()).toEqual(flags.map((f) => f.key).sort());
       expect(run.holder.evaluate({}, ['plain']).plain.key).toBe('on');
       // Later refreshes do not log it again; a real change still installs.
-      const base = await hgetallCalls(admin);
-      await until(async () => (await hgetallCalls(admin)) >= base + 4, 'refreshes');
+      const base = await hgetallCalls(redis.admin);
+      await until(async () => (await hgetallCalls(redis.admin)) >= base + 4, 'refreshes');
       await w.writeFlags([flag('plain', 'off')]);
       await eventually(() => run.holder.evaluate({}, ['plain']).plain?.key === 'off', 5_000, 'flag change');
       expect(
@@ -313,12 +294,12 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
     });
 
     it('a cohort whose blob expired between reading the description and the blob: the newer version is loaded', async () => {
-      const w = writerFor(admin);
+      const w = writerFor(redis.admin);
       await writeAll(w);
       let raced = false;
       // The proxy publishes c1 version 200 and expires version 1_700_000_000_001 just as the reader asks for the old blob.
-      const wrap = (redis: unknown) =>
-        new Proxy(redis as object, {
+      const wrap = (client: unknown) =>
+        new Proxy(client as object, {
           get(target, prop, receiver) {
             const value = Reflect.get(target, prop, receiver);
             if (prop !== 'strlen' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
@@ -326,7 +307,7 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
               if (!raced && key === w.blobKey('c1', 1_700_000_000_001)) {
                 raced = true;
                 await w.publishCohort({ cohortId: 'c1', lastModified: 200, memberIds: ['late'] });
-                await admin.del(key, w.membersKey('c1', 'User', 1_700_000_000_001));
+                await redis.admin.del(key, w.membersKey('c1', 'User', 1_700_000_000_001));
               }
               return (value as (k: string) => Promise<Buffer | null>).call(target, key);
             };
@@ -353,7 +334,7 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
       expect((err as { permanent?: boolean }).permanent).toBeUndefined();
       expect(run.logger.count('warn', /Redis connection error .*ECONNREFUSED.*reconnecting with backoff/)).toBe(1);
       await down.restart();
-      const back = await testClient(down.url);
+      const back = await redisClient(down.url);
       await writeAll(writerFor(back));
       // The writer's HSETs are not atomic: a refresh may see part of them; the next ones complete it.
       await eventually(
@@ -366,7 +347,7 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
 
     it('Redis lost later: the last flags and cohorts keep serving; errors reported; changes picked up once it is back', async () => {
       const own = await startRedis();
-      const client = await testClient(own.url);
+      const client = await redisClient(own.url);
       await writeAll(writerFor(client));
       const run = reader({ url: own.url, commandTimeoutMillis: 200 }, { intervalMillis: 20 });
       await run.start();
@@ -376,7 +357,7 @@ describe.skipIf(!redisAvailable())('redisConfig evaluation-proxy (standalone Red
       expect(run.holder.evaluate({ user_id: 'u1' }, ['in-c1'])['in-c1'].key).toBe('on');
       expect(run.holder.keys()).toEqual(flags.map((f) => f.key).sort());
       await own.restart();
-      const again = await testClient(own.url);
+      const again = await redisClient(own.url);
       const w = writerFor(again);
       await writeAll(w);
       await w.writeFlags([flag('plain', 'off')]);

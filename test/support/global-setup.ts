@@ -3,9 +3,11 @@
  * addon did not, why and what to install. Tests of the addon itself are then
  * skipped with that note (see engine.ts) instead of failing one by one; under
  * CI (or AMPLITUDE_EXPERIMENT_ENGINE=native) a missing addon fails the run here.
+ * It also rebuilds dist/ when src/ is newer (see dist.ts), once for all files.
  */
 import type { TestProject } from 'vitest/node';
 import { diagnose } from '../../src/engine';
+import { ensureDistBuilt } from './dist';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,6 +17,7 @@ declare module 'vitest' {
 }
 
 export default function setup(project: TestProject): void {
+  if (ensureDistBuilt()) console.log('dist/ was older than src/: rebuilt it (npm run build:ts)');
   const d = diagnose();
   const loaded = d.engine === 'native';
   project.provide('nativeAddonLoaded', loaded);

@@ -13,7 +13,7 @@
  * this module works for any Redis client under test.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,6 +188,47 @@ async function waitReady(port: number, useTls: boolean, deadline: number, exited
   }
 }
 
+/** One RESP reply parsed from `buf` at `pos`: [value, next position], or undefined while incomplete. */
+function parseReply(buf: Buffer, pos: number): [unknown, number] | undefined {
+  const eol = buf.indexOf('\r\n', pos);
+  if (eol < 0) return undefined;
+  const head = buf.toString('utf8', pos + 1, eol);
+  const next = eol + 2;
+  switch (String.fromCharCode(buf[pos])) {
+    case '+':
+    case ':':
+      return [head, next];
+    case '-':
+      return [new Error(head), next];
+    case '$': {
+      const n = Number(head);
+      if (n < 0) return [null, next];
+      if (buf.length < next + n + 2) return undefined;
+      return [buf.toString('utf8', next, next + n), next + n + 2];
+    }
+    case '*': {
+      const n = Number(head);
+      const items: unknown[] = [];
+      let at = next;
+      for (let i = 0; i < n; i++) {
+        const r = parseReply(buf, at);
+        if (!r) return undefined;
+        items.push(r[0]);
+        at = r[1];
+      }
+      return [n < 0 ? null : items, at];
+    }
+    default:
+      throw new Error(`unexpected RESP reply: ${head}`);
+  }
+}
+
+/** A reply as redis-cli prints it when not on a terminal: arrays flattened one element per line. */
+function render(value: unknown): string {
+  if (Array.isArray(value)) return value.map(render).join('\n');
+  return value === null ? '' : String(value);
+}
+
 class Proc implements RedisProcess {
   child: ChildProcess | null = null;
   private log = '';
@@ -279,6 +320,43 @@ class Proc implements RedisProcess {
     if (this.tls) base.push('--tls', '--cacert', this.tls.ca);
     return run('redis-cli', [...base, ...args]);
   }
+
+  /**
+   * One command over a socket, printed as cli() prints it: for the status checks polled while a cluster or
+   * sentinel set forms (a redis-cli process per check and node cost more CPU than the servers themselves).
+   */
+  query(...args: string[]): Promise<string> {
+    const commands = this.password ? [['AUTH', this.password], args] : [args];
+    const wire = commands.map((c) => `*${c.length}\r\n${c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`).join('');
+    return new Promise((resolve, reject) => {
+      const sock = this.tls
+        ? tls.connect({ host: HOST, port: this.port, ca: readFileSync(this.tls.ca) })
+        : net.connect({ host: HOST, port: this.port });
+      let buf = Buffer.alloc(0);
+      const fail = (e: Error): void => {
+        sock.destroy();
+        reject(e);
+      };
+      sock.setTimeout(5000, () => fail(new Error(`redis on port ${this.port}: no answer to ${args.join(' ')}`)));
+      sock.once('error', fail);
+      sock.once(this.tls ? 'secureConnect' : 'connect', () => sock.write(wire));
+      sock.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        const replies: unknown[] = [];
+        let at = 0;
+        while (replies.length < commands.length) {
+          const r = parseReply(buf, at);
+          if (!r) return;
+          replies.push(r[0]);
+          at = r[1];
+        }
+        sock.destroy();
+        const failed = replies.find((r): r is Error => r instanceof Error);
+        if (failed) reject(failed);
+        else resolve(render(replies[replies.length - 1]));
+      });
+    });
+  }
 }
 
 function serverArgs(port: number, dir: string, opts: StartOptions, tlsFiles?: TlsFiles): string[] {
@@ -368,6 +446,9 @@ export async function startRedisCluster(opts: { password?: string; replicas?: 0 
           '1000',
           '--cluster-replica-validity-factor',
           '0',
+          // Replicas sync at once (Redis waits 5 s by default for more replicas to share a diskless sync).
+          '--repl-diskless-sync-delay',
+          '0',
         ],
       });
       const p = new Proc('redis-server', args, port, dir, opts.password, undefined);
@@ -390,7 +471,7 @@ export async function startRedisCluster(opts: { password?: string; replicas?: 0 
     );
     await until(
       async () => {
-        const infos = await Promise.all(nodes.map((n) => n.cli('CLUSTER', 'INFO')));
+        const infos = await Promise.all(nodes.map((n) => n.query('CLUSTER', 'INFO')));
         return infos.every((i) => i.includes('cluster_state:ok') && i.includes(`cluster_known_nodes:${count}`));
       },
       30_000,
@@ -441,7 +522,7 @@ export async function startRedisCluster(opts: { password?: string; replicas?: 0 
         throw new Error('failover needs startRedisCluster({ replicas: 1 })');
       })();
       await replica.cli('CLUSTER', 'FAILOVER');
-      await until(async () => (await replica.cli('ROLE')).startsWith('master'), 30_000, 'cluster failover');
+      await until(async () => (await replica.query('ROLE')).startsWith('master'), 30_000, 'cluster failover');
     },
     stop,
   };
@@ -469,14 +550,23 @@ export async function startRedisSentinel(
   opts: { password?: string; sentinels?: number; masterName?: string } = {},
 ): Promise<RedisSentinelSet> {
   const masterName = opts.masterName ?? 'fleetmaster';
-  const master = (await startRedis({ password: opts.password })) as Proc;
+  // Full syncs start at once (Redis waits 5 s by default for more replicas to share a diskless sync).
+  const syncNow = ['--repl-diskless-sync-delay', '0'];
+  const master = (await startRedis({ password: opts.password, args: syncNow })) as Proc;
   const all: Proc[] = [master];
   const stop = async (): Promise<void> => void (await Promise.all(all.map((n) => n.stop())));
   try {
-    const replica = (await startRedis({ password: opts.password, args: ['--replicaof', HOST, String(master.port)] })) as Proc;
+    const replica = (await startRedis({
+      password: opts.password,
+      args: [...syncNow, '--replicaof', HOST, String(master.port)],
+    })) as Proc;
     all.push(replica);
-    await until(async () => (await master.cli('INFO', 'replication')).includes('connected_slaves:1'), 20_000, 'replica sync');
-    await until(async () => (await replica.cli('INFO', 'replication')).includes('master_link_status:up'), 20_000, 'replica link');
+    await until(async () => (await master.query('INFO', 'replication')).includes('connected_slaves:1'), 20_000, 'replica sync');
+    await until(
+      async () => (await replica.query('INFO', 'replication')).includes('master_link_status:up'),
+      20_000,
+      'replica link',
+    );
     const sentinels: Proc[] = [];
     for (let i = 0; i < (opts.sentinels ?? 2); i++) {
       const port = await freePort();
@@ -491,6 +581,8 @@ export async function startRedisSentinel(
         `sentinel down-after-milliseconds ${masterName} 1000`,
         `sentinel failover-timeout ${masterName} 5000`,
         `sentinel parallel-syncs ${masterName} 1`,
+        // Known up front: otherwise a sentinel learns of the replica from the master's INFO, polled every 10 s.
+        `sentinel known-replica ${masterName} ${HOST} ${replica.port}`,
       ];
       if (opts.password) lines.push(`sentinel auth-pass ${masterName} ${opts.password}`);
       writeFileSync(conf, lines.join('\n') + '\n');
@@ -500,9 +592,9 @@ export async function startRedisSentinel(
       await s.start();
     }
     const currentMasterPort = async (): Promise<number> =>
-      Number((await sentinels[0].cli('SENTINEL', 'get-master-addr-by-name', masterName)).split('\n')[1]);
+      Number((await sentinels[0].query('SENTINEL', 'get-master-addr-by-name', masterName)).split('\n')[1]);
     await until(
-      async () => (await sentinels[0].cli('SENTINEL', 'replicas', masterName)).includes(String(replica.port)),
+      async () => (await sentinels[0].query('SENTINEL', 'replicas', masterName)).includes(String(replica.port)),
       20_000,
       'sentinel to discover the replica',
     );
@@ -519,7 +611,7 @@ export async function startRedisSentinel(
         const target = before === master.port ? replica : master;
         await sentinels[0].cli('SENTINEL', 'FAILOVER', masterName);
         await until(async () => (await currentMasterPort()) !== before, 30_000, 'sentinel failover');
-        await until(async () => (await target.cli('ROLE')).startsWith('master'), 30_000, 'new master role');
+        await until(async () => (await target.query('ROLE')).startsWith('master'), 30_000, 'new master role');
       },
       stop,
     };

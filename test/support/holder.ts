@@ -1,7 +1,8 @@
 /**
- * A minimal FlagSink for driving a FlagSource and CohortLoader without a
- * client: parses with the engine, loads the referenced cohorts through the
- * loader, installs in submission order, and evaluates as the client does.
+ * A minimal FlagSink for driving a FlagSource and its CohortLoader without a
+ * client (fleet and evaluation-proxy sources): parses with the engine, loads
+ * the referenced cohorts through the loader, installs in submission order,
+ * records what happened, and evaluates as the client does.
  */
 import { loadEngine, type FlagSnapshot } from '../../src/engine';
 import type { CohortStore } from '../../src/engine/cohort-store';
@@ -13,20 +14,19 @@ import type { ExperimentUser, Variants } from '../../src/types';
 export class TestHolder implements FlagSink {
   snapshot: FlagSnapshot | undefined;
   index: CohortIndex | undefined;
+  /** The `from` of every submission, usable or not, in order. */
   readonly submissions: string[] = [];
+  /** The `from` of every installed submission, in order. */
+  readonly installs: string[] = [];
   readonly errors: Array<{ from: string; error: unknown }> = [];
-  refreshes = 0;
-  installedFrom: string | undefined;
+  readonly refreshes: string[] = [];
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: CohortStore,
-    private readonly cohorts?: CohortLoader,
+    /** Settable after construction: a source is often its own cohort loader and needs the store first. */
+    public loader?: CohortLoader,
   ) {}
-
-  get hasFlags(): boolean {
-    return this.snapshot !== undefined;
-  }
 
   submit(payload: string | Uint8Array, from: string): Promise<boolean> {
     const run = this.chain.then(async () => {
@@ -38,41 +38,51 @@ export class TestHolder implements FlagSink {
         return false;
       }
       const index = buildCohortIndex(next);
-      if (index && this.cohorts) await this.cohorts.loadMissing(index.all);
+      if (index && this.loader) await this.loader.loadMissing(index.all);
       this.snapshot = next;
       this.index = index;
-      this.installedFrom = from;
-      this.cohorts?.installed(index?.all ?? new Set());
+      this.installs.push(from);
+      this.loader?.installed(index?.all ?? new Set());
       return true;
     });
-    this.chain = run.catch(() => undefined);
-    return run.catch(() => false);
+    // As the client's holder: a failed cohort load is reported, the last good flags stay.
+    const result = run.catch((error: unknown) => {
+      this.reportError(from, error);
+      return false;
+    });
+    this.chain = result;
+    return result;
   }
 
   install(): boolean {
-    throw new Error('not used');
+    throw new Error('TestHolder: install() is not used by the sources it drives');
   }
 
-  refreshed(): void {
-    this.refreshes++;
+  refreshed(from: string): void {
+    this.refreshes.push(from);
   }
 
   reportError(from: string, error: unknown): void {
     this.errors.push({ from, error });
   }
 
-  /** Flag keys of the installed snapshot. */
+  get installedFrom(): string | undefined {
+    return this.installs.at(-1);
+  }
+
+  /** Flag keys of the installed snapshot, sorted. */
   keys(): string[] {
     return this.snapshot?.keys().sort() ?? [];
+  }
+
+  /** Cohort ids the installed flags reference. */
+  referenced(): ReadonlySet<string> {
+    return this.index?.all ?? new Set();
   }
 
   evaluate(user: ExperimentUser, flagKeys?: string[]): Variants {
     if (!this.snapshot) return {};
     const u = this.index ? enrichUser(user, this.index, this.store) : user;
     return this.snapshot.evaluate(u, flagKeys);
-  }
-
-  referenced(): ReadonlySet<string> {
-    return this.index?.all ?? new Set();
   }
 }

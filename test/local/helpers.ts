@@ -1,2 +1,0 @@
-/** Moved to test/support; kept so test files written against the old path still import. */
-export * from '../support';
