@@ -62,8 +62,10 @@ build_core() { # <out dir> <compiler...>: objects once, then the four executable
 }
 payloads="$(ls fuzz/corpus/snapshot/*.json) examples/flags.json"
 users=$(ls fuzz/corpus/evaluator/*.json)
-say "reference: the core built with the host's g++ (glibc)"
-build_core "$OUT/host" g++
+# ASan+UBSan in the reference: a memory bug in the core or in the drivers (reading freed memory
+# happens to work with glibc's allocator, while musl's unmaps it) is reported here, with a stack.
+say "reference: the core built with the host's g++ (glibc), ASan+UBSan"
+build_core "$OUT/host" g++ -fsanitize=address,undefined -fno-sanitize-recover=undefined
 "$OUT/host/conformance" $payloads -- $users > "$OUT/conformance.host.txt"
 for arch in $ARCHES; do
   case $arch in x64) triple=x86_64-linux-musl run= ;; arm64) triple=aarch64-linux-musl run=qemu-aarch64-static ;; esac
@@ -82,6 +84,6 @@ for arch in $ARCHES; do
   $run "$exe" $payloads -- $users > "$OUT/conformance.$arch.txt"
   cmp -s "$OUT/conformance.host.txt" "$OUT/conformance.$arch.txt" ||
     { diff "$OUT/conformance.host.txt" "$OUT/conformance.$arch.txt" | head -5; fail "$arch conformance output differs from the host build"; }
-  say "ok   $arch: fuzz corpus replayed, conformance identical to the host build ($(wc -l < "$OUT/conformance.$arch.txt") evaluations)"
+  say "ok   $arch: fuzz corpus replayed, conformance identical to the host build ($(wc -l < "$OUT/conformance.$arch.txt") lines)"
 done
 say "PASS ($(( $(date +%s) - T0 )) s)"
