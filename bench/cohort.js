@@ -14,89 +14,39 @@
  *   npm run build:ts && node bench/cohort.js [--members 1000000] [--evals 20000]
  */
 'use strict';
-const { spawn } = require('child_process');
 const crypto = require('crypto');
-const path = require('path');
+const { silentLogger, mb, arg, cohortFlag, loadDist, runScript, reportResult, runChild, measureLoad, sleep } = require('./lib');
 
-const root = path.join(__dirname, '..');
-const args = process.argv.slice(2);
-const arg = (name, def) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const MEMBERS = arg('--members', 1_000_000);
 const EVALS = arg('--evals', 20_000);
 const API_KEY = 'bench-server-key';
 const COHORT_KEYS = { apiKey: 'bench-api', secretKey: 'bench-secret' };
 
-function cohortFlag(key, cohortId) {
-  return {
-    key,
-    metadata: { deployed: true, evaluationMode: 'local', flagType: 'release', flagVersion: 1 },
-    segments: [
-      {
-        conditions: [[{ op: 'set contains any', selector: ['context', 'user', 'cohort_ids'], values: [cohortId] }]],
-        metadata: { segmentName: 'Cohort' },
-        variant: 'on',
-      },
-      { metadata: { segmentName: 'All Other Users' }, variant: 'off' },
-    ],
-    variants: { off: { key: 'off', metadata: { default: true } }, on: { key: 'on', value: 'on' } },
-  };
-}
-
 // ---- child: one SDK ----
 
 async function child(sdk, url) {
-  const { monitorEventLoopDelay, performance } = require('perf_hooks');
-  const gc = () => {
-    global.gc();
-    global.gc();
-  };
+  const { performance } = require('perf_hooks');
   const LocalEvaluationClient =
     sdk === 'native'
-      ? require(path.join(root, 'dist', 'cjs', 'local', 'client.js')).LocalEvaluationClient
+      ? loadDist('local/client.js', 'bench/cohort.js').LocalEvaluationClient
       : require('@amplitude/experiment-node-server').LocalEvaluationClient;
-  const silent = { debug() {}, info() {}, warn() {}, error() {}, verbose() {} };
   const config = {
     serverUrl: url,
     cohortSyncConfig: { ...COHORT_KEYS, cohortServerUrl: url },
-    ...(sdk === 'native' ? { logger: silent } : { loggerProvider: silent }),
+    ...(sdk === 'native' ? { logger: silentLogger } : { loggerProvider: silentLogger }),
   };
   // Warm up module loading and the engine before the baseline.
   const warm = new LocalEvaluationClient(API_KEY, { ...config, cohortSyncConfig: undefined });
   warm.evaluateV2({ user_id: 'x' });
   if (warm.close) await warm.close();
   else warm.stop();
-  await new Promise((r) => setTimeout(r, 100));
-  gc();
-  const base = process.memoryUsage();
-  let peakRss = base.rss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 5);
-  const loop = monitorEventLoopDelay({ resolution: 5 });
-  loop.enable();
-  // A second, independent measure: the longest gap between 5 ms interval ticks.
-  let lastTick = performance.now();
-  let maxGap = 0;
-  const ticker = setInterval(() => {
-    const now = performance.now();
-    maxGap = Math.max(maxGap, now - lastTick - 5);
-    lastTick = now;
-  }, 5);
+  await sleep(100);
+  const load = measureLoad();
   const client = new LocalEvaluationClient(API_KEY, config);
   const t0 = performance.now();
   await client.start();
   const loadMillis = performance.now() - t0;
-  // Let the monitors tick once more: a block right before start() resolved shows only at the next tick.
-  await new Promise((r) => setTimeout(r, 20));
-  loop.disable();
-  clearInterval(sampler);
-  clearInterval(ticker);
-  await new Promise((r) => setTimeout(r, 200));
-  gc();
-  await new Promise((r) => setTimeout(r, 100));
-  gc();
-  const after = process.memoryUsage();
+  const loaded = await load.finish();
 
   // evaluateV2 with cohort-targeted flags: half members, half not.
   const members = JSON.parse(process.env.PROBES);
@@ -124,47 +74,22 @@ async function child(sdk, url) {
   const result = {
     sdk,
     loadMillis,
-    rssGrowth: after.rss - base.rss,
-    peakRssGrowth: peakRss - base.rss,
-    heapGrowth: after.heapUsed - base.heapUsed,
-    externalGrowth: after.external + after.arrayBuffers - (base.external + base.arrayBuffers),
-    eventLoopMaxMillis: Math.max(loop.max / 1e6, maxGap),
-    eventLoopHistogramMaxMillis: loop.max / 1e6,
-    eventLoopMaxGapMillis: maxGap,
+    ...loaded,
     evalMicros,
     evalOneMicros,
     onRatio: on / (EVALS * 10),
     storeBytes: nativeBytes,
-    engine: sdk === 'native' ? require(path.join(root, 'dist', 'cjs', 'engine', 'index.js')).loadEngine().kind : 'js',
+    engine: sdk === 'native' ? loadDist('engine/index.js').loadEngine().kind : 'js',
   };
   if (client.close) await client.close();
   else client.stop();
-  process.stdout.write('RESULT ' + JSON.stringify(result) + '\n');
+  reportResult(result);
 }
 
 // ---- parent ----
 
-function runChild(sdk, url, probes) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', __filename, '--child', sdk, url, '--evals', String(EVALS)], {
-      cwd: root,
-      env: { ...process.env, PROBES: JSON.stringify(probes), NODE_NO_WARNINGS: '1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.on('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code !== 0 || !line) reject(new Error(`${sdk} child failed (code ${code}):\n${out}`));
-      else resolve(JSON.parse(line.slice(7)));
-    });
-  });
-}
-
-const mb = (b) => (b / 1048576).toFixed(1) + ' MB';
-
 async function main() {
-  const { createLocalServer } = require(path.join(root, 'dist', 'cjs', 'dev-server', 'index.js'));
+  const { createLocalServer } = loadDist('dev-server/index.js', 'bench/cohort.js');
   process.stdout.write(`generating ${MEMBERS} ids...\n`);
   const ids = new Array(MEMBERS);
   for (let i = 0; i < MEMBERS; i++) ids[i] = crypto.randomUUID();
@@ -181,7 +106,9 @@ async function main() {
   process.stdout.write(`cohort body ${mb(bodyBytes)}; node ${process.version}\n`);
   const results = [];
   try {
-    for (const sdk of ['native', 'official']) results.push(await runChild(sdk, server.url, probes));
+    for (const sdk of ['native', 'official']) {
+      results.push(await runChild(__filename, [sdk, server.url, '--evals', String(EVALS)], { PROBES: JSON.stringify(probes) }));
+    }
   } finally {
     await server.close();
   }
@@ -211,14 +138,4 @@ async function main() {
   if (checks.some(([, ok]) => !ok)) process.exitCode = 1;
 }
 
-if (process.argv[2] === '--child') {
-  child(process.argv[3], process.argv[4]).catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-} else {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runScript(main, child);

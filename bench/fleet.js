@@ -19,22 +19,14 @@
  * Skips (exit 0, with a message) when redis-server is not installed.
  */
 'use strict';
-const { execFileSync, spawn, fork } = require('child_process');
+const { fork } = require('child_process');
+const { root, silentLogger: silent, sleep, arg, startRedisServer } = require('./lib');
 const fs = require('fs');
-const net = require('net');
 const os = require('os');
 const path = require('path');
 
-const root = path.join(__dirname, '..');
-const args = process.argv.slice(2);
-const arg = (name, def) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const API_KEY = 'bench-fleet-key';
 const COHORT_KEYS = { apiKey: 'bench-api', secretKey: 'bench-secret' };
-const silent = { verbose() {}, debug() {}, info() {}, warn() {}, error() {} };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function flagSet(version, count = 50) {
   const off = { key: 'off', metadata: { default: true } };
@@ -96,54 +88,6 @@ async function worker() {
 }
 
 // ---------------------------------------------------------------- parent
-
-function portFree(port) {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-async function startRedisServer() {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  let port;
-  do port = 20000 + Math.floor(Math.random() * 20000);
-  while (!(await portFree(port)));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-redis-'));
-  const proc = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const cleanup = () => {
-    try {
-      proc.kill('SIGKILL');
-    } catch {
-      // already exited
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
-  process.on('exit', cleanup);
-  for (let i = 0; i < 200; i++) {
-    if (!(await portFree(port)))
-      return {
-        url: `redis://127.0.0.1:${port}`,
-        stop: cleanup,
-        cli: (...a) =>
-          execFileSync('redis-cli', ['-p', String(port), ...a])
-            .toString()
-            .trim(),
-      };
-    await sleep(25);
-  }
-  cleanup();
-  throw new Error('redis-server did not start');
-}
 
 class Fleet {
   constructor(n, config) {

@@ -13,12 +13,12 @@
  *   BENCH_ROUNDS=3
  *   BENCH_SEED=7
  */
-const fs = require('fs');
 const os = require('os');
-const path = require('path');
-const Module = require('module');
+const lib = require('./lib');
 
-const ROOT = path.resolve(__dirname, '..');
+const { median, measure, formatNanos: fmt } = lib;
+const fail = (message) => lib.fail('bench/otel.js', message);
+const load = (rel) => lib.loadDist(rel, 'bench/otel.js');
 const FLAGS = Math.max(1, Number(process.env.BENCH_FLAGS || 100));
 const CELL_MS = Number(process.env.BENCH_CELL_MS || 600);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
@@ -26,65 +26,6 @@ const SEED = Number(process.env.BENCH_SEED || 7) >>> 0;
 const USERS = 64;
 /** Evaluations per request span: a span is replaced after this many calls, as a request would end. */
 const CALLS_PER_SPAN = 32;
-
-function fail(message) {
-  console.error(`bench/otel.js: ${message}`);
-  process.exit(1);
-}
-
-function load(rel) {
-  const file = path.join(ROOT, 'dist', 'cjs', rel);
-  if (!fs.existsSync(file)) fail(`${path.relative(ROOT, file)} is missing: run "npm run build:ts" first.`);
-  return require(file);
-}
-
-/** test/support/generator.ts, transpiled in memory (it has no imports). */
-function loadGenerator() {
-  const file = path.join(ROOT, 'test', 'support', 'generator.ts');
-  const ts = require('typescript');
-  const out = ts.transpileModule(fs.readFileSync(file, 'utf8'), {
-    fileName: file,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
-  });
-  const m = new Module(file, module);
-  m.filename = file;
-  m.paths = Module._nodeModulePaths(path.dirname(file));
-  m._compile(out.outputText, file);
-  return m.exports;
-}
-
-let sink = 0;
-
-/** ns per call of fn(user) for about `ms` milliseconds, in batches of >= ~2 ms per clock read. */
-function measure(fn, users, ms) {
-  let i = 0;
-  let batch = 1;
-  for (;;) {
-    const t0 = process.hrtime.bigint();
-    for (let k = 0; k < batch; k++) sink += fn(users[i++ % users.length]);
-    if (Number(process.hrtime.bigint() - t0) >= 2e6 || batch >= 1 << 20) break;
-    batch *= 2;
-  }
-  let calls = 0;
-  const start = process.hrtime.bigint();
-  const budget = BigInt(Math.round(ms * 1e6));
-  let elapsed = 0n;
-  do {
-    for (let k = 0; k < batch; k++) sink += fn(users[i++ % users.length]);
-    calls += batch;
-    elapsed = process.hrtime.bigint() - start;
-  } while (elapsed < budget);
-  return Number(elapsed) / calls;
-}
-
-function median(xs) {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function fmt(ns) {
-  return ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} µs` : `${ns.toFixed(0)} ns`;
-}
 
 function main() {
   let api;
@@ -99,7 +40,7 @@ function main() {
   }
   const sdk = load('index.js');
   const { TracingHook } = load('opentelemetry/index.js');
-  const gen = loadGenerator();
+  const gen = lib.loadGenerator('bench/otel.js');
 
   api.context.setGlobalContextManager(new asyncHooks.AsyncLocalStorageContextManager().enable());
   // Recording spans with no exporter: the hook's work (attributes, events) is measured, not an exporter's.
@@ -173,7 +114,6 @@ function main() {
   for (const r of rows) console.log(line([r.case, r.setting, r.perCall, r.ratio]));
   void provider.shutdown();
   for (const client of [plain, events, spans]) client.stop();
-  if (sink === -1) console.log(sink);
 }
 
 main();

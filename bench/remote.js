@@ -15,14 +15,10 @@ const { fork } = require('child_process');
 const path = require('path');
 const { isDeepStrictEqual } = require('util');
 const { performance } = require('perf_hooks');
+const { arg, median, runScript } = require('./lib');
 
 const root = path.resolve(__dirname, '..');
 const dist = path.join(root, 'dist', 'cjs');
-
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : fallback;
-}
 
 const API_KEY = 'bench-deployment-key';
 const USERS = 256;
@@ -122,11 +118,6 @@ async function measure(fetchOne, users, concurrency, durationMs) {
   return { rps: count / elapsed, cpuPerRequest: (cpu.user + cpu.system) / Math.max(1, count), errors };
 }
 
-function median(values) {
-  const s = values.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 async function main() {
   const durationMs = arg('--duration', 3) * 1000;
   const rounds = arg('--rounds', 3);
@@ -222,14 +213,4 @@ async function main() {
   if (mismatches > 0) process.exitCode = 1;
 }
 
-if (process.argv.includes('--server')) {
-  runServer().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-} else {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+runScript(process.argv.includes('--server') ? runServer : main);
