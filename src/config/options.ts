@@ -12,7 +12,12 @@ import type { Dispatcher } from 'undici';
 import { LogLevel } from '../util/logger';
 import type { CustomRow, OptionContext, OptionRow } from './option-table';
 import { describeValue } from './option-table';
-import { type RedisConfig, resolveRedisConfig } from '../redis/config';
+import type { RedisConfig } from '../redis/config';
+import { lazy } from '../util/lazy';
+
+// Loaded when a client is given redisConfig.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a literal require, loaded lazily, visible to bundlers and file tracers
+const loadRedisConfig = lazy(() => require('../redis/config') as typeof import('../redis/config'));
 
 function isDispatcher(value: unknown): value is Dispatcher {
   return (
@@ -152,7 +157,7 @@ export const OPTIONS = {
     clients: 'local',
     describe: "Redis for mode 'fleet' or 'evaluation-proxy' (url, cluster, sentinel or client; docs/fleet.md)",
     // src/redis/config.ts validates every field (shapes of cluster, sentinel, client; bounds of the timings).
-    check: (value, ctx) => resolveRedisConfig(value as RedisConfig, (m) => ctx.warn(m)),
+    check: (value, ctx) => loadRedisConfig().resolveRedisConfig(value as RedisConfig, (m) => ctx.warn(m)),
   },
   hooks: {
     ...objectWith('local', 'an array of hooks', Array.isArray),

@@ -7,8 +7,8 @@
 import type { Agent as HttpAgent } from 'node:http';
 import type { buildConnector, Dispatcher } from 'undici';
 
-/** TLS options of a Node https.Agent that undici's `connect` understands. */
-const TLS_KEYS = [
+/** TLS options of a Node https.Agent that undici's `connect` understands (and Node's https takes as they are). */
+export const TLS_KEYS = [
   'ca',
   'cert',
   'key',

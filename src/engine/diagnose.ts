@@ -18,7 +18,11 @@
  *   (unset / anything else)             try the addon, fall back to JS with one warning
  */
 import type { Engine } from './types';
-import { createJsEngine } from './js-engine';
+import { lazy } from '../util/lazy';
+
+// The pure-JS engine is only loaded when it is used (no addon, or AMPLITUDE_EXPERIMENT_ENGINE=js).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a literal require, loaded lazily, visible to bundlers and file tracers
+const loadJsEngine = lazy(() => require('./js-engine') as typeof import('./js-engine'));
 
 export const ENGINE_ENV = 'AMPLITUDE_EXPERIMENT_ENGINE';
 
@@ -148,7 +152,7 @@ export function selectEngine(
   const mode = (process.env[ENGINE_ENV] ?? '').trim().toLowerCase();
   if (mode === 'js') {
     selected = { kind: 'js', binary: null, fallbackReason: `${ENGINE_ENV}=js`, loadError: null };
-    return createJsEngine();
+    return loadJsEngine().createJsEngine();
   }
   try {
     const { engine, binary } = loadNative();
@@ -173,7 +177,7 @@ export function selectEngine(
       if (options.warn) options.warn(message);
       else process.emitWarning(message, { code: 'AMPLITUDE_EXPERIMENT_JS_ENGINE' });
     }
-    return createJsEngine();
+    return loadJsEngine().createJsEngine();
   }
 }
 

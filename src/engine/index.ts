@@ -5,9 +5,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { NativeAddon } from './addon';
-import { createNativeEngine } from './native-engine';
 import type { Engine } from './types';
 import { getDiagnosis, selectEngine, type EngineDiagnosis } from './diagnose';
+import { lazy } from '../util/lazy';
+
+// Loaded with the first local client (a process that only uses remote evaluation never needs it).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a literal require, loaded lazily, visible to bundlers and file tracers
+const loadNativeEngine = lazy(() => require('./native-engine') as typeof import('./native-engine'));
 
 export type { Engine, FlagSnapshot, RejectedFlag } from './types';
 export { FlagPayloadError } from './types';
@@ -108,7 +112,7 @@ let engine: Engine | undefined;
 export function loadEngine(): Engine {
   if (engine) return engine;
   engine = selectEngine(() => {
-    const native = createNativeEngine(loadNativeAddon());
+    const native = loadNativeEngine().createNativeEngine(loadNativeAddon());
     return { engine: native, binary: loadInfo?.binary ?? '' };
   });
   return engine;

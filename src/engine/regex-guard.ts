@@ -18,8 +18,9 @@
  * the answer is unknown: the condition holds neither for `regex match` nor for
  * `regex does not match`, and the host is told once (`onBound`).
  */
-import { setFlagsFromString } from 'node:v8';
-import * as vm from 'node:vm';
+import type * as Vm from 'node:vm';
+// Loaded when a pattern first needs the linear engine or the budget, not at require time.
+import { v8, vm } from '../util/builtins';
 
 /** What one test gives: no match, a match, or the bound was reached first. */
 export const RegexOutcome = { NoMatch: 0, Match: 1, GaveUp: 2 } as const;
@@ -137,7 +138,7 @@ let linearEngineEnabled: boolean | undefined;
 function linearRegExp(pattern: string): RegExp | undefined {
   if (linearEngineEnabled === undefined) {
     try {
-      setFlagsFromString('--enable-experimental-regexp-engine');
+      v8().setFlagsFromString('--enable-experimental-regexp-engine');
       // eslint-disable-next-line no-invalid-regexp -- 'l' is V8's linear-engine flag, enabled at run time
       linearEngineEnabled = new RegExp('a', 'l').test('a');
     } catch {
@@ -153,11 +154,12 @@ function linearRegExp(pattern: string): RegExp | undefined {
   }
 }
 
-let budgetContext: vm.Context | undefined;
-const budgetScript = new vm.Script('r.exec(s) !== null');
+let budgetContext: Vm.Context | undefined;
+let budgetScript: Vm.Script | undefined;
 
 function budgetedTest(regex: RegExp, subject: string): RegexOutcome {
-  budgetContext ??= vm.createContext({ r: null, s: '' });
+  budgetScript ??= new (vm().Script)('r.exec(s) !== null');
+  budgetContext ??= vm().createContext({ r: null, s: '' });
   budgetContext.r = regex;
   budgetContext.s = subject;
   try {

@@ -8,7 +8,6 @@
  */
 import { dirname } from 'node:path';
 import { HttpClient } from '../util/http';
-import { unrefConnector } from './unref-connector';
 
 /** analytics-node's Transport (the part it calls). */
 export interface AnalyticsTransport {
@@ -33,7 +32,7 @@ function baseTransport(): BaseTransportClass {
 
 export function createProxyTransport(): AnalyticsTransport {
   const Base = baseTransport();
-  const http = new HttpClient({ proxyFromEnv: true, connect: unrefConnector() });
+  const http = new HttpClient({ proxyFromEnv: true, unrefSockets: true });
   class ProxiedTransport extends Base implements AnalyticsTransport {
     async send(serverUrl: string, payload: unknown): Promise<unknown> {
       let response;

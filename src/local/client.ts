@@ -4,22 +4,20 @@
  * holder; evaluateV2 runs synchronously in the native engine.
  */
 import { loadEngine, type Engine } from '../engine';
-import { type CohortStore, createCohortStore } from '../engine/cohort-store';
+import type { CohortStore } from '../engine/cohort-store';
 import { type FlagBootstrap, type LocalEvaluationConfig, type ResolvedLocalConfig, resolveLocalConfig } from '../config/local';
 import type { ExperimentUser, Variant, Variants } from '../types';
 import { HttpClient } from '../util/http';
 import { filterDefaultVariants } from '../util/variant';
 import type { Logger } from '../util/logger';
-import { enrichUser } from './cohorts';
-import { createTracking, DEFAULT_FLUSH_TIMEOUT_MILLIS, type Tracking } from './exposure';
-import { FlagPersistence } from './persistence';
-import { type EvaluationHook, HookRunner } from './hooks';
-import { type EvaluationDetails, explainSnapshot } from '../engine/details';
+import { enrichUser } from './cohort-utils';
+import type { Tracking } from './exposure';
+import type { FlagPersistence } from './persistence';
+import type { EvaluationHook, HookRunner } from './hooks';
+import type { EvaluationDetails } from '../engine/details';
 import { internalsOf, type LocalClientInternals } from './internals';
-import { unrefConnector } from './unref-connector';
 import { createMetricsSink, type MetricsSink } from '../metrics';
 import { ClientEvents, type ClientStatus, type LocalClientEventName, type LocalClientListener } from './events';
-import { dependentsOf, diffSnapshots } from './flag-diff';
 import { StatusTracker } from './status';
 import { type Installed, SnapshotHolder } from './sources/snapshot-holder';
 import { planSources } from './sources/plan';
@@ -27,7 +25,20 @@ import type { FleetStatus } from '../redis/fleet-source';
 import { ClientFlagCache } from './client-cache';
 import { type FlagConfigCache, type InMemoryFlagConfigCache, isFlagConfigCache } from './compat/cache';
 import { isPermanentSourceError, type SourcePlan } from './sources/types';
-import { ProxyMemberships } from '../proxy/memberships';
+import type { ProxyMemberships } from '../proxy/memberships';
+import { lazy } from '../util/lazy';
+
+// Loaded when a client is configured for them (hooks, update listeners, evaluateV2Details...):
+// `require()` of the package loads only what a polling client evaluating flags needs.
+/* eslint-disable @typescript-eslint/no-require-imports -- literal requires, loaded lazily, visible to bundlers and file tracers */
+const loadCohortStore = lazy(() => require('../engine/cohort-store') as typeof import('../engine/cohort-store'));
+const loadExposure = lazy(() => require('./exposure') as typeof import('./exposure'));
+const loadPersistence = lazy(() => require('./persistence') as typeof import('./persistence'));
+const loadHooks = lazy(() => require('./hooks') as typeof import('./hooks'));
+const loadFlagDiff = lazy(() => require('./flag-diff') as typeof import('./flag-diff'));
+const loadDetails = lazy(() => require('../engine/details') as typeof import('../engine/details'));
+const loadMemberships = lazy(() => require('../proxy/memberships') as typeof import('../proxy/memberships'));
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface EvaluateOptions {
   /** Track an exposure event for each evaluated variant (needs exposureConfig). */
@@ -138,15 +149,19 @@ export class LocalEvaluationClient {
     });
     this.clientCache = new ClientFlagCache(this.holder, flagConfigCache ?? undefined, this.logger);
     this.cache = this.clientCache;
-    this.tracking = createTracking(
-      this.config.exposureConfig,
-      this.config.assignmentConfig,
-      this.logger,
-      this.internals.analyticsFactory,
-      { metrics: this.metrics, proxyFromEnv: this.config.proxyFromEnv },
-    );
+    const tracked = this.config.exposureConfig !== undefined || this.config.assignmentConfig !== undefined;
+    this.tracking = tracked
+      ? loadExposure().createTracking(
+          this.config.exposureConfig,
+          this.config.assignmentConfig,
+          this.logger,
+          this.internals.analyticsFactory,
+          { metrics: this.metrics, proxyFromEnv: this.config.proxyFromEnv },
+        )
+      : undefined;
     for (const hook of this.config.hooks) this.addHook(hook);
-    if (this.config.persistence) this.persistence = new FlagPersistence(this.config.persistence.path, this.logger);
+    if (this.config.persistence)
+      this.persistence = new (loadPersistence().FlagPersistence)(this.config.persistence.path, this.logger);
     if (this.config.bootstrap !== undefined) {
       // Installed at once; the cohorts it references are downloaded by start().
       this.holder.install(bootstrapPayload(this.config.bootstrap), 'bootstrap');
@@ -161,7 +176,9 @@ export class LocalEvaluationClient {
       this.config.dispatcher
         ? { dispatcher: this.config.dispatcher }
         : {
-            connect: unrefConnector(this.config.connect),
+            connect: this.config.connect,
+            unrefSockets: true,
+            nodeHttp: true,
             connections: this.config.connections,
             proxyFromEnv: this.config.proxyFromEnv,
           },
@@ -172,7 +189,7 @@ export class LocalEvaluationClient {
       internals: this.internals,
       http,
       logger: this.logger,
-      cohortStore: () => (this.cohortStore ??= createCohortStore(this.internals.cohortStore)),
+      cohortStore: () => (this.cohortStore ??= loadCohortStore().createCohortStore(this.internals.cohortStore)),
       metrics: this.metrics,
     });
     this.holder.useCohorts(plan.cohorts, this.cohortStore);
@@ -180,7 +197,7 @@ export class LocalEvaluationClient {
     plan.primary.attach?.(this.holder);
     const proxy = this.config.evaluationProxyConfig;
     const memberships = proxy
-      ? new ProxyMemberships({
+      ? new (loadMemberships().ProxyMemberships)({
           apiKey: this.apiKey,
           proxyUrl: proxy.proxyUrl,
           capacity: proxy.cohortCacheCapacity,
@@ -203,7 +220,7 @@ export class LocalEvaluationClient {
       this.persistence.save(next.payload, store ? store.ids().map((id) => store.info(id)) : []);
     }
     if (!this.events.hasUpdateListeners()) return;
-    const diff = diffSnapshots(previous?.snapshot, next.snapshot);
+    const diff = loadFlagDiff().diffSnapshots(previous?.snapshot, next.snapshot);
     this.emitUpdate(diff.added, diff.removed, diff.changed, next.from);
   }
 
@@ -228,7 +245,7 @@ export class LocalEvaluationClient {
       }
     }
     if (keys.length === 0) return;
-    const all = [...keys, ...dependentsOf(current.snapshot, keys, new Set(keys))];
+    const all = [...keys, ...loadFlagDiff().dependentsOf(current.snapshot, keys, new Set(keys))];
     this.emitUpdate([], [], all, 'cohort');
   }
 
@@ -399,7 +416,7 @@ export class LocalEvaluationClient {
   stop(): void {
     if (this.cycle.stopped) return;
     this.stopCycle();
-    if (this.tracking) this.flushPromise = this.tracking.flush(DEFAULT_FLUSH_TIMEOUT_MILLIS).catch(() => undefined);
+    if (this.tracking) this.flushPromise = this.tracking.flush().catch(() => undefined);
   }
 
   private stopCycle(): void {
@@ -420,7 +437,8 @@ export class LocalEvaluationClient {
    * events to be sent (bounded by flushTimeoutMillis). start() rejects after it.
    */
   async close(options: CloseOptions = {}): Promise<void> {
-    const flushTimeout = options.flushTimeoutMillis ?? DEFAULT_FLUSH_TIMEOUT_MILLIS;
+    // Undefined: the trackers' default.
+    const flushTimeout = options.flushTimeoutMillis;
     this.closed = true;
     if (!this.cycle.stopped) {
       this.stopCycle();
@@ -494,9 +512,9 @@ export class LocalEvaluationClient {
     const index = current.cohorts;
     const store = this.cohortStore;
     const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cycle.memberships ?? store);
-    const details = explainSnapshot(current.snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
-    this.countEvaluation?.(Object.keys(details).length);
-    return details;
+    const explained = loadDetails().explainSnapshot(current.snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
+    this.countEvaluation?.(Object.keys(explained).length);
+    return explained;
   }
 
   /** True once flags are loaded (from Amplitude, bootstrap, a file, a data source or the last-known-good file). */
@@ -509,7 +527,7 @@ export class LocalEvaluationClient {
    * evaluateV2Details). See docs/hooks.md.
    */
   addHook(hook: EvaluationHook): void {
-    const runner = this.hooks ?? new HookRunner(this.logger);
+    const runner = this.hooks ?? new (loadHooks().HookRunner)(this.logger);
     runner.add(hook);
     if (runner.size > 0) this.hooks = runner;
   }

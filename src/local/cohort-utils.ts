@@ -7,6 +7,8 @@
  * selectors are ignored.
  */
 import type { FlagSnapshot } from '../engine';
+import type { CohortStore } from '../engine/cohort-store';
+import type { ExperimentUser } from '../types';
 
 export const USER_GROUP_TYPE = 'User';
 
@@ -92,4 +94,46 @@ export function buildCohortIndex(snapshot: FlagSnapshot): CohortIndex | undefine
   for (const [groupType, ids] of groups) if (ids.size > 0) byGroup.set(groupType, Object.freeze(Array.from(ids)));
   if (byGroup.size === 0) return undefined;
   return { byGroup, user: byGroup.get(USER_GROUP_TYPE), all, byFlag };
+}
+
+/**
+ * The user to evaluate, with `cohort_ids` (user cohorts the user_id is in)
+ * and `group_cohort_ids` (for the first name of each group type) set as the
+ * official SDK's enrichUserWithCohorts does, restricted to the cohorts the
+ * flags reference. The caller's object is never modified: a copy is made
+ * when something is set (nested group_cohort_ids objects are copied too).
+ */
+export function enrichUser(
+  user: ExperimentUser,
+  index: CohortIndex,
+  store: Pick<CohortStore, 'memberOf'> | undefined,
+): ExperimentUser {
+  let out: ExperimentUser | undefined;
+  const userIds = index.user;
+  if (userIds !== undefined && user.user_id) {
+    out = { ...user };
+    out.cohort_ids = store ? store.memberOf(USER_GROUP_TYPE, user.user_id, userIds) : [];
+  }
+  const groups = user.groups;
+  if (groups !== undefined && groups !== null && typeof groups === 'object') {
+    let groupCohorts: Record<string, Record<string, string[]>> | undefined;
+    for (const groupType in groups) {
+      const names = groups[groupType];
+      if (names === null || names === undefined || !(names.length > 0)) continue;
+      const ids = index.byGroup.get(groupType);
+      if (ids === undefined) continue;
+      const name = names[0];
+      if (out === undefined) out = { ...user };
+      if (groupCohorts === undefined) {
+        const existing = user.group_cohort_ids;
+        groupCohorts = existing && typeof existing === 'object' ? { ...existing } : {};
+        out.group_cohort_ids = groupCohorts;
+      }
+      const existingType = groupCohorts[groupType];
+      const byName: Record<string, string[]> = existingType && typeof existingType === 'object' ? { ...existingType } : {};
+      byName[name] = store ? store.memberOf(groupType, name, ids) : [];
+      groupCohorts[groupType] = byName;
+    }
+  }
+  return out ?? user;
 }

@@ -2,8 +2,8 @@
  * Cohort sync for local evaluation: downloads the cohorts flags reference
  * (`GET {cohortServerUrl}/sdk/v1/cohort/{id}?maxCohortSize=N[&lastModified=M]`,
  * Basic auth), keeps them in the engine's CohortStore (native memory, parsed
- * off the main thread), refreshes them every cohortPollingIntervalMillis,
- * and enriches users with the cohorts they are in.
+ * off the main thread) and refreshes them every cohortPollingIntervalMillis
+ * (users are enriched with the cohorts they are in by cohort-utils.ts).
  *
  * Status handling: 200 replaces the cohort, 204 keeps it, 413 (larger than
  * maxCohortSize) is not retried; other statuses follow src/util/retry (as
@@ -12,21 +12,19 @@
  * cohort that is loaded: the last good members keep serving.
  */
 import type { CohortInfo, CohortStore } from '../engine/cohort-store';
-import type { ExperimentUser } from '../types';
 import { Backoff, sleep } from '../util/backoff';
 import { isRetryableStatus } from '../util/retry';
 import { basicAuthorization, sdkHeaders } from '../util/auth';
 import { FetchError, type HttpClient, type HttpStream, splitUrl } from '../util/http';
 import { type MetricsSink, NO_METRICS } from '../metrics';
 import type { Logger } from '../util/logger';
-import { lazy } from '../util/lazy';
-import { type CohortIndex, USER_GROUP_TYPE } from './cohort-utils';
+import { zlib } from '../util/builtins';
 import type { CohortLoader } from './sources/types';
 import { MemoryReleaser } from './release-memory';
 
-// node:zlib is not in Node's startup snapshot: loaded with the first gzipped cohort (evaluation proxy), not at require time.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const zlib = lazy(() => require('node:zlib') as typeof import('node:zlib'));
+// enrichUser runs on every evaluation of a flag with cohorts, so it lives in cohort-utils.ts (loaded with the
+// client, this module only with cohort sync); importers of it from here keep working.
+export { enrichUser } from './cohort-utils';
 
 /** Per-request deadline, as the official SDK's COHORT_CONFIG_TIMEOUT. */
 export const COHORT_REQUEST_TIMEOUT_MILLIS = 20_000;
@@ -395,46 +393,4 @@ export class CohortTooLargeError extends Error {
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/**
- * The user to evaluate, with `cohort_ids` (user cohorts the user_id is in)
- * and `group_cohort_ids` (for the first name of each group type) set as the
- * official SDK's enrichUserWithCohorts does, restricted to the cohorts the
- * flags reference. The caller's object is never modified: a copy is made
- * when something is set (nested group_cohort_ids objects are copied too).
- */
-export function enrichUser(
-  user: ExperimentUser,
-  index: CohortIndex,
-  store: Pick<CohortStore, 'memberOf'> | undefined,
-): ExperimentUser {
-  let out: ExperimentUser | undefined;
-  const userIds = index.user;
-  if (userIds !== undefined && user.user_id) {
-    out = { ...user };
-    out.cohort_ids = store ? store.memberOf(USER_GROUP_TYPE, user.user_id, userIds) : [];
-  }
-  const groups = user.groups;
-  if (groups !== undefined && groups !== null && typeof groups === 'object') {
-    let groupCohorts: Record<string, Record<string, string[]>> | undefined;
-    for (const groupType in groups) {
-      const names = groups[groupType];
-      if (names === null || names === undefined || !(names.length > 0)) continue;
-      const ids = index.byGroup.get(groupType);
-      if (ids === undefined) continue;
-      const name = names[0];
-      if (out === undefined) out = { ...user };
-      if (groupCohorts === undefined) {
-        const existing = user.group_cohort_ids;
-        groupCohorts = existing && typeof existing === 'object' ? { ...existing } : {};
-        out.group_cohort_ids = groupCohorts;
-      }
-      const existingType = groupCohorts[groupType];
-      const byName: Record<string, string[]> = existingType && typeof existingType === 'object' ? { ...existingType } : {};
-      byName[name] = store ? store.memberOf(groupType, name, ids) : [];
-      groupCohorts[groupType] = byName;
-    }
-  }
-  return out ?? user;
 }

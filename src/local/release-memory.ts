@@ -7,11 +7,7 @@
  */
 import type { PerformanceObserver } from 'node:perf_hooks';
 import type { CohortStore } from '../engine/cohort-store';
-import { lazy } from '../util/lazy';
-
-// node:perf_hooks is not in Node's startup snapshot: loaded with the first large load, not at require time.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const perfHooks = lazy(() => require('node:perf_hooks') as typeof import('node:perf_hooks'));
+import { perfHooks } from '../util/builtins';
 
 /** Loads at least this large schedule a release. */
 export const RELEASE_MEMORY_AFTER_BYTES = 1 << 20;

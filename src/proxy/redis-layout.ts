@@ -16,11 +16,7 @@
  * proxy publishes the next version and lets this one expire.
  */
 import { once } from 'node:events';
-import { lazy } from '../util/lazy';
-
-// node:zlib is not in Node's startup snapshot: loaded with the first cohort blob, not at require time.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const zlib = lazy(() => require('node:zlib') as typeof import('node:zlib'));
+import { zlib } from '../util/builtins';
 
 /** The ioredis commands this reader uses (a Redis or Cluster instance has them all). */
 export interface ProxyRedisCommands {

@@ -11,7 +11,7 @@
  *   {prefix}:fleet:{<hash>}:cohort:<id>:<lastMod>   STRING  gzip of the cohort download body
  *   {prefix}:fleet:{<hash>}:updates                 channel PUBLISH <version> after each flip
  */
-import { createHash } from 'node:crypto';
+import { crypto } from '../util/builtins';
 
 /** What one published version consists of (stored as JSON in meta.manifest). */
 export interface FleetManifest {
@@ -38,7 +38,7 @@ export class FleetKeys {
   readonly channel: string;
 
   constructor(prefix: string, deploymentKey: string) {
-    const hash = createHash('sha256').update(deploymentKey).digest('hex').slice(0, 16);
+    const hash = crypto().createHash('sha256').update(deploymentKey).digest('hex').slice(0, 16);
     this.base = `${prefix}:fleet:{${hash}}`;
     this.lease = `${this.base}:lease`;
     this.meta = `${this.base}:meta`;
@@ -65,7 +65,7 @@ export class FleetKeys {
 }
 
 export function sha256(payload: string | Uint8Array): string {
-  return createHash('sha256').update(payload).digest('hex');
+  return crypto().createHash('sha256').update(payload).digest('hex');
 }
 
 /** One canonical JSON per manifest (sorted cohort ids), so equal content compares equal as a string. */

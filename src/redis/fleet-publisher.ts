@@ -10,12 +10,13 @@
  * that read the old manifest can still fetch its data.
  */
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import type { RedisClient } from './connection';
 import { type FleetKeys, type FleetManifest, manifestJson, parseMeta, sha256 } from './fleet-layout';
 import type { Lease } from './lease';
+import { lazy } from '../util/lazy';
+import { zlib } from '../util/builtins';
 
-const gzipAsync = promisify(gzip);
+const gzipAsync = lazy(() => promisify(zlib().gzip));
 
 const FLIP = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {-1} end
@@ -77,7 +78,7 @@ export class FleetPublisher {
   async putCohort(cohortId: string, lastModified: number, body: Uint8Array): Promise<void> {
     const key = this.keys.cohort(cohortId, lastModified);
     if ((await this.client.exists(key)) === 1) return;
-    const packed = await gzipAsync(body, { level: 4 });
+    const packed = await gzipAsync()(body, { level: 4 });
     await this.client.set(key, packed, 'PX', this.options.orphanTtlMillis, 'NX');
   }
 

@@ -4,11 +4,12 @@
  * the optional pub/sub wake-up on the updates channel.
  */
 import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import type { RedisClient, RedisConnection } from './connection';
 import { type FleetKeys, type FleetMeta, parseMeta } from './fleet-layout';
+import { lazy } from '../util/lazy';
+import { zlib } from '../util/builtins';
 
-const gunzipAsync = promisify(gunzip);
+const gunzipAsync = lazy(() => promisify(zlib().gunzip));
 
 export class FleetReader {
   constructor(
@@ -41,7 +42,7 @@ export class FleetReader {
   /** One cohort version's download body (un-gzipped); undefined when gone. */
   async cohort(cohortId: string, lastModified: number): Promise<Buffer | undefined> {
     const packed = await this.client.getBuffer(this.keys.cohort(cohortId, lastModified));
-    return packed ? gunzipAsync(packed) : undefined;
+    return packed ? gunzipAsync()(packed) : undefined;
   }
 
   /**

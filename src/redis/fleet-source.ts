@@ -14,8 +14,7 @@
  * source and the cohort loader, because which of them does the work
  * depends on the role.
  */
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { crypto, os } from '../util/builtins';
 import type { CohortInfo, CohortStore } from '../engine/cohort-store';
 import { CohortSync } from '../local/cohorts';
 import { FlagPoller } from '../local/flag-poller';
@@ -57,7 +56,7 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
   private readonly reader: FleetReader;
   private readonly poller: FlagPoller;
   private readonly cohortSync: CohortSync | undefined;
-  private readonly writerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly writerId = `${os().hostname()}:${process.pid}:${crypto().randomBytes(3).toString('hex')}`;
   private sink: FlagSink | undefined;
   private role: FleetRole = 'starting';
   private timer: NodeJS.Timeout | undefined;

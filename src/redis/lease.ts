@@ -6,7 +6,7 @@
  * (measured from when the command was sent); the publish script checks the
  * token again in Redis, which is what actually fences a stale writer.
  */
-import { randomUUID } from 'node:crypto';
+import { crypto } from '../util/builtins';
 import type { RedisClient } from './connection';
 
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
@@ -23,7 +23,7 @@ export class Lease {
     token?: string,
     private readonly now: () => number = Date.now,
   ) {
-    this.token = token ?? randomUUID();
+    this.token = token ?? crypto().randomUUID();
   }
 
   /** Local view: true while the last acquire/renew is younger than the TTL. */

@@ -1,8 +1,11 @@
 /**
  * HTTP for every client in the SDK (remote fetch, flag poller, stream,
- * cohort download): undici with one keep-alive Agent per HttpClient, a total
+ * cohort download): one keep-alive connection pool per HttpClient, a total
  * deadline per request, abort through AbortSignal, and close() that aborts
- * whatever is still in flight.
+ * whatever is still in flight. Through undici, except the buffered
+ * requests of background clients (nodeHttp: the local client's polling and
+ * proxy lookups), which go through Node's http module when the configuration
+ * allows (node-http.ts: much lighter, less throughput).
  *
  * Non-2xx statuses are returned, not thrown: each caller decides what a
  * status means. Transport failures (timeout, reset, refused, abort, close)
@@ -11,8 +14,23 @@
 import type * as Undici from 'undici';
 import type { Agent, Dispatcher, Pool } from 'undici';
 import { lazy } from './lazy';
-import { undici } from './undici';
+import type { NodeHttpTransport } from './node-http';
+import { TLS_KEYS } from '../config/transport';
 import type { Readable } from 'node:stream';
+
+// Each transport is loaded when a client first needs it.
+/* eslint-disable @typescript-eslint/no-require-imports -- literal requires, loaded lazily, visible to bundlers and file tracers */
+const loadNodeHttp = lazy(() => require('./node-http') as typeof import('./node-http'));
+const undici = lazy(() => (require('./undici') as typeof import('./undici')).undici());
+const loadUnrefConnector = lazy(() => require('./unref-connector') as typeof import('./unref-connector'));
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** True when these undici `connect` options are plain TLS options Node's https can take. */
+function isTlsOnly(connect: unknown): connect is Record<string, unknown> | undefined {
+  if (connect === undefined) return true;
+  if (typeof connect !== 'object' || connect === null) return false;
+  return Object.keys(connect).every((k) => (TLS_KEYS as readonly string[]).includes(k));
+}
 
 export type FetchErrorCode =
   /** The server answered with a status the caller treats as failure; see statusCode. */
@@ -72,6 +90,18 @@ export interface HttpClientOptions {
   keepAliveTimeoutMillis?: number;
   /** TLS/socket options for the client's own Agent (undici `connect` options). */
   connect?: Agent.Options['connect'];
+  /**
+   * Sockets of the client's own Agent never keep the process alive: for
+   * background clients (polling, streaming, cohorts, event upload).
+   */
+  unrefSockets?: boolean;
+  /**
+   * Send buffered requests with Node's http/https instead of undici, unless
+   * a dispatcher, proxyFromEnv or non-TLS connect options need undici: a
+   * fraction of undici's memory (its WebAssembly HTTP parser), for clients
+   * whose request rate is low (a poll every 30 s). Streams use undici.
+   */
+  nodeHttp?: boolean;
   /**
    * Route requests through HTTP_PROXY / HTTPS_PROXY (lower-case names win), except for hosts in NO_PROXY
    * (undici's EnvHttpProxyAgent). Only for the client's own Agent.
@@ -148,7 +178,7 @@ function abortedError(signal: AbortSignal): FetchError {
  */
 class BufferingHandler implements Dispatcher.DispatchHandler {
   target = '';
-  private controller: Dispatcher.DispatchController | undefined;
+  private abortRequest: ((error: Error) => void) | undefined;
   private pendingAbort: Error | undefined;
   private settled = false;
   private status = 0;
@@ -176,18 +206,23 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
     signal.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  /** Settle with an error now and abort the request (at once, or as soon as undici starts it). */
+  /** Settle with an error now and abort the request (at once, or as soon as it starts). */
   fail(error: FetchError): void {
     if (this.settled) return;
     this.finish();
     this.reject(error);
-    if (this.controller) this.controller.abort(error);
+    if (this.abortRequest) this.abortRequest(error);
     else this.pendingAbort = error;
   }
 
+  /** The request started; `abort` cancels it. */
+  started(abort: (error: Error) => void): void {
+    this.abortRequest = abort;
+    if (this.pendingAbort) abort(this.pendingAbort);
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.pendingAbort) controller.abort(this.pendingAbort);
+    this.started((error) => controller.abort(error));
   }
 
   onResponseStart(
@@ -204,14 +239,17 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (this.settled) return;
-    this.finish();
     const chunks = this.chunks;
-    const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    this.resolve({ status: this.status, headers: this.headers, body });
+    this.complete({ status: this.status, headers: this.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  complete(response: HttpResponse): void {
+    if (this.settled) return;
+    this.finish();
+    this.resolve(response);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     if (this.settled) return;
     this.finish();
     this.reject(
@@ -255,7 +293,12 @@ function envProxyAgent(agentOptions: Agent.Options): Dispatcher {
 
 /** One keep-alive HTTP client. Create one per SDK client; close() when done. */
 export class HttpClient {
-  private readonly dispatcher: Dispatcher;
+  /** The caller's dispatcher, or ours once created. */
+  private created: Dispatcher | undefined;
+  /** Options of our own undici Agent, created at its first request: undici is not loaded before one. */
+  private readonly agentOptions: { options: Agent.Options; proxyFromEnv: boolean; unrefSockets: boolean } | undefined;
+  /** With nodeHttp: buffered requests over Node's http (no dispatcher, no proxy from env, TLS options only). */
+  private readonly node: NodeHttpTransport | undefined;
   private readonly ownsDispatcher: boolean;
   private readonly inFlight = new Set<AbortController>();
   private readonly inFlightHandlers = new Set<BufferingHandler>();
@@ -263,16 +306,37 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions = {}) {
     if (options.dispatcher) {
-      this.dispatcher = options.dispatcher;
+      this.created = options.dispatcher;
       this.ownsDispatcher = false;
     } else {
       const agentOptions: Agent.Options = {};
       if (options.connections !== undefined) agentOptions.connections = options.connections;
       if (options.keepAliveTimeoutMillis !== undefined) agentOptions.keepAliveTimeout = options.keepAliveTimeoutMillis;
-      if (options.connect !== undefined) agentOptions.connect = options.connect;
-      this.dispatcher = options.proxyFromEnv === true ? envProxyAgent(agentOptions) : new (undici().Agent)(agentOptions);
+      const connect = options.connect;
+      if (connect !== undefined) agentOptions.connect = connect;
+      const proxyFromEnv = options.proxyFromEnv === true;
+      this.agentOptions = { options: agentOptions, proxyFromEnv, unrefSockets: options.unrefSockets === true };
       this.ownsDispatcher = true;
+      if (options.nodeHttp === true && !proxyFromEnv && isTlsOnly(connect)) {
+        this.node = new (loadNodeHttp().NodeHttpTransport)({
+          connections: options.connections,
+          keepAliveTimeoutMillis: options.keepAliveTimeoutMillis,
+          tls: connect,
+          unrefSockets: options.unrefSockets,
+        });
+      }
     }
+  }
+
+  private get dispatcher(): Dispatcher {
+    if (this.created === undefined) {
+      const { options, proxyFromEnv, unrefSockets } = this.agentOptions!;
+      if (unrefSockets && typeof options.connect !== 'function') {
+        options.connect = loadUnrefConnector().unrefConnector(options.connect);
+      }
+      this.created = proxyFromEnv ? envProxyAgent(options) : new (undici().Agent)(options);
+    }
+    return this.created;
   }
 
   get isClosed(): boolean {
@@ -312,6 +376,19 @@ export class HttpClient {
         handler.watch(signal);
       }
       this.inFlightHandlers.add(handler);
+      const node = this.node;
+      if (node !== undefined) {
+        try {
+          const abort = node.send(
+            { origin, path, method: req.method ?? 'GET', headers: req.headers, body: req.body ?? null },
+            (err, response) => (err ? handler.onResponseError(undefined, err) : handler.complete(response as HttpResponse)),
+          );
+          handler.started(abort);
+        } catch (e) {
+          handler.fail(new FetchError(undefined, `Request failed (${path}): ${describe(e)}`, { code: 'NETWORK', cause: e }));
+        }
+        return;
+      }
       try {
         this.dispatcher.dispatch(
           { origin, path, method: req.method ?? 'GET', headers: req.headers, body: req.body ?? null },
@@ -366,9 +443,10 @@ export class HttpClient {
     this.inFlight.clear();
     for (const h of Array.from(this.inFlightHandlers)) h.fail(reason);
     this.inFlightHandlers.clear();
-    if (this.ownsDispatcher) {
+    this.node?.close();
+    if (this.ownsDispatcher && this.created !== undefined) {
       try {
-        await this.dispatcher.destroy(reason);
+        await this.created.destroy(reason);
       } catch {
         // already destroyed
       }

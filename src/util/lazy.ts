@@ -6,7 +6,11 @@
  *
  * Call sites pass a thunk with a literal `require('name')` in it, never a
  * module name as a string: bundlers and file tracers (@vercel/nft, esbuild,
- * webpack) must still see which modules the package uses.
+ * webpack) must still see which modules the package uses. The package's own
+ * modules are loaded the same way (`require('./module') as typeof
+ * import('./module')`, with `import type` for their types); under vitest a
+ * plugin in vitest.config.mts turns those requires into static imports, and
+ * test/package/lazy-loading.test.ts checks the built package.
  */
 export function lazy<T>(load: () => T): () => T {
   let loaded = false;

@@ -1,17 +1,23 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FetchError, HttpClient, splitUrl } from '../../src/util/http';
+import { FetchError, HttpClient, type HttpClientOptions, splitUrl } from '../../src/util/http';
 import { FLAGS } from '../dev-server/fixtures';
 import { guardUnhandledRejections, useLocalServer } from '../support';
+import { makeTlsFiles } from '../support/redis';
 
 guardUnhandledRejections();
 
+// Every behaviour holds for both transports: undici, and Node's http (nodeHttp, background clients).
+const TRANSPORTS: Array<[string, HttpClientOptions]> = [
+  ['undici', {}],
+  ['node http', { nodeHttp: true }],
+];
+
 let client: HttpClient;
-beforeEach(() => {
-  client = new HttpClient();
-});
 afterEach(async () => {
   await client.close();
 });
@@ -27,7 +33,11 @@ async function rejection(p: Promise<unknown>): Promise<FetchError> {
   throw new Error('expected a rejection');
 }
 
-describe('HttpClient', () => {
+describe.each(TRANSPORTS)('HttpClient (%s)', (_transport, base) => {
+  beforeEach(() => {
+    client = new HttpClient(base);
+  });
+
   it('GET returns status, headers and the whole body', async () => {
     const res = await client.request({ url: server.url + '/sdk/v2/flags', headers: { 'X-Custom': 'v' } });
     expect(res.status).toBe(200);
@@ -159,7 +169,7 @@ describe('HttpClient', () => {
   });
 
   it('connections limits the pool', async () => {
-    const limited = new HttpClient({ connections: 1 });
+    const limited = new HttpClient({ ...base, connections: 1 });
     server.injectFaults('flags', { delayMs: 30, times: 4 });
     await Promise.all([1, 2, 3, 4].map(() => limited.request({ url: server.url + '/sdk/v2/flags' })));
     expect(new Set(server.requests('flags').map((r) => r.remotePort)).size).toBe(1);
@@ -204,5 +214,43 @@ describe('HttpClient', () => {
     expect(e.cause).toBe(cause);
     expect(e.attempts).toBe(3);
     expect(new FetchError(undefined, 'down').code).toBe('NETWORK');
+  });
+});
+
+// With nodeHttp, buffered requests go through Node's https (TLS options carried over) and streams through
+// undici: both must honour the same `connect` TLS options.
+describe.each(TRANSPORTS)('HttpClient (%s) over TLS', (_transport, base) => {
+  let https: HttpsServer;
+  let url: string;
+  let ca: string;
+  beforeEach(async () => {
+    const files = await makeTlsFiles();
+    ca = readFileSync(files.ca, 'utf8');
+    https = createHttpsServer({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, (req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ path: req.url, method: req.method }));
+    });
+    await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(https.address() as { port: number }).port}`;
+  });
+  afterEach(async () => {
+    https.closeAllConnections();
+    await new Promise((resolve) => https.close(resolve));
+  });
+
+  it('request() and stream() trust the CA given in connect, and only it', async () => {
+    const trusting = new HttpClient({ ...base, connect: { ca } });
+    const res = await trusting.request({ url: url + '/a?b=1', method: 'POST', body: 'x' });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body.toString())).toEqual({ path: '/a?b=1', method: 'POST' });
+    const stream = await trusting.stream({ url: url + '/s' });
+    expect(stream.status).toBe(200);
+    stream.abort();
+    await trusting.close();
+
+    const strict = new HttpClient(base);
+    expect((await rejection(strict.request({ url: url + '/a' }))).code).toBe('NETWORK');
+    expect((await rejection(strict.stream({ url: url + '/a' }))).code).toBe('NETWORK');
+    await strict.close();
   });
 });

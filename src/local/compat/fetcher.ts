@@ -7,7 +7,6 @@ import type { FlagConfig } from '../../types';
 import { HttpClient } from '../../util/http';
 import { createLogger, type Logger, LogLevel, type LoggerProvider } from '../../util/logger';
 import { apiKeyAuthorization, sdkHeaders } from '../../util/auth';
-import { unrefConnector } from '../unref-connector';
 
 /** The official SDK's HttpClient shape (what its tests and custom transports implement). */
 export interface SimpleHttpClient {
@@ -50,7 +49,7 @@ export class FlagConfigFetcher {
     if (this.httpClient) {
       ({ status, body } = await this.httpClient.request(url, 'GET', headers, '', FLAG_CONFIG_TIMEOUT_MILLIS));
     } else {
-      sharedHttp ??= new HttpClient({ connect: unrefConnector() });
+      sharedHttp ??= new HttpClient({ unrefSockets: true, nodeHttp: true });
       const response = await sharedHttp.request({ url, method: 'GET', headers, timeoutMillis: FLAG_CONFIG_TIMEOUT_MILLIS });
       status = response.status;
       body = response.body.toString('utf8');

@@ -6,7 +6,7 @@
  * `await client.start()` in a script is never cut short.
  */
 import type { buildConnector } from 'undici';
-import { undici } from '../util/undici';
+import { undici } from './undici';
 
 export function unrefConnector(options: buildConnector.BuildOptions = {}): buildConnector.connector {
   let connect: buildConnector.connector | undefined;
