@@ -1,5 +1,5 @@
 #!/bin/sh
-# clang-format over the C++ sources (native/, fuzz/): --write rewrites them, --check lists the ones that differ
+# clang-format over the C++ sources (native/, fuzz/, scripts/musl/): --write rewrites them, --check lists the ones that differ
 # and fails. Uses clang-format, or Debian's clang-format-14 (apt-get install clang-format-14).
 set -eu
 cd "$(dirname "$0")/.."
@@ -9,7 +9,7 @@ if [ -z "$CF" ]; then
   echo "clang-format not found: install it (Debian/Ubuntu: apt-get install clang-format-14; macOS: brew install clang-format)" >&2
   exit 1
 fi
-files=$(find native fuzz -name '*.cc' -o -name '*.h' | sort)
+files=$(find native fuzz scripts/musl -name '*.cc' -o -name '*.h' | sort)
 case "$mode" in
   --write) "$CF" -i --style=file $files ;;
   --check) "$CF" --dry-run -Werror --style=file $files ;;

@@ -27,11 +27,15 @@ fail() { echo "test-pack: FAIL $*" >&2; exit 1; }
 now_ms() { node -p 'Date.now()'; }
 
 PLATFORM=$(node -p 'process.platform + "-" + process.arch')
+# The file node-gyp-build picks here (Linux: the .glibc or .musl one; prebuilds/ may hold both).
+HOST_PREBUILD=$(node -p '
+  const libc = process.platform !== "linux" ? "" : process.report.getReport().header.glibcVersionRuntime ? ".glibc" : ".musl";
+  `prebuilds/${process.platform}-${process.arch}/amplitude-experiment-native${libc}.node`')
 
 # ---- inputs: compiled TS and the host prebuild -------------------------------
 if [ -f scripts/build-ts.js ]; then npm run --silent build:ts; else npx --no-install tsc -p .; fi
 [ -f dist/cjs/engine/index.js ] || fail "dist/cjs/engine/index.js missing after the TS build"
-if [ -z "$(ls prebuilds/"$PLATFORM"/*.node 2>/dev/null)" ] || [ "${REBUILD:-0}" = 1 ]; then
+if [ ! -f "$HOST_PREBUILD" ] || [ "${REBUILD:-0}" = 1 ]; then
   say "building the $PLATFORM prebuild"
   node scripts/prebuild.js
 fi
@@ -57,10 +61,11 @@ NOCC_PATH="$BIN"
 TGZ=$(npm pack --silent --pack-destination "$TMP" | tail -1)
 TGZ="$TMP/$TGZ"
 tar -tzf "$TGZ" > "$TMP/contents.txt"
-grep -q "^package/prebuilds/$PLATFORM/" "$TMP/contents.txt" || fail "tarball has no prebuilds/$PLATFORM"
+grep -q "^package/$HOST_PREBUILD$" "$TMP/contents.txt" || fail "tarball has no $HOST_PREBUILD"
 grep -q '^package/scripts/install.js$' "$TMP/contents.txt" || fail "tarball has no scripts/install.js"
 grep -q '^package/build/' "$TMP/contents.txt" && fail "tarball contains build/"
-say "packed $(basename "$TGZ"): $(wc -c < "$TGZ") bytes, $(wc -l < "$TMP/contents.txt") files"
+say "packed $(basename "$TGZ"): $(wc -c < "$TGZ") bytes, $(wc -l < "$TMP/contents.txt") files;" \
+  "prebuilds: $(sed -n 's|^package/prebuilds/||p' "$TMP/contents.txt" | tr '\n' ' ')"
 
 mkdir -p "$TMP/noprebuild"
 tar -xzf "$TGZ" -C "$TMP/noprebuild"
@@ -104,8 +109,8 @@ node -e '
   const d = r.diagnosis || {};
   console.log("test-pack:   diagnose(): engine=" + d.engine + " binary=" + d.binary + " libc=" + d.libc + " napi=" + d.napiVersion);
   if (d.engine !== undefined && d.engine !== "native") process.exit(1);
-  if (d.binary && !/prebuilds/.test(d.binary)) { console.error("binary is not the prebuild: " + d.binary); process.exit(1); }
-' "$TMP/app-native.smoke.json" || fail "A: diagnose() does not report the native prebuild"
+  if (d.binary && !d.binary.replace(/\\/g, "/").endsWith(process.argv[2])) { console.error("binary is not " + process.argv[2] + ": " + d.binary); process.exit(1); }
+' "$TMP/app-native.smoke.json" "$HOST_PREBUILD" || fail "A: diagnose() does not report the native prebuild $HOST_PREBUILD"
 
 # B: prebuild, install scripts disabled
 ms=$(install_into "$TMP/app-noscripts" "$TGZ" --ignore-scripts)

@@ -40,7 +40,8 @@ class Evaluator {
 
   // Builds the evaluation context from a user JSON object (as JSON.stringify
   // writes it) the way the official SDK's convertUserToEvaluationContext does.
-  // An empty string means no user.
+  // An empty string means no user. The parsed user borrows the bytes: they
+  // must stay alive and unchanged until the next setUser().
   void setUser(std::string_view userJson);
 
   // Instead of the whole user: the values of just the context slots `slots`

@@ -31,8 +31,10 @@ int main(int argc, char** argv) {
   std::vector<const char*> payloads, users;
   bool afterSep = false;
   for (int i = 1; i < argc; i++) {
-    if (std::string(argv[i]) == "--") afterSep = true;
-    else (afterSep ? users : payloads).push_back(argv[i]);
+    if (std::string(argv[i]) == "--")
+      afterSep = true;
+    else
+      (afterSep ? users : payloads).push_back(argv[i]);
   }
   if (payloads.empty() || users.empty()) {
     std::fprintf(stderr, "usage: conformance <flags.json>... -- <user.json>...\n");
@@ -51,7 +53,10 @@ int main(int argc, char** argv) {
     fuzz::StubScriptHost host(snapshot);
     for (const char* u : users) {
       std::string trace;
-      evaluator.setUser(fuzz::toValidUtf8(slurp(u)));
+      // setUser borrows the bytes (string nodes point into them): they must
+      // outlive the evaluation, so no temporary here.
+      const std::string user = fuzz::toValidUtf8(slurp(u));
+      evaluator.setUser(user);
       uint32_t n = evaluator.explain(snapshot, host, nullptr, 0, trace);
       std::printf("%s %s %u %s\n", p, u, n, trace.c_str());
       lines++;
