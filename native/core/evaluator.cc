@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "js_string.h"
 #include "murmur3.h"
 
 namespace experiment {
@@ -40,6 +41,7 @@ void Evaluator::beginCall(const Snapshot& snapshot, ScriptHost& host) {
     std::fill(resultStamp_.begin(), resultStamp_.end(), 0);
     std::fill(slotStamp_.begin(), slotStamp_.end(), 0);
     for (auto& sc : slotScalar_) sc.stamp = 0;
+    for (auto& f : slotFacts_) f.stamp = 0;
     call_ = 1;
   }
   resultOrder_.clear();
@@ -47,6 +49,7 @@ void Evaluator::beginCall(const Snapshot& snapshot, ScriptHost& host) {
     slotStamp_.resize(snapshot.selectorSlots(), 0);
     slotValue_.resize(snapshot.selectorSlots());
     slotScalar_.resize(snapshot.selectorSlots());
+    slotFacts_.resize(snapshot.selectorSlots());
   }
   if (presetSlots_ != nullptr) presetSlotValues();
 }
@@ -68,37 +71,97 @@ uint32_t Evaluator::evaluate(const Snapshot& snapshot, ScriptHost& host, const i
 }
 
 int32_t Evaluator::evaluateFlag(uint32_t flagIndex) {
-  const Flag& flag = snapshot_->flags()[flagIndex];
-  const size_t nv = flag.variantKeys.size();
-  for (size_t s = 0; s < flag.segments.size(); s++) {
-    const Segment& seg = flag.segments[s];
-    bool matched = true;
+  const Program& p = snapshot_->program();
+  const ProgramFlag& flag = p.flags[flagIndex];
+  for (uint32_t s = 0; s < flag.segments.count; s++) {
+    const ProgramSegment& seg = p.segments[flag.segments.first + s];
     if (seg.hasConditions) {
-      matched = false;
-      for (const auto& group : seg.conditions) {
+      bool matched = false;
+      for (uint32_t g = seg.groups.first, gEnd = g + seg.groups.count; g < gEnd && !matched; g++) {
+        const ProgramRange group = p.groups[g];
         bool all = true;
-        for (const auto& c : group) {
-          if (!matchCondition(c)) {
+        for (uint32_t c = group.first, cEnd = c + group.count; c < cEnd; c++) {
+          if (!matchProgramCondition(p.conditions[c])) {
             all = false;
             break;
           }
         }
-        if (all) {
-          matched = true;
-          break;
-        }
+        matched = all;
       }
+      if (!matched) continue;
     }
-    if (!matched) continue;
-    int32_t variant = bucket(seg);
+    int32_t variant = bucket(*seg.source);
     if (variant < 0) continue;  // no variant, or a key the flag lacks: next segment
-    int32_t rid = static_cast<int32_t>(flag.resultBase + s * nv + static_cast<size_t>(variant));
+    int32_t rid = static_cast<int32_t>(flag.resultBase + s * flag.variantCount + static_cast<uint32_t>(variant));
     resultStamp_[flagIndex] = call_;
     resultId_[flagIndex] = rid;
     resultOrder_.push_back(flagIndex);
     return rid;
   }
   return -1;
+}
+
+void Evaluator::fillSlotFacts(uint32_t slot, SlotFacts& f) {
+  f.stamp = call_;
+  f.numberReady = false;
+  const Value& v = resolveSlot(slot);
+  if (v.kind == Value::Kind::Missing || (v.kind == Value::Kind::Node && v.doc->type(v.id) == JsonType::Null)) {
+    f.kind = SlotFacts::Kind::Null;
+    return;
+  }
+  const ScalarCache& sc = scalarCache(slot, v);
+  if (sc.isList || !sc.hasString) {
+    f.kind = SlotFacts::Kind::Other;
+    return;
+  }
+  f.kind = SlotFacts::Kind::Text;
+  f.text = sc.text.data();
+  f.length = static_cast<uint32_t>(sc.text.size());
+}
+
+bool Evaluator::matchProgramCondition(const ProgramCondition& pc) {
+  if (pc.slot < 0) return matchCondition(*pc.source);
+  SlotFacts& f = slotFacts(static_cast<uint32_t>(pc.slot));
+  if (f.kind == SlotFacts::Kind::Null) return pc.nullResult;
+  if (f.kind == SlotFacts::Kind::Other) return matchCondition(*pc.source);
+  // A scalar: as matchCondition's scalar branch, with the common operators here.
+  const Program& p = snapshot_->program();
+  const ProgramValue* values = p.values.data() + pc.valueStart;
+  if (pc.plainText) {
+    bool is = false;
+    for (uint32_t i = 0; i < pc.valueCount && !is; i++) {
+      is = values[i].length == f.length && std::memcmp(p.text.data() + values[i].offset, f.text, f.length) == 0;
+    }
+    return (pc.op == Op::Is) == is;
+  }
+  if (pc.op >= Op::Less && pc.op <= Op::GreaterOrEqual) {
+    // Number() never fails in the reference: unparsable sides are NaN.
+    if (!f.numberReady) {
+      f.number = jsStringToNumber(std::string_view(f.text, f.length));
+      f.numberReady = true;
+    }
+    const double n = f.number;
+    for (uint32_t i = 0; i < pc.valueCount; i++) {
+      const double v = values[i].number;
+      switch (pc.op) {
+        case Op::Less:
+          if (n < v) return true;
+          break;
+        case Op::LessOrEqual:
+          if (n <= v) return true;
+          break;
+        case Op::Greater:
+          if (n > v) return true;
+          break;
+        default:
+          if (n >= v) return true;
+          break;
+      }
+    }
+    return false;
+  }
+  if (isSetOp(pc.op)) return false;  // a set operator on a scalar
+  return matchString(std::string_view(f.text, f.length), *pc.source, &slotScalar_[static_cast<size_t>(pc.slot)]);
 }
 
 int32_t Evaluator::bucket(const Segment& seg) {

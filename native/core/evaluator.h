@@ -97,6 +97,28 @@ class Evaluator {
     double number = 0;
   };
 
+  // What an all-flags call asks of a context slot most often, in 24 bytes
+  // per slot: null or missing, a scalar with its String() text, or something
+  // else (a list, an object: the general path). Filled on first use per call.
+  struct SlotFacts {
+    enum class Kind : uint8_t { Null, Text, Other };
+    uint32_t stamp = 0;
+    Kind kind = Kind::Null;
+    bool numberReady = false;
+    uint32_t length = 0;
+    const char* text = nullptr;
+    double number = 0;  // Number(text), when numberReady
+  };
+  SlotFacts& slotFacts(uint32_t slot) {
+    SlotFacts& f = slotFacts_[slot];
+    if (f.stamp != call_) fillSlotFacts(slot, f);
+    return f;
+  }
+  void fillSlotFacts(uint32_t slot, SlotFacts& f);
+  // A condition of the flat program: the common cases inline, the rest
+  // through matchCondition on its source.
+  bool matchProgramCondition(const ProgramCondition& pc);
+
   void buildContext(uint32_t user);
   void presetSlotValues();
   int32_t evaluateFlag(uint32_t flagIndex);
@@ -162,6 +184,7 @@ class Evaluator {
   std::vector<uint32_t> slotStamp_;
   std::vector<Value> slotValue_;
   std::vector<ScalarCache> slotScalar_;
+  std::vector<SlotFacts> slotFacts_;
 
   JsonDocument user_;
   JsonParser userParser_;

@@ -41,6 +41,8 @@ bool compareOrdered(Op op, int cmp) {
   }
 }
 
+}  // namespace
+
 bool matchNull(const Condition& c) {
   switch (c.op) {
     case Op::Is:
@@ -66,8 +68,6 @@ bool matchNull(const Condition& c) {
       return false;
   }
 }
-
-}  // namespace
 
 bool Evaluator::coerceString(const Value& v, std::string& buffer, std::string_view& out) {
   switch (v.kind) {
@@ -228,6 +228,12 @@ void Evaluator::fillScalarCache(ScalarCache& sc, const Value& v) {
 
 bool Evaluator::bucketValue(const Selector& selector, std::string_view& out) {
   if (selector.slot >= 0) {
+    const SlotFacts& f = slotFacts(static_cast<uint32_t>(selector.slot));
+    if (f.kind == SlotFacts::Kind::Null) return false;
+    if (f.kind == SlotFacts::Kind::Text) {
+      out = std::string_view(f.text, f.length);
+      return true;
+    }
     // The slot's coercions are shared with the conditions (user_id and
     // device_id are read by every flag's bucket).
     const auto slot = static_cast<size_t>(selector.slot);

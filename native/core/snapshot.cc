@@ -464,6 +464,7 @@ void Snapshot::finalize(const std::vector<std::pair<int32_t, std::string>>& inva
   buildMergedResults();
   assignSelectorSlots();
   collectReadSlots();
+  buildProgram();
 }
 
 void Snapshot::applyLoweredNonAscii(const std::vector<std::string>& loweredNonAscii) {

@@ -113,6 +113,52 @@ struct Flag {
   std::vector<uint32_t> mergedResults;  // merged result objects, when a selector reads them
 };
 
+// The accepted flags again as flat arrays, for the evaluator's hot loop
+// (built by finalize; Snapshot::program): a flag's segments, a segment's
+// OR-groups and a group's AND-conditions are contiguous ranges, and each
+// condition is a small record with what most conditions need (the context
+// slot, the answer for a missing value, the filter values' bytes and numbers
+// side by side). Everything else is read from `source`.
+struct ProgramCondition {
+  const Condition* source = nullptr;
+  int32_t slot = -1;  // the context slot read, or -1: select() on source->selector
+  Op op = Op::Unknown;
+  bool nullResult = false;  // the answer when the selected value is null or missing
+  bool plainText = false;   // Is/IsNot with no boolean word among the values: an exact byte comparison
+  uint16_t valueCount = 0;  // filter values at values[valueStart...] (0 when more than fit: source)
+  uint32_t valueStart = 0;
+};
+
+struct ProgramValue {
+  uint32_t offset = 0, length = 0;  // the raw text in Program::text
+  double number = 0;                // Number(raw)
+};
+
+struct ProgramRange {
+  uint32_t first = 0, count = 0;
+};
+
+struct ProgramSegment {
+  const Segment* source = nullptr;
+  ProgramRange groups;  // into Program::groups, each a range of Program::conditions
+  bool hasConditions = false;
+};
+
+struct ProgramFlag {
+  ProgramRange segments;
+  uint32_t resultBase = 0;
+  uint32_t variantCount = 0;
+};
+
+struct Program {
+  std::vector<ProgramFlag> flags;  // by flag index
+  std::vector<ProgramSegment> segments;
+  std::vector<ProgramRange> groups;
+  std::vector<ProgramCondition> conditions;
+  std::vector<ProgramValue> values;
+  std::string text;
+};
+
 struct RejectedFlag {
   std::string key;
   std::string reason;
@@ -138,6 +184,7 @@ class Snapshot {
 
   const std::vector<Flag>& flags() const { return flags_; }
   const std::vector<RejectedFlag>& rejected() const { return rejected_; }
+  const Program& program() const { return program_; }
   const std::vector<uint32_t>& allOrder() const { return allOrder_; }
   const std::vector<uint32_t>& closure(uint32_t flag) const { return closures_[flag]; }
   uint32_t resultCount() const { return resultCount_; }
@@ -182,6 +229,7 @@ class Snapshot {
   void buildMergedResults();
   void assignSelectorSlots();
   void collectReadSlots();
+  void buildProgram();
   bool compilingReadsCohorts_ = false;
 
   JsonDocument doc_;
@@ -200,9 +248,13 @@ class Snapshot {
   std::vector<std::string> slotKeys_;
   std::vector<std::vector<int32_t>> readSlots_;
   std::vector<int32_t> allReadSlots_;
+  Program program_;
 };
 
 Op parseOp(std::string_view op);
+// The condition's answer when the selected value is null or missing
+// (evaluator_operators.cc).
+bool matchNull(const Condition& c);
 inline bool isSetOp(Op op) { return op >= Op::SetIs && op <= Op::SetDoesNotContainAny; }
 
 }  // namespace experiment
