@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadEngine } from '../src/engine';
-import { SlotPlanner } from '../src/engine/slot-values';
+import { SlotCells, SlotPlanner } from '../src/engine/slot-values';
 import type { ExperimentUser } from '../src/types';
 import { describeNative } from './support/engine';
 import { ReferenceEvaluator } from './support/reference';
@@ -213,4 +213,67 @@ describe('SlotPlanner', () => {
       }),
     ).toBeUndefined();
   });
+});
+
+describe('SlotCells', () => {
+  it('writes strings, finite numbers, booleans, null and arrays of them as (kind, x) pairs and one text', () => {
+    const cells = new Float64Array(32);
+    const writer = new SlotCells(cells);
+    const text = writer.write(['ab', 1.5, true, false, null, undefined, ['x', 2, null, undefined], '', 'ü😀']);
+    expect(text).toBe('abxü😀');
+    expect(writer.pairs).toBe(13);
+    expect(Array.from(cells.subarray(0, 26))).toEqual([
+      4, 2, 3, 1.5, 2, 0, 1, 0, 0, 0, 0, 0, 5, 4, 4, 1, 3, 2, 0, 0, 0, 0, 4, 0, 4, 3,
+    ]);
+  });
+
+  it('leaves to the JSON form what JSON would change, objects, nested arrays, toJSON, and what does not fit', () => {
+    const writer = new SlotCells(new Float64Array(8));
+    for (const value of [NaN, Infinity, 5n, () => 1, Symbol('s'), { a: 1 }, [['a']], [{}], [NaN], new Date(0)]) {
+      expect(writer.write([value]), String(typeof value)).toBeUndefined();
+    }
+    const withToJson = Object.assign(['a'], { toJSON: () => 'b' });
+    expect(writer.write([withToJson])).toBeUndefined();
+    expect(writer.write(['a', 'b', 'c', 'd', 'e'])).toBeUndefined();
+    expect(writer.write([['a', 'b', 'c', 'd']])).toBeUndefined();
+    expect(writer.write(['a', 'b', 'c', 'd'])).toBe('abcd');
+  });
+});
+
+describeNative('slot values as cells and as JSON give the same answers', () => {
+  // Each value through both transports: the cells (the usual path) and the JSON form (which the user with a NaN
+  // beside it takes), on conditions and buckets that see the exact bytes.
+  const selector = ['context', 'user', 'user_properties', 'v'];
+  const flags = [flagsFor(selector, 0), flagsFor(['context', 'user', 'user_properties', 'n'], 1)];
+  const payload = JSON.stringify(flags);
+  const snap = loadEngine().load(payload);
+  const reference = new ReferenceEvaluator(payload);
+  const values: unknown[] = [
+    'plain',
+    '',
+    'a\ud800b',
+    '\udc00',
+    '😀 ü 東京',
+    '"quoted" \\ \n',
+    -0,
+    1e21,
+    5e-324,
+    0.1,
+    true,
+    null,
+    ['a', '\ud83d', '', null, undefined, 3, false],
+    [],
+    // eslint-disable-next-line no-sparse-arrays -- a hole reads as undefined, JSON writes null
+    ['x', , 'y'],
+  ];
+  for (const [i, v] of values.entries()) {
+    it(`value ${i}: ${JSON.stringify(v)}`, () => {
+      for (const user of [{ user_properties: { v } }, { user_properties: { v, n: NaN } }]) {
+        for (const keys of [undefined, ['f0']]) {
+          const expected = reference.evaluate(user as ExperimentUser, keys).variants;
+          expect(snap.evaluate(user as ExperimentUser, keys)).toStrictEqual(expected);
+        }
+      }
+    });
+  }
 });

@@ -51,6 +51,17 @@ class Evaluator {
   // `slots` must outlive the next evaluate() call.
   void setSlotValues(std::string_view valuesJson, const std::vector<int32_t>& slots);
 
+  // The same values without JSON: `cells` holds (kind, x) pairs, one per
+  // value in `slots` order, an array's elements as the pairs right after it
+  // (kCellArray, x = element count; elements are scalars). x is the number
+  // for kCellNumber and the length in UTF-16 units of the next piece of
+  // `text` for kCellString (strings are concatenated in order). Read
+  // defensively: a malformed pair is null. src/engine/slot-values.ts writes it.
+  static constexpr double kCellNull = 0, kCellFalse = 1, kCellTrue = 2, kCellNumber = 3, kCellString = 4,
+                          kCellArray = 5;
+  void setSlotCells(const double* cells, uint32_t pairCount, std::u16string_view text,
+                    const std::vector<int32_t>& slots);
+
   // Evaluates all flags (keys == nullptr) or the given flag indices plus
   // their dependencies. Returns the number of entries written.
   uint32_t evaluate(const Snapshot& snapshot, ScriptHost& host, const int32_t* keys, uint32_t keyCount,
@@ -194,6 +205,9 @@ class Evaluator {
   const std::vector<int32_t>* presetSlots_ = nullptr;
   uint32_t presetValues_ = kNoNode;
   std::vector<uint32_t> pairs_;
+  std::vector<uint32_t> cellValues_;
+  std::vector<uint32_t> cellElements_;
+  std::string cellText_;
 
   // Scratch for coercions; views into these live only within one condition.
   std::string propBuffer_;

@@ -93,6 +93,47 @@ void Evaluator::setSlotValues(std::string_view valuesJson, const std::vector<int
   context_ = user_.addObject(nullptr, 0);
 }
 
+void Evaluator::setSlotCells(const double* cells, uint32_t pairCount, std::u16string_view text,
+                             const std::vector<int32_t>& slots) {
+  user_.clear();
+  size_t textAt = 0;
+  auto scalar = [&](double kind, double x) -> uint32_t {
+    if (kind == kCellFalse) return user_.addBool(false);
+    if (kind == kCellTrue) return user_.addBool(true);
+    if (kind == kCellNumber) return user_.addNumber(x);
+    if (kind == kCellString) {
+      const size_t left = text.size() - textAt;
+      const size_t length = x >= 0 && x <= static_cast<double>(left) ? static_cast<size_t>(x) : 0;
+      cellText_.clear();
+      appendUtf16AsWtf8(text.substr(textAt, length), cellText_);
+      textAt += length;
+      return user_.addString(cellText_);
+    }
+    return user_.addNull();
+  };
+  cellValues_.clear();
+  uint32_t at = 0;
+  while (cellValues_.size() < slots.size() && at < pairCount) {
+    const double kind = cells[2 * at], x = cells[2 * at + 1];
+    at++;
+    if (kind != kCellArray) {
+      cellValues_.push_back(scalar(kind, x));
+      continue;
+    }
+    const uint32_t left = pairCount - at;
+    const uint32_t count = x >= 0 && x <= static_cast<double>(left) ? static_cast<uint32_t>(x) : 0;
+    cellElements_.clear();
+    for (uint32_t k = 0; k < count; k++, at++) {
+      const double elementKind = cells[2 * at];
+      cellElements_.push_back(elementKind == kCellArray ? user_.addNull() : scalar(elementKind, cells[2 * at + 1]));
+    }
+    cellValues_.push_back(user_.addArray(cellElements_.data(), count));
+  }
+  presetSlots_ = &slots;
+  presetValues_ = user_.addArray(cellValues_.data(), static_cast<uint32_t>(cellValues_.size()));
+  context_ = user_.addObject(nullptr, 0);
+}
+
 void Evaluator::presetSlotValues() {
   const std::vector<int32_t>& slots = *presetSlots_;
   const uint32_t count = presetValues_ == kNoNode ? 0 : user_.size(presetValues_);

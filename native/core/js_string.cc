@@ -541,8 +541,16 @@ void appendJsonStringify(const JsonDocument& doc, uint32_t id, std::string& out)
 
 void utf16ToWtf8(const std::u16string& in, std::string& out) {
   out.clear();
+  appendUtf16AsWtf8(in, out);
+}
+
+void appendUtf16AsWtf8(std::u16string_view in, std::string& out) {
   for (size_t i = 0; i < in.size(); i++) {
     uint32_t c = in[i];
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      continue;
+    }
     if (c >= 0xD800 && c <= 0xDBFF && i + 1 < in.size() && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
       c = 0x10000 + ((c - 0xD800) << 10) + (in[i + 1] - 0xDC00u);
       i++;

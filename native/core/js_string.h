@@ -51,5 +51,7 @@ void wtf8ToUtf16(std::string_view s, std::u16string& out);
 // UTF-16 from V8 to WTF-8: pairs become 4-byte UTF-8, lone surrogates keep
 // their 3-byte form (the bytes the reference engine hashes).
 void utf16ToWtf8(const std::u16string& in, std::string& out);
+// The same, appended to `out`.
+void appendUtf16AsWtf8(std::u16string_view in, std::string& out);
 
 }  // namespace experiment

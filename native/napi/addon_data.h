@@ -14,6 +14,7 @@ struct AddonData {
   Napi::FunctionReference snapshotConstructor;
   Evaluator evaluator;
   std::string userBuffer;
+  std::u16string cellText;
 };
 
 }  // namespace experiment

@@ -128,7 +128,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("internals", internals);
   // Bump with every change to the interface src/engine/native-engine.ts uses
   // (NATIVE_ABI_VERSION there).
-  exports.Set("abiVersion", Napi::Number::New(env, 7));
+  exports.Set("abiVersion", Napi::Number::New(env, 8));
   return exports;
 }
 

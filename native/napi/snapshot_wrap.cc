@@ -1,5 +1,6 @@
 #include "snapshot_wrap.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -113,6 +114,7 @@ Napi::Function SnapshotWrap::DefineClass(Napi::Env env) {
           InstanceMethod<&SnapshotWrap::NonAsciiContainsValues>("nonAsciiContainsValues"),
           InstanceMethod<&SnapshotWrap::Finalize>("finalize"),
           InstanceMethod<&SnapshotWrap::Evaluate>("evaluate"),
+          InstanceMethod<&SnapshotWrap::EvaluateCells>("evaluateCells"),
           InstanceMethod<&SnapshotWrap::Explain>("explain"),
           InstanceMethod<&SnapshotWrap::ReadSlots>("readSlots"),
       });
@@ -263,6 +265,14 @@ Napi::Value SnapshotWrap::Finalize(const Napi::CallbackInfo& info) {
   keys_ = Napi::Persistent(keyBuffer);
   out.Set("output", output);
   out.Set("input", keyBuffer);
+  // Slot values as (kind, x) pairs for evaluateCells (Evaluator::setSlotCells):
+  // room for every slot's value and a few hundred array elements.
+  const size_t pairs = 2 * static_cast<size_t>(snapshot_->selectorSlots()) + 256;
+  Napi::Float64Array cells = Napi::Float64Array::New(env, 2 * pairs);
+  cellsData_ = cells.Data();
+  cellsCapacity_ = static_cast<uint32_t>(pairs);
+  cells_ = Napi::Persistent(cells);
+  out.Set("cells", cells);
   // The context slot trie (Snapshot::slotParent/slotKey), for the host's
   // reader of slot values.
   Napi::Array slotParents = Napi::Array::New(env, snapshot_->selectorSlots());
@@ -353,6 +363,54 @@ Napi::Value SnapshotWrap::Evaluate(const Napi::CallbackInfo& info) {
   if (evaluator == nullptr) return env.Undefined();
   JsScriptHost host(env, regexTest_, toLowerCase_);
   uint32_t written = evaluator->evaluate(*snapshot_, host, keys, count, {outputData_, outputCapacity_});
+  return Napi::Number::New(env, written);
+}
+
+// evaluateCells(text: string, keyCount: number, pairCount: number) -> entries written to output, as
+// evaluate(); the user is the slot values of all flags (keyCount < 0) or of the one requested flag
+// (keyCount 1), written into the shared cells array (Evaluator::setSlotCells), their strings in `text`.
+Napi::Value SnapshotWrap::EvaluateCells(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!snapshot_ || !finalized_) {
+    Napi::Error::New(env, "snapshot is not finalized").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info.Length() < 3 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "evaluateCells(text, keyCount, pairCount)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int32_t keyCount = info[1].As<Napi::Number>().Int32Value();
+  const std::vector<int32_t>* slots = nullptr;
+  const int32_t* keys = nullptr;
+  uint32_t count = 0;
+  if (keyCount < 0) {
+    slots = &snapshot_->allReadSlots();
+  } else if (keyCount == 1 && keysData_[0] >= 0 && static_cast<size_t>(keysData_[0]) < snapshot_->flags().size()) {
+    slots = &snapshot_->readSlots(static_cast<uint32_t>(keysData_[0]));
+    keys = keysData_;
+    count = 1;
+  } else {
+    Napi::TypeError::New(env, "evaluateCells takes all flags or one known flag").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const double pairArg = info[2].As<Napi::Number>().DoubleValue();
+  const uint32_t pairs =
+      pairArg > 0 ? static_cast<uint32_t>(std::min(pairArg, static_cast<double>(cellsCapacity_))) : 0;
+  AddonData* data = env.GetInstanceData<AddonData>();
+  std::u16string& buffer = data->cellText;
+  if (buffer.size() < 512) buffer.resize(512);
+  size_t copied = 0;
+  napi_value text = info[0];
+  napi_get_value_string_utf16(env, text, buffer.data(), buffer.size(), &copied);
+  if (copied + 1 >= buffer.size()) {
+    size_t length = 0;
+    napi_get_value_string_utf16(env, text, nullptr, 0, &length);
+    buffer.resize(length + 1);
+    napi_get_value_string_utf16(env, text, buffer.data(), buffer.size(), &copied);
+  }
+  data->evaluator.setSlotCells(cellsData_, pairs, std::u16string_view(buffer.data(), copied), *slots);
+  JsScriptHost host(env, regexTest_, toLowerCase_);
+  uint32_t written = data->evaluator.evaluate(*snapshot_, host, keys, count, {outputData_, outputCapacity_});
   return Napi::Number::New(env, written);
 }
 

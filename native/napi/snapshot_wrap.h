@@ -23,6 +23,7 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
   Napi::Value Finalize(const Napi::CallbackInfo& info);
   Evaluator* BeginCall(const Napi::CallbackInfo& info, const int32_t** keys, uint32_t* count);
   Napi::Value Evaluate(const Napi::CallbackInfo& info);
+  Napi::Value EvaluateCells(const Napi::CallbackInfo& info);
   Napi::Value Explain(const Napi::CallbackInfo& info);
   Napi::Value ReadSlots(const Napi::CallbackInfo& info);
 
@@ -33,6 +34,9 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
   Napi::FunctionReference toLowerCase_;
   Napi::Reference<Napi::Int32Array> output_;
   Napi::Reference<Napi::Int32Array> keys_;
+  Napi::Reference<Napi::Float64Array> cells_;
+  double* cellsData_ = nullptr;
+  uint32_t cellsCapacity_ = 0;  // in (kind, x) pairs
   int32_t* outputData_ = nullptr;
   uint32_t outputCapacity_ = 0;
   int32_t* keysData_ = nullptr;

@@ -49,6 +49,8 @@ export interface RawFinalizeInfo {
   rejected: Array<{ flagKey: NativeString; reason: NativeString }>;
   output: Int32Array;
   input: Int32Array;
+  /** Slot values as (kind, x) pairs for evaluateCells (slot-values.ts SlotCells). */
+  cells: Float64Array;
   /** The context slot trie: each slot's parent slot (-1: the context) and key. */
   slotParents: number[];
   slotKeys: NativeString[];
@@ -64,6 +66,12 @@ export interface NativeSnapshotHandle {
     toLowerCase: (text: NativeString) => string,
   ): RawFinalizeInfo;
   evaluate(userJson: string, keyCount: number): number;
+  /**
+   * evaluate() with the slot values of all flags (keyCount -1) or of the one
+   * flag in the input buffer (keyCount 1) written as cells, their strings
+   * concatenated in `text` (native/core/evaluator.h setSlotCells).
+   */
+  evaluateCells(text: string, keyCount: number, pairCount: number): number;
   /** The traced evaluation behind evaluateV2Details (native/core/evaluator_explain.cc): JSON text. */
   explain(userJson: string, keyCount: number): NativeString;
   /**

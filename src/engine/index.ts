@@ -55,7 +55,7 @@ let loadInfo: EngineLoadInfo | undefined;
  * exports the one it implements). A binary left over from another version
  * (a stale build/ or prebuild) is refused instead of misbehaving.
  */
-export const NATIVE_ABI_VERSION = 7;
+export const NATIVE_ABI_VERSION = 8;
 
 function checkAbi(loaded: NativeAddon, binary: string): NativeAddon {
   if (loaded.abiVersion !== NATIVE_ABI_VERSION) {

@@ -12,7 +12,7 @@ import {
 import type { NativeAddon, NativeSnapshotHandle, NativeString } from './addon';
 import { GuardedRegex, REGEX_BUDGET_MS, RegexOutcome } from './regex-guard';
 import { userJson } from './user-json';
-import { type SlotPlan, SlotPlanner } from './slot-values';
+import { SlotCells, type SlotPlan, SlotPlanner } from './slot-values';
 import { buildVariant, deepFreeze } from './variant';
 
 // Little-endian, like every platform the addon ships for.
@@ -35,6 +35,7 @@ interface FinalizeInfo {
   rejected: RejectedFlag[];
   output: Int32Array;
   input: Int32Array;
+  cells: Float64Array;
   slotParents: number[];
   slotKeys: string[];
 }
@@ -69,6 +70,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
   /** Builds the all-flags result as one object literal (see compileAllFlagsBuilder). */
   private readonly buildAll: AllFlagsBuilder | undefined;
   private readonly planner: SlotPlanner;
+  private readonly cells: SlotCells;
   /** Per flag (and for all flags), made on first use: how to send only what it reads; null: send the user. */
   private readonly plans: Array<SlotPlan | null | undefined>;
   private allPlan: SlotPlan | null | undefined;
@@ -130,6 +132,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
     this.results = new Array(this.info.resultCount);
     this.buildAll = compileAllFlagsBuilder(this.info.order.map((i) => this.info.keys[i]));
     this.planner = new SlotPlanner(this.info.slotParents, this.info.slotKeys);
+    this.cells = new SlotCells(this.info.cells);
     // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- new Array(n) is typed any[]
     this.plans = new Array(this.size);
   }
@@ -188,7 +191,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
   evaluate(user: ExperimentUser | undefined, flagKeys?: readonly string[]): Variants {
     const keyCount = this.requestKeys(flagKeys);
     if (keyCount === 0) return {};
-    const count = this.handle.evaluate(this.userArgument(user, keyCount), keyCount);
+    const count = this.evaluateNative(user, keyCount);
     const output = this.output;
     if (keyCount < 0) {
       // Every flag has a result (real configs end in a catch-all segment):
@@ -216,17 +219,23 @@ class NativeFlagSnapshot implements FlagSnapshot {
   }
 
   /**
-   * What evaluate() sends for the user: for one flag or all flags, just the
-   * values their selectors read when that is possible (slot-values.ts), else
-   * the whole user's JSON.
+   * The native evaluation, sending for the user: for one flag or all flags,
+   * just the values their selectors read when that is possible
+   * (slot-values.ts; as cells, or as JSON where a value needs it), else the
+   * whole user's JSON.
    */
-  private userArgument(user: ExperimentUser | undefined, keyCount: number): string {
+  private evaluateNative(user: ExperimentUser | undefined, keyCount: number): number {
     if (typeof user === 'object' && user !== null && (keyCount < 0 || keyCount === 1)) {
       const plan = keyCount < 0 ? this.planForAll() : this.planFor(this.input[0]);
-      const text = plan === null ? undefined : plan.read(user);
-      if (text !== undefined) return text;
+      const values = plan === null ? undefined : plan.values(user);
+      if (values !== undefined) {
+        const text = this.cells.write(values);
+        if (text !== undefined) return this.handle.evaluateCells(text, keyCount, this.cells.pairs);
+        const json = plan!.json(values);
+        if (json !== undefined) return this.handle.evaluate(json, keyCount);
+      }
     }
-    return userJson(user, this.warn);
+    return this.handle.evaluate(userJson(user, this.warn), keyCount);
   }
 
   private planFor(f: number): SlotPlan | null {

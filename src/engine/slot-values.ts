@@ -220,15 +220,30 @@ export class SlotPlan {
   }
 
   read(user: object): string | undefined {
+    const values = this.values(user);
+    return values === undefined ? undefined : this.json(values);
+  }
+
+  /** The values at the plan's slots, in order, or undefined to decline (send the whole user). */
+  values(user: object): unknown[] | undefined {
     const proto: unknown = Object.getPrototypeOf(user);
     if ((proto !== Object.prototype && proto !== null) || typeof (user as { toJSON?: unknown }).toJSON === 'function') {
       return undefined;
     }
     try {
       const values = this.compiled !== undefined ? this.compiled(user as Json, HELPERS) : this.interpret(user as Json);
-      return values === DECLINE ? undefined : '#' + valuesJson(values as unknown[], this.depths);
+      return values === DECLINE ? undefined : (values as unknown[]);
     } catch {
-      // A getter threw, or JSON.stringify did (a cycle, a BigInt): the whole-user path handles and reports it.
+      // A getter threw: the whole-user path handles and reports it.
+      return undefined;
+    }
+  }
+
+  /** values() as the '#' argument (JSON), or undefined where JSON.stringify throws (a cycle, a BigInt). */
+  json(values: unknown[]): string | undefined {
+    try {
+      return '#' + valuesJson(values, this.depths);
+    } catch {
       return undefined;
     }
   }
@@ -266,6 +281,98 @@ export class SlotPlan {
         return groupsObject(u);
       default:
         return undefined;
+    }
+  }
+}
+
+const enum Cell {
+  Null = 0,
+  False = 1,
+  True = 2,
+  Number = 3,
+  String = 4,
+  Array = 5,
+}
+
+/**
+ * Slot values without JSON, for the common case (Evaluator::setSlotCells):
+ * each value a (kind, x) pair in a Float64Array shared with the addon, an
+ * array's elements as the pairs after it, the strings concatenated into one
+ * text (x: each one's length). Only values plain JSON would carry unchanged
+ * are written: strings, finite numbers, booleans, null or undefined, and
+ * arrays of those (no own toJSON); anything else gives undefined and the
+ * call takes the JSON form.
+ */
+export class SlotCells {
+  /** Pairs written by the last successful write(). */
+  pairs = 0;
+
+  constructor(private readonly cells: Float64Array) {}
+
+  /** Fills the cells with `values`; returns the text, or undefined when the JSON form is needed. */
+  write(values: readonly unknown[]): string | undefined {
+    const cells = this.cells;
+    const capacity = cells.length;
+    let text = '';
+    let at = 0;
+    for (let i = 0; i < values.length; i++) {
+      if (at + 2 > capacity) return undefined;
+      const v = values[i];
+      if (typeof v === 'object' && v !== null) {
+        if (!Array.isArray(v) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return undefined;
+        const n = v.length;
+        if (at + 2 * (n + 1) > capacity) return undefined;
+        cells[at] = Cell.Array;
+        cells[at + 1] = n;
+        at += 2;
+        for (let k = 0; k < n; k++) {
+          const e: unknown = v[k];
+          if (typeof e === 'string') {
+            cells[at] = Cell.String;
+            cells[at + 1] = e.length;
+            text += e;
+          } else if (!this.scalar(e, at)) {
+            return undefined;
+          }
+          at += 2;
+        }
+        continue;
+      }
+      if (typeof v === 'string') {
+        cells[at] = Cell.String;
+        cells[at + 1] = v.length;
+        text += v;
+      } else if (!this.scalar(v, at)) {
+        return undefined;
+      }
+      at += 2;
+    }
+    this.pairs = at / 2;
+    return text;
+  }
+
+  /** A value that is neither a string nor an object; false when JSON would change it (NaN, a function...). */
+  private scalar(v: unknown, at: number): boolean {
+    const cells = this.cells;
+    switch (typeof v) {
+      case 'number':
+        if (v - v !== 0) return false;
+        cells[at] = Cell.Number;
+        cells[at + 1] = v;
+        return true;
+      case 'boolean':
+        cells[at] = v ? Cell.True : Cell.False;
+        return true;
+      case 'undefined':
+        cells[at] = Cell.Null;
+        return true;
+      case 'object':
+        // null (an array element object is not a scalar)
+        if (v !== null) return false;
+        cells[at] = Cell.Null;
+        return true;
+      default:
+        return false;
     }
   }
 }
