@@ -90,7 +90,7 @@ int32_t Evaluator::evaluateFlag(uint32_t flagIndex) {
       }
       if (!matched) continue;
     }
-    int32_t variant = bucket(*seg.source);
+    int32_t variant = bucket(seg);
     if (variant < 0) continue;  // no variant, or a key the flag lacks: next segment
     int32_t rid = static_cast<int32_t>(flag.resultBase + s * flag.variantCount + static_cast<uint32_t>(variant));
     resultStamp_[flagIndex] = call_;
@@ -173,7 +173,24 @@ int32_t Evaluator::bucket(const Segment& seg) {
   if (hashBuffer_.size() < length) hashBuffer_.resize(length);
   std::memcpy(hashBuffer_.data(), seg.saltSlash.data(), seg.saltSlash.size());
   std::memcpy(hashBuffer_.data() + seg.saltSlash.size(), value.data(), value.size());
-  const uint32_t hash = murmur3_x86_32(hashBuffer_.data(), length, 0);
+  return variantForHash(seg, murmur3_x86_32(hashBuffer_.data(), length, 0));
+}
+
+int32_t Evaluator::bucket(const ProgramSegment& ps) {
+  if (!ps.hasBucket) return ps.variant;
+  const Segment& seg = *ps.source;
+  std::string_view value;
+  if (!bucketValue(seg.bucketSelector, value) || value.empty()) return ps.variant;
+  // The salt's last bytes + value, hashed on from the salt's precomputed state.
+  const size_t length = ps.saltTail + value.size();
+  if (hashBuffer_.size() < length) hashBuffer_.resize(length);
+  std::memcpy(hashBuffer_.data(), seg.saltSlash.data() + seg.saltSlash.size() - ps.saltTail, ps.saltTail);
+  std::memcpy(hashBuffer_.data() + ps.saltTail, value.data(), value.size());
+  return variantForHash(
+      seg, murmur3_x86_32_from(ps.saltState, hashBuffer_.data(), length, seg.saltSlash.size() + value.size()));
+}
+
+int32_t Evaluator::variantForHash(const Segment& seg, uint32_t hash) {
   const double allocationValue = hash % 100;
   const double distributionValue = hash / 100;
   for (const auto& alloc : seg.allocations) {

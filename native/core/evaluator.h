@@ -135,6 +135,11 @@ class Evaluator {
   int32_t evaluateFlag(uint32_t flagIndex);
   bool matchCondition(const Condition& c);
   int32_t bucket(const Segment& segment);
+  // bucket() for the flat program (the salt's hash state precomputed).
+  int32_t bucket(const ProgramSegment& segment);
+  // The variant of the first distribution in range of the first allocation
+  // in range that has one; the segment's own variant otherwise.
+  static int32_t variantForHash(const Segment& segment, uint32_t hash);
   Value select(const Selector& selector);
   // Inline for the common case (resolved earlier in this call): every
   // condition and bucket on a context path asks.

@@ -16,9 +16,8 @@ inline uint32_t fmix32(uint32_t h) {
 }
 }  // namespace
 
-uint32_t murmur3_x86_32(const void* data, size_t length, uint32_t seed) {
+uint32_t murmur3_blocks(const void* data, size_t blocks, uint32_t seed) {
   const uint8_t* bytes = static_cast<const uint8_t*>(data);
-  const size_t blocks = length / 4;
   const uint32_t c1 = 0xcc9e2d51u, c2 = 0x1b873593u;
   uint32_t h = seed;
   for (size_t i = 0; i < blocks; i++) {
@@ -33,9 +32,17 @@ uint32_t murmur3_x86_32(const void* data, size_t length, uint32_t seed) {
     h = rotl32(h, 13);
     h = h * 5 + 0xe6546b64u;
   }
+  return h;
+}
+
+uint32_t murmur3_x86_32_from(uint32_t state, const void* rest, size_t restLength, size_t totalLength) {
+  const uint8_t* bytes = static_cast<const uint8_t*>(rest);
+  const size_t blocks = restLength / 4;
+  const uint32_t c1 = 0xcc9e2d51u, c2 = 0x1b873593u;
+  uint32_t h = murmur3_blocks(rest, blocks, state);
   const uint8_t* tail = bytes + blocks * 4;
   uint32_t k1 = 0;
-  switch (length & 3) {
+  switch (restLength & 3) {
     case 3:
       k1 ^= static_cast<uint32_t>(tail[2]) << 16;
       [[fallthrough]];
@@ -49,8 +56,12 @@ uint32_t murmur3_x86_32(const void* data, size_t length, uint32_t seed) {
       k1 *= c2;
       h ^= k1;
   }
-  h ^= static_cast<uint32_t>(length);
+  h ^= static_cast<uint32_t>(totalLength);
   return fmix32(h);
+}
+
+uint32_t murmur3_x86_32(const void* data, size_t length, uint32_t seed) {
+  return murmur3_x86_32_from(seed, data, length, length);
 }
 
 }  // namespace experiment

@@ -8,4 +8,11 @@ namespace experiment {
 
 uint32_t murmur3_x86_32(const void* data, size_t length, uint32_t seed);
 
+// For hashing many texts that share a prefix (a bucket's salt): the state
+// after the prefix's whole 4-byte blocks (murmur3_blocks), then the hash of
+// the rest (the prefix's last length % 4 bytes and the text) continued from
+// it; `totalLength` is the length of the whole input.
+uint32_t murmur3_blocks(const void* data, size_t blocks, uint32_t seed);
+uint32_t murmur3_x86_32_from(uint32_t state, const void* rest, size_t restLength, size_t totalLength);
+
 }  // namespace experiment

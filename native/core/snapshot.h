@@ -142,6 +142,13 @@ struct ProgramSegment {
   const Segment* source = nullptr;
   ProgramRange groups;  // into Program::groups, each a range of Program::conditions
   bool hasConditions = false;
+  bool hasBucket = false;
+  int32_t variant = -1;  // source->variant
+  // Bucketing: murmur3 over salt + "/" + value starts from the state after
+  // the salt's whole 4-byte blocks (murmur3_blocks); the salt's last
+  // saltTail bytes are hashed with the value.
+  uint32_t saltState = 0;
+  uint32_t saltTail = 0;
 };
 
 struct ProgramFlag {

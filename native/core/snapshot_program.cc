@@ -3,11 +3,50 @@
 // vectors. Each condition becomes 24 bytes next to its neighbours and its
 // filter values' bytes sit in one string, so an all-flags call touches a few
 // contiguous kilobytes rather than hundreds of scattered allocations.
+#include <algorithm>
 #include <limits>
 
+#include "murmur3.h"
 #include "snapshot.h"
 
 namespace experiment {
+
+namespace {
+
+// Conditions of an AND-group run cheapest first (the group's answer does not
+// depend on the order: conditions have no effects), so a false cheap one
+// spares the expensive ones. Rough cost per operator family.
+int costRank(const Condition& c) {
+  switch (c.op) {
+    case Op::Unknown:  // always false
+      return 0;
+    case Op::Is:
+    case Op::IsNot:
+    case Op::Less:
+    case Op::LessOrEqual:
+    case Op::Greater:
+    case Op::GreaterOrEqual:
+      return c.selector.root == Selector::Root::Context ? 1 : 2;
+    case Op::SetIs:
+    case Op::SetIsNot:
+    case Op::SetContains:
+    case Op::SetDoesNotContain:
+    case Op::SetContainsAny:
+    case Op::SetDoesNotContainAny:
+      return 3;
+    case Op::Contains:
+    case Op::DoesNotContain:
+    case Op::VersionLess:
+    case Op::VersionLessOrEqual:
+    case Op::VersionGreater:
+    case Op::VersionGreaterOrEqual:
+      return 4;
+    default:  // regex
+      return 5;
+  }
+}
+
+}  // namespace
 
 void Snapshot::buildProgram() {
   Program& p = program_;
@@ -23,11 +62,21 @@ void Snapshot::buildProgram() {
       ProgramSegment ps;
       ps.source = &seg;
       ps.hasConditions = seg.hasConditions;
+      ps.hasBucket = seg.hasBucket;
+      ps.variant = seg.variant;
+      const size_t saltBlocks = seg.saltSlash.size() / 4;
+      ps.saltState = murmur3_blocks(seg.saltSlash.data(), saltBlocks, 0);
+      ps.saltTail = static_cast<uint32_t>(seg.saltSlash.size() - 4 * saltBlocks);
       ps.groups = {static_cast<uint32_t>(p.groups.size()), static_cast<uint32_t>(seg.conditions.size())};
       p.segments.push_back(ps);
       for (const auto& group : seg.conditions) {
         p.groups.push_back({static_cast<uint32_t>(p.conditions.size()), static_cast<uint32_t>(group.size())});
-        for (const Condition& c : group) {
+        std::vector<const Condition*> ordered;
+        for (const Condition& c : group) ordered.push_back(&c);
+        std::stable_sort(ordered.begin(), ordered.end(),
+                         [](const Condition* a, const Condition* b) { return costRank(*a) < costRank(*b); });
+        for (const Condition* cp : ordered) {
+          const Condition& c = *cp;
           ProgramCondition pc;
           pc.source = &c;
           pc.slot = c.selector.root == Selector::Root::Context ? c.selector.slot : -1;
