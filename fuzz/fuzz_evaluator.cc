@@ -4,6 +4,7 @@
 // user side is fuzzed even when the config side is not a valid payload).
 // Each user is evaluated for all flags and for a subset of flag indices.
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -74,6 +75,25 @@ void run(const Snapshot& snapshot, Evaluator& evaluator, const std::string& user
   for (uint32_t k = 0; k < 3; k++) keys.push_back(static_cast<int32_t>((pick >> (8 * k)) % n));
   evaluator.setUser(user);
   written = evaluator.evaluate(snapshot, host, keys.data(), static_cast<uint32_t>(keys.size()), {out.data(), n + 1});
+  if (written > n) __builtin_trap();
+  // Slot values as cells (Evaluator::setSlotCells, the usual all-flags and one-flag path): pairs and text made
+  // from the input bytes, so kinds, counts and string lengths are anything (negative, NaN, past the end).
+  std::vector<double> cells;
+  std::u16string text;
+  for (size_t i = 0; i + 1 < user.size(); i += 2) {
+    const auto a = static_cast<uint8_t>(user[i]), b = static_cast<uint8_t>(user[i + 1]);
+    cells.push_back(static_cast<double>(a % 7));
+    cells.push_back(b == 0xff ? NAN : (b & 0x80) ? -static_cast<double>(b & 0x7f) : static_cast<double>(b % 9));
+    text.push_back(static_cast<char16_t>(a << 8 | b));
+  }
+  const uint32_t pairs = static_cast<uint32_t>(cells.size() / 2);
+  evaluator.setSlotCells(cells.data(), pairs, text, snapshot.allReadSlots());
+  written = evaluator.evaluate(snapshot, host, nullptr, 0, {out.data(), n + 1});
+  if (written > n) __builtin_trap();
+  const auto one = static_cast<uint32_t>(pick % n);
+  evaluator.setSlotCells(cells.data(), pairs, text, snapshot.readSlots(one));
+  const int32_t key = static_cast<int32_t>(one);
+  written = evaluator.evaluate(snapshot, host, &key, 1, {out.data(), n + 1});
   if (written > n) __builtin_trap();
 }
 
