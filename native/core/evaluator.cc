@@ -127,10 +127,18 @@ bool Evaluator::matchProgramCondition(const ProgramCondition& pc) {
   // A scalar: as matchCondition's scalar branch, with the common operators here.
   const Program& p = snapshot_->program();
   const ProgramValue* values = p.values.data() + pc.valueStart;
-  if (pc.plainText) {
+  if (pc.equality) {
     bool is = false;
-    for (uint32_t i = 0; i < pc.valueCount && !is; i++) {
-      is = values[i].length == f.length && std::memcmp(p.text.data() + values[i].offset, f.text, f.length) == 0;
+    const std::string_view s(f.text, f.length);
+    if (pc.booleans && isBooleanWord(s)) {
+      // As matchString: a boolean word matches the values equal to it in any ASCII case (those are boolean words).
+      for (uint32_t i = 0; i < pc.valueCount && !is; i++) {
+        is = equalsIgnoreAsciiCase(std::string_view(p.text.data() + values[i].offset, values[i].length), s);
+      }
+    } else {
+      for (uint32_t i = 0; i < pc.valueCount && !is; i++) {
+        is = values[i].length == f.length && std::memcmp(p.text.data() + values[i].offset, f.text, f.length) == 0;
+      }
     }
     return (pc.op == Op::Is) == is;
   }

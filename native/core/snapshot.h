@@ -124,7 +124,8 @@ struct ProgramCondition {
   int32_t slot = -1;  // the context slot read, or -1: select() on source->selector
   Op op = Op::Unknown;
   bool nullResult = false;  // the answer when the selected value is null or missing
-  bool plainText = false;   // Is/IsNot with no boolean word among the values: an exact byte comparison
+  bool equality = false;    // Is/IsNot: compared inline against the values' bytes
+  bool booleans = false;    // a value is "true" or "false" in some case (source->containsBooleans)
   uint16_t valueCount = 0;  // filter values at values[valueStart...] (0 when more than fit: source)
   uint32_t valueStart = 0;
 };

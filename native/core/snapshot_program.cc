@@ -82,7 +82,8 @@ void Snapshot::buildProgram() {
           pc.slot = c.selector.root == Selector::Root::Context ? c.selector.slot : -1;
           pc.op = c.op;
           pc.nullResult = matchNull(c);
-          pc.plainText = (c.op == Op::Is || c.op == Op::IsNot) && !c.containsBooleans;
+          pc.equality = c.op == Op::Is || c.op == Op::IsNot;
+          pc.booleans = c.containsBooleans;
           if (c.values.size() <= std::numeric_limits<uint16_t>::max()) {
             pc.valueStart = static_cast<uint32_t>(p.values.size());
             pc.valueCount = static_cast<uint16_t>(c.values.size());
