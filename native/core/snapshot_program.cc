@@ -46,6 +46,22 @@ int costRank(const Condition& c) {
   }
 }
 
+// Within a cost class, the positive form first: `is X` or `regex match`
+// usually fails (and so decides the AND-group), `is not X` usually holds.
+int orderRank(const Condition& c) {
+  switch (c.op) {
+    case Op::IsNot:
+    case Op::DoesNotContain:
+    case Op::SetIsNot:
+    case Op::SetDoesNotContain:
+    case Op::SetDoesNotContainAny:
+    case Op::RegexDoesNotMatch:
+      return 2 * costRank(c) + 1;
+    default:
+      return 2 * costRank(c);
+  }
+}
+
 }  // namespace
 
 void Snapshot::buildProgram() {
@@ -74,7 +90,7 @@ void Snapshot::buildProgram() {
         std::vector<const Condition*> ordered;
         for (const Condition& c : group) ordered.push_back(&c);
         std::stable_sort(ordered.begin(), ordered.end(),
-                         [](const Condition* a, const Condition* b) { return costRank(*a) < costRank(*b); });
+                         [](const Condition* a, const Condition* b) { return orderRank(*a) < orderRank(*b); });
         for (const Condition* cp : ordered) {
           const Condition& c = *cp;
           ProgramCondition pc;
