@@ -3,7 +3,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { createServer as createNetServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FetchError, HttpClient, type HttpClientOptions, splitUrl } from '../../src/util/http';
 import { FLAGS } from '../dev-server/fixtures';
 import { guardUnhandledRejections, useLocalServer, useTempDir } from '../support';
@@ -187,15 +187,27 @@ describe.each(TRANSPORTS)('HttpClient (%s)', (_transport, base) => {
         return undefined;
       },
     });
-    const s = await client.stream({ url: server.url + '/sdk/stream/v1/flags', timeoutMillis: 1000 });
-    expect(s.status).toBe(200);
-    const first = await new Promise<string>((resolve) => s.body.once('data', (c: Buffer) => resolve(c.toString())));
-    expect(first).toBe('data: one\n\n');
-    // The headers deadline no longer applies once the stream is open.
-    await new Promise((r) => setTimeout(r, 1200));
-    expect(s.body.destroyed).toBe(false);
-    s.abort();
-    expect(s.body.destroyed).toBe(true);
+    // The deadline is a setTimeout: on a fake clock the test moves past it instead of waiting it out.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const s = await client.stream({ url: server.url + '/sdk/stream/v1/flags', timeoutMillis: 1000 });
+      expect(s.status).toBe(200);
+      const first = await new Promise<string>((resolve) => s.body.once('data', (c: Buffer) => resolve(c.toString())));
+      expect(first).toBe('data: one\n\n');
+      // The headers deadline no longer applies once the stream is open.
+      vi.advanceTimersByTime(2000);
+      await new Promise((r) => setImmediate(r));
+      expect(s.body.destroyed).toBe(false);
+      s.abort();
+      expect(s.body.destroyed).toBe(true);
+      // The same clock does govern the deadline while the headers are awaited.
+      server.injectFaults('flags', { hang: true });
+      const waiting = rejection(client.stream({ url: server.url + '/sdk/v2/flags', timeoutMillis: 1000 }));
+      vi.advanceTimersByTime(1000);
+      expect((await waiting).code).toBe('TIMEOUT');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('stream() times out waiting for headers', async () => {
