@@ -7,10 +7,12 @@
  * test/support/lazy-require.ts), so this file is also what runs each lazy
  * require of dist/ for real.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cohortFlag } from '../support/flags';
+import { useLocalServer } from '../support/local-server';
 import { tempDir } from '../support/temp';
 
 const root = join(__dirname, '..', '..');
@@ -32,7 +34,31 @@ interface Loaded {
  * was loaded after require() and after the steps.
  */
 function loadedBy(steps: string, env: Record<string, string> = {}): { afterRequire: Loaded; afterSteps: Loaded } {
-  const script = `
+  const stdout = execFileSync(process.execPath, ['-e', loadScript(steps)], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
+  });
+  return JSON.parse(stdout) as { afterRequire: Loaded; afterSteps: Loaded };
+}
+
+/** loadedBy, without blocking this process: for steps that talk to a server running in it. */
+function loadedByAsync(steps: string): Promise<{ afterRequire: Loaded; afterSteps: Loaded }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['-e', loadScript(steps)],
+      { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${error.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout) as { afterRequire: Loaded; afterSteps: Loaded });
+      },
+    );
+  });
+}
+
+function loadScript(steps: string): string {
+  return `
     const path = require('path');
     const dist = path.join(process.cwd(), 'dist', 'cjs') + path.sep;
     const startup = new Set(process.moduleLoadList);
@@ -58,12 +84,6 @@ function loadedBy(steps: string, env: Record<string, string> = {}): { afterRequi
       process.stdout.write(JSON.stringify({ afterRequire, afterSteps: loaded() }));
       process.exit(0);
     })().catch((e) => { console.error(e); process.exit(1); });`;
-  const stdout = execFileSync(process.execPath, ['-e', script], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
-  });
-  return JSON.parse(stdout) as { afterRequire: Loaded; afterSteps: Loaded };
 }
 
 /** The modules `steps` loaded beyond what require() had. */
@@ -112,7 +132,7 @@ describe('what require() of the package loads', () => {
     expect(afterSteps.packages).not.toContain('undici');
   });
 
-  it("a polling client's requests go through Node's http, without undici; streaming loads undici", () => {
+  it("a polling client's requests go through Node's http, without undici; proxyFromEnv loads undici", () => {
     const start = (options: string): string => `
       const client = sdk.Experiment.initializeLocal('k', { serverUrl: 'http://127.0.0.1:1', ${options} logLevel: 0, loggerProvider: silent, startTimeoutMillis: 2000 });
       await client.start().catch(() => undefined);
@@ -120,7 +140,40 @@ describe('what require() of the package loads', () => {
     const polling = loadedBy(start('')).afterSteps;
     expect(polling.builtins).toContain('http');
     expect(polling.packages).not.toContain('undici');
-    expect(loadedBy(start('streamUpdates: true,')).afterSteps.packages).toContain('undici');
+    expect(loadedBy(start('proxyFromEnv: true,')).afterSteps.packages).toContain('undici');
+  });
+});
+
+describe('a local client streaming flags and downloading cohorts', () => {
+  const cohortKeys = { apiKey: 'cohort-api', secretKey: 'cohort-secret' };
+  const server = useLocalServer({
+    flags: [cohortFlag('f', 'c1')],
+    apiKeys: ['server-key'],
+    cohortKeys: [cohortKeys],
+    cohorts: [{ cohortId: 'c1', memberIds: ['u1'] }],
+  });
+
+  it("uses Node's http for both, without loading undici", async () => {
+    const { afterSteps } = await loadedByAsync(`
+      const url = ${JSON.stringify(server.url)};
+      const client = sdk.Experiment.initializeLocal('server-key', {
+        serverUrl: url,
+        streamUpdates: true,
+        streamServerUrl: url,
+        cohortSyncConfig: { ...${JSON.stringify(cohortKeys)}, cohortServerUrl: url },
+        loggerProvider: silent,
+      });
+      await client.start();
+      const source = client.status().source;
+      if (source !== 'stream') throw new Error('flags came from ' + source + ', not the stream');
+      const member = client.evaluateV2({ user_id: 'u1' }).f?.key;
+      const other = client.evaluateV2({ user_id: 'u2' }).f?.key;
+      if (member !== 'on' || other !== 'off') throw new Error('cohort not applied: ' + member + ', ' + other);
+      await client.close();`);
+    expect(server.requests('stream').length).toBeGreaterThanOrEqual(1);
+    expect(server.requests('cohort').map((r) => r.status)).toContain(200);
+    expect(afterSteps.builtins).toContain('http');
+    expect(afterSteps.packages).not.toContain('undici');
   });
 });
 
