@@ -36,23 +36,32 @@ export interface NativeInternals {
  */
 export type NativeString = string | Uint16Array;
 
-export interface RawFinalizeInfo {
-  keys: NativeString[];
-  variantKeys: NativeString[][];
+/**
+ * What finalize reports about a snapshot, with its strings as `S`: `NativeString` as the addon returns them,
+ * `string` once the engine has converted them.
+ */
+export interface FinalizeInfoOf<S> {
+  keys: S[];
+  variantKeys: S[][];
   segmentCounts: number[];
   resultBase: number[];
   payloadIndex: number[];
+  /** Flag indices in evaluation (dependency) order. */
   order: number[];
+  /** Each flag's JSON in the payload bytes: start, length, start, length... */
   payloadSpans: number[];
+  /** Flags with a cohort filter. */
   cohortFlags: number[];
   resultCount: number;
-  rejected: Array<{ flagKey: NativeString; reason: NativeString }>;
+  rejected: Array<{ flagKey: S; reason: S }>;
   output: Int32Array;
   input: Int32Array;
   /** The context slot trie: each slot's parent slot (-1: the context) and key. */
   slotParents: number[];
-  slotKeys: NativeString[];
+  slotKeys: S[];
 }
+
+export type RawFinalizeInfo = FinalizeInfoOf<NativeString>;
 
 export interface NativeSnapshotHandle {
   regexPatterns(): NativeString[];

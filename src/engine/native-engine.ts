@@ -9,7 +9,7 @@ import {
   type FlagTrace,
   type RejectedFlag,
 } from './types';
-import type { NativeAddon, NativeSnapshotHandle, NativeString } from './addon';
+import type { FinalizeInfoOf, NativeAddon, NativeSnapshotHandle, NativeString } from './addon';
 import { GuardedRegex, REGEX_BUDGET_MS, RegexOutcome } from './regex-guard';
 import { userJson } from './user-json';
 import { type SlotPlan, SlotPlanner } from './slot-values';
@@ -19,25 +19,7 @@ import { buildVariant, deepFreeze } from './variant';
 const asString = (v: NativeString): string =>
   typeof v === 'string' ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf16le');
 
-interface FinalizeInfo {
-  keys: string[];
-  variantKeys: string[][];
-  segmentCounts: number[];
-  resultBase: number[];
-  payloadIndex: number[];
-  /** Flag indices in evaluation (dependency) order. */
-  order: number[];
-  /** Each flag's JSON in the payload bytes: start, length, start, length... */
-  payloadSpans: number[];
-  /** Flags with a cohort filter. */
-  cohortFlags: number[];
-  resultCount: number;
-  rejected: RejectedFlag[];
-  output: Int32Array;
-  input: Int32Array;
-  slotParents: number[];
-  slotKeys: string[];
-}
+type FinalizeInfo = FinalizeInfoOf<string>;
 
 interface RawSegmentTrace {
   conditions: boolean;

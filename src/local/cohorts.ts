@@ -22,10 +22,6 @@ import { zlib } from '../util/builtins';
 import type { CohortLoader } from './sources/types';
 import { MemoryReleaser } from './release-memory';
 
-// enrichUser runs on every evaluation of a flag with cohorts, so it lives in cohort-utils.ts (loaded with the
-// client, this module only with cohort sync); importers of it from here keep working.
-export { enrichUser } from './cohort-utils';
-
 /** Per-request deadline, as the official SDK's COHORT_CONFIG_TIMEOUT. */
 export const COHORT_REQUEST_TIMEOUT_MILLIS = 20_000;
 /** Attempts per download before the round gives up (the official SDK makes 3). */

@@ -3,7 +3,7 @@ import { LocalEvaluationClient as OfficialClient } from '@amplitude/experiment-n
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createCohortStore, type CohortStore } from '../../src/engine/cohort-store';
 import { buildCohortIndex, extractCohortIdsByGroup } from '../../src/local/cohort-utils';
-import { enrichUser } from '../../src/local/cohorts';
+import { enrichUser } from '../../src/local/cohort-utils';
 import { loadEngine } from '../../src/engine';
 import type { EvaluationFlag, ExperimentUser } from '../../src/types';
 import { baseDelay } from '../../src/util/backoff';

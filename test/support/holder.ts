@@ -7,7 +7,7 @@
 import { loadEngine, type FlagSnapshot } from '../../src/engine';
 import type { CohortStore } from '../../src/engine/cohort-store';
 import { buildCohortIndex, type CohortIndex } from '../../src/local/cohort-utils';
-import { enrichUser } from '../../src/local/cohorts';
+import { enrichUser } from '../../src/local/cohort-utils';
 import type { CohortLoader, FlagSink } from '../../src/local/sources/types';
 import type { ExperimentUser, Variants } from '../../src/types';
 

@@ -13,11 +13,11 @@
  * this module works for any Redis client under test.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { create as createTempDir, remove as removeTempDir } from './temp';
 
 export const HOST = '127.0.0.1';
 
@@ -86,13 +86,12 @@ function hookExit(): void {
         /* already gone */
       }
     }
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 }
 
 function tempDir(prefix: string): string {
   hookExit();
-  const d = mkdtempSync(join(tmpdir(), prefix));
+  const d = createTempDir(prefix);
   dirs.add(d);
   return d;
 }
@@ -100,7 +99,7 @@ function tempDir(prefix: string): string {
 /** Stop every process this module started and remove every temp dir it made. */
 export async function stopAllRedis(): Promise<void> {
   await Promise.all([...live].map((p) => p.stop()));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  for (const d of dirs) removeTempDir(d);
   dirs.clear();
 }
 
@@ -141,7 +140,7 @@ function run(cmd: string, args: string[], timeoutMillis = 20_000): Promise<strin
 }
 
 /** A self-signed certificate for 127.0.0.1/localhost, written into `dir` (by default a folder stopAllRedis removes). */
-export async function makeTlsFiles(dir = tempDir('redis-tls-')): Promise<TlsFiles> {
+export async function makeTlsFiles(dir = tempDir('redis-tls')): Promise<TlsFiles> {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   await run('openssl', [
@@ -390,7 +389,7 @@ function serverArgs(port: number, dir: string, opts: StartOptions, tlsFiles?: Tl
 /** One standalone redis-server. */
 export async function startRedis(opts: StartOptions = {}): Promise<RedisProcess> {
   const port = await freePort();
-  const dir = tempDir('redis-');
+  const dir = tempDir('redis');
   const tlsFiles = opts.tls ? await makeTlsFiles() : undefined;
   const p = new Proc('redis-server', serverArgs(port, dir, opts, tlsFiles), port, dir, opts.password, tlsFiles);
   await p.start();
@@ -434,7 +433,7 @@ export async function startRedisCluster(opts: { password?: string; replicas?: 0 
   try {
     for (let i = 0; i < count; i++) {
       const port = await freePort();
-      const dir = tempDir('redis-cluster-');
+      const dir = tempDir('redis-cluster');
       const args = serverArgs(port, dir, {
         password: opts.password,
         args: [
@@ -570,7 +569,7 @@ export async function startRedisSentinel(
     const sentinels: Proc[] = [];
     for (let i = 0; i < (opts.sentinels ?? 2); i++) {
       const port = await freePort();
-      const dir = tempDir('redis-sentinel-');
+      const dir = tempDir('redis-sentinel');
       const conf = join(dir, 'sentinel.conf');
       const lines = [
         `port ${port}`,

@@ -13,13 +13,14 @@ process.once('exit', () => {
   for (const dir of live) remove(dir);
 });
 
-function create(prefix: string): string {
+/** A folder whose owner removes it (removeTempDir); whatever is left is removed when the process exits. */
+export function create(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `aen-test-${prefix}-`));
   live.add(dir);
   return dir;
 }
 
-function remove(dir: string): void {
+export function remove(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   live.delete(dir);
 }
