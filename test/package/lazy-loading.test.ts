@@ -103,24 +103,58 @@ const FLAGS = JSON.stringify([
 ]);
 
 describe('what require() of the package loads', () => {
-  it('no dependency, no addon, no optional feature, none of the heavier Node built-ins', () => {
+  it('only its entry: each export loads its module at first use', () => {
     const { afterRequire } = loadedBy('');
     expect(afterRequire.packages).toEqual([]);
     expect(afterRequire.addons).toBe(0);
+    expect(afterRequire.own).toEqual(['index.js']);
     for (const heavy of ['zlib', 'v8', 'vm', 'crypto', 'os', 'http', 'https', 'net', 'tls', 'stream', 'perf_hooks']) {
       expect(afterRequire.builtins, heavy).not.toContain(heavy);
     }
-    const own = afterRequire.own;
-    expect(own).toEqual(expect.arrayContaining(['index.js', 'local/client.js', 'remote/client.js']));
-    const lazy = own.filter(
+  });
+
+  it('the export names and getters are all there before any module loads', () => {
+    const { afterSteps } = loadedBy(`
+      const names = Object.keys(sdk);
+      if (names.length < 20 || !names.includes('LocalEvaluationClient') || !names.includes('RemoteEvaluationClient'))
+        throw new Error('missing names: ' + names.join());
+      for (const n of names) {
+        const d = Object.getOwnPropertyDescriptor(sdk, n);
+        if (n !== '__esModule' && (!d.enumerable || typeof d.get !== 'function')) throw new Error(n + ' is not a getter');
+      }`);
+    expect(afterSteps.own).toEqual(['index.js']);
+  });
+
+  it('a local client loads the local modules, not the remote client; a remote client not the local one', () => {
+    const local = loadedBy(`
+      const { Experiment } = sdk;
+      Experiment.initializeLocal('k', { logLevel: 0, loggerProvider: silent });`).afterSteps.own;
+    expect(local).toEqual(expect.arrayContaining(['factory.js', 'local/factory.js', 'local/client.js']));
+    expect(local.filter((m) => m.startsWith('remote/') || m === 'testing/test-data.js' || m === 'cookie.js')).toEqual([]);
+
+    const remote = loadedBy(`
+      const { Experiment } = sdk;
+      Experiment.initializeRemote('k', { logLevel: 0, loggerProvider: silent });`).afterSteps;
+    expect(remote.own).toEqual(expect.arrayContaining(['factory.js', 'remote/factory.js', 'remote/client.js']));
+    expect(remote.own.filter((m) => m.startsWith('local/') || m.startsWith('engine/'))).toEqual([]);
+    expect(remote.addons).toBe(0);
+  });
+
+  it('what a local client is constructed with: no other dependency, no optional feature, no HTTP stack yet', () => {
+    const { afterSteps } = loadedBy(`new sdk.LocalEvaluationClient('k', { logLevel: 0, loggerProvider: silent });`);
+    expect(afterSteps.packages.filter((p) => p !== 'node-gyp-build')).toEqual([]);
+    for (const heavy of ['zlib', 'v8', 'vm', 'http', 'https', 'tls']) {
+      expect(afterSteps.builtins, heavy).not.toContain(heavy);
+    }
+    const lazy = afterSteps.own.filter(
       (m) =>
         /^(redis|proxy|openfeature|opentelemetry|dev-server)\//.test(m) ||
         /^local\/(stream|cohorts|exposure|persistence|file-source|analytics-transport|release-memory|hooks|flag-diff)\.js$/.test(
           m,
         ) ||
         /^local\/sources\/(file|stream|last-known-good|data-source)\.js$/.test(m) ||
-        /^util\/(node-http|undici|unref-connector)\.js$/.test(m) ||
-        /^engine\/(js-engine|native-engine|user-json|regex-guard|details|cohort-store)\.js$/.test(m),
+        /^util\/(undici|unref-connector)\.js$/.test(m) ||
+        /^engine\/(js-engine|details|cohort-store)\.js$/.test(m),
     );
     expect(lazy).toEqual([]);
   });
