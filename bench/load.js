@@ -15,6 +15,8 @@
 //
 // Per child, one SDK:
 //   require   wall time of require() of the package (what a serverless cold start pays);
+//   require + initializeLocal  wall time until the client is constructed: this package's require() loads
+//             only its entry, and each client's modules (and the addon) at the first initialize call;
 //   cold start  wall time of require() + initializeLocal + start() (flags fetched), for context: what
 //             require() defers to the first client (the addon, the engine, the HTTP stack) shows here;
 //   rss/heap  growth of RSS and V8 heapUsed from before require() to after
@@ -106,6 +108,7 @@ async function child(which, serverUrl, evals, benchCase) {
   const sdk = require(require.resolve(which === 'ours' ? OURS : OFFICIAL, { paths: [root] }));
   const requireMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const client = sdk.Experiment.initializeLocal(API_KEY, config);
+  const initMs = Number(process.hrtime.bigint() - t0) / 1e6;
   await client.start();
   const coldStartMs = Number(process.hrtime.bigint() - t0) / 1e6;
   let on = 0;
@@ -127,6 +130,7 @@ async function child(which, serverUrl, evals, benchCase) {
     'RESULT ' +
       JSON.stringify({
         requireMs,
+        initMs,
         coldStartMs,
         rss: after.rss - before.rss,
         heap: after.heapUsed - before.heapUsed,
@@ -216,6 +220,7 @@ async function main() {
   const mb = (b) => `${(b / 1048576).toFixed(1)} MB`;
   const rows = [
     ['require()', 'requireMs', (v) => `${v.toFixed(1)} ms`, 1 / 3],
+    ['require() + initializeLocal', 'initMs', (v) => `${v.toFixed(1)} ms`, undefined],
     ['cold start (require + init + start)', 'coldStartMs', (v) => `${v.toFixed(1)} ms`, undefined],
     [`RSS growth (start + ${evals} evals)`, 'rss', mb, 1],
     [`V8 heap growth (start + ${evals} evals)`, 'heap', mb, 1],
