@@ -6,7 +6,7 @@ import { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FetchError, HttpClient, type HttpClientOptions, splitUrl } from '../../src/util/http';
 import { FLAGS } from '../dev-server/fixtures';
-import { guardUnhandledRejections, useLocalServer, useTempDir } from '../support';
+import { eventually, guardUnhandledRejections, useLocalServer, useTempDir } from '../support';
 import { makeTlsFiles } from '../support/redis';
 
 guardUnhandledRejections();
@@ -242,6 +242,18 @@ describe.each(TRANSPORTS)('HttpClient (%s)', (_transport, base) => {
       s.abort(new FetchError(undefined, 'not wanted', { code: 'ABORTED' }));
       await new Promise((resolve) => s.body.once('close', resolve));
       expect(s.body.destroyed).toBe(true);
+    });
+
+    it('abort(reason) while the body is read rejects the reader with that reason (a body deadline)', async () => {
+      const s = await client.stream({ url: sse() });
+      const chunks: string[] = [];
+      const read = (async () => {
+        for await (const chunk of s.body) chunks.push(String(chunk));
+      })();
+      await eventually(() => chunks.length === 1, 2000, 'first chunk');
+      const reason = new FetchError(undefined, 'cohort response body timed out', { code: 'TIMEOUT' });
+      s.abort(reason);
+      await expect(read).rejects.toBe(reason);
     });
 
     it('the server dropping the connection mid-body fails the body', async () => {
