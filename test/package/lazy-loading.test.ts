@@ -1,8 +1,9 @@
 /**
  * What the built package loads, and when (dist/, from `npm run build:ts`, in
- * fresh Node processes): `require()` loads only what a local or remote client
- * needs to be constructed, without undici, the native addon or any optional
- * feature; each feature's modules load when a client is configured for it.
+ * fresh Node processes): `require()` loads only the package's entry; each
+ * export loads its module at first use, a client only what it needs to be
+ * constructed (never undici, with Node's http, or the other kind of client),
+ * and each feature's modules load when a client is configured for it.
  * Under vitest the lazy requires of src/ are imported eagerly (see
  * test/support/lazy-require.ts), so this file is also what runs each lazy
  * require of dist/ for real.
