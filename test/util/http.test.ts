@@ -6,7 +6,7 @@ import { Agent } from 'undici';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FetchError, HttpClient, type HttpClientOptions, splitUrl } from '../../src/util/http';
 import { FLAGS } from '../dev-server/fixtures';
-import { guardUnhandledRejections, useLocalServer, useTempDir } from '../support';
+import { eventually, guardUnhandledRejections, useLocalServer, useTempDir } from '../support';
 import { makeTlsFiles } from '../support/redis';
 
 guardUnhandledRejections();
@@ -216,6 +216,79 @@ describe.each(TRANSPORTS)('HttpClient (%s)', (_transport, base) => {
     expect(e.code).toBe('TIMEOUT');
   });
 
+  describe('an open stream', () => {
+    /** An SSE route that sends one event, then `then` (nothing: the stream stays open). */
+    function sse(then?: (res: import('node:http').ServerResponse) => void): string {
+      server.addRoute({
+        name: 'sse',
+        methods: ['GET'],
+        path: '/test/sse',
+        handler: (ctx) => {
+          ctx.res.writeHead(200, { 'content-type': 'text/event-stream' });
+          ctx.res.write('data: one\n\n', () => then?.(ctx.res));
+          return undefined;
+        },
+      });
+      return server.url + '/test/sse';
+    }
+    const bodyError = (body: NodeJS.ReadableStream): Promise<unknown> => new Promise((resolve) => body.once('error', resolve));
+
+    it('close() of the client fails its body with code CLOSED', async () => {
+      const s = await client.stream({ url: sse() });
+      const failed = bodyError(s.body);
+      await client.close();
+      expect(await failed).toMatchObject({ name: 'FetchError', code: 'CLOSED' });
+      expect(s.body.destroyed).toBe(true);
+    });
+
+    it("the caller's signal fails its body with code ABORTED", async () => {
+      const caller = new AbortController();
+      const s = await client.stream({ url: sse(), signal: caller.signal });
+      const failed = bodyError(s.body);
+      caller.abort(new Error('user gave up'));
+      expect(await failed).toMatchObject({ name: 'FetchError', code: 'ABORTED', message: expect.stringMatching(/user gave up/) });
+    });
+
+    it('abort(reason) of a body nobody reads ends it without an uncaught error', async () => {
+      const s = await client.stream({ url: sse() });
+      s.abort(new FetchError(undefined, 'not wanted', { code: 'ABORTED' }));
+      await new Promise((resolve) => s.body.once('close', resolve));
+      expect(s.body.destroyed).toBe(true);
+    });
+
+    it('abort(reason) while the body is read rejects the reader with that reason (a body deadline)', async () => {
+      const s = await client.stream({ url: sse() });
+      const chunks: string[] = [];
+      const read = (async () => {
+        for await (const chunk of s.body) chunks.push(String(chunk));
+      })();
+      await eventually(() => chunks.length === 1, 2000, 'first chunk');
+      const reason = new FetchError(undefined, 'cohort response body timed out', { code: 'TIMEOUT' });
+      s.abort(reason);
+      await expect(read).rejects.toBe(reason);
+    });
+
+    it('the server dropping the connection mid-body fails the body', async () => {
+      const s = await client.stream({ url: sse((res) => res.socket?.destroy()) });
+      const read = (async () => {
+        for await (const _chunk of s.body);
+      })();
+      await expect(read).rejects.toThrow();
+    });
+
+    it('outlives the idle keep-alive timeout of the connections: a busy connection is not idle', async () => {
+      const short = new HttpClient({ ...base, keepAliveTimeoutMillis: 20 });
+      const s = await short.stream({ url: sse() });
+      const chunks: string[] = [];
+      s.body.on('data', (c: Buffer) => chunks.push(c.toString()));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(s.body.destroyed).toBe(false);
+      expect(chunks.join('')).toBe('data: one\n\n');
+      s.abort();
+      await short.close();
+    });
+  });
+
   it('FetchError carries statusCode, code, cause and attempts', () => {
     const cause = new Error('x');
     const e = new FetchError(503, 'Fetch error response: status=503', { cause, attempts: 3 });
@@ -229,7 +302,7 @@ describe.each(TRANSPORTS)('HttpClient (%s)', (_transport, base) => {
   });
 });
 
-// With nodeHttp, buffered requests go through Node's https (TLS options carried over) and streams through
+// With nodeHttp, requests and streams go through Node's https (TLS options carried over), otherwise through
 // undici: both must honour the same `connect` TLS options.
 describe.each(TRANSPORTS)('HttpClient (%s) over TLS', (_transport, base) => {
   let https: HttpsServer;
