@@ -15,18 +15,18 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 /** Longest first, roughly (an idle 2-core machine: 4 to 9 s each, when most files take under 1 s). */
 const LONGEST = [
   'test/bad-inputs.test.ts', // 100 MB payloads
+  'test/differential.test.ts', // generated configs against the official engine
   'test/fleet/fleet-source.test.ts', // Redis, Sentinel and Cluster failovers
   'test/platform/bundlers.test.ts', // esbuild, webpack, @vercel/nft
-  'test/differential.test.ts', // generated configs against the official engine
-  'test/faults.test.ts',
-  'test/proxy/redis.test.ts', // a Redis Cluster
   'test/worker-threads.test.ts', // three stress processes
+  'test/faults.test.ts',
   'test/fleet/redis-support.test.ts', // Cluster and Sentinel failovers
   'test/examples-features.test.ts', // ten example processes
+  'test/fleet/multi-process.test.ts', // four processes, a writer killed
+  'test/proxy/redis.test.ts', // a Redis Cluster
   'test/fleet/example.test.ts', // four processes, a writer killed
-  'test/fleet/multi-process.test.ts',
-  'test/package/types-resolution.test.ts', // TypeScript programs
   'test/package/lazy-loading.test.ts', // child processes
+  'test/package/types-resolution.test.ts', // TypeScript programs
 ];
 
 /** mulberry32: the same shuffle for the same seed. */
