@@ -1,5 +1,7 @@
 import { defineConfig } from 'vitest/config';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import LongestFirstSequencer from './test/support/sequencer';
 
 /**
  * The package loads some of its own modules on first use, with a literal
@@ -50,14 +52,19 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     // Puts back what a file changed in the shared worker process (environment, spies).
     setupFiles: ['test/support/file-setup.ts'],
+    // The longest files first, also without vitest's cache of durations (CI); shuffled under --sequence.shuffle.
+    sequence: { sequencer: LongestFirstSequencer },
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Two cores: one fork per core keeps native builds and servers from starving each other.
+    // One fork more than there are cores (at most 4): many files spend much of their time waiting (on local
+    // servers, Redis, child processes, timers), and a spare fork runs another file meanwhile. More than that
+    // starves the CPU-bound files (native builds, bundlers, worker-thread stress) and multiplies the Redis
+    // servers running at once.
     pool: 'forks',
-    maxWorkers: 2,
-    // Files run one after another in the same two forks instead of a new fork each: the SDK,
-    // the addon and vitest are loaded twice per run, not 58 times (about a quarter of the CPU
-    // time). Tests keep no state between files; file-setup.ts restores what they change.
+    maxWorkers: Math.min(availableParallelism() + 1, 4),
+    // Files run one after another in the same few forks instead of a new fork each: the SDK,
+    // the addon and vitest are loaded once per fork, not once per file (about a quarter of the
+    // CPU time). Tests keep no state between files; file-setup.ts restores what they change.
     isolate: false,
   },
 });

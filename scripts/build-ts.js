@@ -13,6 +13,34 @@ fs.rmSync(dist, { recursive: true, force: true });
 const tsc = require.resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { cwd: root, stdio: 'inherit' });
 
+/**
+ * tsc turns the package entry's `export { X } from './module'` into a require() of every module at once and a
+ * getter per name. Here each module is required at the first call of one of its getters instead: same names,
+ * same getters, same types, but require() of the package loads nothing, and a process loads only the clients
+ * and helpers it uses (a local client never loads the remote one). Fails the build if tsc's output changes shape.
+ */
+function lazyReexports(file) {
+  let js = fs.readFileSync(file, 'utf8');
+  const modules = [];
+  js = js.replace(/^var (\w+) = require\("(\.[^"]+)"\);$/gm, (_, name, specifier) => {
+    modules.push(name);
+    // One line, as tsc's: the source map stays valid.
+    return `var ${name}_m; function ${name}() { return ${name}_m ??= require("${specifier}"); }`;
+  });
+  if (modules.length === 0) throw new Error(`build-ts: no re-exported module found in ${file}`);
+  for (const name of modules) {
+    js = js.split(`return ${name}.`).join(`return ${name}().`);
+    const rest = js.replace(`function ${name}()`, '');
+    const other = new RegExp(`\\b${name}\\b(?!\\(|_m)`).exec(rest);
+    if (other)
+      throw new Error(
+        `build-ts: ${name} in ${file} is used outside a re-export getter: ${rest.slice(other.index - 40, other.index + 40)}`,
+      );
+  }
+  fs.writeFileSync(file, js);
+}
+lazyReexports(path.join(dist, 'cjs', 'index.js'));
+
 // Public entry points: [ESM file name, CommonJS module under dist/cjs].
 const entries = [
   ['index', 'index'],

@@ -137,7 +137,8 @@ describe('size', () => {
     expect(value.startsWith('xxxx') && value.endsWith('xxxx')).toBe(true);
     // The payload's own 100 MB of 'x' on their own: garbage.
     expect(() => engine.load(payload.subarray(head.length + 1, head.length + 1 + size))).toThrow(FlagPayloadError);
-    expect(() => engine.load(payload.toString('latin1', 0, payload.length - 2))).toThrow(FlagPayloadError);
+    // Cut short, as bytes: a 100 MB string made from it would only add two copies before the same parse.
+    expect(() => engine.load(payload.subarray(0, payload.length - 2))).toThrow(FlagPayloadError);
   }, 120_000);
 
   it('an enormous user (100,000 properties, a 10 MB string) evaluates like the official SDK', () => {

@@ -4,7 +4,8 @@
 // on 127.0.0.1; the DNS failures use the reserved `.invalid` top-level domain,
 // which the resolver fails locally (RFC 6761), so no traffic leaves the host.
 import { describe, expect, it, vi } from 'vitest';
-import type { Fault } from '../src/dev-server';
+import { createLocalServer, type Fault, type LocalServer, type LocalServerOptions } from '../src/dev-server';
+import { LocalEvaluationClient } from '../src/local/client';
 import { RemoteEvaluationClient } from '../src/remote/client';
 import { isFetchError } from '../src/util/http';
 import {
@@ -25,14 +26,16 @@ guardUnhandledRejections();
 const DNS_FAIL = 'http://amplitude-experiment-test.invalid';
 const cohortKeys = { apiKey: 'cohort-api', secretKey: 'cohort-secret' };
 
-const server = useLocalServer({
+const SERVER: LocalServerOptions = {
   flags: [flag('a'), cohortFlag('f1', 'c1')],
   apiKeys: [API_KEY],
   cohortKeys: [cohortKeys],
   cohorts: [{ cohortId: 'c1', memberIds: ['u1'], lastModified: 100 }],
-});
+};
+// A server per test: useLocalServer in each describe but the last, whose tests run side by side with their own.
 
 describe('flag poll', () => {
+  const server = useLocalServer(SERVER);
   it.each([401, 403])('%i while polling: keeps the last flags, logs, keeps polling, recovers', async (status) => {
     const logger = capturingLogger();
     const c = localClient({ serverUrl: server.url, logger }, FAST_POLLING);
@@ -77,6 +80,7 @@ describe('flag poll', () => {
 });
 
 describe('flag stream', () => {
+  const server = useLocalServer(SERVER);
   function streamingClient(logger = capturingLogger(), streamServerUrl = server.url) {
     return localClient(
       {
@@ -133,6 +137,7 @@ describe('flag stream', () => {
 });
 
 describe('cohort download', () => {
+  const server = useLocalServer(SERVER);
   function cohortClient(logger = capturingLogger(), cohortServerUrl = server.url) {
     return localClient(
       { serverUrl: server.url, cohortSyncConfig: { ...cohortKeys, cohortServerUrl }, logger },
@@ -170,6 +175,7 @@ describe('cohort download', () => {
 });
 
 describe('remote fetch', () => {
+  const server = useLocalServer(SERVER);
   const remote = (serverUrl: string, extra: Record<string, unknown> = {}) =>
     new RemoteEvaluationClient(API_KEY, {
       serverUrl,
@@ -234,13 +240,15 @@ describe('remote fetch', () => {
   });
 });
 
+const tracking = (serverUrl: string) => ({
+  apiKey: 'analytics-key',
+  serverUrl,
+  flushIntervalMillis: 60_000,
+  flushQueueSize: 1000,
+});
+
 describe('analytics (exposure events)', () => {
-  const tracking = (serverUrl = server.url + '/2/httpapi') => ({
-    apiKey: 'analytics-key',
-    serverUrl,
-    flushIntervalMillis: 60_000,
-    flushQueueSize: 1000,
-  });
+  const server = useLocalServer(SERVER);
 
   const faults: Array<[string, Fault]> = [
     ['400', { status: 400, body: '{"code":400,"error":"Invalid request"}' }],
@@ -260,7 +268,7 @@ describe('analytics (exposure events)', () => {
     async (_name, fault) => {
       server.injectFaults('httpapi', { ...fault, times: Infinity });
       const logger = capturingLogger();
-      const c = localClient({ serverUrl: server.url, logger, exposureConfig: tracking() });
+      const c = localClient({ serverUrl: server.url, logger, exposureConfig: tracking(server.url + '/2/httpapi') });
       await c.start();
       for (let i = 0; i < 20; i++) expect(c.evaluateV2({ user_id: `u${i}` }, ['a'], { tracksExposure: true }).a.key).toBe('on');
       await c.close({ flushTimeoutMillis: 400 });
@@ -288,7 +296,7 @@ describe('analytics (exposure events)', () => {
     const c = localClient({
       serverUrl: server.url,
       logger: capturingLogger(),
-      exposureConfig: { ...tracking(), flushIntervalMillis: 100 },
+      exposureConfig: { ...tracking(server.url + '/2/httpapi'), flushIntervalMillis: 100 },
     });
     await c.start();
     c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
@@ -302,7 +310,11 @@ describe('analytics (exposure events)', () => {
     const consoleLog = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
       const logger = capturingLogger();
-      const c = localClient({ serverUrl: server.url, logger, exposureConfig: { ...tracking(), flushIntervalMillis: 100 } });
+      const c = localClient({
+        serverUrl: server.url,
+        logger,
+        exposureConfig: { ...tracking(server.url + '/2/httpapi'), flushIntervalMillis: 100 },
+      });
       await c.start();
       c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
       await eventually(() => logger.count('error', /analytics: /) > 0, 5000, "analytics-node's error in the SDK logger");
@@ -316,36 +328,57 @@ describe('analytics (exposure events)', () => {
       consoleLog.mockRestore();
     }
   });
+});
 
-  it('a connection reset during a flush loses that batch (analytics-node does not retry network errors)', async () => {
-    server.injectFaults('httpapi', { reset: true });
-    const c = localClient({
+// Each of these waits out analytics-node's 1 s retry delay to see that no retry comes. With a server and a
+// client of their own, they wait side by side.
+describe.concurrent('analytics (exposure events): no retry', () => {
+  /** Runs `test` against its own server (with `fault` queued on the analytics route) and client; closes both. */
+  async function withOwnServer(
+    fault: Fault,
+    flushIntervalMillis: number,
+    test: (server: LocalServer, c: LocalEvaluationClient) => Promise<void>,
+  ): Promise<void> {
+    const server = await createLocalServer(SERVER);
+    server.injectFaults('httpapi', fault);
+    const c = new LocalEvaluationClient(API_KEY, {
       serverUrl: server.url,
       logger: capturingLogger(),
-      exposureConfig: { ...tracking(), flushIntervalMillis: 100 },
+      exposureConfig: { ...tracking(server.url + '/2/httpapi'), flushIntervalMillis },
     });
-    await c.start();
-    c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
-    await server.waitForRequests('httpapi', 1);
-    await sleep(1200); // a retry would come after analytics-node's 1 s retry timeout (12 flush intervals)
-    expect(server.requests('httpapi')).toHaveLength(1);
-    expect(server.events()).toHaveLength(0);
-    expect(c.evaluateV2({ user_id: 'u2' }, ['a']).a.key).toBe('on');
+    try {
+      await test(server, c);
+    } finally {
+      await c.close({ flushTimeoutMillis: 500 });
+      await server.close();
+    }
+  }
+
+  it('a connection reset during a flush loses that batch (analytics-node does not retry network errors)', async ({ expect }) => {
+    await withOwnServer({ reset: true }, 100, async (server, c) => {
+      await c.start();
+      c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
+      await server.waitForRequests('httpapi', 1);
+      await sleep(1200); // a retry would come after analytics-node's 1 s retry timeout (12 flush intervals)
+      expect(server.requests('httpapi')).toHaveLength(1);
+      expect(server.events()).toHaveLength(0);
+      expect(c.evaluateV2({ user_id: 'u2' }, ['a']).a.key).toBe('on');
+    });
   });
 
-  it.each([
+  it.for<[string, Fault]>([
     ['500', { status: 500 }],
     ['429', { status: 429 }],
     ['connection reset', { reset: true }],
-  ])('a %s on the final flush at close() drops those events (no retry after close)', async (_name, fault) => {
-    server.injectFaults('httpapi', fault);
-    const c = localClient({ serverUrl: server.url, logger: capturingLogger(), exposureConfig: tracking() });
-    await c.start();
-    c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
-    await c.close({ flushTimeoutMillis: 10_000 });
-    expect(server.requests('httpapi')).toHaveLength(1);
-    await sleep(1100); // analytics-node retries a failed batch after 1 s; it must not after close()
-    expect(server.requests('httpapi')).toHaveLength(1);
-    expect(server.events()).toHaveLength(0);
+  ])('a %s on the final flush at close() drops those events (no retry after close)', async ([, fault], { expect }) => {
+    await withOwnServer(fault, 60_000, async (server, c) => {
+      await c.start();
+      c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
+      await c.close({ flushTimeoutMillis: 10_000 });
+      expect(server.requests('httpapi')).toHaveLength(1);
+      await sleep(1100); // analytics-node retries a failed batch after 1 s; it must not after close()
+      expect(server.requests('httpapi')).toHaveLength(1);
+      expect(server.events()).toHaveLength(0);
+    });
   });
 });

@@ -2,10 +2,10 @@
  * HTTP for every client in the SDK (remote fetch, flag poller, stream,
  * cohort download): one keep-alive connection pool per HttpClient, a total
  * deadline per request, abort through AbortSignal, and close() that aborts
- * whatever is still in flight. Through undici, except the buffered
- * requests of background clients (nodeHttp: the local client's polling and
- * proxy lookups), which go through Node's http module when the configuration
- * allows (node-http.ts: much lighter, less throughput).
+ * whatever is still in flight. Through undici, except for background
+ * clients (nodeHttp: the local client's polling, stream, cohort downloads
+ * and proxy lookups), which go through Node's http module when the
+ * configuration allows (node-http.ts: much lighter, less throughput).
  *
  * Non-2xx statuses are returned, not thrown: each caller decides what a
  * status means. Transport failures (timeout, reset, refused, abort, close)
@@ -96,10 +96,10 @@ export interface HttpClientOptions {
    */
   unrefSockets?: boolean;
   /**
-   * Send buffered requests with Node's http/https instead of undici, unless
-   * a dispatcher, proxyFromEnv or non-TLS connect options need undici: a
-   * fraction of undici's memory (its WebAssembly HTTP parser), for clients
-   * whose request rate is low (a poll every 30 s). Streams use undici.
+   * Send requests and streams with Node's http/https instead of undici,
+   * unless a dispatcher, proxyFromEnv or non-TLS connect options need
+   * undici: a fraction of undici's memory (its WebAssembly HTTP parser), for
+   * clients whose request rate is low (a poll every 30 s, one SSE stream).
    */
   nodeHttp?: boolean;
   /**
@@ -141,6 +141,13 @@ export interface HttpStream {
   /** The response body as it arrives. Destroy it (or call abort) when done. */
   body: Readable;
   abort(reason?: unknown): void;
+}
+
+/** The head of a streaming response, from either transport. */
+interface StreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Readable;
 }
 
 /** Split an absolute http(s) URL into undici's origin and path (with query). */
@@ -298,7 +305,7 @@ export class HttpClient {
   private created: Dispatcher | undefined;
   /** Options of our own undici Agent, created at its first request: undici is not loaded before one. */
   private readonly agentOptions: { options: Agent.Options; proxyFromEnv: boolean; unrefSockets: boolean } | undefined;
-  /** With nodeHttp: buffered requests over Node's http (no dispatcher, no proxy from env, TLS options only). */
+  /** With nodeHttp: requests and streams over Node's http (no dispatcher, no proxy from env, TLS options only). */
   private readonly node: NodeHttpTransport | undefined;
   private readonly ownsDispatcher: boolean;
   private readonly inFlight = new Set<AbortController>();
@@ -406,9 +413,9 @@ export class HttpClient {
    */
   async stream(req: HttpRequest): Promise<HttpStream> {
     const { controller, cleanup, clearDeadline } = this.begin(req);
-    let res: Dispatcher.ResponseData;
+    let res: StreamResponse;
     try {
-      res = await this.dispatch(req, controller.signal);
+      res = await this.open(req, controller.signal);
     } catch (e) {
       cleanup();
       throw this.translate(e, controller, req);
@@ -417,7 +424,7 @@ export class HttpClient {
     const body = res.body;
     body.once('close', cleanup);
     return {
-      status: res.statusCode,
+      status: res.status,
       headers: res.headers,
       body,
       abort: (reason?: unknown) => {
@@ -495,8 +502,9 @@ export class HttpClient {
     return { controller, cleanup, clearDeadline };
   }
 
-  private dispatch(req: HttpRequest, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-    if (signal.aborted) return Promise.reject(signal.reason);
+  /** Send a streaming request, through Node's http (nodeHttp) or undici; the signal aborts it. */
+  private async open(req: HttpRequest, signal: AbortSignal): Promise<StreamResponse> {
+    if (signal.aborted) throw signal.reason;
     let origin = req.origin;
     let path = req.path;
     if (req.url !== undefined) {
@@ -505,16 +513,14 @@ export class HttpClient {
       path = split.path;
     }
     if (!origin || !path) {
-      return Promise.reject(new FetchError(undefined, 'HttpClient.request needs url, or origin and path', { code: 'NETWORK' }));
+      throw new FetchError(undefined, 'HttpClient.request needs url, or origin and path', { code: 'NETWORK' });
     }
-    return undici().request(this.dispatcher, {
-      origin,
-      path,
-      method: req.method ?? 'GET',
-      headers: req.headers,
-      body: req.body,
-      signal,
-    });
+    const method = req.method ?? 'GET';
+    if (this.node !== undefined) {
+      return this.node.stream({ origin, path, method, headers: req.headers, body: req.body ?? null }, signal);
+    }
+    const res = await undici().request(this.dispatcher, { origin, path, method, headers: req.headers, body: req.body, signal });
+    return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 
   private translate(e: unknown, controller: AbortController, req: HttpRequest): FetchError {

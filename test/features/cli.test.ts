@@ -28,13 +28,14 @@ beforeAll(() => {
 const server = useLocalServer(() => ({ flags: fs.readFileSync(flagsFile, 'utf8'), apiKeys: ['server-key'] }), 'all');
 const tmp = useTempDir('cli');
 
-describe('amplitude-experiment CLI', () => {
-  it('package.json bin points at the CLI', () => {
+// Each test runs its own CLI processes (writing to names of its own): side by side, their start-ups overlap.
+describe.concurrent('amplitude-experiment CLI', () => {
+  it('package.json bin points at the CLI', ({ expect }) => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
     expect(pkg.bin['amplitude-experiment']).toBe('dist/cjs/cli.js');
   });
 
-  it('eval prints each variant and why', async () => {
+  it('eval prints each variant and why', async ({ expect }) => {
     const user = JSON.stringify({ user_id: 'ada@example.com', device_id: 'd-1' });
     const r = await runCli('eval', '--flags', flagsFile, '--user', user, '--flag', 'pricing-page');
     expect(r.code).toBe(0);
@@ -43,7 +44,7 @@ describe('amplitude-experiment CLI', () => {
     expect(r.stdout).toContain('matched: user_id regex match ["@example\\\\.com$"] (saw "ada@example.com")');
   });
 
-  it('eval --json gives the details, agreeing with evaluateV2 through the library', async () => {
+  it('eval --json gives the details, agreeing with evaluateV2 through the library', async ({ expect }) => {
     const user = { user_id: 'grace', device_id: 'device-grace', platform: 'iOS', version: '2.3.1' };
     const r = await runCli('eval', '--flags', flagsFile, '--user', JSON.stringify(user), '--json');
     expect(r.code).toBe(0);
@@ -56,7 +57,7 @@ describe('amplitude-experiment CLI', () => {
     for (const [k, v] of Object.entries(variants)) expect(details[k].variant?.key).toBe(v.key);
   });
 
-  it('eval: an unknown flag exits 1, bad arguments exit 2', async () => {
+  it('eval: an unknown flag exits 1, bad arguments exit 2', async ({ expect }) => {
     const unknown = await runCli('eval', '--flags', flagsFile, '--user', '{}', '--flag', 'nope');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('flag nope is not in');
@@ -66,7 +67,7 @@ describe('amplitude-experiment CLI', () => {
     expect((await runCli('frobnicate')).code).toBe(2);
   });
 
-  it("pull saves a deployment's flag configs; a rejected key exits 1 and writes nothing", async () => {
+  it("pull saves a deployment's flag configs; a rejected key exits 1 and writes nothing", async ({ expect }) => {
     const out = path.join(tmp.path, 'sub', 'pulled.json');
     const r = await runCli('pull', '--key', 'server-key', '--server-url', server.url, '--out', out);
     expect(r.code).toBe(0);
@@ -82,7 +83,7 @@ describe('amplitude-experiment CLI', () => {
     expect(fs.existsSync(other)).toBe(false);
   });
 
-  it('serve runs the local server on the flags file until SIGTERM', async () => {
+  it('serve runs the local server on the flags file until SIGTERM', async ({ expect }) => {
     const child = spawn(process.execPath, [cli, 'serve', '--flags', flagsFile, '--port', '0'], { cwd: root });
     try {
       const url = await new Promise<string>((resolve, reject) => {

@@ -4,7 +4,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type EventDetails, OpenFeature, ProviderEvents, ProviderStatus } from '@openfeature/server-sdk';
 import { AmplitudeProvider } from '../../src/openfeature';
 import { TestData } from '../../src/testing/test-data';
-import { API_KEY, capturingLogger, eventually, flag, guardUnhandledRejections, localClient, useLocalServer } from '../support';
+import {
+  API_KEY,
+  capturingLogger,
+  eventually,
+  FAST_POLLING,
+  flag,
+  guardUnhandledRejections,
+  localClient,
+  useLocalServer,
+} from '../support';
 
 guardUnhandledRejections();
 
@@ -43,7 +52,11 @@ describe('AmplitudeProvider events', () => {
 
   it('STALE when no refresh confirms the flags, READY again when one does', async () => {
     const d = domain();
-    const client = localClient({ serverUrl: server.url, flagConfigPollingIntervalMillis: 1000 }, { staleAfterMillis: 200 });
+    // Stale 200 ms after an install; the next poll, 500 ms after the last, confirms the flags again.
+    const client = localClient(
+      { serverUrl: server.url, flagConfigPollingIntervalMillis: 1000 },
+      { staleAfterMillis: 200, flagPolling: { intervalMillis: 500 } },
+    );
     await OpenFeature.setProviderAndWait(d.name, new AmplitudeProvider(client));
     await eventually(() => d.types().includes(ProviderEvents.Stale), 5000, 'STALE');
     expect(OpenFeature.getClient(d.name).providerStatus).toBe(ProviderStatus.STALE);
@@ -59,12 +72,11 @@ describe('AmplitudeProvider events', () => {
   it('ERROR when start() fails, READY and CONFIGURATION_CHANGED once flags arrive in the background', async () => {
     server.injectFaults('flags', { status: 503, times: Infinity });
     const d = domain();
-    const client = localClient({
-      serverUrl: server.url,
-      startTimeoutMillis: 300,
-      flagConfigPollingIntervalMillis: 1000,
-      logger: capturingLogger(),
-    });
+    const client = localClient(
+      { serverUrl: server.url, startTimeoutMillis: 300, flagConfigPollingIntervalMillis: 1000, logger: capturingLogger() },
+      // Background polls every 20 ms: the recovery is seen without waiting out the 1 s interval.
+      FAST_POLLING,
+    );
     await expect(OpenFeature.setProviderAndWait(d.name, new AmplitudeProvider(client))).rejects.toThrow();
     expect(d.types()).toEqual([ProviderEvents.Error]);
     expect(OpenFeature.getClient(d.name).providerStatus).toBe(ProviderStatus.ERROR);

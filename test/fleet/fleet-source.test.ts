@@ -1,5 +1,5 @@
 /** Fleet mode end to end inside one process: several members share one Redis and one fake Amplitude. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { createLocalServer, type LocalServer } from '../../src/dev-server';
 import { cohortFlag, eventually, flag, guardUnhandledRejections } from '../support';
 import {
@@ -22,6 +22,32 @@ const KEY = 'server-fleet-key';
 const FAST = { updateCheckMillis: 50, leaseMillis: 1000 };
 let prefixes = 0;
 
+/** `n` started members on `server` and one Redis (`redisConfig`), under a key prefix of their own. */
+async function startFleet(
+  server: LocalServer,
+  n: number,
+  extra: Record<string, unknown>,
+  redisConfig: Record<string, unknown>,
+): Promise<{ ms: FleetMember[]; prefix: string }> {
+  const prefix = `t${++prefixes}`;
+  const ms = Array.from({ length: n }, () =>
+    fleetMember(
+      KEY,
+      {
+        serverUrl: server.url,
+        flagConfigPollingIntervalMillis: 1000,
+        cohortSyncConfig: { apiKey: 'a', secretKey: 's', cohortServerUrl: server.url },
+        redisConfig: { mode: 'fleet', prefix, ...FAST, ...redisConfig },
+        ...extra,
+      },
+      { cohortPollingIntervalMillis: 500, flagPolling: { intervalMillis: 250 } },
+    ),
+  );
+  await Promise.all(ms.map((m) => m.start()));
+  return { ms, prefix };
+}
+const roles = (ms: FleetMember[]): string[] => ms.map((m) => m.source.fleetStatus().role).sort();
+
 describe.skipIf(!redisAvailable())('fleet mode', () => {
   guardUnhandledRejections();
   let server: LocalServer;
@@ -36,29 +62,11 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
   });
   afterAll(() => stopAllRedis());
 
-  async function fleet(
+  const fleet = async (
     n: number,
     extra: Record<string, unknown> = {},
     redisConfig: Record<string, unknown> = { url: redis.url },
-  ): Promise<FleetMember[]> {
-    const prefix = `t${++prefixes}`;
-    const members = Array.from({ length: n }, () =>
-      fleetMember(
-        KEY,
-        {
-          serverUrl: server.url,
-          flagConfigPollingIntervalMillis: 1000,
-          cohortSyncConfig: { apiKey: 'a', secretKey: 's', cohortServerUrl: server.url },
-          redisConfig: { mode: 'fleet', prefix, ...FAST, ...redisConfig },
-          ...extra,
-        },
-        { cohortPollingIntervalMillis: 500, flagPolling: { intervalMillis: 250 } },
-      ),
-    );
-    await Promise.all(members.map((m) => m.start()));
-    return members;
-  }
-  const roles = (ms: FleetMember[]): string[] => ms.map((m) => m.source.fleetStatus().role).sort();
+  ): Promise<FleetMember[]> => (await startFleet(server, n, extra, redisConfig)).ms;
 
   it('one writer fetches flags and cohorts; the others read them from Redis; a change reaches everyone', async () => {
     server = await createLocalServer({
@@ -144,12 +152,45 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     }
   }, 30_000);
 
-  it('Redis unreachable at start: starts from Amplitude directly with one warning, within the start timeout', async () => {
+  it('auth failure: one clear error, start falls back to Amplitude directly', async () => {
     server = await createLocalServer({ flags: [flag('a', 'on')] });
+    const bad = redis.url.replace(':pw@', ':wrong@');
+    const [m] = await fleet(1, { startTimeoutMillis: 5000 }, { url: bad, directFallbackMillis: 2000 });
+    expect(m.holder.evaluate({ user_id: 'x' }).a?.key).toBe('on');
+    expect(m.source.fleetStatus().role).toBe('direct');
+    expect(m.log.count('error', /Redis rejected the credentials/)).toBe(1);
+  }, 30_000);
+});
+
+// Each with its own local server, Redis and members: these mostly wait (for a fallback, a reconnection, a
+// failover), side by side.
+describe.skipIf(!redisAvailable()).concurrent('fleet mode: Redis unreachable, lost, failing over', () => {
+  guardUnhandledRejections();
+  afterAll(() => stopAllRedis());
+  /** startFleet, with the members stopped when the test (whose onTestFinished this is) finishes. */
+  async function startFleetHere(
+    onTestFinished: TestContext['onTestFinished'],
+    ...args: Parameters<typeof startFleet>
+  ): ReturnType<typeof startFleet> {
+    const started = await startFleet(...args);
+    onTestFinished(() => stopMembers(started.ms));
+    return started;
+  }
+
+  it('Redis unreachable at start: starts from Amplitude directly with one warning, within the start timeout', async ({
+    expect,
+    onTestFinished,
+  }) => {
+    const server = await createLocalServer({ flags: [flag('a', 'on')] });
+    onTestFinished(() => server.close());
     const dead = await startRedis();
     await dead.stop();
     const t0 = Date.now();
-    const [m] = await fleet(
+    const {
+      ms: [m],
+    } = await startFleetHere(
+      onTestFinished,
+      server,
       1,
       { startTimeoutMillis: 8000 },
       { url: dead.url, directFallbackMillis: 1000, connectTimeoutMillis: 200 },
@@ -163,19 +204,20 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     await eventually(() => m.source.fleetStatus().role === 'writer', 15_000, 'joined the fleet');
   }, 30_000);
 
-  it('auth failure: one clear error, start falls back to Amplitude directly', async () => {
-    server = await createLocalServer({ flags: [flag('a', 'on')] });
-    const bad = redis.url.replace(':pw@', ':wrong@');
-    const [m] = await fleet(1, { startTimeoutMillis: 5000 }, { url: bad, directFallbackMillis: 2000 });
-    expect(m.holder.evaluate({ user_id: 'x' }).a?.key).toBe('on');
-    expect(m.source.fleetStatus().role).toBe('direct');
-    expect(m.log.count('error', /Redis rejected the credentials/)).toBe(1);
-  }, 30_000);
-
-  it('Redis lost later: the last flags keep serving, status shows it, readers fall back to Amplitude, then rejoin', async () => {
-    server = await createLocalServer({ flags: [flag('a', 'on')] });
+  it('Redis lost later: the last flags keep serving, status shows it, readers fall back to Amplitude, then rejoin', async ({
+    expect,
+    onTestFinished,
+  }) => {
+    const server = await createLocalServer({ flags: [flag('a', 'on')] });
+    onTestFinished(() => server.close());
     const own = await startRedis();
-    const ms = await fleet(2, {}, { url: own.url, directFallbackMillis: 1000, commandTimeoutMillis: 300 });
+    const { ms } = await startFleetHere(
+      onTestFinished,
+      server,
+      2,
+      {},
+      { url: own.url, directFallbackMillis: 1000, commandTimeoutMillis: 300 },
+    );
     const reader = ms.find((m) => m.source.fleetStatus().role === 'reader') as FleetMember;
     await own.stop();
     expect(reader.holder.evaluate({ user_id: 'x' }).a?.key).toBe('on');
@@ -192,10 +234,16 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     await eventually(() => roles(ms).join() === 'reader,writer', 15_000, 'fleet re-formed');
   }, 60_000);
 
-  it('Sentinel failover while evaluating: evaluation never stops and publishing resumes on the new master', async () => {
-    server = await createLocalServer({ flags: [flag('a', 'on')] });
+  it('Sentinel failover while evaluating: evaluation never stops and publishing resumes on the new master', async ({
+    expect,
+    onTestFinished,
+  }) => {
+    const server = await createLocalServer({ flags: [flag('a', 'on')] });
+    onTestFinished(() => server.close());
     const s = await startRedisSentinel({ password: 'pw' });
-    const ms = await fleet(
+    const { ms } = await startFleetHere(
+      onTestFinished,
+      server,
       2,
       {},
       { sentinel: { sentinels: s.sentinelNodes, name: s.masterName }, password: 'pw', commandTimeoutMillis: 500 },
@@ -224,12 +272,19 @@ describe.skipIf(!redisAvailable())('fleet mode', () => {
     await s.stop();
   }, 60_000);
 
-  it('Cluster failover while evaluating: the fleet keeps one view and resumes publishing', async () => {
-    server = await createLocalServer({ flags: [flag('a', 'on')] });
+  it('Cluster failover while evaluating: the fleet keeps one view and resumes publishing', async ({ expect, onTestFinished }) => {
+    const server = await createLocalServer({ flags: [flag('a', 'on')] });
+    onTestFinished(() => server.close());
     const c = await startRedisCluster({ password: 'pw', replicas: 1 });
-    const ms = await fleet(2, {}, { cluster: { nodes: c.startNodes }, password: 'pw', commandTimeoutMillis: 500 });
+    const { ms, prefix } = await startFleetHere(
+      onTestFinished,
+      server,
+      2,
+      {},
+      { cluster: { nodes: c.startNodes }, password: 'pw', commandTimeoutMillis: 500 },
+    );
     await eventually(() => roles(ms).join() === 'reader,writer', 10_000, 'one writer, one reader');
-    const metaKey = (await c.nodes[0].cli('-c', '--scan', '--pattern', `t${prefixes}:fleet:*:meta`)).split('\n')[0];
+    const metaKey = (await c.nodes[0].cli('-c', '--scan', '--pattern', `${prefix}:fleet:*:meta`)).split('\n')[0];
     let wrong = 0;
     const loop = setInterval(() => {
       for (const m of ms) if (m.holder.evaluate({ user_id: 'x' }).a === undefined) wrong++;

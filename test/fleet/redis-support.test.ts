@@ -34,14 +34,16 @@ describe.skipIf(!redisAvailable())('test/support/redis', () => {
     expect(existsSync(r.dir)).toBe(false);
   });
 
-  it('TLS: a rediss:// server with a self-signed cert', async () => {
+  // The others run side by side (their own processes and ports; a cluster or a sentinel set mostly waits to
+  // converge); the standalone test above runs alone, as it stops every server this module started.
+  it.concurrent('TLS: a rediss:// server with a self-signed cert', async ({ expect }) => {
     const r = await startRedis({ password: 'pw', tls: true });
     expect(r.url.startsWith('rediss://')).toBe(true);
     expect(await r.cli('PING')).toBe('PONG');
     await r.stop();
   });
 
-  it('cluster: 3 masters cover all slots; failover swaps a master for its replica', async () => {
+  it.concurrent('cluster: 3 masters cover all slots; failover swaps a master for its replica', async ({ expect }) => {
     const c = await startRedisCluster({ password: 'pw', replicas: 1 });
     expect(c.nodes).toHaveLength(6);
     expect(await c.nodes[0].cli('CLUSTER', 'INFO')).toContain('cluster_slots_assigned:16384');
@@ -53,7 +55,7 @@ describe.skipIf(!redisAvailable())('test/support/redis', () => {
     expect(c.nodes.every((n) => !n.running)).toBe(true);
   });
 
-  it('sentinel: master, replica and sentinels; failover moves the master', async () => {
+  it.concurrent('sentinel: master, replica and sentinels; failover moves the master', async ({ expect }) => {
     const s = await startRedisSentinel({ password: 'pw' });
     expect(await s.currentMasterPort()).toBe(s.master.port);
     expect(await s.replica.cli('ROLE')).toMatch(/^slave/);

@@ -10,6 +10,7 @@ import {
   capturingLogger,
   cohortFlag,
   eventually,
+  FAST_START,
   flag,
   guardUnhandledRejections,
   localClient,
@@ -176,10 +177,10 @@ describe("'error' events", () => {
   it('are emitted for failed refreshes and unusable payloads, and never throw without a listener', async () => {
     const logger = capturingLogger();
     server.injectFaults('flags', { status: 503 }, { status: 200, body: '[{"garbage"' });
-    const quiet = localClient({ serverUrl: server.url, logger });
+    const quiet = localClient({ serverUrl: server.url, logger }, FAST_START);
     await quiet.start(); // no 'error' listener: nothing thrown, nothing unhandled
     server.injectFaults('flags', { status: 503 }, { status: 200, body: '{"not":"an array"}' });
-    const c = localClient({ serverUrl: server.url, logger });
+    const c = localClient({ serverUrl: server.url, logger }, FAST_START);
     const errors = record<ClientErrorEvent>();
     c.on('error', errors.listener);
     await c.start();

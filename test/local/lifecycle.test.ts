@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import type { Fault } from '../../src/dev-server';
+import { describe, expect, it, type TestContext } from 'vitest';
+import { createLocalServer, type Fault, type LocalServer, type LocalServerOptions } from '../../src/dev-server';
 import { pollFailureBackoff } from '../../src/local/flag-poller';
 import { baseDelay } from '../../src/util/backoff';
 import { runNodeScript } from '../support/child';
@@ -19,13 +19,14 @@ import {
 
 guardUnhandledRejections();
 
-const server = useLocalServer({
+const SERVER: LocalServerOptions = {
   flags: [flag('a')],
   apiKeys: [API_KEY],
   cohorts: [{ cohortId: 'c1', memberIds: ['u1'] }],
-});
+};
 
 describe('start()', () => {
+  const server = useLocalServer(SERVER);
   it('rejects after startTimeoutMillis when the flag server hangs', async () => {
     server.injectFaults('flags', { hang: true, times: Infinity });
     const c = localClient({ serverUrl: server.url, startTimeoutMillis: 300, logger: capturingLogger() });
@@ -75,6 +76,7 @@ describe('start()', () => {
 });
 
 describe('polling under faults', () => {
+  const server = useLocalServer(SERVER);
   it('keeps serving the last good flags through every fault and recovers', async () => {
     const logger = capturingLogger();
     const c = localClient({ serverUrl: server.url, flagConfigPollerRequestTimeoutMillis: 300, logger }, FAST_POLLING);
@@ -148,8 +150,16 @@ const distClient = join(root, 'dist', 'cjs', 'local', 'client.js');
 const runChild = (script: string, timeoutMillis: number) =>
   runNodeScript(script, { timeoutMillis, cwd: root, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
 
-describe('process lifetime', () => {
-  it('a started client (streaming, polling, cohorts) does not keep the process alive', async () => {
+// Each test runs a child process against a server of its own: side by side, their start-ups and waits overlap.
+describe.concurrent('process lifetime', () => {
+  async function ownServer(onTestFinished: TestContext['onTestFinished']): Promise<LocalServer> {
+    const server = await createLocalServer(SERVER);
+    onTestFinished(() => server.close());
+    return server;
+  }
+
+  it('a started client (streaming, polling, cohorts) does not keep the process alive', async ({ expect, onTestFinished }) => {
+    const server = await ownServer(onTestFinished);
     server.setFlags([flag('a'), cohortFlag('f', 'c1')]);
     const script = `
       const { LocalEvaluationClient } = require(${JSON.stringify(distClient)});
@@ -169,7 +179,8 @@ describe('process lifetime', () => {
     expect(server.requests('stream').length).toBe(1);
   }, 30_000);
 
-  it('await start() in a script is not cut short while flags are slow to arrive', async () => {
+  it('await start() in a script is not cut short while flags are slow to arrive', async ({ expect, onTestFinished }) => {
+    const server = await ownServer(onTestFinished);
     server.injectFaults('flags', { delayMs: 300 }); // any delay: an unref'd request would let the process exit at once
     const script = `
       const { LocalEvaluationClient } = require(${JSON.stringify(distClient)});

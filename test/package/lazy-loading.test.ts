@@ -1,16 +1,19 @@
 /**
  * What the built package loads, and when (dist/, from `npm run build:ts`, in
- * fresh Node processes): `require()` loads only what a local or remote client
- * needs to be constructed, without undici, the native addon or any optional
- * feature; each feature's modules load when a client is configured for it.
+ * fresh Node processes): `require()` loads only the package's entry; each
+ * export loads its module at first use, a client only what it needs to be
+ * constructed (never undici, with Node's http, or the other kind of client),
+ * and each feature's modules load when a client is configured for it.
  * Under vitest the lazy requires of src/ are imported eagerly (see
  * test/support/lazy-require.ts), so this file is also what runs each lazy
  * require of dist/ for real.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { cohortFlag } from '../support/flags';
+import { useLocalServer } from '../support/local-server';
 import { tempDir } from '../support/temp';
 
 const root = join(__dirname, '..', '..');
@@ -32,7 +35,31 @@ interface Loaded {
  * was loaded after require() and after the steps.
  */
 function loadedBy(steps: string, env: Record<string, string> = {}): { afterRequire: Loaded; afterSteps: Loaded } {
-  const script = `
+  const stdout = execFileSync(process.execPath, ['-e', loadScript(steps)], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
+  });
+  return JSON.parse(stdout) as { afterRequire: Loaded; afterSteps: Loaded };
+}
+
+/** loadedBy, without blocking this process: for steps that talk to a server running in it. */
+function loadedByAsync(steps: string): Promise<{ afterRequire: Loaded; afterSteps: Loaded }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['-e', loadScript(steps)],
+      { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${error.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout) as { afterRequire: Loaded; afterSteps: Loaded });
+      },
+    );
+  });
+}
+
+function loadScript(steps: string): string {
+  return `
     const path = require('path');
     const dist = path.join(process.cwd(), 'dist', 'cjs') + path.sep;
     const startup = new Set(process.moduleLoadList);
@@ -58,12 +85,6 @@ function loadedBy(steps: string, env: Record<string, string> = {}): { afterRequi
       process.stdout.write(JSON.stringify({ afterRequire, afterSteps: loaded() }));
       process.exit(0);
     })().catch((e) => { console.error(e); process.exit(1); });`;
-  const stdout = execFileSync(process.execPath, ['-e', script], {
-    cwd: root,
-    encoding: 'utf8',
-    env: { ...process.env, NODE_NO_WARNINGS: '1', ...env },
-  });
-  return JSON.parse(stdout) as { afterRequire: Loaded; afterSteps: Loaded };
 }
 
 /** The modules `steps` loaded beyond what require() had. */
@@ -83,24 +104,58 @@ const FLAGS = JSON.stringify([
 ]);
 
 describe('what require() of the package loads', () => {
-  it('no dependency, no addon, no optional feature, none of the heavier Node built-ins', () => {
+  it('only its entry: each export loads its module at first use', () => {
     const { afterRequire } = loadedBy('');
     expect(afterRequire.packages).toEqual([]);
     expect(afterRequire.addons).toBe(0);
+    expect(afterRequire.own).toEqual(['index.js']);
     for (const heavy of ['zlib', 'v8', 'vm', 'crypto', 'os', 'http', 'https', 'net', 'tls', 'stream', 'perf_hooks']) {
       expect(afterRequire.builtins, heavy).not.toContain(heavy);
     }
-    const own = afterRequire.own;
-    expect(own).toEqual(expect.arrayContaining(['index.js', 'local/client.js', 'remote/client.js']));
-    const lazy = own.filter(
+  });
+
+  it('the export names and getters are all there before any module loads', () => {
+    const { afterSteps } = loadedBy(`
+      const names = Object.keys(sdk);
+      if (names.length < 20 || !names.includes('LocalEvaluationClient') || !names.includes('RemoteEvaluationClient'))
+        throw new Error('missing names: ' + names.join());
+      for (const n of names) {
+        const d = Object.getOwnPropertyDescriptor(sdk, n);
+        if (n !== '__esModule' && (!d.enumerable || typeof d.get !== 'function')) throw new Error(n + ' is not a getter');
+      }`);
+    expect(afterSteps.own).toEqual(['index.js']);
+  });
+
+  it('a local client loads the local modules, not the remote client; a remote client not the local one', () => {
+    const local = loadedBy(`
+      const { Experiment } = sdk;
+      Experiment.initializeLocal('k', { logLevel: 0, loggerProvider: silent });`).afterSteps.own;
+    expect(local).toEqual(expect.arrayContaining(['factory.js', 'local/factory.js', 'local/client.js']));
+    expect(local.filter((m) => m.startsWith('remote/') || m === 'testing/test-data.js' || m === 'cookie.js')).toEqual([]);
+
+    const remote = loadedBy(`
+      const { Experiment } = sdk;
+      Experiment.initializeRemote('k', { logLevel: 0, loggerProvider: silent });`).afterSteps;
+    expect(remote.own).toEqual(expect.arrayContaining(['factory.js', 'remote/factory.js', 'remote/client.js']));
+    expect(remote.own.filter((m) => m.startsWith('local/') || m.startsWith('engine/'))).toEqual([]);
+    expect(remote.addons).toBe(0);
+  });
+
+  it('what a local client is constructed with: no other dependency, no optional feature, no HTTP stack yet', () => {
+    const { afterSteps } = loadedBy(`new sdk.LocalEvaluationClient('k', { logLevel: 0, loggerProvider: silent });`);
+    expect(afterSteps.packages.filter((p) => p !== 'node-gyp-build')).toEqual([]);
+    for (const heavy of ['zlib', 'v8', 'vm', 'http', 'https', 'tls']) {
+      expect(afterSteps.builtins, heavy).not.toContain(heavy);
+    }
+    const lazy = afterSteps.own.filter(
       (m) =>
         /^(redis|proxy|openfeature|opentelemetry|dev-server)\//.test(m) ||
         /^local\/(stream|cohorts|exposure|persistence|file-source|analytics-transport|release-memory|hooks|flag-diff)\.js$/.test(
           m,
         ) ||
         /^local\/sources\/(file|stream|last-known-good|data-source)\.js$/.test(m) ||
-        /^util\/(node-http|undici|unref-connector)\.js$/.test(m) ||
-        /^engine\/(js-engine|native-engine|user-json|regex-guard|details|cohort-store)\.js$/.test(m),
+        /^util\/(undici|unref-connector)\.js$/.test(m) ||
+        /^engine\/(js-engine|details|cohort-store)\.js$/.test(m),
     );
     expect(lazy).toEqual([]);
   });
@@ -112,7 +167,7 @@ describe('what require() of the package loads', () => {
     expect(afterSteps.packages).not.toContain('undici');
   });
 
-  it("a polling client's requests go through Node's http, without undici; streaming loads undici", () => {
+  it("a polling client's requests go through Node's http, without undici; proxyFromEnv loads undici", () => {
     const start = (options: string): string => `
       const client = sdk.Experiment.initializeLocal('k', { serverUrl: 'http://127.0.0.1:1', ${options} logLevel: 0, loggerProvider: silent, startTimeoutMillis: 2000 });
       await client.start().catch(() => undefined);
@@ -120,7 +175,40 @@ describe('what require() of the package loads', () => {
     const polling = loadedBy(start('')).afterSteps;
     expect(polling.builtins).toContain('http');
     expect(polling.packages).not.toContain('undici');
-    expect(loadedBy(start('streamUpdates: true,')).afterSteps.packages).toContain('undici');
+    expect(loadedBy(start('proxyFromEnv: true,')).afterSteps.packages).toContain('undici');
+  });
+});
+
+describe('a local client streaming flags and downloading cohorts', () => {
+  const cohortKeys = { apiKey: 'cohort-api', secretKey: 'cohort-secret' };
+  const server = useLocalServer({
+    flags: [cohortFlag('f', 'c1')],
+    apiKeys: ['server-key'],
+    cohortKeys: [cohortKeys],
+    cohorts: [{ cohortId: 'c1', memberIds: ['u1'] }],
+  });
+
+  it("uses Node's http for both, without loading undici", async () => {
+    const { afterSteps } = await loadedByAsync(`
+      const url = ${JSON.stringify(server.url)};
+      const client = sdk.Experiment.initializeLocal('server-key', {
+        serverUrl: url,
+        streamUpdates: true,
+        streamServerUrl: url,
+        cohortSyncConfig: { ...${JSON.stringify(cohortKeys)}, cohortServerUrl: url },
+        loggerProvider: silent,
+      });
+      await client.start();
+      const source = client.status().source;
+      if (source !== 'stream') throw new Error('flags came from ' + source + ', not the stream');
+      const member = client.evaluateV2({ user_id: 'u1' }).f?.key;
+      const other = client.evaluateV2({ user_id: 'u2' }).f?.key;
+      if (member !== 'on' || other !== 'off') throw new Error('cohort not applied: ' + member + ', ' + other);
+      await client.close();`);
+    expect(server.requests('stream').length).toBeGreaterThanOrEqual(1);
+    expect(server.requests('cohort').map((r) => r.status)).toContain(200);
+    expect(afterSteps.builtins).toContain('http');
+    expect(afterSteps.packages).not.toContain('undici');
   });
 });
 

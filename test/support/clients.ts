@@ -5,14 +5,22 @@ import { LocalEvaluationClient } from '../../src/local/client';
 import { LOCAL_CLIENT_INTERNALS, type LocalClientInternals } from '../../src/local/internals';
 import { API_KEY } from './flags';
 
+const FAST_INITIAL_BACKOFF = Object.freeze({ minMillis: 10, maxMillis: 40, scalar: 2 });
+
 /** Flag polling every 20 ms, retries after 10-80 ms: for tests of polling behaviour, not of its production timings. */
 export const FAST_POLLING: LocalClientInternals = Object.freeze({
   flagPolling: {
     intervalMillis: 20,
     failureBackoff: { minMillis: 20, maxMillis: 80, scalar: 2 },
-    initialBackoff: { minMillis: 10, maxMillis: 40, scalar: 2 },
+    initialBackoff: FAST_INITIAL_BACKOFF,
   },
 });
+
+/**
+ * start()'s first flag fetch retried after 10-40 ms instead of 250 ms and doubling, for tests of what a failing
+ * start reports; polling afterwards keeps its production interval.
+ */
+export const FAST_START: LocalClientInternals = Object.freeze({ flagPolling: { initialBackoff: FAST_INITIAL_BACKOFF } });
 
 const closers: Array<() => Promise<unknown>> = [];
 

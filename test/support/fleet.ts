@@ -1,7 +1,7 @@
 /**
  * Fleet-mode members: a RedisFleetSource wired to a TestHolder, so many
  * "processes" can share one Redis inside one test. stopMembers() stops every
- * member made (call it after each test).
+ * member made (call it after each test), or the ones given.
  */
 import { createCohortStore } from '../../src/engine/cohort-store';
 import { resolveLocalConfig, type LocalEvaluationConfig } from '../../src/config/local';
@@ -57,6 +57,9 @@ export function fleetMember(apiKey: string, config: LocalEvaluationConfig, inter
   return m;
 }
 
-export async function stopMembers(): Promise<void> {
-  await Promise.all(members.splice(0).map((m) => m.stop()));
+/** Stop `which` (by default every member made) and forget them. */
+export async function stopMembers(which: FleetMember[] = members): Promise<void> {
+  const stopping = which === members ? members.splice(0) : which.filter((m) => members.includes(m));
+  for (const m of stopping) members.splice(members.indexOf(m), 1);
+  await Promise.all(stopping.map((m) => m.stop()));
 }

@@ -1,5 +1,5 @@
 /** Shared test helpers: `import { useLocalServer, localClient, capturingLogger, ... } from '../support'`. */
-export { closeClients, closeClientsAfterEach, FAST_POLLING, localClient, track } from './clients';
+export { closeClients, closeClientsAfterEach, FAST_POLLING, FAST_START, localClient, track } from './clients';
 export { API_KEY, cohortFlag, flag, notInCohortFlag } from './flags';
 export { guardUnhandledRejections } from './guards';
 export { deadUrl, useLocalServer } from './local-server';

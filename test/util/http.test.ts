@@ -3,10 +3,10 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { createServer as createNetServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FetchError, HttpClient, type HttpClientOptions, splitUrl } from '../../src/util/http';
 import { FLAGS } from '../dev-server/fixtures';
-import { guardUnhandledRejections, useLocalServer, useTempDir } from '../support';
+import { eventually, guardUnhandledRejections, useLocalServer, useTempDir } from '../support';
 import { makeTlsFiles } from '../support/redis';
 
 guardUnhandledRejections();
@@ -18,9 +18,6 @@ const TRANSPORTS: Array<[string, HttpClientOptions]> = [
 ];
 
 let client: HttpClient;
-afterEach(async () => {
-  await client.close();
-});
 const server = useLocalServer({ flags: FLAGS });
 
 async function rejection(p: Promise<unknown>): Promise<FetchError> {
@@ -36,6 +33,10 @@ async function rejection(p: Promise<unknown>): Promise<FetchError> {
 describe.each(TRANSPORTS)('HttpClient (%s)', (_transport, base) => {
   beforeEach(() => {
     client = new HttpClient(base);
+  });
+  // Here, not for the whole file: the TLS tests below make their own clients, and may run first (shuffled).
+  afterEach(async () => {
+    await client.close();
   });
 
   it('GET returns status, headers and the whole body', async () => {
@@ -187,21 +188,106 @@ describe.each(TRANSPORTS)('HttpClient (%s)', (_transport, base) => {
         return undefined;
       },
     });
-    const s = await client.stream({ url: server.url + '/sdk/stream/v1/flags', timeoutMillis: 1000 });
-    expect(s.status).toBe(200);
-    const first = await new Promise<string>((resolve) => s.body.once('data', (c: Buffer) => resolve(c.toString())));
-    expect(first).toBe('data: one\n\n');
-    // The headers deadline no longer applies once the stream is open.
-    await new Promise((r) => setTimeout(r, 1200));
-    expect(s.body.destroyed).toBe(false);
-    s.abort();
-    expect(s.body.destroyed).toBe(true);
+    // The deadline is a setTimeout: on a fake clock the test moves past it instead of waiting it out.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const s = await client.stream({ url: server.url + '/sdk/stream/v1/flags', timeoutMillis: 1000 });
+      expect(s.status).toBe(200);
+      const first = await new Promise<string>((resolve) => s.body.once('data', (c: Buffer) => resolve(c.toString())));
+      expect(first).toBe('data: one\n\n');
+      // The headers deadline no longer applies once the stream is open.
+      vi.advanceTimersByTime(2000);
+      await new Promise((r) => setImmediate(r));
+      expect(s.body.destroyed).toBe(false);
+      s.abort();
+      expect(s.body.destroyed).toBe(true);
+      // The same clock does govern the deadline while the headers are awaited.
+      server.injectFaults('flags', { hang: true });
+      const waiting = rejection(client.stream({ url: server.url + '/sdk/v2/flags', timeoutMillis: 1000 }));
+      vi.advanceTimersByTime(1000);
+      expect((await waiting).code).toBe('TIMEOUT');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('stream() times out waiting for headers', async () => {
     server.injectFaults('flags', { hang: true });
     const e = await rejection(client.stream({ url: server.url + '/sdk/v2/flags', timeoutMillis: 100 }));
     expect(e.code).toBe('TIMEOUT');
+  });
+
+  describe('an open stream', () => {
+    /** An SSE route that sends one event, then `then` (nothing: the stream stays open). */
+    function sse(then?: (res: import('node:http').ServerResponse) => void): string {
+      server.addRoute({
+        name: 'sse',
+        methods: ['GET'],
+        path: '/test/sse',
+        handler: (ctx) => {
+          ctx.res.writeHead(200, { 'content-type': 'text/event-stream' });
+          ctx.res.write('data: one\n\n', () => then?.(ctx.res));
+          return undefined;
+        },
+      });
+      return server.url + '/test/sse';
+    }
+    const bodyError = (body: NodeJS.ReadableStream): Promise<unknown> => new Promise((resolve) => body.once('error', resolve));
+
+    it('close() of the client fails its body with code CLOSED', async () => {
+      const s = await client.stream({ url: sse() });
+      const failed = bodyError(s.body);
+      await client.close();
+      expect(await failed).toMatchObject({ name: 'FetchError', code: 'CLOSED' });
+      expect(s.body.destroyed).toBe(true);
+    });
+
+    it("the caller's signal fails its body with code ABORTED", async () => {
+      const caller = new AbortController();
+      const s = await client.stream({ url: sse(), signal: caller.signal });
+      const failed = bodyError(s.body);
+      caller.abort(new Error('user gave up'));
+      expect(await failed).toMatchObject({ name: 'FetchError', code: 'ABORTED', message: expect.stringMatching(/user gave up/) });
+    });
+
+    it('abort(reason) of a body nobody reads ends it without an uncaught error', async () => {
+      const s = await client.stream({ url: sse() });
+      s.abort(new FetchError(undefined, 'not wanted', { code: 'ABORTED' }));
+      await new Promise((resolve) => s.body.once('close', resolve));
+      expect(s.body.destroyed).toBe(true);
+    });
+
+    it('abort(reason) while the body is read rejects the reader with that reason (a body deadline)', async () => {
+      const s = await client.stream({ url: sse() });
+      const chunks: string[] = [];
+      const read = (async () => {
+        for await (const chunk of s.body) chunks.push(String(chunk));
+      })();
+      await eventually(() => chunks.length === 1, 2000, 'first chunk');
+      const reason = new FetchError(undefined, 'cohort response body timed out', { code: 'TIMEOUT' });
+      s.abort(reason);
+      await expect(read).rejects.toBe(reason);
+    });
+
+    it('the server dropping the connection mid-body fails the body', async () => {
+      const s = await client.stream({ url: sse((res) => res.socket?.destroy()) });
+      const read = (async () => {
+        for await (const _chunk of s.body);
+      })();
+      await expect(read).rejects.toThrow();
+    });
+
+    it('outlives the idle keep-alive timeout of the connections: a busy connection is not idle', async () => {
+      const short = new HttpClient({ ...base, keepAliveTimeoutMillis: 20 });
+      const s = await short.stream({ url: sse() });
+      const chunks: string[] = [];
+      s.body.on('data', (c: Buffer) => chunks.push(c.toString()));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(s.body.destroyed).toBe(false);
+      expect(chunks.join('')).toBe('data: one\n\n');
+      s.abort();
+      await short.close();
+    });
   });
 
   it('FetchError carries statusCode, code, cause and attempts', () => {
@@ -217,7 +303,7 @@ describe.each(TRANSPORTS)('HttpClient (%s)', (_transport, base) => {
   });
 });
 
-// With nodeHttp, buffered requests go through Node's https (TLS options carried over) and streams through
+// With nodeHttp, requests and streams go through Node's https (TLS options carried over), otherwise through
 // undici: both must honour the same `connect` TLS options.
 describe.each(TRANSPORTS)('HttpClient (%s) over TLS', (_transport, base) => {
   let https: HttpsServer;
