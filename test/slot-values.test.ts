@@ -237,7 +237,51 @@ describe('SlotCells', () => {
     expect(writer.write(['a', 'b', 'c', 'd', 'e'])).toBeUndefined();
     expect(writer.write([['a', 'b', 'c', 'd']])).toBeUndefined();
     expect(writer.write(['a', 'b', 'c', 'd'])).toBe('abcd');
+    // A Proxy reporting a length that is not a count.
+    for (const length of [2.5, -1, 'x', Infinity]) {
+      const odd = new Proxy(['a', 'b', 'c'], { get: (t, k) => (k === 'length' ? length : Reflect.get(t, k)) });
+      expect(writer.write([odd]), String(length)).toBeUndefined();
+    }
   });
+});
+
+describeNative('slot values as cells: arrays a caller can build', () => {
+  const selector = ['context', 'user', 'user_properties', 'v'];
+  const payload = JSON.stringify([flagsFor(selector, 0)]);
+  const snap = loadEngine().load(payload);
+  const reference = new ReferenceEvaluator(payload);
+  const throwing = (): unknown[] => {
+    const a = ['a', 'b'];
+    Object.defineProperty(a, 1, {
+      get() {
+        throw new Error('element getter');
+      },
+    });
+    return a;
+  };
+  const cases: Array<[string, () => unknown]> = [
+    [
+      'a Proxy with a fractional length',
+      () => new Proxy(['a', 'b', 'c'], { get: (t, k) => (k === 'length' ? 2.5 : Reflect.get(t, k)) }),
+    ],
+    ['an element getter', () => Object.defineProperty(['a', 'x'], 1, { get: () => 'b', enumerable: true })],
+    ['an element getter that throws', throwing],
+  ];
+  for (const [name, make] of cases) {
+    it(`${name}: the official answer, or no throw where the official throws too`, () => {
+      for (const keys of [undefined, ['f0']]) {
+        const user = { user_properties: { v: make() } } as unknown as ExperimentUser;
+        let expected: unknown;
+        try {
+          expected = reference.evaluate(user, keys).variants;
+        } catch {
+          expect(() => snap.evaluate(user, keys)).not.toThrow();
+          continue;
+        }
+        expect(snap.evaluate(user, keys)).toStrictEqual(expected);
+      }
+    });
+  }
 });
 
 describeNative('slot values as cells and as JSON give the same answers', () => {

@@ -210,7 +210,12 @@ class NativeFlagSnapshot implements FlagSnapshot {
       const plan = keyCount < 0 ? this.planForAll() : this.planFor(this.input[0]);
       const values = plan === null ? undefined : plan.values(user);
       if (values !== undefined) {
-        const text = this.cells.write(values);
+        let text: string | undefined;
+        try {
+          text = this.cells.write(values);
+        } catch {
+          // An array element's getter threw: the JSON form (or the whole user) handles and reports it.
+        }
         if (text !== undefined) return this.handle.evaluateCells(text, keyCount, this.cells.pairs);
         const json = plan!.json(values);
         if (json !== undefined) return this.handle.evaluate(json, keyCount);

@@ -309,7 +309,10 @@ export class SlotCells {
 
   constructor(private readonly cells: Float64Array) {}
 
-  /** Fills the cells with `values`; returns the text, or undefined when the JSON form is needed. */
+  /**
+   * Fills the cells with `values`; returns the text, or undefined when the JSON form is needed. Throws what
+   * an array's getters throw.
+   */
   write(values: readonly unknown[]): string | undefined {
     const cells = this.cells;
     const capacity = cells.length;
@@ -320,8 +323,9 @@ export class SlotCells {
       const v = values[i];
       if (typeof v === 'object' && v !== null) {
         if (!Array.isArray(v) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return undefined;
+        // (A Proxy can report any length: what is not a plain count goes the JSON way.)
         const n = v.length;
-        if (at + 2 * (n + 1) > capacity) return undefined;
+        if (!Number.isInteger(n) || n < 0 || at + 2 * (n + 1) > capacity) return undefined;
         cells[at] = Cell.Array;
         cells[at + 1] = n;
         at += 2;
