@@ -284,6 +284,44 @@ describeNative('slot values as cells: arrays a caller can build', () => {
   }
 });
 
+describeNative('slot values: a getter that evaluates flags on the same snapshot', () => {
+  // The key and cell buffers are shared by the snapshot's calls; a getter's own call must not change the outer answer.
+  const flags = [
+    flagsFor(['context', 'user', 'user_properties', 'v'], 0),
+    flagsFor(['context', 'user', 'user_properties', 'w'], 1),
+  ];
+  const payload = JSON.stringify(flags);
+  const snap = loadEngine().load(payload);
+  const reference = new ReferenceEvaluator(payload);
+  const inner = { user_properties: { v: ['inner', 'list', 'of', 'values'], w: 'z' } } as unknown as ExperimentUser;
+  const makeUser = (): ExperimentUser => {
+    const props = {
+      get v(): unknown {
+        snap.evaluate(inner, ['f1']);
+        snap.evaluate(inner);
+        return ['a', 'b'];
+      },
+      // Read while the cells are written.
+      w: Object.defineProperty(['x', 'y'], 1, {
+        get(): string {
+          snap.evaluate(inner);
+          return 'a';
+        },
+        enumerable: true,
+      }),
+    };
+    return { user_id: 'outer', user_properties: props } as unknown as ExperimentUser;
+  };
+  for (const keys of [undefined, ['f0'], ['f1'], ['f0', 'f1']]) {
+    it(`keys ${JSON.stringify(keys)}`, () => {
+      const expected = reference.evaluate(makeUser(), keys).variants;
+      expect(snap.evaluate(makeUser(), keys)).toStrictEqual(expected);
+      const traced = snap.explain(makeUser(), keys).map((t) => [t.flagKey, t.variant]);
+      expect(traced).toStrictEqual(Object.entries(expected));
+    });
+  }
+});
+
 describeNative('slot values as cells and as JSON give the same answers', () => {
   // Each value through both transports: the cells (the usual path) and the JSON form (which the user with a NaN
   // beside it takes), on conditions and buckets that see the exact bytes.

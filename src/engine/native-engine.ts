@@ -55,6 +55,8 @@ class NativeFlagSnapshot implements FlagSnapshot {
   /** Per flag (and for all flags), made on first use: how to send only what it reads; null: send the user. */
   private readonly plans: Array<SlotPlan | null | undefined>;
   private allPlan: SlotPlan | null | undefined;
+  /** Counts evaluate/explain calls, so a call can tell that a user's getter made another one (evaluateNative). */
+  private calls = 0;
 
   /**
    * `payload`: the bytes the handle was parsed from, owned by this snapshot
@@ -172,7 +174,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
   evaluate(user: ExperimentUser | undefined, flagKeys?: readonly string[]): Variants {
     const keyCount = this.requestKeys(flagKeys);
     if (keyCount === 0) return {};
-    const count = this.evaluateNative(user, keyCount);
+    const count = this.evaluateNative(user, keyCount, flagKeys);
     const output = this.output;
     if (keyCount < 0) {
       // Every flag has a result (real configs end in a catch-all segment):
@@ -205,23 +207,30 @@ class NativeFlagSnapshot implements FlagSnapshot {
    * (slot-values.ts; as cells, or as JSON where a value needs it), else the
    * whole user's JSON.
    */
-  private evaluateNative(user: ExperimentUser | undefined, keyCount: number): number {
+  private evaluateNative(user: ExperimentUser | undefined, keyCount: number, flagKeys?: readonly string[]): number {
+    // The user's getters run while the arguments are prepared; one that evaluates flags on this snapshot writes
+    // the shared key and cell buffers too (this.calls tells): ours are then written again, or JSON is sent.
+    const call = ++this.calls;
+    let cells: string | undefined;
+    let json: string | undefined;
     if (typeof user === 'object' && user !== null && (keyCount < 0 || keyCount === 1)) {
       const plan = keyCount < 0 ? this.planForAll() : this.planFor(this.input[0]);
       const values = plan === null ? undefined : plan.values(user);
       if (values !== undefined) {
-        let text: string | undefined;
         try {
-          text = this.cells.write(values);
+          cells = this.cells.write(values);
         } catch {
           // An array element's getter threw: the JSON form (or the whole user) handles and reports it.
         }
-        if (text !== undefined) return this.handle.evaluateCells(text, keyCount, this.cells.pairs);
-        const json = plan!.json(values);
-        if (json !== undefined) return this.handle.evaluate(json, keyCount);
+        if (this.calls !== call) cells = undefined;
+        if (cells === undefined) json = plan!.json(values);
       }
     }
-    return this.handle.evaluate(userJson(user, this.warn), keyCount);
+    if (cells === undefined && json === undefined) json = userJson(user, this.warn);
+    if (this.calls !== call) this.requestKeys(flagKeys);
+    return cells !== undefined
+      ? this.handle.evaluateCells(cells, keyCount, this.cells.pairs)
+      : this.handle.evaluate(json!, keyCount);
   }
 
   private planFor(f: number): SlotPlan | null {
@@ -246,7 +255,10 @@ class NativeFlagSnapshot implements FlagSnapshot {
   explain(user: ExperimentUser | undefined, flagKeys?: readonly string[]): FlagTrace[] {
     const keyCount = this.requestKeys(flagKeys);
     if (keyCount === 0) return [];
-    const text = this.handle.explain(userJson(user, this.warn), keyCount);
+    const call = ++this.calls;
+    const json = userJson(user, this.warn);
+    if (this.calls !== call) this.requestKeys(flagKeys); // a getter evaluated flags meanwhile (see evaluateNative)
+    const text = this.handle.explain(json, keyCount);
     const raw = JSON.parse(asString(text)) as RawExplanation;
     return raw.flags.map(({ flag: f, result: rid, segments }) => {
       const variantKeys = this.info.variantKeys[f];
