@@ -112,7 +112,7 @@ Napi::Function SnapshotWrap::DefineClass(Napi::Env env) {
       {
           InstanceMethod<&SnapshotWrap::RegexPatterns>("regexPatterns"),
           InstanceMethod<&SnapshotWrap::NonAsciiContainsValues>("nonAsciiContainsValues"),
-          InstanceMethod<&SnapshotWrap::Finalize>("finalize"),
+          InstanceMethod<&SnapshotWrap::FinalizeSnapshot>("finalize"),
           InstanceMethod<&SnapshotWrap::Evaluate>("evaluate"),
           InstanceMethod<&SnapshotWrap::EvaluateCells>("evaluateCells"),
           InstanceMethod<&SnapshotWrap::Explain>("explain"),
@@ -166,7 +166,7 @@ Napi::Value SnapshotWrap::NonAsciiContainsValues(const Napi::CallbackInfo& info)
 
 // finalize(invalidRegexes: [id, message][], lowered: string[], regexTest, toLowerCase)
 //   -> { keys, rejected, resultBase, variantKeys }
-Napi::Value SnapshotWrap::Finalize(const Napi::CallbackInfo& info) {
+Napi::Value SnapshotWrap::FinalizeSnapshot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!snapshot_ || finalized_) {
     Napi::Error::New(env, "snapshot is not in a state to finalize").ThrowAsJavaScriptException();

@@ -20,7 +20,8 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
  private:
   Napi::Value RegexPatterns(const Napi::CallbackInfo& info);
   Napi::Value NonAsciiContainsValues(const Napi::CallbackInfo& info);
-  Napi::Value Finalize(const Napi::CallbackInfo& info);
+  // Not named Finalize: that would hide ObjectWrap's virtual Finalize(Napi::Env).
+  Napi::Value FinalizeSnapshot(const Napi::CallbackInfo& info);
   Evaluator* BeginCall(const Napi::CallbackInfo& info, const int32_t** keys, uint32_t* count);
   Napi::Value Evaluate(const Napi::CallbackInfo& info);
   Napi::Value EvaluateCells(const Napi::CallbackInfo& info);
@@ -29,7 +30,6 @@ class SnapshotWrap : public Napi::ObjectWrap<SnapshotWrap> {
 
   std::unique_ptr<Snapshot> snapshot_;
   bool finalized_ = false;
-  int64_t externalBytes_ = 0;
   Napi::FunctionReference regexTest_;
   Napi::FunctionReference toLowerCase_;
   Napi::Reference<Napi::Int32Array> output_;

@@ -1785,7 +1785,8 @@ const HARD_TEXT = [
 ];
 const HARD_COUNTRIES = ['US', 'DE', 'FR', 'BR', 'JP', 'GB', 'Österreich', 'España'];
 const HARD_PLATFORMS = ['iOS', 'Android', 'Web', 'macOS', 'Windows'];
-const HARD_REGEXES = [
+/** The hard corpus's regex patterns (the kinds real configs use). */
+export const HARD_REGEXES = [
   '^user-\\d+$',
   '@example\\.com$',
   '^(ios|android)$',
