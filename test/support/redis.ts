@@ -115,10 +115,14 @@ function portFree(port: number): Promise<boolean> {
 
 const taken = new Set<number>();
 
-/** A free port in 20000–44999 whose cluster-bus port (+10000) is free too. */
+/**
+ * A free port in 20000–22767 whose cluster-bus port (+10000) is free too. Both stay below Linux's ephemeral range
+ * (32768 and up), where an outgoing connection of another test could take the port between this check and the
+ * server's bind.
+ */
 export async function freePort(): Promise<number> {
   for (let i = 0; i < 200; i++) {
-    const port = 20000 + Math.floor(Math.random() * 25000);
+    const port = 20000 + Math.floor(Math.random() * 2768);
     if (taken.has(port) || taken.has(port + 10000)) continue;
     if ((await portFree(port)) && (await portFree(port + 10000))) {
       taken.add(port);
