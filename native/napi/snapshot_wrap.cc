@@ -13,6 +13,24 @@ Napi::Value toJsString(Napi::Env env, std::string_view value);
 
 namespace {
 
+// Copies a JS string into `buffer`, which lives across calls so that most calls allocate nothing; a string that
+// may not have fit is measured and copied again. `get` is napi_get_value_string_utf8 or _utf16.
+template <typename Char>
+std::basic_string_view<Char> CopyJsString(napi_env env, napi_value value, std::basic_string<Char>& buffer,
+                                          size_t initialSize,
+                                          napi_status (*get)(napi_env, napi_value, Char*, size_t, size_t*)) {
+  if (buffer.size() < initialSize) buffer.resize(initialSize);
+  size_t copied = 0;
+  get(env, value, buffer.data(), buffer.size(), &copied);
+  if (copied + 1 >= buffer.size()) {
+    size_t length = 0;
+    get(env, value, nullptr, 0, &length);
+    buffer.resize(length + 1);
+    get(env, value, buffer.data(), buffer.size(), &copied);
+  }
+  return std::basic_string_view<Char>(buffer.data(), copied);
+}
+
 // A user argument starting with this holds slot values, not a user.
 constexpr char kSlotValuesMarker = '#';
 
@@ -300,18 +318,7 @@ Evaluator* SnapshotWrap::BeginCall(const Napi::CallbackInfo& info, const int32_t
   std::string& buffer = data->userBuffer;
   std::string_view user;
   if (info.Length() >= 1 && info[0].IsString()) {
-    napi_value value = info[0];
-    if (buffer.size() < 1024) buffer.resize(1024);
-    size_t copied = 0;
-    napi_get_value_string_utf8(env, value, buffer.data(), buffer.size(), &copied);
-    if (copied + 1 >= buffer.size()) {
-      // Possibly truncated: ask for the exact length and copy again.
-      size_t length = 0;
-      napi_get_value_string_utf8(env, value, nullptr, 0, &length);
-      buffer.resize(length + 1);
-      napi_get_value_string_utf8(env, value, buffer.data(), buffer.size(), &copied);
-    }
-    user = std::string_view(buffer.data(), copied);
+    user = CopyJsString(env, info[0], buffer, 1024, napi_get_value_string_utf8);
   }
   const int32_t keyCount = info.Length() >= 2 ? info[1].As<Napi::Number>().Int32Value() : -1;
   if (keyCount >= 0) {
@@ -398,17 +405,8 @@ Napi::Value SnapshotWrap::EvaluateCells(const Napi::CallbackInfo& info) {
       pairArg > 0 ? static_cast<uint32_t>(std::min(pairArg, static_cast<double>(cellsCapacity_))) : 0;
   AddonData* data = env.GetInstanceData<AddonData>();
   std::u16string& buffer = data->cellText;
-  if (buffer.size() < 512) buffer.resize(512);
-  size_t copied = 0;
-  napi_value text = info[0];
-  napi_get_value_string_utf16(env, text, buffer.data(), buffer.size(), &copied);
-  if (copied + 1 >= buffer.size()) {
-    size_t length = 0;
-    napi_get_value_string_utf16(env, text, nullptr, 0, &length);
-    buffer.resize(length + 1);
-    napi_get_value_string_utf16(env, text, buffer.data(), buffer.size(), &copied);
-  }
-  data->evaluator.setSlotCells(cellsData_, pairs, std::u16string_view(buffer.data(), copied), *slots);
+  data->evaluator.setSlotCells(cellsData_, pairs, CopyJsString(env, info[0], buffer, 512, napi_get_value_string_utf16),
+                               *slots);
   JsScriptHost host(env, regexTest_, toLowerCase_);
   uint32_t written = data->evaluator.evaluate(*snapshot_, host, keys, count, {outputData_, outputCapacity_});
   return Napi::Number::New(env, written);
