@@ -205,7 +205,10 @@ function compileReader(ops: readonly Op[], outputs: readonly number[]): Reader |
   }
 }
 
-/** The reader for one list of slots: `read(user)` gives the '#' argument, or undefined to decline. */
+/**
+ * The reader for one list of slots: `values(user)` gives the values at those slots, or undefined to decline;
+ * `json(values)` their '#' argument.
+ */
 export class SlotPlan {
   private readonly compiled: Reader | undefined;
 
@@ -217,11 +220,6 @@ export class SlotPlan {
     private readonly depths: readonly number[],
   ) {
     this.compiled = compileReader(ops, outputs);
-  }
-
-  read(user: object): string | undefined {
-    const values = this.values(user);
-    return values === undefined ? undefined : this.json(values);
   }
 
   /** The values at the plan's slots, in order, or undefined to decline (send the whole user). */
