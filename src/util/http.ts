@@ -14,7 +14,7 @@
 import type * as Undici from 'undici';
 import type { Agent, Dispatcher, Pool } from 'undici';
 import { lazy } from './lazy';
-import type { NodeHttpTransport } from './node-http';
+import type { NodeHttpTransport, NodeStreamResponse } from './node-http';
 import { TLS_KEYS } from '../config/transport';
 import type { Readable } from 'node:stream';
 
@@ -143,12 +143,8 @@ export interface HttpStream {
   abort(reason?: unknown): void;
 }
 
-/** The head of a streaming response, from either transport. */
-interface StreamResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Readable;
-}
+/** The head of a streaming response, from either transport (node-http.ts's shape). */
+type StreamResponse = NodeStreamResponse;
 
 /** Split an absolute http(s) URL into undici's origin and path (with query). */
 export function splitUrl(url: string | URL): { origin: string; path: string } {
