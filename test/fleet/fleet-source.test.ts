@@ -177,12 +177,18 @@ describe.skipIf(!redisAvailable()).concurrent('fleet mode: Redis unreachable, lo
     return started;
   }
 
+  /** A local server serving flag a = on, closed when the test finishes. */
+  async function serverHere(onTestFinished: TestContext['onTestFinished']): Promise<LocalServer> {
+    const server = await createLocalServer({ flags: [flag('a', 'on')] });
+    onTestFinished(() => server.close());
+    return server;
+  }
+
   it('Redis unreachable at start: starts from Amplitude directly with one warning, within the start timeout', async ({
     expect,
     onTestFinished,
   }) => {
-    const server = await createLocalServer({ flags: [flag('a', 'on')] });
-    onTestFinished(() => server.close());
+    const server = await serverHere(onTestFinished);
     const dead = await startRedis();
     await dead.stop();
     const t0 = Date.now();
@@ -208,8 +214,7 @@ describe.skipIf(!redisAvailable()).concurrent('fleet mode: Redis unreachable, lo
     expect,
     onTestFinished,
   }) => {
-    const server = await createLocalServer({ flags: [flag('a', 'on')] });
-    onTestFinished(() => server.close());
+    const server = await serverHere(onTestFinished);
     const own = await startRedis();
     const { ms } = await startFleetHere(
       onTestFinished,
@@ -238,8 +243,7 @@ describe.skipIf(!redisAvailable()).concurrent('fleet mode: Redis unreachable, lo
     expect,
     onTestFinished,
   }) => {
-    const server = await createLocalServer({ flags: [flag('a', 'on')] });
-    onTestFinished(() => server.close());
+    const server = await serverHere(onTestFinished);
     const s = await startRedisSentinel({ password: 'pw' });
     const { ms } = await startFleetHere(
       onTestFinished,
@@ -273,8 +277,7 @@ describe.skipIf(!redisAvailable()).concurrent('fleet mode: Redis unreachable, lo
   }, 60_000);
 
   it('Cluster failover while evaluating: the fleet keeps one view and resumes publishing', async ({ expect, onTestFinished }) => {
-    const server = await createLocalServer({ flags: [flag('a', 'on')] });
-    onTestFinished(() => server.close());
+    const server = await serverHere(onTestFinished);
     const c = await startRedisCluster({ password: 'pw', replicas: 1 });
     const { ms, prefix } = await startFleetHere(
       onTestFinished,
