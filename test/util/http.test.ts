@@ -177,21 +177,27 @@ describe.each(TRANSPORTS)('HttpClient (%s)', (_transport, base) => {
     await limited.close();
   });
 
-  it('stream() hands over the body as it arrives; abort() ends it', async () => {
+  /** An SSE route that sends one event, then `then` (nothing: the stream stays open). */
+  function sse(then?: (res: import('node:http').ServerResponse) => void): string {
     server.addRoute({
-      name: 'stream',
+      name: 'sse',
       methods: ['GET'],
-      path: '/sdk/stream/v1/flags',
+      path: '/test/sse',
       handler: (ctx) => {
         ctx.res.writeHead(200, { 'content-type': 'text/event-stream' });
-        ctx.res.write('data: one\n\n');
+        ctx.res.write('data: one\n\n', () => then?.(ctx.res));
         return undefined;
       },
     });
+    return server.url + '/test/sse';
+  }
+
+  it('stream() hands over the body as it arrives; abort() ends it', async () => {
+    const url = sse();
     // The deadline is a setTimeout: on a fake clock the test moves past it instead of waiting it out.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
-      const s = await client.stream({ url: server.url + '/sdk/stream/v1/flags', timeoutMillis: 1000 });
+      const s = await client.stream({ url, timeoutMillis: 1000 });
       expect(s.status).toBe(200);
       const first = await new Promise<string>((resolve) => s.body.once('data', (c: Buffer) => resolve(c.toString())));
       expect(first).toBe('data: one\n\n');
@@ -218,20 +224,6 @@ describe.each(TRANSPORTS)('HttpClient (%s)', (_transport, base) => {
   });
 
   describe('an open stream', () => {
-    /** An SSE route that sends one event, then `then` (nothing: the stream stays open). */
-    function sse(then?: (res: import('node:http').ServerResponse) => void): string {
-      server.addRoute({
-        name: 'sse',
-        methods: ['GET'],
-        path: '/test/sse',
-        handler: (ctx) => {
-          ctx.res.writeHead(200, { 'content-type': 'text/event-stream' });
-          ctx.res.write('data: one\n\n', () => then?.(ctx.res));
-          return undefined;
-        },
-      });
-      return server.url + '/test/sse';
-    }
     const bodyError = (body: NodeJS.ReadableStream): Promise<unknown> => new Promise((resolve) => body.once('error', resolve));
 
     it('close() of the client fails its body with code CLOSED', async () => {
