@@ -380,6 +380,43 @@ describe('payload validation', () => {
     const snap = engine.load(new Uint8Array(Buffer.from(text)));
     expect(snap.keys()).toEqual(['caf\u00e9']);
   });
+
+  it('reads string bytes like a network decoder and JSON.parse wherever in a string they fall', () => {
+    // The string scan reads several bytes at a time: each byte that ends a
+    // plain run is put at every offset, with plain bytes around it.
+    const specials: Array<[string, number[]]> = [
+      ['quote escape', [0x5c, 0x22]],
+      ['backslash escape', [0x5c, 0x5c]],
+      ['\\u escape', [...Buffer.from('\\u00e9')]],
+      ['raw control byte', [0x01]],
+      ['raw tab', [0x09]],
+      ['DEL (allowed)', [0x7f]],
+      ['space and tilde', [0x20, 0x7e]],
+      ['two-byte UTF-8', [0xc3, 0xa9]],
+      ['four-byte UTF-8', [...Buffer.from('\u{1f600}')]],
+      ['invalid UTF-8', [0xff, 0xc3]],
+      ['a byte of 0x1f then 0x20', [0x1f, 0x20]],
+    ];
+    const decoder = new TextDecoder();
+    for (const [label, special] of specials) {
+      for (let before = 0; before < 17; before++) {
+        const [head, tail] = JSON.stringify([onFlag('k', { variants: { on: { key: 'on', payload: 'MARK' } } })]).split('MARK');
+        const bytes = Buffer.concat([
+          Buffer.from(head + 'a'.repeat(before)),
+          Buffer.from(special),
+          Buffer.from('b'.repeat(16 - before) + tail),
+        ]);
+        let expected: unknown;
+        try {
+          expected = (JSON.parse(decoder.decode(bytes)) as Array<{ variants: { on: { payload: unknown } } }>)[0].variants.on.payload;
+        } catch {
+          expect(() => engine.load(bytes), `${label} after ${before}`).toThrow(FlagPayloadError);
+          continue;
+        }
+        expect((engine.load(bytes).evaluate({}).k as { payload?: unknown }).payload, `${label} after ${before}`).toBe(expected);
+      }
+    }
+  });
 });
 
 describe('dependencies and flag keys', () => {

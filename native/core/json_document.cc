@@ -49,6 +49,15 @@ uint32_t JsonDocument::addString(std::string_view bytes) {
   return static_cast<uint32_t>(nodes_.size() - 1);
 }
 
+uint32_t JsonDocument::addArenaString(size_t start) {
+  JsonNode n;
+  n.type = JsonType::String;
+  n.start = static_cast<uint32_t>(start);
+  n.count = static_cast<uint32_t>(strings_.size() - start);
+  nodes_.push_back(n);
+  return static_cast<uint32_t>(nodes_.size() - 1);
+}
+
 uint32_t JsonDocument::addRaw(std::string_view text, bool isArray) {
   uint32_t id = addString(text);
   nodes_[id].type = JsonType::Raw;

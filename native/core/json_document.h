@@ -50,6 +50,10 @@ class JsonDocument {
   uint32_t addArray(const uint32_t* kids, uint32_t count);
   uint32_t addObject(const uint32_t* kidPairs, uint32_t memberCount);
   uint32_t addRaw(std::string_view text, bool isArray);
+  // For writing a string in place: append its bytes to stringArena(), then
+  // addArenaString(the arena's size before) makes the node.
+  std::string& stringArena() { return strings_; }
+  uint32_t addArenaString(size_t start);
   // A string that is a slice of the borrowed input (see borrow()).
   uint32_t addBorrowedString(size_t offset, size_t length);
   // Lets string nodes point into `input` instead of copying it; the input

@@ -1,6 +1,8 @@
 #include "json_parser.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <unordered_map>
 
 #include "js_string.h"
@@ -8,6 +10,37 @@
 namespace experiment {
 
 namespace {
+
+// Index of the first byte at or after `i` that ends a plain run inside a JSON
+// string: '"', '\\', a control byte (< 0x20) or, when `stopAtNonAscii`, a byte
+// >= 0x80; text.size() when there is none. Eight bytes per step: each test
+// below sets the high bit of every byte it matches, and may set it in a higher
+// byte only after a true match (borrows run upwards), so the lowest set bit of
+// their union is the first byte that ends the run.
+size_t plainRunEnd(std::string_view text, size_t i, bool stopAtNonAscii) {
+  const size_t n = text.size();
+  const char* p = text.data();
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  constexpr uint64_t ones = 0x0101010101010101ull;
+  constexpr uint64_t highs = 0x8080808080808080ull;
+  const uint64_t nonAscii = stopAtNonAscii ? highs : 0;
+  while (i + 8 <= n) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    const uint64_t quote = w ^ (ones * '"');
+    const uint64_t backslash = w ^ (ones * '\\');
+    const uint64_t hit = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((w - ones * 0x20) & ~w);
+    const uint64_t stop = (hit & highs) | (w & nonAscii);
+    if (stop != 0) return i + static_cast<size_t>(__builtin_ctzll(stop) >> 3);
+    i += 8;
+  }
+#endif
+  for (; i < n; i++) {
+    const unsigned char c = static_cast<unsigned char>(p[i]);
+    if (c == '"' || c == '\\' || c < 0x20 || (c >= 0x80 && stopAtNonAscii)) break;
+  }
+  return i;
+}
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -213,6 +246,7 @@ uint32_t JsonParser::skipRaw() {
   while (pos_ < text_.size()) {
     char c = text_[pos_];
     if (c == '"') {
+      scratch_.clear();
       if (!readString(scratch_)) return kNoNode;
       continue;
     }
@@ -233,33 +267,25 @@ uint32_t JsonParser::skipRaw() {
 uint32_t JsonParser::parseString() {
   if (borrowing_) {
     // Plain strings (no escapes; bytes kept as they are) are slices of the input.
-    size_t i = pos_ + 1;
-    while (i < text_.size()) {
-      unsigned char c = static_cast<unsigned char>(text_[i]);
-      if (c == '"' || c == '\\' || c < 0x20 || (c >= 0x80 && !wtf8Input_)) break;
-      i++;
-    }
+    const size_t i = plainRunEnd(text_, pos_ + 1, !wtf8Input_);
     if (i < text_.size() && text_[i] == '"') {
       uint32_t id = doc_->addBorrowedString(pos_ + 1, i - pos_ - 1);
       pos_ = i + 1;
       return id;
     }
   }
-  if (!readString(scratch_)) return kNoNode;
-  return doc_->addString(scratch_);
+  // Unescaped bytes go straight into the document's arena: one copy of a long string, not two.
+  const size_t start = doc_->stringArena().size();
+  if (!readString(doc_->stringArena())) return kNoNode;
+  return doc_->addArenaString(start);
 }
 
 bool JsonParser::readString(std::string& out) {
-  out.clear();
   pos_++;  // opening quote
   for (;;) {
     // Copy the run of plain ASCII bytes in one go.
     size_t runStart = pos_;
-    while (pos_ < text_.size()) {
-      unsigned char c = static_cast<unsigned char>(text_[pos_]);
-      if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
-      pos_++;
-    }
+    pos_ = plainRunEnd(text_, pos_, true);
     out.append(text_.data() + runStart, pos_ - runStart);
     if (pos_ >= text_.size()) return fail("unterminated string");
     unsigned char c = static_cast<unsigned char>(text_[pos_]);

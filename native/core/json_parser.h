@@ -36,6 +36,7 @@ class JsonParser {
  private:
   uint32_t parseValue(uint32_t depth);
   uint32_t parseString();
+  // Appends the string's bytes (escapes resolved) to `out`.
   bool readString(std::string& out);
   uint32_t parseNumber();
   uint32_t skipRaw();
