@@ -109,11 +109,25 @@ void Evaluator::fillSlotFacts(uint32_t slot, SlotFacts& f) {
     f.kind = SlotFacts::Kind::Null;
     return;
   }
+  if (v.kind == Value::Kind::Node && v.doc->type(v.id) == JsonType::Number) {
+    // Number(String(n)) is n for every finite n (-0 aside, which compares as 0).
+    f.kind = SlotFacts::Kind::Number;
+    f.number = v.doc->node(v.id).number;
+    f.numberReady = true;
+    return;
+  }
   const ScalarCache& sc = scalarCache(slot, v);
   if (sc.isList || !sc.hasString) {
     f.kind = SlotFacts::Kind::Other;
     return;
   }
+  f.kind = SlotFacts::Kind::Text;
+  f.text = sc.text.data();
+  f.length = static_cast<uint32_t>(sc.text.size());
+}
+
+void Evaluator::fillSlotText(uint32_t slot, SlotFacts& f) {
+  const ScalarCache& sc = scalarCache(slot, resolveSlot(slot));
   f.kind = SlotFacts::Kind::Text;
   f.text = sc.text.data();
   f.length = static_cast<uint32_t>(sc.text.size());
@@ -127,22 +141,9 @@ bool Evaluator::matchProgramCondition(const ProgramCondition& pc) {
   // A scalar: as matchCondition's scalar branch, with the common operators here.
   const Program& p = snapshot_->program();
   const ProgramValue* values = p.values.data() + pc.valueStart;
-  if (pc.equality) {
-    bool is = false;
-    const std::string_view s(f.text, f.length);
-    if (pc.booleans && isBooleanWord(s)) {
-      // As matchString: a boolean word matches the values equal to it in any ASCII case (those are boolean words).
-      for (uint32_t i = 0; i < pc.valueCount && !is; i++) {
-        is = equalsIgnoreAsciiCase(std::string_view(p.text.data() + values[i].offset, values[i].length), s);
-      }
-    } else {
-      for (uint32_t i = 0; i < pc.valueCount && !is; i++) {
-        is = values[i].length == f.length && std::memcmp(p.text.data() + values[i].offset, f.text, f.length) == 0;
-      }
-    }
-    return (pc.op == Op::Is) == is;
-  }
-  if (pc.op >= Op::Less && pc.op <= Op::GreaterOrEqual) {
+  if (pc.op < Op::Less || pc.op > Op::GreaterOrEqual) {
+    if (f.kind == SlotFacts::Kind::Number) fillSlotText(static_cast<uint32_t>(pc.slot), f);
+  } else {
     // Number() never fails in the reference: unparsable sides are NaN.
     if (!f.numberReady) {
       f.number = jsStringToNumber(std::string_view(f.text, f.length));
@@ -167,6 +168,21 @@ bool Evaluator::matchProgramCondition(const ProgramCondition& pc) {
       }
     }
     return false;
+  }
+  if (pc.equality) {
+    bool is = false;
+    const std::string_view s(f.text, f.length);
+    if (pc.booleans && isBooleanWord(s)) {
+      // As matchString: a boolean word matches the values equal to it in any ASCII case (those are boolean words).
+      for (uint32_t i = 0; i < pc.valueCount && !is; i++) {
+        is = equalsIgnoreAsciiCase(std::string_view(p.text.data() + values[i].offset, values[i].length), s);
+      }
+    } else {
+      for (uint32_t i = 0; i < pc.valueCount && !is; i++) {
+        is = values[i].length == f.length && std::memcmp(p.text.data() + values[i].offset, f.text, f.length) == 0;
+      }
+    }
+    return (pc.op == Op::Is) == is;
   }
   if (isSetOp(pc.op)) return false;  // a set operator on a scalar
   return matchString(std::string_view(f.text, f.length), *pc.source, &slotScalar_[static_cast<size_t>(pc.slot)]);

@@ -109,10 +109,12 @@ class Evaluator {
   };
 
   // What an all-flags call asks of a context slot most often, in 24 bytes
-  // per slot: null or missing, a scalar with its String() text, or something
-  // else (a list, an object: the general path). Filled on first use per call.
+  // per slot: null or missing, a scalar with its String() text, a number
+  // (its text made only when a condition needs it: numeric comparisons use
+  // the number as it came), or something else (a list, an object: the
+  // general path). Filled on first use per call.
   struct SlotFacts {
-    enum class Kind : uint8_t { Null, Text, Other };
+    enum class Kind : uint8_t { Null, Text, Other, Number };
     uint32_t stamp = 0;
     Kind kind = Kind::Null;
     bool numberReady = false;
@@ -126,6 +128,8 @@ class Evaluator {
     return f;
   }
   void fillSlotFacts(uint32_t slot, SlotFacts& f);
+  // A Number slot's String() text (kind becomes Text).
+  void fillSlotText(uint32_t slot, SlotFacts& f);
   // A condition of the flat program: the common cases inline, the rest
   // through matchCondition on its source.
   bool matchProgramCondition(const ProgramCondition& pc);
@@ -212,7 +216,6 @@ class Evaluator {
   std::vector<uint32_t> pairs_;
   std::vector<uint32_t> cellValues_;
   std::vector<uint32_t> cellElements_;
-  std::string cellText_;
 
   // Scratch for coercions; views into these live only within one condition.
   std::string propBuffer_;

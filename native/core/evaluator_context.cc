@@ -104,10 +104,10 @@ void Evaluator::setSlotCells(const double* cells, uint32_t pairCount, std::u16st
     if (kind == kCellString) {
       const size_t left = text.size() - textAt;
       const size_t length = x >= 0 && x <= static_cast<double>(left) ? static_cast<size_t>(x) : 0;
-      cellText_.clear();
-      appendUtf16AsWtf8(text.substr(textAt, length), cellText_);
+      const size_t start = user_.stringArena().size();
+      appendUtf16AsWtf8(text.substr(textAt, length), user_.stringArena());
       textAt += length;
-      return user_.addString(cellText_);
+      return user_.addArenaString(start);
     }
     return user_.addNull();
   };

@@ -545,18 +545,47 @@ void utf16ToWtf8(const std::u16string& in, std::string& out) {
 }
 
 void appendUtf16AsWtf8(std::u16string_view in, std::string& out) {
-  for (size_t i = 0; i < in.size(); i++) {
-    uint32_t c = in[i];
+  // Written through a pointer into room for the worst case (3 bytes per unit;
+  // a surrogate pair takes 4 for 2), four ASCII units per step where it can.
+  const size_t base = out.size();
+  out.resize(base + 3 * in.size());
+  char* o = out.data() + base;
+  const char16_t* p = in.data();
+  const char16_t* const end = p + in.size();
+  while (p < end) {
+    if (end - p >= 4) {
+      uint64_t units;
+      std::memcpy(&units, p, 8);
+      if ((units & 0xFF80FF80FF80FF80ull) == 0) {
+        o[0] = static_cast<char>(p[0]);
+        o[1] = static_cast<char>(p[1]);
+        o[2] = static_cast<char>(p[2]);
+        o[3] = static_cast<char>(p[3]);
+        o += 4;
+        p += 4;
+        continue;
+      }
+    }
+    uint32_t c = *p++;
     if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-      continue;
+      *o++ = static_cast<char>(c);
+    } else if (c < 0x800) {
+      *o++ = static_cast<char>(0xC0 | (c >> 6));
+      *o++ = static_cast<char>(0x80 | (c & 0x3F));
+    } else if (c >= 0xD800 && c <= 0xDBFF && p < end && *p >= 0xDC00 && *p <= 0xDFFF) {
+      c = 0x10000 + ((c - 0xD800) << 10) + (*p++ - 0xDC00u);
+      *o++ = static_cast<char>(0xF0 | (c >> 18));
+      *o++ = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+      *o++ = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      *o++ = static_cast<char>(0x80 | (c & 0x3F));
+    } else {
+      // Lone surrogates too: their 3-byte form (WTF-8).
+      *o++ = static_cast<char>(0xE0 | (c >> 12));
+      *o++ = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      *o++ = static_cast<char>(0x80 | (c & 0x3F));
     }
-    if (c >= 0xD800 && c <= 0xDBFF && i + 1 < in.size() && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
-      c = 0x10000 + ((c - 0xD800) << 10) + (in[i + 1] - 0xDC00u);
-      i++;
-    }
-    appendCodePoint(c, out);
   }
+  out.resize(static_cast<size_t>(o - out.data()));
 }
 
 void wtf8ToUtf16(std::string_view s, std::u16string& out) {
