@@ -58,19 +58,90 @@ uint32_t Evaluator::evaluate(const Snapshot& snapshot, ScriptHost& host, const i
                              EvaluationOutput out) {
   beginCall(snapshot, host);
   uint32_t written = 0;
-  auto visit = [&](uint32_t f) {
-    int32_t rid = evaluateFlag(f);
+  auto write = [&](uint32_t f, int32_t rid) {
     if (written < out.capacity) {
       out.data[2 * written] = static_cast<int32_t>(f);
       out.data[2 * written + 1] = rid;
       written++;
     }
   };
-  forEachRequested(snapshot, keys, keyCount, visit);
+  if (keys == nullptr) {
+    // All flags: the pre-pass answers their cheap conditions in one go.
+    precompute();
+    for (uint32_t f : snapshot.allOrder()) write(f, runFlag<true>(f));
+    return written;
+  }
+  forEachRequested(snapshot, keys, keyCount, [&](uint32_t f) { write(f, runFlag<false>(f)); });
   return written;
 }
 
-int32_t Evaluator::evaluateFlag(uint32_t flagIndex) {
+void Evaluator::precompute() {
+  const Program& p = snapshot_->program();
+  answers_.assign(p.initialAnswers.begin(), p.initialAnswers.end());
+  groupFalse_.assign(p.groups.size(), 0);
+  cheapState_.resize(p.cheapSlots.size());
+  for (size_t i = 0; i < p.cheapSlots.size(); i++) {
+    const CheapSlot& cs = p.cheapSlots[i];
+    CheapSlotState& st = cheapState_[i];
+    SlotFacts& f = slotFacts(static_cast<uint32_t>(cs.slot));
+    st.id = kNoDictionaryId;
+    st.number = 0;
+    if (f.kind == SlotFacts::Kind::Null || f.kind == SlotFacts::Kind::Other) {
+      st.state = f.kind == SlotFacts::Kind::Null ? 0 : 2;
+      continue;
+    }
+    st.state = 1;
+    if (cs.numeric) {
+      // Number() never fails in the reference: unparsable sides are NaN.
+      if (!f.numberReady) {
+        f.number = jsStringToNumber(std::string_view(f.text, f.length));
+        f.numberReady = true;
+      }
+      st.number = f.number;
+    }
+    if (cs.equality) {
+      if (f.kind == SlotFacts::Kind::Number) fillSlotText(static_cast<uint32_t>(cs.slot), f);
+      const int32_t* table = p.dictionaryTable.data() + cs.tableFirst;
+      const ProgramValue* dictionary = p.dictionary.data() + cs.dictionaryFirst;
+      for (uint32_t h = dictionaryHash(f.text, f.length) & cs.tableMask;; h = (h + 1) & cs.tableMask) {
+        const int32_t id = table[h];
+        if (id < 0) break;
+        const ProgramValue& d = dictionary[id];
+        if (d.length == f.length && std::memcmp(p.text.data() + d.offset, f.text, f.length) == 0) {
+          st.id = static_cast<uint8_t>(id);
+          break;
+        }
+      }
+    }
+  }
+  // Each answer: the slot's null answer, the comparison, or 2 for a value
+  // the pre-pass cannot read (a list, an object: matchCondition when reached).
+  auto settle = [&](const CheapCondition& cc, uint8_t state, bool holds) {
+    const uint8_t answer = state == 1 ? static_cast<uint8_t>(holds) : state == 0 ? cc.nullResult : 2;
+    answers_[cc.condition] = answer;
+    groupFalse_[cc.group] |= static_cast<uint8_t>(answer == 0);
+  };
+  for (const CheapCondition& cc : p.cheapNumeric) {
+    const CheapSlotState& st = cheapState_[cc.cheapSlot];
+    const double n = st.number;
+    const ProgramValue* values = p.values.data() + cc.valueStart;
+    bool holds = false;
+    for (uint32_t i = 0; i < cc.valueCount; i++) {
+      const double v = values[i].number;
+      holds |= (cc.wantLess & (n < v)) | (cc.wantEqual & (n == v)) | (cc.wantGreater & (n > v));
+    }
+    settle(cc, st.state, holds);
+  }
+  for (const CheapCondition& cc : p.cheapEquality) {
+    const CheapSlotState& st = cheapState_[cc.cheapSlot];
+    settle(cc, st.state, (((cc.mask >> st.id) & 1) != 0) != cc.negate);
+  }
+}
+
+int32_t Evaluator::evaluateFlag(uint32_t flagIndex) { return runFlag<false>(flagIndex); }
+
+template <bool kPrecomputed>
+int32_t Evaluator::runFlag(uint32_t flagIndex) {
   const Program& p = snapshot_->program();
   const ProgramFlag& flag = p.flags[flagIndex];
   for (uint32_t s = 0; s < flag.segments.count; s++) {
@@ -78,9 +149,12 @@ int32_t Evaluator::evaluateFlag(uint32_t flagIndex) {
     if (seg.hasConditions) {
       bool matched = false;
       for (uint32_t g = seg.groups.first, gEnd = g + seg.groups.count; g < gEnd && !matched; g++) {
+        // A group with a precomputed false answer is false whatever the rest say (conditions have no effects).
+        if (kPrecomputed && groupFalse_[g] != 0) continue;
         const ProgramRange group = p.groups[g];
         bool all = true;
         for (uint32_t c = group.first, cEnd = c + group.count; c < cEnd; c++) {
+          if (kPrecomputed && answers_[c] == 1) continue;
           if (!matchProgramCondition(p.conditions[c])) {
             all = false;
             break;

@@ -137,6 +137,11 @@ class Evaluator {
   void buildContext(uint32_t user);
   void presetSlotValues();
   int32_t evaluateFlag(uint32_t flagIndex);
+  // kPrecomputed: the call ran precompute(), the flags read its answers.
+  template <bool kPrecomputed>
+  int32_t runFlag(uint32_t flagIndex);
+  // The all-flags pre-pass (CheapSlot in snapshot.h): fills answers_ and groupFalse_.
+  void precompute();
   bool matchCondition(const Condition& c);
   int32_t bucket(const Segment& segment);
   // bucket() for the flat program (the salt's hash state precomputed).
@@ -205,6 +210,18 @@ class Evaluator {
   std::vector<Value> slotValue_;
   std::vector<ScalarCache> slotScalar_;
   std::vector<SlotFacts> slotFacts_;
+
+  // The pre-pass's per-call state: per cheap slot (0 null, 1 a value, 2
+  // something else; its dictionary id and number), per condition its answer
+  // (0, 1, 2: evaluate when reached), per group whether an answer was 0.
+  struct CheapSlotState {
+    uint8_t state = 0;
+    uint8_t id = kNoDictionaryId;
+    double number = 0;
+  };
+  std::vector<CheapSlotState> cheapState_;
+  std::vector<uint8_t> answers_;
+  std::vector<uint8_t> groupFalse_;
 
   JsonDocument user_;
   JsonParser userParser_;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -158,6 +159,50 @@ struct ProgramFlag {
   uint32_t variantCount = 0;
 };
 
+// The all-flags pre-pass (Evaluator::precompute): the conditions whose answer
+// follows from what a context slot holds in a few plain facts (null or
+// missing, Number(value), which of a few known strings it is) are answered
+// for every flag at once, in tight loops without data-dependent branches,
+// before the flags run; the flags' loop then reads their answers. Those are
+// the numeric comparisons and the is / is not conditions (boolean words
+// aside) on context slots.
+struct CheapSlot {
+  int32_t slot = -1;
+  bool numeric = false;   // numeric comparisons read it: Number(value)
+  bool equality = false;  // is / is not read it: which dictionary string it is
+  // The slot's dictionary: the distinct strings its equality conditions
+  // compare with (id = position, below kNoDictionaryId), found through an
+  // open-addressing table of positions (-1: empty) of size tableMask + 1.
+  uint32_t dictionaryFirst = 0, dictionaryCount = 0;
+  uint32_t tableFirst = 0, tableMask = 0;
+};
+
+constexpr uint8_t kNoDictionaryId = 63;
+
+struct CheapCondition {
+  uint32_t condition = 0;  // index into Program::conditions
+  uint32_t group = 0;      // index into Program::groups
+  uint32_t cheapSlot = 0;  // index into Program::cheapSlots
+  bool nullResult = false;
+  bool negate = false;  // is not
+  // A numeric comparison holds when some value v has (n < v and wantLess),
+  // (n == v and wantEqual) or (n > v and wantGreater).
+  bool wantLess = false, wantEqual = false, wantGreater = false;
+  uint16_t valueCount = 0;
+  uint32_t valueStart = 0;
+  uint64_t mask = 0;  // equality: the dictionary ids of the condition's values
+};
+
+// Hash of the dictionary strings (its own: build and lookups agree).
+inline uint32_t dictionaryHash(const char* s, size_t n) {
+  uint64_t head = 0, tail = 0;
+  const size_t k = n < 8 ? n : 8;
+  std::memcpy(&head, s, k);
+  std::memcpy(&tail, s + n - k, k);
+  const uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ (n * 0x165667B19E3779F9ull);
+  return static_cast<uint32_t>(h >> 32);
+}
+
 struct Program {
   std::vector<ProgramFlag> flags;  // by flag index
   std::vector<ProgramSegment> segments;
@@ -165,6 +210,15 @@ struct Program {
   std::vector<ProgramCondition> conditions;
   std::vector<ProgramValue> values;
   std::string text;
+  // The pre-pass (see CheapSlot).
+  std::vector<CheapSlot> cheapSlots;
+  std::vector<CheapCondition> cheapNumeric;
+  std::vector<CheapCondition> cheapEquality;
+  std::vector<ProgramValue> dictionary;  // into text
+  std::vector<int32_t> dictionaryTable;
+  // Per condition: 2 (answer it when reached); the pre-pass overwrites its
+  // conditions' entries with 0 or 1 (or 2 for a value it cannot answer).
+  std::vector<uint8_t> initialAnswers;
 };
 
 struct RejectedFlag {

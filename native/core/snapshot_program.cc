@@ -5,6 +5,9 @@
 // contiguous kilobytes rather than hundreds of scattered allocations.
 #include <algorithm>
 #include <limits>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "murmur3.h"
 #include "snapshot.h"
@@ -62,12 +65,96 @@ int orderRank(const Condition& c) {
   }
 }
 
+// The pre-pass's share of the program (see CheapSlot): which conditions it
+// answers, each context slot's dictionary and its table.
+void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
+  p.initialAnswers.assign(p.conditions.size(), 2);
+  std::unordered_map<int32_t, uint32_t> cheapSlotOf;
+  std::vector<std::vector<std::string_view>> dictionaries;
+  auto cheapSlot = [&](int32_t slot) -> uint32_t {
+    auto it = cheapSlotOf.find(slot);
+    if (it != cheapSlotOf.end()) return it->second;
+    const auto index = static_cast<uint32_t>(p.cheapSlots.size());
+    p.cheapSlots.push_back(CheapSlot{});
+    p.cheapSlots.back().slot = slot;
+    dictionaries.emplace_back();
+    cheapSlotOf.emplace(slot, index);
+    return index;
+  };
+  for (size_t c = 0; c < p.conditions.size(); c++) {
+    const ProgramCondition& pc = p.conditions[c];
+    if (pc.slot < 0) continue;
+    CheapCondition cc;
+    cc.condition = static_cast<uint32_t>(c);
+    cc.group = conditionGroup[c];
+    cc.nullResult = pc.nullResult;
+    cc.valueCount = pc.valueCount;
+    cc.valueStart = pc.valueStart;
+    if (pc.op >= Op::Less && pc.op <= Op::GreaterOrEqual) {
+      cc.wantLess = pc.op == Op::Less || pc.op == Op::LessOrEqual;
+      cc.wantEqual = pc.op == Op::LessOrEqual || pc.op == Op::GreaterOrEqual;
+      cc.wantGreater = pc.op == Op::Greater || pc.op == Op::GreaterOrEqual;
+      cc.cheapSlot = cheapSlot(pc.slot);
+      p.cheapSlots[cc.cheapSlot].numeric = true;
+      p.cheapNumeric.push_back(cc);
+      continue;
+    }
+    if (!pc.equality || pc.booleans) continue;
+    // Its values get dictionary ids, as long as the slot's dictionary has room.
+    const uint32_t slotIndex = cheapSlot(pc.slot);
+    std::vector<std::string_view>& dictionary = dictionaries[slotIndex];
+    std::vector<std::string_view> added;
+    uint64_t mask = 0;
+    bool fits = true;
+    for (uint32_t i = 0; i < pc.valueCount && fits; i++) {
+      const ProgramValue& v = p.values[pc.valueStart + i];
+      const std::string_view text(p.text.data() + v.offset, v.length);
+      size_t id = std::find(dictionary.begin(), dictionary.end(), text) - dictionary.begin();
+      if (id == dictionary.size()) {
+        id = std::find(added.begin(), added.end(), text) - added.begin() + dictionary.size();
+        if (id == dictionary.size() + added.size()) added.push_back(text);
+      }
+      fits = id < kNoDictionaryId;
+      if (fits) mask |= uint64_t{1} << id;
+    }
+    if (!fits) continue;
+    dictionary.insert(dictionary.end(), added.begin(), added.end());
+    cc.cheapSlot = slotIndex;
+    cc.negate = pc.op == Op::IsNot;
+    cc.mask = mask;
+    p.cheapSlots[slotIndex].equality = true;
+    p.cheapEquality.push_back(cc);
+  }
+  // The dictionaries' strings point into p.text; their tables.
+  for (size_t i = 0; i < p.cheapSlots.size(); i++) {
+    CheapSlot& cs = p.cheapSlots[i];
+    const std::vector<std::string_view>& dictionary = dictionaries[i];
+    cs.dictionaryFirst = static_cast<uint32_t>(p.dictionary.size());
+    cs.dictionaryCount = static_cast<uint32_t>(dictionary.size());
+    for (std::string_view text : dictionary) {
+      p.dictionary.push_back(
+          {static_cast<uint32_t>(text.data() - p.text.data()), static_cast<uint32_t>(text.size()), 0});
+    }
+    uint32_t size = 4;
+    while (size < 2 * dictionary.size()) size *= 2;
+    cs.tableFirst = static_cast<uint32_t>(p.dictionaryTable.size());
+    cs.tableMask = size - 1;
+    p.dictionaryTable.resize(p.dictionaryTable.size() + size, -1);
+    for (size_t id = 0; id < dictionary.size(); id++) {
+      uint32_t h = dictionaryHash(dictionary[id].data(), dictionary[id].size()) & cs.tableMask;
+      while (p.dictionaryTable[cs.tableFirst + h] >= 0) h = (h + 1) & cs.tableMask;
+      p.dictionaryTable[cs.tableFirst + h] = static_cast<int32_t>(id);
+    }
+  }
+}
+
 }  // namespace
 
 void Snapshot::buildProgram() {
   Program& p = program_;
   p = Program{};
   p.flags.resize(flags_.size());
+  std::vector<uint32_t> conditionGroup;
   for (size_t f = 0; f < flags_.size(); f++) {
     const Flag& flag = flags_[f];
     ProgramFlag& pf = p.flags[f];
@@ -111,10 +198,12 @@ void Snapshot::buildProgram() {
             pc.slot = -1;  // the evaluator's general path (matchCondition on source)
           }
           p.conditions.push_back(pc);
+          conditionGroup.push_back(static_cast<uint32_t>(p.groups.size() - 1));
         }
       }
     }
   }
+  buildCheap(p, conditionGroup);
 }
 
 }  // namespace experiment
