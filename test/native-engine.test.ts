@@ -482,6 +482,42 @@ describe('bucketing', () => {
     // Every branch is exercised, including [0,99] leaving allocation value 99 to the default.
     expect(Object.keys(counts).sort()).toEqual(['a', 'b', 'c', 'off']);
   });
+
+  it('hashes many segments on one value like the official engine (salts of every length, values short to long)', () => {
+    // An all-flags call hashes the segments bucketing on the same value four at a time, grouped by the
+    // salt's length modulo 4: salts of 0 to 22 characters give groups of every size, values of every
+    // length up to past the batch's buffer, and strings, numbers and missing values.
+    const split = (key: string, selector: string, salt: string) => ({
+      key,
+      variants: { a: { key: 'a' }, b: { key: 'b' }, off: { key: 'off' } },
+      segments: [
+        {
+          bucket: {
+            selector: ['context', 'user', selector],
+            salt,
+            allocations: [
+              {
+                range: [0, 100],
+                distributions: [
+                  { variant: 'a', range: [0, 21474837] },
+                  { variant: 'b', range: [21474837, 42949673] },
+                ],
+              },
+            ],
+          },
+          variant: 'off',
+        },
+      ],
+    });
+    const flags = [];
+    for (let n = 0; n <= 22; n++) flags.push(split(`d${n}`, 'device_id', 's'.repeat(n)), split(`u${n}`, 'user_id', 'x'.repeat(n)));
+    const snap = loadEngine().load(JSON.stringify(flags));
+    for (let length = 0; length <= 140; length++) {
+      const user: Record<string, unknown> = { device_id: 'é'.repeat(length % 7) + 'd'.repeat(length), user_id: length % 5 ? `${length}` : length };
+      if (length % 11 === 0) delete user.device_id;
+      expect(snap.evaluate(user), `length ${length}`).toStrictEqual(officialEvaluate(flags, user));
+    }
+  });
 });
 
 describe('hostile users', () => {

@@ -114,6 +114,7 @@ void Evaluator::precompute() {
       }
     }
   }
+  precomputeBuckets();
   // Each answer: the slot's null answer, the comparison, or 2 for a value
   // the pre-pass cannot read (a list, an object: matchCondition when reached).
   auto settle = [&](const CheapCondition& cc, uint8_t state, bool holds) {
@@ -135,6 +136,42 @@ void Evaluator::precompute() {
   for (const CheapCondition& cc : p.cheapEquality) {
     const CheapSlotState& st = cheapState_[cc.cheapSlot];
     settle(cc, st.state, (((cc.mask >> st.id) & 1) != 0) != cc.negate);
+  }
+}
+
+void Evaluator::precomputeBuckets() {
+  const Program& p = snapshot_->program();
+  bucketState_.assign(p.bucketSegments.size(), 0);
+  bucketHash_.resize(p.bucketSegments.size());
+  constexpr size_t kMaxRest = 128;  // longer values are hashed when reached
+  uint8_t lanes[4][kMaxRest];
+  for (const Program::BucketRun& run : p.bucketRuns) {
+    const SlotFacts& f = slotFacts(static_cast<uint32_t>(run.slot));
+    if (f.kind == SlotFacts::Kind::Null || (f.kind == SlotFacts::Kind::Text && f.length == 0)) {
+      std::fill(bucketState_.begin() + run.first, bucketState_.begin() + run.first + run.count, 2);
+      continue;
+    }
+    const size_t length = run.saltTail + f.length;
+    if (f.kind != SlotFacts::Kind::Text || length > kMaxRest) continue;
+    for (auto& lane : lanes) std::memcpy(lane + run.saltTail, f.text, f.length);
+    const uint8_t* rest[4] = {lanes[0], lanes[1], lanes[2], lanes[3]};
+    for (uint32_t i = 0; i < run.count; i += 4) {
+      // A short last batch repeats its last segment in the spare lanes.
+      uint32_t states[4];
+      size_t totals[4];
+      uint32_t hashes[4];
+      for (uint32_t lane = 0; lane < 4; lane++) {
+        const ProgramSegment& ps = p.segments[p.bucketSegments[run.first + std::min(i + lane, run.count - 1)]];
+        std::memcpy(lanes[lane], ps.saltTailBytes, run.saltTail);
+        states[lane] = ps.saltState;
+        totals[lane] = ps.saltLength + f.length;
+      }
+      murmur3_x86_32_from4(states, rest, length, totals, hashes);
+      for (uint32_t lane = 0; lane < 4 && i + lane < run.count; lane++) {
+        bucketState_[run.first + i + lane] = 1;
+        bucketHash_[run.first + i + lane] = hashes[lane];
+      }
+    }
   }
 }
 
@@ -164,7 +201,12 @@ int32_t Evaluator::runFlag(uint32_t flagIndex) {
       }
       if (!matched) continue;
     }
-    int32_t variant = bucket(seg);
+    int32_t variant;
+    if (kPrecomputed && seg.bucketIndex != kNoBucketIndex && bucketState_[seg.bucketIndex] != 0) {
+      variant = bucketState_[seg.bucketIndex] == 2 ? seg.variant : variantForHash(seg, bucketHash_[seg.bucketIndex]);
+    } else {
+      variant = bucket(seg);
+    }
     if (variant < 0) continue;  // no variant, or a key the flag lacks: next segment
     int32_t rid = static_cast<int32_t>(flag.resultBase + s * flag.variantCount + static_cast<uint32_t>(variant));
     resultStamp_[flagIndex] = call_;
@@ -276,16 +318,48 @@ int32_t Evaluator::bucket(const Segment& seg) {
 
 int32_t Evaluator::bucket(const ProgramSegment& ps) {
   if (!ps.hasBucket) return ps.variant;
-  const Segment& seg = *ps.source;
   std::string_view value;
-  if (!bucketValue(seg.bucketSelector, value) || value.empty()) return ps.variant;
+  if (ps.bucketSlot >= 0) {
+    // As bucketValue, from the slot's facts when they hold its text.
+    const SlotFacts& f = slotFacts(static_cast<uint32_t>(ps.bucketSlot));
+    if (f.kind == SlotFacts::Kind::Null) return ps.variant;
+    if (f.kind == SlotFacts::Kind::Text) {
+      value = std::string_view(f.text, f.length);
+    } else if (!bucketValue(ps.source->bucketSelector, value)) {
+      return ps.variant;
+    }
+  } else if (!bucketValue(ps.source->bucketSelector, value)) {
+    return ps.variant;
+  }
+  if (value.empty()) return ps.variant;
   // The salt's last bytes + value, hashed on from the salt's precomputed state.
   const size_t length = ps.saltTail + value.size();
-  if (hashBuffer_.size() < length) hashBuffer_.resize(length);
-  std::memcpy(hashBuffer_.data(), seg.saltSlash.data() + seg.saltSlash.size() - ps.saltTail, ps.saltTail);
-  std::memcpy(hashBuffer_.data() + ps.saltTail, value.data(), value.size());
-  return variantForHash(
-      seg, murmur3_x86_32_from(ps.saltState, hashBuffer_.data(), length, seg.saltSlash.size() + value.size()));
+  char local[128];
+  char* buffer = local;
+  if (length > sizeof local) {
+    if (hashBuffer_.size() < length) hashBuffer_.resize(length);
+    buffer = hashBuffer_.data();
+  }
+  std::memcpy(buffer, ps.saltTailBytes, ps.saltTail);
+  std::memcpy(buffer + ps.saltTail, value.data(), value.size());
+  return variantForHash(ps, murmur3_x86_32_from(ps.saltState, buffer, length, ps.saltLength + value.size()));
+}
+
+int32_t Evaluator::variantForHash(const ProgramSegment& ps, uint32_t hash) const {
+  // As variantForHash(Segment), on the flat allocations.
+  const Program& p = snapshot_->program();
+  const double allocationValue = hash % 100;
+  const double distributionValue = hash / 100;
+  for (uint32_t a = ps.allocations.first, aEnd = a + ps.allocations.count; a < aEnd; a++) {
+    const ProgramAllocation& alloc = p.allocations[a];
+    if (allocationValue >= alloc.start && allocationValue < alloc.end) {
+      for (uint32_t d = alloc.distributions.first, dEnd = d + alloc.distributions.count; d < dEnd; d++) {
+        const ProgramDistribution& dist = p.distributions[d];
+        if (distributionValue >= dist.start && distributionValue < dist.end) return dist.variant;
+      }
+    }
+  }
+  return ps.variant;
 }
 
 int32_t Evaluator::variantForHash(const Segment& seg, uint32_t hash) {

@@ -146,6 +146,8 @@ class Evaluator {
   int32_t bucket(const Segment& segment);
   // bucket() for the flat program (the salt's hash state precomputed).
   int32_t bucket(const ProgramSegment& segment);
+  // The variant a bucketing hash gives in a segment of the program.
+  int32_t variantForHash(const ProgramSegment& segment, uint32_t hash) const;
   // The variant of the first distribution in range of the first allocation
   // in range that has one; the segment's own variant otherwise.
   static int32_t variantForHash(const Segment& segment, uint32_t hash);
@@ -222,6 +224,11 @@ class Evaluator {
   std::vector<CheapSlotState> cheapState_;
   std::vector<uint8_t> answers_;
   std::vector<uint8_t> groupFalse_;
+  // Per Program::bucketSegments entry: 0 (bucket when reached), 1 (hashed:
+  // bucketHash_), 2 (no value: the segment's own variant).
+  std::vector<uint8_t> bucketState_;
+  std::vector<uint32_t> bucketHash_;
+  void precomputeBuckets();
 
   JsonDocument user_;
   JsonParser userParser_;

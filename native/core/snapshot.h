@@ -140,6 +140,8 @@ struct ProgramRange {
   uint32_t first = 0, count = 0;
 };
 
+constexpr uint32_t kNoBucketIndex = 0xffffffffu;
+
 struct ProgramSegment {
   const Segment* source = nullptr;
   ProgramRange groups;  // into Program::groups, each a range of Program::conditions
@@ -148,9 +150,24 @@ struct ProgramSegment {
   int32_t variant = -1;  // source->variant
   // Bucketing: murmur3 over salt + "/" + value starts from the state after
   // the salt's whole 4-byte blocks (murmur3_blocks); the salt's last
-  // saltTail bytes are hashed with the value.
+  // saltTail bytes (saltTailBytes) are hashed with the value.
   uint32_t saltState = 0;
   uint32_t saltTail = 0;
+  char saltTailBytes[4] = {};
+  uint32_t saltLength = 0;                // salt + "/"
+  int32_t bucketSlot = -1;                // source->bucketSelector.slot
+  ProgramRange allocations;               // into Program::allocations
+  uint32_t bucketIndex = kNoBucketIndex;  // into Program::bucketSegments
+};
+
+struct ProgramAllocation {
+  double start = 0, end = 0;
+  ProgramRange distributions;  // into Program::distributions
+};
+
+struct ProgramDistribution {
+  double start = 0, end = 0;
+  int32_t variant = -1;
 };
 
 struct ProgramFlag {
@@ -206,6 +223,8 @@ inline uint32_t dictionaryHash(const char* s, size_t n) {
 struct Program {
   std::vector<ProgramFlag> flags;  // by flag index
   std::vector<ProgramSegment> segments;
+  std::vector<ProgramAllocation> allocations;
+  std::vector<ProgramDistribution> distributions;
   std::vector<ProgramRange> groups;
   std::vector<ProgramCondition> conditions;
   std::vector<ProgramValue> values;
@@ -216,6 +235,16 @@ struct Program {
   std::vector<CheapCondition> cheapEquality;
   std::vector<ProgramValue> dictionary;  // into text
   std::vector<int32_t> dictionaryTable;
+  // The pre-pass also hashes each bucketing value on a context slot, four
+  // segments at a time: the segments (indices) that bucket on a slot, in
+  // runs of the same slot and salt tail length.
+  struct BucketRun {
+    int32_t slot = -1;
+    uint32_t saltTail = 0;
+    uint32_t first = 0, count = 0;  // into bucketSegments
+  };
+  std::vector<uint32_t> bucketSegments;
+  std::vector<BucketRun> bucketRuns;
   // Per condition: 2 (answer it when reached); the pre-pass overwrites its
   // conditions' entries with 0 or 1 (or 2 for a value it cannot answer).
   std::vector<uint8_t> initialAnswers;

@@ -4,6 +4,7 @@
 // filter values' bytes sit in one string, so an all-flags call touches a few
 // contiguous kilobytes rather than hundreds of scattered allocations.
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <string_view>
 #include <unordered_map>
@@ -148,6 +149,24 @@ void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
   }
 }
 
+void buildBucketRuns(Program& p) {
+  for (uint32_t i = 0; i < p.segments.size(); i++) {
+    if (p.segments[i].hasBucket && p.segments[i].bucketSlot >= 0) p.bucketSegments.push_back(i);
+  }
+  auto key = [&](uint32_t i) { return std::make_pair(p.segments[i].bucketSlot, p.segments[i].saltTail); };
+  std::stable_sort(p.bucketSegments.begin(), p.bucketSegments.end(),
+                   [&](uint32_t a, uint32_t b) { return key(a) < key(b); });
+  for (uint32_t b = 0; b < p.bucketSegments.size(); b++) {
+    ProgramSegment& ps = p.segments[p.bucketSegments[b]];
+    ps.bucketIndex = b;
+    if (p.bucketRuns.empty() || p.bucketRuns.back().slot != ps.bucketSlot ||
+        p.bucketRuns.back().saltTail != ps.saltTail) {
+      p.bucketRuns.push_back({ps.bucketSlot, ps.saltTail, b, 0});
+    }
+    p.bucketRuns.back().count++;
+  }
+}
+
 }  // namespace
 
 void Snapshot::buildProgram() {
@@ -170,6 +189,18 @@ void Snapshot::buildProgram() {
       const size_t saltBlocks = seg.saltSlash.size() / 4;
       ps.saltState = murmur3_blocks(seg.saltSlash.data(), saltBlocks, 0);
       ps.saltTail = static_cast<uint32_t>(seg.saltSlash.size() - 4 * saltBlocks);
+      std::memcpy(ps.saltTailBytes, seg.saltSlash.data() + 4 * saltBlocks, ps.saltTail);
+      ps.saltLength = static_cast<uint32_t>(seg.saltSlash.size());
+      ps.bucketSlot = seg.bucketSelector.slot;
+      ps.allocations = {static_cast<uint32_t>(p.allocations.size()), static_cast<uint32_t>(seg.allocations.size())};
+      for (const Allocation& alloc : seg.allocations) {
+        p.allocations.push_back(
+            {alloc.start,
+             alloc.end,
+             {static_cast<uint32_t>(p.distributions.size()), static_cast<uint32_t>(alloc.distributions.size())}});
+        for (const Distribution& dist : alloc.distributions)
+          p.distributions.push_back({dist.start, dist.end, dist.variant});
+      }
       ps.groups = {static_cast<uint32_t>(p.groups.size()), static_cast<uint32_t>(seg.conditions.size())};
       p.segments.push_back(ps);
       for (const auto& group : seg.conditions) {
@@ -204,6 +235,7 @@ void Snapshot::buildProgram() {
     }
   }
   buildCheap(p, conditionGroup);
+  buildBucketRuns(p);
 }
 
 }  // namespace experiment
