@@ -408,7 +408,8 @@ describe('payload validation', () => {
         ]);
         let expected: unknown;
         try {
-          expected = (JSON.parse(decoder.decode(bytes)) as Array<{ variants: { on: { payload: unknown } } }>)[0].variants.on.payload;
+          expected = (JSON.parse(decoder.decode(bytes)) as Array<{ variants: { on: { payload: unknown } } }>)[0].variants.on
+            .payload;
         } catch {
           expect(() => engine.load(bytes), `${label} after ${before}`).toThrow(FlagPayloadError);
           continue;
@@ -510,10 +511,14 @@ describe('bucketing', () => {
       ],
     });
     const flags = [];
-    for (let n = 0; n <= 22; n++) flags.push(split(`d${n}`, 'device_id', 's'.repeat(n)), split(`u${n}`, 'user_id', 'x'.repeat(n)));
+    for (let n = 0; n <= 22; n++)
+      flags.push(split(`d${n}`, 'device_id', 's'.repeat(n)), split(`u${n}`, 'user_id', 'x'.repeat(n)));
     const snap = loadEngine().load(JSON.stringify(flags));
     for (let length = 0; length <= 140; length++) {
-      const user: Record<string, unknown> = { device_id: 'é'.repeat(length % 7) + 'd'.repeat(length), user_id: length % 5 ? `${length}` : length };
+      const user: Record<string, unknown> = {
+        device_id: 'é'.repeat(length % 7) + 'd'.repeat(length),
+        user_id: length % 5 ? `${length}` : length,
+      };
       if (length % 11 === 0) delete user.device_id;
       expect(snap.evaluate(user), `length ${length}`).toStrictEqual(officialEvaluate(flags, user));
     }
