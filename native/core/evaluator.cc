@@ -232,7 +232,19 @@ void Evaluator::fillSlotFacts(uint32_t slot, SlotFacts& f) {
     f.numberReady = true;
     return;
   }
-  const ScalarCache& sc = scalarCache(slot, v);
+  ScalarCache& sc = slotScalar_[slot];
+  if (sc.stamp != call_ && v.kind == Value::Kind::Node && v.doc->type(v.id) == JsonType::String &&
+      (v.doc->string(v.id).empty() || v.doc->string(v.id)[0] != '[')) {
+    // What fillScalarCache makes of a string that cannot be a JSON list, without its general steps.
+    sc.stamp = call_;
+    sc.numberReady = sc.versionReady = sc.lowerReady = false;
+    sc.regexMemo.clear();
+    sc.isList = false;
+    sc.hasString = true;
+    sc.text = v.doc->string(v.id);
+  } else {
+    scalarCache(slot, v);
+  }
   if (sc.isList || !sc.hasString) {
     f.kind = SlotFacts::Kind::Other;
     return;
