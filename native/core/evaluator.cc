@@ -7,6 +7,7 @@
 #include "evaluator.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "js_string.h"
@@ -358,20 +359,29 @@ int32_t Evaluator::bucket(const ProgramSegment& ps) {
 }
 
 int32_t Evaluator::variantForHash(const ProgramSegment& ps, uint32_t hash) const {
-  // As variantForHash(Segment), on the flat allocations.
+  // As variantForHash(Segment), on the flat allocations, without a branch on
+  // where the hash falls (a 50/50 split would mispredict half the time):
+  // walked backwards, each range holding the hash overwrites the answer, so
+  // the first one's stays.
+  constexpr int32_t kNone = INT32_MIN;  // dist.variant may be -1 (a key the flag lacks)
   const Program& p = snapshot_->program();
   const double allocationValue = hash % 100;
   const double distributionValue = hash / 100;
-  for (uint32_t a = ps.allocations.first, aEnd = a + ps.allocations.count; a < aEnd; a++) {
+  int32_t variant = ps.variant;
+  for (uint32_t a = ps.allocations.first + ps.allocations.count; a-- > ps.allocations.first;) {
     const ProgramAllocation& alloc = p.allocations[a];
-    if (allocationValue >= alloc.start && allocationValue < alloc.end) {
-      for (uint32_t d = alloc.distributions.first, dEnd = d + alloc.distributions.count; d < dEnd; d++) {
-        const ProgramDistribution& dist = p.distributions[d];
-        if (distributionValue >= dist.start && distributionValue < dist.end) return dist.variant;
-      }
+    int32_t found = kNone;
+    for (uint32_t d = alloc.distributions.first + alloc.distributions.count; d-- > alloc.distributions.first;) {
+      const ProgramDistribution& dist = p.distributions[d];
+      const int32_t in =
+          -(static_cast<int32_t>(distributionValue >= dist.start) & static_cast<int32_t>(distributionValue < dist.end));
+      found = (found & ~in) | (dist.variant & in);
     }
+    const int32_t in = -(static_cast<int32_t>(allocationValue >= alloc.start) &
+                         static_cast<int32_t>(allocationValue < alloc.end) & static_cast<int32_t>(found != kNone));
+    variant = (variant & ~in) | (found & in);
   }
-  return ps.variant;
+  return variant;
 }
 
 int32_t Evaluator::variantForHash(const Segment& seg, uint32_t hash) {
