@@ -119,7 +119,8 @@ void Evaluator::precompute() {
   // Each answer: the slot's null answer, the comparison, or 2 for a value
   // the pre-pass cannot read (a list, an object: matchCondition when reached).
   auto settle = [&](const CheapCondition& cc, uint8_t state, bool holds) {
-    const uint8_t answer = state == 1 ? static_cast<uint8_t>(holds) : state == 0 ? cc.nullResult : 2;
+    const uint8_t choices[3] = {static_cast<uint8_t>(cc.nullResult), static_cast<uint8_t>(holds), 2};
+    const uint8_t answer = choices[state];
     answers_[cc.condition] = answer;
     groupFalse_[cc.group] |= static_cast<uint8_t>(answer == 0);
   };
