@@ -87,6 +87,17 @@ void Evaluator::precompute() {
     SlotFacts& f = slotFacts(static_cast<uint32_t>(cs.slot));
     st.id = kNoDictionaryId;
     st.number = 0;
+    if (cs.set) {
+      st.setState = f.kind == SlotFacts::Kind::Null ? 0 : f.kind == SlotFacts::Kind::Other ? 2 : 3;
+      const ScalarCache& sc = slotScalar_[static_cast<size_t>(cs.slot)];
+      if (f.kind == SlotFacts::Kind::Other && sc.stamp == call_ && sc.isList) {
+        // The ids of its elements (63, outside every mask, for the others).
+        st.setState = 1;
+        st.listSize = static_cast<uint32_t>(sc.list.size());
+        st.listMask = 0;
+        for (std::string_view e : sc.list) st.listMask |= uint64_t{1} << dictionaryId(cs, e.data(), e.size());
+      }
+    }
     if (f.kind == SlotFacts::Kind::Null || f.kind == SlotFacts::Kind::Other) {
       st.state = f.kind == SlotFacts::Kind::Null ? 0 : 2;
       continue;
@@ -102,17 +113,7 @@ void Evaluator::precompute() {
     }
     if (cs.equality) {
       if (f.kind == SlotFacts::Kind::Number) fillSlotText(static_cast<uint32_t>(cs.slot), f);
-      const int32_t* table = p.dictionaryTable.data() + cs.tableFirst;
-      const ProgramValue* dictionary = p.dictionary.data() + cs.dictionaryFirst;
-      for (uint32_t h = dictionaryHash(f.text, f.length) & cs.tableMask;; h = (h + 1) & cs.tableMask) {
-        const int32_t id = table[h];
-        if (id < 0) break;
-        const ProgramValue& d = dictionary[id];
-        if (d.length == f.length && std::memcmp(p.text.data() + d.offset, f.text, f.length) == 0) {
-          st.id = static_cast<uint8_t>(id);
-          break;
-        }
-      }
+      st.id = dictionaryId(cs, f.text, f.length);
     }
   }
   precomputeBuckets();
@@ -138,6 +139,29 @@ void Evaluator::precompute() {
   for (const CheapCondition& cc : p.cheapEquality) {
     const CheapSlotState& st = cheapState_[cc.cheapSlot];
     settle(cc, st.state, (((cc.mask >> st.id) & 1) != 0) != cc.negate);
+  }
+  // As matchSet: all (or any) of the values among the list's elements; a
+  // scalar holds no set operator, negated or not.
+  for (const CheapCondition& cc : p.cheapSet) {
+    const CheapSlotState& st = cheapState_[cc.cheapSlot];
+    const uint64_t common = st.listMask & cc.mask;
+    const bool holds = cc.anyOf ? common != 0 : common == cc.mask && st.listSize >= cc.valueCount;
+    const uint8_t choices[4] = {static_cast<uint8_t>(cc.nullResult), static_cast<uint8_t>(holds != cc.negate), 2, 0};
+    const uint8_t answer = choices[st.setState];
+    answers_[cc.condition] = answer;
+    groupFalse_[cc.group] |= static_cast<uint8_t>(answer == 0);
+  }
+}
+
+uint8_t Evaluator::dictionaryId(const CheapSlot& cs, const char* text, size_t length) const {
+  const Program& p = snapshot_->program();
+  const int32_t* table = p.dictionaryTable.data() + cs.tableFirst;
+  const ProgramValue* dictionary = p.dictionary.data() + cs.dictionaryFirst;
+  for (uint32_t h = dictionaryHash(text, length) & cs.tableMask;; h = (h + 1) & cs.tableMask) {
+    const int32_t id = table[h];
+    if (id < 0) return kNoDictionaryId;
+    const ProgramValue& d = dictionary[id];
+    if (d.length == length && std::memcmp(p.text.data() + d.offset, text, length) == 0) return static_cast<uint8_t>(id);
   }
 }
 

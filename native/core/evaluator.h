@@ -216,11 +216,17 @@ class Evaluator {
   // The pre-pass's per-call state: per cheap slot (0 null, 1 a value, 2
   // something else; its dictionary id and number), per condition its answer
   // (0, 1, 2: evaluate when reached), per group whether an answer was 0.
+  // For the set operators: setState 0 null, 1 a list (listMask: the
+  // dictionary ids of its elements), 2 something else, 3 a scalar.
   struct CheapSlotState {
     uint8_t state = 0;
     uint8_t id = kNoDictionaryId;
+    uint8_t setState = 0;
+    uint32_t listSize = 0;
+    uint64_t listMask = 0;
     double number = 0;
   };
+  uint8_t dictionaryId(const CheapSlot& slot, const char* text, size_t length) const;
   std::vector<CheapSlotState> cheapState_;
   std::vector<uint8_t> answers_;
   std::vector<uint8_t> groupFalse_;

@@ -182,11 +182,13 @@ struct ProgramFlag {
 // for every flag at once, in tight loops without data-dependent branches,
 // before the flags run; the flags' loop then reads their answers. Those are
 // the numeric comparisons and the is / is not conditions (boolean words
-// aside) on context slots.
+// aside) on context slots, and the set operators but "set is" (values
+// without boolean words).
 struct CheapSlot {
   int32_t slot = -1;
   bool numeric = false;   // numeric comparisons read it: Number(value)
   bool equality = false;  // is / is not read it: which dictionary string it is
+  bool set = false;       // set operators read it: which dictionary strings its list holds
   // The slot's dictionary: the distinct strings its equality conditions
   // compare with (id = position, below kNoDictionaryId), found through an
   // open-addressing table of positions (-1: empty) of size tableMask + 1.
@@ -207,15 +209,18 @@ struct CheapCondition {
   bool wantLess = false, wantEqual = false, wantGreater = false;
   uint16_t valueCount = 0;
   uint32_t valueStart = 0;
-  uint64_t mask = 0;  // equality: the dictionary ids of the condition's values
+  uint64_t mask = 0;   // equality and sets: the dictionary ids of the condition's values
+  bool anyOf = false;  // sets: contains any (else contains all)
 };
 
 // Hash of the dictionary strings (its own: build and lookups agree).
 inline uint32_t dictionaryHash(const char* s, size_t n) {
   uint64_t head = 0, tail = 0;
   const size_t k = n < 8 ? n : 8;
-  std::memcpy(&head, s, k);
-  std::memcpy(&tail, s + n - k, k);
+  if (k != 0) {  // (an empty view's pointer may be null)
+    std::memcpy(&head, s, k);
+    std::memcpy(&tail, s + n - k, k);
+  }
   const uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ (n * 0x165667B19E3779F9ull);
   return static_cast<uint32_t>(h >> 32);
 }
@@ -233,6 +238,7 @@ struct Program {
   std::vector<CheapSlot> cheapSlots;
   std::vector<CheapCondition> cheapNumeric;
   std::vector<CheapCondition> cheapEquality;
+  std::vector<CheapCondition> cheapSet;
   std::vector<ProgramValue> dictionary;  // into text
   std::vector<int32_t> dictionaryTable;
   // The pre-pass also hashes each bucketing value on a context slot, four

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "js_string.h"
 #include "murmur3.h"
 #include "snapshot.h"
 
@@ -100,7 +101,19 @@ void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
       p.cheapNumeric.push_back(cc);
       continue;
     }
-    if (!pc.equality || pc.booleans) continue;
+    const bool set = pc.op == Op::SetContains || pc.op == Op::SetDoesNotContain || pc.op == Op::SetContainsAny ||
+                     pc.op == Op::SetDoesNotContainAny;
+    if (set) {
+      // A boolean word among the values is compared ignoring case against a list that has one: not here.
+      bool booleanWord = false;
+      for (uint32_t i = 0; i < pc.valueCount; i++) {
+        const ProgramValue& v = p.values[pc.valueStart + i];
+        booleanWord = booleanWord || isBooleanWord(std::string_view(p.text.data() + v.offset, v.length));
+      }
+      if (booleanWord) continue;
+    } else if (!pc.equality || pc.booleans) {
+      continue;
+    }
     // Its values get dictionary ids, as long as the slot's dictionary has room.
     const uint32_t slotIndex = cheapSlot(pc.slot);
     std::vector<std::string_view>& dictionary = dictionaries[slotIndex];
@@ -121,10 +134,17 @@ void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
     if (!fits) continue;
     dictionary.insert(dictionary.end(), added.begin(), added.end());
     cc.cheapSlot = slotIndex;
-    cc.negate = pc.op == Op::IsNot;
     cc.mask = mask;
-    p.cheapSlots[slotIndex].equality = true;
-    p.cheapEquality.push_back(cc);
+    if (set) {
+      cc.anyOf = pc.op == Op::SetContainsAny || pc.op == Op::SetDoesNotContainAny;
+      cc.negate = pc.op == Op::SetDoesNotContain || pc.op == Op::SetDoesNotContainAny;
+      p.cheapSlots[slotIndex].set = true;
+      p.cheapSet.push_back(cc);
+    } else {
+      cc.negate = pc.op == Op::IsNot;
+      p.cheapSlots[slotIndex].equality = true;
+      p.cheapEquality.push_back(cc);
+    }
   }
   // The dictionaries' strings point into p.text; their tables.
   for (size_t i = 0; i < p.cheapSlots.size(); i++) {
