@@ -98,6 +98,21 @@ void Evaluator::precompute() {
         for (std::string_view e : sc.list) st.listMask |= uint64_t{1} << dictionaryId(cs, e.data(), e.size());
       }
     }
+    if (cs.version) {
+      // Parsed once per call in the slot's cache, which the conditions left for later share.
+      st.versionState = f.kind == SlotFacts::Kind::Null ? 0 : 2;
+      ScalarCache& sc = slotScalar_[static_cast<size_t>(cs.slot)];
+      if (f.kind == SlotFacts::Kind::Text) {
+        if (!sc.versionReady) {
+          sc.version = SemanticVersion::parse(sc.text);
+          sc.versionReady = true;
+        }
+        if (sc.version) {
+          st.versionState = 1;
+          st.version = &*sc.version;
+        }
+      }
+    }
     if (f.kind == SlotFacts::Kind::Null || f.kind == SlotFacts::Kind::Other) {
       st.state = f.kind == SlotFacts::Kind::Null ? 0 : 2;
       continue;
@@ -139,6 +154,17 @@ void Evaluator::precompute() {
   for (const CheapCondition& cc : p.cheapEquality) {
     const CheapSlotState& st = cheapState_[cc.cheapSlot];
     settle(cc, st.state, (((cc.mask >> st.id) & 1) != 0) != cc.negate);
+  }
+  for (const CheapCondition& cc : p.cheapVersion) {
+    const CheapSlotState& st = cheapState_[cc.cheapSlot];
+    bool holds = false;
+    if (st.versionState == 1) {
+      for (uint32_t i = 0; i < cc.valueCount; i++) {
+        const int cmp = st.version->compare(p.versions[cc.valueStart + i]);
+        holds |= (cc.wantLess & (cmp < 0)) | (cc.wantEqual & (cmp == 0)) | (cc.wantGreater & (cmp > 0));
+      }
+    }
+    settle(cc, st.versionState, holds);
   }
   // As matchSet: all (or any) of the values among the list's elements; a
   // scalar holds no set operator, negated or not.

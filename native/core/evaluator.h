@@ -222,6 +222,8 @@ class Evaluator {
     uint8_t state = 0;
     uint8_t id = kNoDictionaryId;
     uint8_t setState = 0;
+    uint8_t versionState = 0;  // as state; 2 also for text that is no version
+    const SemanticVersion* version = nullptr;
     uint32_t listSize = 0;
     uint64_t listMask = 0;
     double number = 0;

@@ -189,6 +189,7 @@ struct CheapSlot {
   bool numeric = false;   // numeric comparisons read it: Number(value)
   bool equality = false;  // is / is not read it: which dictionary string it is
   bool set = false;       // set operators read it: which dictionary strings its list holds
+  bool version = false;   // version comparisons read it: its version
   // The slot's dictionary: the distinct strings its equality conditions
   // compare with (id = position, below kNoDictionaryId), found through an
   // open-addressing table of positions (-1: empty) of size tableMask + 1.
@@ -239,6 +240,10 @@ struct Program {
   std::vector<CheapCondition> cheapNumeric;
   std::vector<CheapCondition> cheapEquality;
   std::vector<CheapCondition> cheapSet;
+  // Version comparisons: valueStart/valueCount index `versions` (the
+  // condition's values that are versions), compared as the numeric ones.
+  std::vector<CheapCondition> cheapVersion;
+  std::vector<SemanticVersion> versions;
   std::vector<ProgramValue> dictionary;  // into text
   std::vector<int32_t> dictionaryTable;
   // The pre-pass also hashes each bucketing value on a context slot, four

@@ -101,6 +101,22 @@ void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
       p.cheapNumeric.push_back(cc);
       continue;
     }
+    if (pc.op >= Op::VersionLess && pc.op <= Op::VersionGreaterOrEqual) {
+      // A user value that is not a version is compared as text: when reached.
+      if (!pc.source->anyVersion) continue;
+      cc.wantLess = pc.op == Op::VersionLess || pc.op == Op::VersionLessOrEqual;
+      cc.wantEqual = pc.op == Op::VersionLessOrEqual || pc.op == Op::VersionGreaterOrEqual;
+      cc.wantGreater = pc.op == Op::VersionGreater || pc.op == Op::VersionGreaterOrEqual;
+      cc.valueStart = static_cast<uint32_t>(p.versions.size());
+      for (const FilterValue& v : pc.source->values) {
+        if (v.version) p.versions.push_back(*v.version);
+      }
+      cc.valueCount = static_cast<uint16_t>(p.versions.size() - cc.valueStart);
+      cc.cheapSlot = cheapSlot(pc.slot);
+      p.cheapSlots[cc.cheapSlot].version = true;
+      p.cheapVersion.push_back(cc);
+      continue;
+    }
     const bool set = pc.op == Op::SetContains || pc.op == Op::SetDoesNotContain || pc.op == Op::SetContainsAny ||
                      pc.op == Op::SetDoesNotContainAny;
     if (set) {
