@@ -525,6 +525,84 @@ describe('bucketing', () => {
   });
 });
 
+describe('all-flags pre-pass', () => {
+  it('answers what it answers up front like the official engine and like the one-flag path, for every kind of value', () => {
+    // An all-flags call answers numeric, is / is not, set and version conditions on context slots before the
+    // flags run; a one-flag call answers them when reached. Each flag has one condition (then a second one that
+    // holds, so an AND-group mixes answered and later conditions), against values of every kind.
+    const ops: Array<[string, string[]]> = [
+      ['is', ['DE', '12', 'true', '']],
+      ['is not', ['DE', 'x']],
+      ['is', ['True']],
+      ['less', ['12']],
+      ['less or equal', ['12', 'abc']],
+      ['greater', ['-1']],
+      ['greater or equal', ['1e3']],
+      ['set contains', ['a', 'b']],
+      ['set contains', ['a', 'a']],
+      ['set does not contain', ['b']],
+      ['set contains any', ['b', '12']],
+      ['set does not contain any', ['DE']],
+      ['set contains any', ['true']],
+      ['version less', ['1.2.3']],
+      ['version less or equal', ['1.2.3-beta', 'nope']],
+      ['version greater', ['1.10.0']],
+      ['version greater or equal', ['2.0']],
+    ];
+    const flags = ops.map(([op, values], i) => ({
+      key: `f${i}`,
+      variants: { on: { key: 'on' }, off: { key: 'off' } },
+      segments: [
+        {
+          conditions: [
+            [
+              { selector: ['context', 'user', 'v'], op, values },
+              { selector: ['context', 'user', 'user_id'], op: 'regex match', values: ['^u'] },
+            ],
+          ],
+          variant: 'on',
+        },
+        { variant: 'off' },
+      ],
+    }));
+    const snap = loadEngine().load(JSON.stringify(flags));
+    const values: unknown[] = [
+      undefined,
+      null,
+      'DE',
+      '',
+      12,
+      12.5,
+      -0,
+      '12',
+      ' 12 ',
+      'abc',
+      'True',
+      true,
+      false,
+      ['a', 'b'],
+      ['a'],
+      ['A', 'b', 'TRUE'],
+      [12, 'DE'],
+      [],
+      '["a","b"]',
+      '1.2.3',
+      '1.2.3-alpha',
+      '1.10.0',
+      '2.0',
+      '01.2.3',
+      { a: 1 },
+    ];
+    for (const v of values) {
+      const user = { user_id: 'u1', v };
+      const label = JSON.stringify(v);
+      expect(snap.evaluate(user), label).toStrictEqual(officialEvaluate(flags, user));
+      for (const flag of flags)
+        expect(snap.evaluate(user, [flag.key]), `${label} ${flag.key}`).toStrictEqual(officialEvaluate(flags, user, [flag.key]));
+    }
+  });
+});
+
 describe('hostile users', () => {
   const flag = {
     key: 'f',
