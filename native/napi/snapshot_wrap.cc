@@ -22,7 +22,10 @@ std::basic_string_view<Char> CopyJsString(napi_env env, napi_value value, std::b
   if (buffer.size() < initialSize) buffer.resize(initialSize);
   size_t copied = 0;
   get(env, value, buffer.data(), buffer.size(), &copied);
-  if (copied + 1 >= buffer.size()) {
+  // The copy may have stopped short of the end: it leaves room for the
+  // terminator, and (UTF-8) writes no character that does not fit whole, so
+  // up to 4 units of room can be left. Then ask for the length and copy again.
+  if (copied + 4 >= buffer.size()) {
     size_t length = 0;
     get(env, value, nullptr, 0, &length);
     buffer.resize(length + 1);
