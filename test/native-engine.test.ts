@@ -525,6 +525,31 @@ describe('bucketing', () => {
   });
 });
 
+describe('user JSON crossing', () => {
+  it('crosses whole when its last character does not fit the reused buffer (no truncated UTF-8)', () => {
+    // Several flag keys send the whole user as JSON, copied into a buffer kept across calls that grows to fit the
+    // largest user so far (length + 1). A first user larger than any other in this file sets that size; then a
+    // user 3 bytes longer, ending in a 4-byte character, which the copy leaves out whole (it writes no partial
+    // character): that must be noticed and the user copied again, not parsed cut short.
+    const flag = (key: string, value: string) => ({
+      key,
+      variants: { on: { key: 'on' }, off: { key: 'off' } },
+      segments: [
+        { conditions: [[{ selector: ['context', 'user', 'p'], op: 'is', values: [value] }]], variant: 'on' },
+        { variant: 'off' },
+      ],
+    });
+    const n = 12_000_000;
+    const first = { p: 'x'.repeat(n - 8) };
+    const second = { p: 'x'.repeat(n - 9) + '\u{1f600}' };
+    expect(Buffer.byteLength(JSON.stringify(first))).toBe(n);
+    expect(Buffer.byteLength(JSON.stringify(second))).toBe(n + 3);
+    const snap = loadEngine().load(JSON.stringify([flag('a', second.p), flag('b', 'b')]));
+    expect(snap.evaluate(first, ['a', 'b']).a.key).toBe('off');
+    expect(snap.evaluate(second, ['a', 'b']).a.key).toBe('on');
+  });
+});
+
 describe('all-flags pre-pass', () => {
   it('answers what it answers up front like the official engine and like the one-flag path, for every kind of value', () => {
     // An all-flags call answers numeric, is / is not, set and version conditions on context slots before the
