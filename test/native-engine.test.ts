@@ -535,16 +535,16 @@ describe('user JSON crossing', () => {
       key,
       variants: { on: { key: 'on' }, off: { key: 'off' } },
       segments: [
-        { conditions: [[{ selector: ['context', 'user', 'p'], op: 'is', values: [value] }]], variant: 'on' },
+        { conditions: [[{ selector: ['context', 'user', 'user_id'], op: 'is', values: [value] }]], variant: 'on' },
         { variant: 'off' },
       ],
     });
     const n = 12_000_000;
-    const first = { p: 'x'.repeat(n - 8) };
-    const second = { p: 'x'.repeat(n - 9) + '\u{1f600}' };
+    const first = { user_id: 'x'.repeat(n - 14) };
+    const second = { user_id: 'x'.repeat(n - 15) + '\u{1f600}' };
     expect(Buffer.byteLength(JSON.stringify(first))).toBe(n);
     expect(Buffer.byteLength(JSON.stringify(second))).toBe(n + 3);
-    const snap = loadEngine().load(JSON.stringify([flag('a', second.p), flag('b', 'b')]));
+    const snap = loadEngine().load(JSON.stringify([flag('a', second.user_id), flag('b', 'b')]));
     expect(snap.evaluate(first, ['a', 'b']).a.key).toBe('off');
     expect(snap.evaluate(second, ['a', 'b']).a.key).toBe('on');
   });
