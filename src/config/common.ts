@@ -98,16 +98,3 @@ export function numberOption(
   }
   return value;
 }
-
-/**
- * `proxyFromEnv`: as given, else Node's own switch for environment proxies (NODE_USE_ENV_PROXY=1, honoured by
- * Node 24's fetch and http), so one setting covers the process. A caller's dispatcher wins.
- */
-export function proxyFromEnvFor(value: unknown, hasDispatcher: boolean, notice: (message: string) => void): boolean {
-  const wanted = typeof value === 'boolean' ? value : process.env.NODE_USE_ENV_PROXY === '1';
-  if (wanted && hasDispatcher) {
-    if (value === true) notice('config.proxyFromEnv is ignored because config.dispatcher is set');
-    return false;
-  }
-  return wanted;
-}

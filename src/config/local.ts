@@ -11,7 +11,7 @@ import type { EvaluationHook } from '../local/hooks';
 import type { FlagDataSource } from '../local/data-source';
 import type { LocalEvaluationMetrics } from '../metrics';
 import type { LogLevel, Logger, LoggerProvider } from '../util/logger';
-import { ConfigError, normalizeServerZone, proxyFromEnvFor, type ServerZone, type ServerZoneInput } from './common';
+import { ConfigError, normalizeServerZone, type ServerZone, type ServerZoneInput } from './common';
 import { defaultsOf, urlOption } from './option-table';
 import { OPTIONS, type TableMatches } from './options';
 import { resolveClientOptions } from './resolve-client';
@@ -206,9 +206,8 @@ export interface ResolvedLocalConfig {
   streamFlagConnTimeoutMillis: number;
   /** The caller's undici dispatcher, used as is. */
   dispatcher: Dispatcher | undefined;
-  /** From httpAgent: its maxSockets and TLS options, for the client's own connections. */
-  connections: number | undefined;
-  connect: import('undici').buildConnector.BuildOptions | undefined;
+  /** The caller's http(s).Agent, for https requests (not with a dispatcher). */
+  httpAgent: HttpAgent | undefined;
   exposureConfig: ExposureConfig | undefined;
   assignmentConfig: AssignmentConfig | undefined;
   cohortSyncConfig: Required<CohortSyncConfig> | undefined;
@@ -252,10 +251,12 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | n
       proxyUrl: urlOption('evaluationProxyConfig.proxyUrl', evaluationProxyConfig.proxyUrl, ''),
     };
   }
-  const transport = resolveTransport(r.dispatcher as Dispatcher | undefined, r.httpAgent as HttpAgent | null, undefined, {
-    notice: (m) => logger.warn(m),
+  const transport = resolveTransport(
+    r.dispatcher as Dispatcher | undefined,
+    r.httpAgent as HttpAgent | null,
+    r.proxyFromEnv,
     mistake,
-  });
+  );
   const startTimeoutMillis = r.startTimeoutMillis as number;
   let persistence = r.persistence as Required<PersistenceConfig> | undefined;
   // Falling back later than start() gives up would never happen.
@@ -275,8 +276,7 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | n
     streamServerUrl: r.streamServerUrl as string,
     streamFlagConnTimeoutMillis: r.streamFlagConnTimeoutMillis as number,
     dispatcher: transport.dispatcher,
-    connections: transport.connections,
-    connect: transport.connect,
+    httpAgent: transport.httpAgent,
     exposureConfig: r.exposureConfig as ExposureConfig | undefined,
     assignmentConfig: r.assignmentConfig as AssignmentConfig | undefined,
     cohortSyncConfig: r.cohortSyncConfig as Required<CohortSyncConfig> | undefined,
@@ -288,6 +288,6 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | n
     persistence,
     redisConfig,
     metrics: r.metrics as LocalEvaluationMetrics | undefined,
-    proxyFromEnv: proxyFromEnvFor(r.proxyFromEnv, transport.dispatcher !== undefined, (m) => logger.warn(m)),
+    proxyFromEnv: transport.proxyFromEnv,
   };
 }

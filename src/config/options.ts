@@ -58,7 +58,7 @@ export const OPTIONS = {
   httpAgent: {
     type: 'custom',
     clients: 'both',
-    describe: 'an http(s).Agent (its TLS options and maxSockets are used)',
+    describe: 'an http(s).Agent (used for https requests)',
     default: null,
     check: (value: unknown, ctx: OptionContext) => {
       if (typeof value === 'object') return value;
@@ -67,7 +67,7 @@ export const OPTIONS = {
     },
   },
   dispatcher: objectWith('both', 'an undici Dispatcher (Agent, Pool, ProxyAgent, MockAgent)', isDispatcher),
-  // Absent: decided at resolve time from NODE_USE_ENV_PROXY (proxyFromEnvFor in ./common).
+  // Absent: decided at resolve time from NODE_USE_ENV_PROXY (resolveTransport in ./transport).
   proxyFromEnv: {
     type: 'custom',
     clients: 'both',

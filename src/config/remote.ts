@@ -5,8 +5,8 @@
  * come from the one option table (./options.ts). Resolved once, at construction.
  */
 import type { Agent as HttpAgent } from 'node:http';
-import type { buildConnector, Dispatcher } from 'undici';
-import { normalizeServerZone, proxyFromEnvFor, type ServerZone, type ServerZoneInput } from './common';
+import type { Dispatcher } from 'undici';
+import { normalizeServerZone, type ServerZone, type ServerZoneInput } from './common';
 import { defaultsOf } from './option-table';
 import { OPTIONS, type TableMatches } from './options';
 import { resolveClientOptions } from './resolve-client';
@@ -120,8 +120,10 @@ export interface ResolvedRemoteConfig {
   fetchRetryBackoffScalar: number;
   fetchRetryTimeoutMillis: number;
   dispatcher: Dispatcher | undefined;
+  /** The caller's http(s).Agent, for https requests (not with a dispatcher). */
+  httpAgent: HttpAgent | undefined;
+  /** From connectionPoolMaxSize: max connections of the client's own undici Agent. */
   connections: number | undefined;
-  connect: buildConnector.BuildOptions | undefined;
   proxyFromEnv: boolean;
 }
 
@@ -142,8 +144,8 @@ export function resolveRemoteConfig(config: RemoteEvaluationConfig | undefined |
   const transport = resolveTransport(
     r.dispatcher as Dispatcher | undefined,
     r.httpAgent as HttpAgent | null,
-    r.connectionPoolMaxSize as number | undefined,
-    { notice: (m) => logger.warn(m), mistake },
+    r.proxyFromEnv,
+    mistake,
   );
   return {
     logger,
@@ -157,6 +159,6 @@ export function resolveRemoteConfig(config: RemoteEvaluationConfig | undefined |
     fetchRetryBackoffScalar: r.fetchRetryBackoffScalar as number,
     fetchRetryTimeoutMillis: r.fetchRetryTimeoutMillis as number,
     ...transport,
-    proxyFromEnv: proxyFromEnvFor(r.proxyFromEnv, transport.dispatcher !== undefined, (m) => logger.warn(m)),
+    connections: r.connectionPoolMaxSize as number | undefined,
   };
 }

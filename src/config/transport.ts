@@ -1,71 +1,42 @@
 /**
- * How a client's requests are sent, from the `dispatcher` and `httpAgent`
- * options (both clients take both). This SDK sends requests with undici: a
- * Node http(s).Agent cannot be used as such, but its TLS options and
- * maxSockets carry over to the client's own undici Agent.
+ * How a client's requests are sent, from the `dispatcher`, `httpAgent` and
+ * `proxyFromEnv` options (both clients take all three). A caller's undici
+ * dispatcher is used as is. Otherwise a caller's http(s).Agent carries the
+ * https requests over Node's https, as in the official SDK (so its TLS
+ * options, or a proxy agent, work unchanged). One of them wins over the rest.
  */
 import type { Agent as HttpAgent } from 'node:http';
-import type { buildConnector, Dispatcher } from 'undici';
-
-/** TLS options of a Node https.Agent that undici's `connect` understands (and Node's https takes as they are). */
-export const TLS_KEYS = [
-  'ca',
-  'cert',
-  'key',
-  'pfx',
-  'passphrase',
-  'rejectUnauthorized',
-  'ciphers',
-  'servername',
-  'minVersion',
-  'maxVersion',
-  'checkServerIdentity',
-  'secureOptions',
-  'ecdhCurve',
-  'crl',
-] as const;
+import type { Dispatcher } from 'undici';
 
 export interface Transport {
   /** The caller's dispatcher, used as is (never closed by the client). */
   dispatcher: Dispatcher | undefined;
-  /** Max connections per origin for the client's own Agent. */
-  connections: number | undefined;
-  /** TLS options for the client's own Agent. */
-  connect: buildConnector.BuildOptions | undefined;
+  /** The caller's agent for https requests (never destroyed by the client). */
+  httpAgent: HttpAgent | undefined;
+  /** Route the client's own requests through HTTP_PROXY / HTTPS_PROXY / NO_PROXY. */
+  proxyFromEnv: boolean;
 }
 
+/**
+ * `proxyFromEnv` is as given, else Node's own switch for environment proxies (NODE_USE_ENV_PROXY=1, honoured by
+ * Node 24's fetch and http), so one setting covers the process.
+ */
 export function resolveTransport(
   dispatcher: Dispatcher | undefined,
   httpAgent: HttpAgent | null | undefined,
-  connections: number | undefined,
-  report: { notice(message: string): void; mistake(message: string): void },
+  proxyFromEnv: unknown,
+  mistake: (message: string) => void,
 ): Transport {
-  let connect: buildConnector.BuildOptions | undefined;
-  if (httpAgent) {
-    if (dispatcher) {
-      report.mistake('config.httpAgent is ignored because config.dispatcher is set');
-    } else {
-      const agent = httpAgent as HttpAgent & { options?: Record<string, unknown> };
-      const opts = agent.options ?? {};
-      const tls: Record<string, unknown> = {};
-      for (const k of TLS_KEYS) if (opts[k] !== undefined) tls[k] = opts[k];
-      if (Object.keys(tls).length > 0) connect = tls;
-      if (connections === undefined && Number.isFinite(agent.maxSockets) && agent.maxSockets > 0) {
-        connections = agent.maxSockets;
-      }
-      if ('proxy' in agent) {
-        // https-proxy-agent and friends: requests would silently bypass the proxy.
-        report.mistake(
-          'config.httpAgent looks like a proxy agent, which this SDK cannot use (it sends requests with undici): ' +
-            "pass config.dispatcher = new ProxyAgent('http://proxy:port') from undici instead",
-        );
-      } else {
-        report.notice(
-          'config.httpAgent is not used (this SDK sends requests with undici); its TLS options and maxSockets ' +
-            'are applied. Pass config.dispatcher (an undici Agent or ProxyAgent) for anything else.',
-        );
-      }
-    }
+  let agent = httpAgent ?? undefined;
+  if (agent !== undefined && dispatcher !== undefined) {
+    mistake('config.httpAgent is ignored because config.dispatcher is set');
+    agent = undefined;
   }
-  return { dispatcher, connections, connect };
+  let envProxy = typeof proxyFromEnv === 'boolean' ? proxyFromEnv : process.env.NODE_USE_ENV_PROXY === '1';
+  if (envProxy && (dispatcher !== undefined || agent !== undefined)) {
+    const winner = dispatcher !== undefined ? 'dispatcher' : 'httpAgent';
+    if (proxyFromEnv === true) mistake(`config.proxyFromEnv is ignored because config.${winner} is set`);
+    envProxy = false;
+  }
+  return { dispatcher, httpAgent: agent, proxyFromEnv: envProxy };
 }

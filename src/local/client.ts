@@ -176,10 +176,9 @@ export class LocalEvaluationClient {
       this.config.dispatcher
         ? { dispatcher: this.config.dispatcher }
         : {
-            connect: this.config.connect,
+            httpAgent: this.config.httpAgent,
             unrefSockets: true,
             nodeHttp: true,
-            connections: this.config.connections,
             proxyFromEnv: this.config.proxyFromEnv,
           },
     );

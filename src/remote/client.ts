@@ -78,7 +78,7 @@ export class RemoteEvaluationClient {
     this.http = new HttpClient({
       dispatcher: this.config.dispatcher,
       connections: this.config.connections,
-      connect: this.config.connect,
+      httpAgent: this.config.httpAgent,
       proxyFromEnv: this.config.proxyFromEnv,
     });
     this.backoff = {

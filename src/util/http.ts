@@ -4,8 +4,8 @@
  * deadline per request, abort through AbortSignal, and close() that aborts
  * whatever is still in flight. Through undici, except for background
  * clients (nodeHttp: the local client's polling, stream, cohort downloads
- * and proxy lookups), which go through Node's http module when the
- * configuration allows (node-http.ts: much lighter, less throughput).
+ * and proxy lookups) and clients given a caller's httpAgent, which go
+ * through Node's http module (node-http.ts: much lighter, less throughput).
  *
  * Non-2xx statuses are returned, not thrown: each caller decides what a
  * status means. Transport failures (timeout, reset, refused, abort, close)
@@ -13,9 +13,9 @@
  */
 import type * as Undici from 'undici';
 import type { Agent, Dispatcher, Pool } from 'undici';
+import type { Agent as HttpAgent } from 'node:http';
 import { lazy } from './lazy';
 import type { NodeHttpTransport, NodeStreamResponse } from './node-http';
-import { TLS_KEYS } from '../config/transport';
 import type { Readable } from 'node:stream';
 
 // Each transport is loaded when a client first needs it.
@@ -24,13 +24,6 @@ const loadNodeHttp = lazy(() => require('./node-http') as typeof import('./node-
 const undici = lazy(() => (require('./undici') as typeof import('./undici')).undici());
 const loadUnrefConnector = lazy(() => require('./unref-connector') as typeof import('./unref-connector'));
 /* eslint-enable @typescript-eslint/no-require-imports */
-
-/** True when these undici `connect` options are plain TLS options Node's https can take. */
-function isTlsOnly(connect: unknown): connect is Record<string, unknown> | undefined {
-  if (connect === undefined) return true;
-  if (typeof connect !== 'object' || connect === null) return false;
-  return Object.keys(connect).every((k) => (TLS_KEYS as readonly string[]).includes(k));
-}
 
 export type FetchErrorCode =
   /** The server answered with a status the caller treats as failure; see statusCode. */
@@ -88,8 +81,11 @@ export interface HttpClientOptions {
   connections?: number;
   /** Idle keep-alive timeout for the client's own Agent, ms. Default 4000 (undici's). */
   keepAliveTimeoutMillis?: number;
-  /** TLS/socket options for the client's own Agent (undici `connect` options). */
-  connect?: Agent.Options['connect'];
+  /**
+   * A caller-owned Node http(s).Agent (the official SDK's `httpAgent`): requests to https origins go through it,
+   * over Node's https, as in the official SDK; close() does not destroy it. Ignored with a dispatcher.
+   */
+  httpAgent?: HttpAgent;
   /**
    * Sockets of the client's own Agent never keep the process alive: for
    * background clients (polling, streaming, cohorts, event upload).
@@ -97,9 +93,9 @@ export interface HttpClientOptions {
   unrefSockets?: boolean;
   /**
    * Send requests and streams with Node's http/https instead of undici,
-   * unless a dispatcher, proxyFromEnv or non-TLS connect options need
-   * undici: a fraction of undici's memory (its WebAssembly HTTP parser), for
-   * clients whose request rate is low (a poll every 30 s, one SSE stream).
+   * unless a dispatcher or proxyFromEnv needs undici: a fraction of undici's
+   * memory (its WebAssembly HTTP parser), for clients whose request rate is
+   * low (a poll every 30 s, one SSE stream).
    */
   nodeHttp?: boolean;
   /**
@@ -281,15 +277,11 @@ const proxyParts = lazy(() => {
 /**
  * undici's EnvHttpProxyAgent with the same Agent options. A custom connector (the local client's unref'd
  * sockets) also opens the connection to the proxy, which carries the tunnel: undici only passes it to
- * ProxyAgent's clientFactory, an option its EnvHttpProxyAgent types leave out but forward (as requestTls).
+ * ProxyAgent's clientFactory, an option its EnvHttpProxyAgent types leave out but forward.
  */
 function envProxyAgent(agentOptions: Agent.Options): Dispatcher {
   const connect = agentOptions.connect;
-  if (typeof connect !== 'function') {
-    // TLS options (a custom CA...) must reach tunnelled targets too: ProxyAgent takes them as requestTls.
-    const options = connect === undefined ? agentOptions : { ...agentOptions, requestTls: connect };
-    return new (proxyParts().EnvHttpProxyAgent)(options);
-  }
+  if (typeof connect !== 'function') return new (proxyParts().EnvHttpProxyAgent)(agentOptions);
   const { EnvHttpProxyAgent: EnvAgent, Pool: PoolClass } = proxyParts();
   const clientFactory = (origin: URL, opts: Pool.Options): Dispatcher => new PoolClass(origin, { ...opts, connect });
   return new EnvAgent({ ...agentOptions, clientFactory });
@@ -301,7 +293,7 @@ export class HttpClient {
   private created: Dispatcher | undefined;
   /** Options of our own undici Agent, created at its first request: undici is not loaded before one. */
   private readonly agentOptions: { options: Agent.Options; proxyFromEnv: boolean; unrefSockets: boolean } | undefined;
-  /** With nodeHttp: requests and streams over Node's http (no dispatcher, no proxy from env, TLS options only). */
+  /** With nodeHttp (no dispatcher, no proxy from env) or a caller's httpAgent: requests and streams over Node's http. */
   private readonly node: NodeHttpTransport | undefined;
   private readonly ownsDispatcher: boolean;
   private readonly inFlight = new Set<AbortController>();
@@ -316,16 +308,14 @@ export class HttpClient {
       const agentOptions: Agent.Options = {};
       if (options.connections !== undefined) agentOptions.connections = options.connections;
       if (options.keepAliveTimeoutMillis !== undefined) agentOptions.keepAliveTimeout = options.keepAliveTimeoutMillis;
-      const connect = options.connect;
-      if (connect !== undefined) agentOptions.connect = connect;
       const proxyFromEnv = options.proxyFromEnv === true;
       this.agentOptions = { options: agentOptions, proxyFromEnv, unrefSockets: options.unrefSockets === true };
       this.ownsDispatcher = true;
-      if (options.nodeHttp === true && !proxyFromEnv && isTlsOnly(connect)) {
+      if (options.httpAgent !== undefined || (options.nodeHttp === true && !proxyFromEnv)) {
         this.node = new (loadNodeHttp().NodeHttpTransport)({
           connections: options.connections,
           keepAliveTimeoutMillis: options.keepAliveTimeoutMillis,
-          tls: connect,
+          httpsAgent: options.httpAgent,
           unrefSockets: options.unrefSockets,
         });
       }
@@ -335,9 +325,7 @@ export class HttpClient {
   private get dispatcher(): Dispatcher {
     if (this.created === undefined) {
       const { options, proxyFromEnv, unrefSockets } = this.agentOptions!;
-      if (unrefSockets && typeof options.connect !== 'function') {
-        options.connect = loadUnrefConnector().unrefConnector(options.connect);
-      }
+      if (unrefSockets) options.connect = loadUnrefConnector().unrefConnector();
       this.created = proxyFromEnv ? envProxyAgent(options) : new (undici().Agent)(options);
     }
     return this.created;

@@ -10,7 +10,7 @@
  * configuration (see http.ts).
  *
  * Same contract as undici's path: one keep-alive Agent per protocol per
- * HttpClient (idle sockets closed after keepAliveTimeoutMillis, at most
+ * HttpClient (for https, the caller's httpAgent when one is given) (idle sockets closed after keepAliveTimeoutMillis, at most
  * `connections` per origin), a buffered body or one handed over as it
  * arrives, transport failures as errors HttpClient turns into FetchError;
  * the deadline, caller abort and close() are applied by the caller (the
@@ -34,8 +34,11 @@ const DEFAULT_KEEP_ALIVE_MILLIS = 4_000;
 export interface NodeHttpOptions {
   connections?: number;
   keepAliveTimeoutMillis?: number;
-  /** TLS options for https origins (Node `tls.connect` options). */
-  tls?: Record<string, unknown>;
+  /**
+   * The caller's agent for https origins (the official SDK's `httpAgent`: its TLS options, a proxy agent...),
+   * used as given: close() leaves it and its sockets alone.
+   */
+  httpsAgent?: Http.Agent;
   /** Sockets never keep the process alive (background clients). */
   unrefSockets?: boolean;
 }
@@ -142,7 +145,7 @@ export class NodeHttpTransport {
     });
   }
 
-  /** Close every socket, idle or busy. */
+  /** Close every socket of this transport's own agents, idle or busy (not a caller's agent). */
   close(): void {
     this.agents.http?.destroy();
     this.agents.https?.destroy();
@@ -177,6 +180,7 @@ export class NodeHttpTransport {
   }
 
   private agent(secure: boolean): Http.Agent {
+    if (secure && this.options.httpsAgent !== undefined) return this.options.httpsAgent;
     const existing = secure ? this.agents.https : this.agents.http;
     if (existing !== undefined) return existing;
     const o = this.options;
@@ -187,7 +191,7 @@ export class NodeHttpTransport {
       scheduling: 'lifo',
     };
     if (o.connections !== undefined) options.maxSockets = o.connections;
-    if (secure) return (this.agents.https = new (https().Agent)({ ...o.tls, ...options }));
+    if (secure) return (this.agents.https = new (https().Agent)(options));
     return (this.agents.http = new (http().Agent)(options));
   }
 

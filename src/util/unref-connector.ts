@@ -8,10 +8,10 @@
 import type { buildConnector } from 'undici';
 import { undici } from './undici';
 
-export function unrefConnector(options: buildConnector.BuildOptions = {}): buildConnector.connector {
+export function unrefConnector(): buildConnector.connector {
   let connect: buildConnector.connector | undefined;
   return (opts, callback) => {
-    connect ??= undici().buildConnector(options);
+    connect ??= undici().buildConnector({});
     connect(opts, (...args: buildConnector.CallbackArgs) => {
       if (args[0] === null) args[1].unref();
       callback(...args);

@@ -183,22 +183,22 @@ describe('unknown options', () => {
 });
 
 describe('the same transport options for both clients', () => {
-  it.each(CLIENTS)('%s: httpAgent TLS options and maxSockets carry over', (client) => {
-    const agent = new HttpsAgent({ maxSockets: 3, rejectUnauthorized: false, ca: 'PEM' });
-    const log = capture();
-    const input = { loggerProvider: log.provider, logLevel: LogLevel.Warn, httpAgent: agent };
-    const r = client === 'local' ? resolveLocalConfig(input) : resolveRemoteConfig(input);
-    expect(r.connect).toEqual({ rejectUnauthorized: false, ca: 'PEM' });
-    expect(r.connections).toBe(3);
-    expect(log.warnings.join()).toContain('httpAgent is not used');
+  it.each(CLIENTS)('%s: httpAgent is kept as given, silently; a dispatcher wins over it with a warning', async (client) => {
+    const agent = new HttpsAgent({ maxSockets: 3, ca: 'PEM' });
+    const alone = resolve(client, { httpAgent: agent });
+    expect(alone.resolved.httpAgent).toBe(agent);
+    expect(alone.warnings).toEqual([]);
+    const dispatcher = new Agent();
+    const both = resolve(client, { httpAgent: agent, dispatcher, proxyFromEnv: true });
+    expect(both.resolved.httpAgent).toBeUndefined();
+    expect(both.resolved.dispatcher).toBe(dispatcher);
+    expect(both.warnings.join('\n')).toContain('config.httpAgent is ignored because config.dispatcher is set');
+    expect(both.warnings.join('\n')).toContain('config.proxyFromEnv is ignored because config.dispatcher is set');
+    const envAndAgent = resolve(client, { httpAgent: agent, proxyFromEnv: true });
+    expect(envAndAgent.resolved.proxyFromEnv).toBe(false);
+    expect(envAndAgent.warnings.join()).toContain('config.proxyFromEnv is ignored because config.httpAgent is set');
     agent.destroy();
-  });
-
-  it.each(CLIENTS)('%s: a proxy agent passed as httpAgent is a visible mistake', (client) => {
-    const agent = Object.assign(new HttpsAgent(), { proxy: new URL('http://127.0.0.1:3128') });
-    const { warnings } = resolve(client, { httpAgent: agent });
-    expect(warnings.join()).toContain('looks like a proxy agent');
-    agent.destroy();
+    await dispatcher.close();
   });
 
   it.each(CLIENTS)('%s: a dispatcher that is not one throws ConfigError; an undici Agent is kept', async (client) => {

@@ -152,12 +152,12 @@ describe('resolveRemoteConfig: validation', () => {
     await agent.close();
   });
 
-  it('httpAgent warns and carries its TLS options and maxSockets over', () => {
-    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 7, rejectUnauthorized: false, ca: 'PEM' });
+  it('httpAgent is kept as given, and does not set the connection limit', () => {
+    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 7 });
     const { resolved, warnings } = resolveWith({ httpAgent: agent });
-    expect(resolved.connect).toEqual({ rejectUnauthorized: false, ca: 'PEM' });
-    expect(resolved.connections).toBe(7);
-    expect(warnings.join()).toMatch(/httpAgent is not used/);
+    expect(resolved.httpAgent).toBe(agent);
+    expect(resolved.connections).toBeUndefined();
+    expect(warnings).toEqual([]);
     agent.destroy();
   });
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { Agent as HttpsAgent, createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
@@ -295,8 +295,7 @@ describe.each(TRANSPORTS)('HttpClient (%s)', (_transport, base) => {
   });
 });
 
-// With nodeHttp, requests and streams go through Node's https (TLS options carried over), otherwise through
-// undici: both must honour the same `connect` TLS options.
+// A caller's httpAgent carries https requests and streams whichever transport the client would use otherwise.
 describe.each(TRANSPORTS)('HttpClient (%s) over TLS', (_transport, base) => {
   let https: HttpsServer;
   let url: string;
@@ -317,8 +316,10 @@ describe.each(TRANSPORTS)('HttpClient (%s) over TLS', (_transport, base) => {
     await new Promise((resolve) => https.close(resolve));
   });
 
-  it('request() and stream() trust the CA given in connect, and only it', async () => {
-    const trusting = new HttpClient({ ...base, connect: { ca } });
+  it("request() and stream() go through the caller's httpAgent (trusting its CA), and close() leaves it open", async () => {
+    const agent = new HttpsAgent({ ca, keepAlive: true });
+    const destroy = vi.spyOn(agent, 'destroy');
+    const trusting = new HttpClient({ ...base, httpAgent: agent });
     const res = await trusting.request({ url: url + '/a?b=1', method: 'POST', body: 'x' });
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body.toString())).toEqual({ path: '/a?b=1', method: 'POST' });
@@ -326,6 +327,8 @@ describe.each(TRANSPORTS)('HttpClient (%s) over TLS', (_transport, base) => {
     expect(stream.status).toBe(200);
     stream.abort();
     await trusting.close();
+    expect(destroy).not.toHaveBeenCalled();
+    agent.destroy();
 
     const strict = new HttpClient(base);
     expect((await rejection(strict.request({ url: url + '/a' }))).code).toBe('NETWORK');
