@@ -409,7 +409,7 @@ export interface RedisCluster {
   readonly startNodes: Array<{ host: string; port: number }>;
   /** Current master of the slot `key` hashes to. */
   masterFor(key: string): Promise<RedisProcess>;
-  /** Manual failover of the master that owns `key`'s slot (needs replicas: 1); resolves once roles swapped. */
+  /** Manual failover of the master that owns `key`'s slot (needs replicas: 1); resolves once the slot map shows it. */
   failover(key: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -525,6 +525,8 @@ export async function startRedisCluster(opts: { password?: string; replicas?: 0 
       })();
       await replica.cli('CLUSTER', 'FAILOVER');
       await until(async () => (await replica.query('ROLE')).startsWith('master'), 30_000, 'cluster failover');
+      // The other nodes learn of it by gossip: done once the slot map they serve names the new master too.
+      await until(async () => (await masterFor(key)) === replica, 30_000, 'the slot map to show the failover');
     },
     stop,
   };
