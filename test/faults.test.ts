@@ -330,24 +330,28 @@ describe('analytics (exposure events)', () => {
   });
 });
 
-// Each of these waits out analytics-node's 1 s retry delay to see that no retry comes. With a server and a
-// client of their own, they wait side by side.
+// analytics-node keeps an event in its queue until it is delivered or given up; only queued events are retried
+// (after its fixed 1 s retry delay). Giving up settles the event's promise, which the SDK counts in the metrics'
+// onTrackedEventsDropped: once counted, no retry of the event can come, without waiting out the delay. With a
+// server and a client of their own, these run side by side.
 describe.concurrent('analytics (exposure events): no retry', () => {
   /** Runs `test` against its own server (with `fault` queued on the analytics route) and client; closes both. */
   async function withOwnServer(
     fault: Fault,
     flushIntervalMillis: number,
-    test: (server: LocalServer, c: LocalEvaluationClient) => Promise<void>,
+    test: (server: LocalServer, c: LocalEvaluationClient, dropped: () => number) => Promise<void>,
   ): Promise<void> {
     const server = await createLocalServer(SERVER);
     server.injectFaults('httpapi', fault);
+    let dropped = 0;
     const c = new LocalEvaluationClient(API_KEY, {
       serverUrl: server.url,
       logger: capturingLogger(),
+      metrics: { onTrackedEventsDropped: (_kind, count) => void (dropped += count) },
       exposureConfig: { ...tracking(server.url + '/2/httpapi'), flushIntervalMillis },
     });
     try {
-      await test(server, c);
+      await test(server, c, () => dropped);
     } finally {
       await c.close({ flushTimeoutMillis: 500 });
       await server.close();
@@ -355,11 +359,11 @@ describe.concurrent('analytics (exposure events): no retry', () => {
   }
 
   it('a connection reset during a flush loses that batch (analytics-node does not retry network errors)', async ({ expect }) => {
-    await withOwnServer({ reset: true }, 100, async (server, c) => {
+    await withOwnServer({ reset: true }, 100, async (server, c, dropped) => {
       await c.start();
       c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
       await server.waitForRequests('httpapi', 1);
-      await sleep(1200); // a retry would come after analytics-node's 1 s retry timeout (12 flush intervals)
+      await eventually(() => dropped() === 1, 10_000, 'the event given up');
       expect(server.requests('httpapi')).toHaveLength(1);
       expect(server.events()).toHaveLength(0);
       expect(c.evaluateV2({ user_id: 'u2' }, ['a']).a.key).toBe('on');
@@ -371,12 +375,12 @@ describe.concurrent('analytics (exposure events): no retry', () => {
     ['429', { status: 429 }],
     ['connection reset', { reset: true }],
   ])('a %s on the final flush at close() drops those events (no retry after close)', async ([, fault], { expect }) => {
-    await withOwnServer(fault, 60_000, async (server, c) => {
+    await withOwnServer(fault, 60_000, async (server, c, dropped) => {
       await c.start();
       c.evaluateV2({ user_id: 'u1' }, ['a'], { tracksExposure: true });
       await c.close({ flushTimeoutMillis: 10_000 });
       expect(server.requests('httpapi')).toHaveLength(1);
-      await sleep(1100); // analytics-node retries a failed batch after 1 s; it must not after close()
+      await eventually(() => dropped() === 1, 10_000, 'the event given up');
       expect(server.requests('httpapi')).toHaveLength(1);
       expect(server.events()).toHaveLength(0);
     });

@@ -13,12 +13,8 @@
  * flushIntervalMillis, ...).
  */
 import type { LRUCache } from 'lru-cache';
-import { lazy } from '../util/lazy';
+import { createLru } from '../util/lru';
 import { type AssignmentConfig, AssignmentConfigDefaults, type ExposureConfig, ExposureConfigDefaults } from '../config/local';
-
-// Loaded with the first tracking filter (exposure or assignment tracking), not at require time.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const lruCache = lazy(() => require('lru-cache') as typeof import('lru-cache'));
 import type { ExperimentUser, Variant, Variants } from '../types';
 import type { Logger } from '../util/logger';
 import { type MetricsSink, NO_METRICS, type TrackedEventKind } from '../metrics';
@@ -211,8 +207,7 @@ export class TrackingFilter {
     capacity: number,
     readonly ttlMillis: number = DAY_MILLIS,
   ) {
-    this.cache = new (lruCache().LRUCache)<string, true>({
-      max: Math.max(1, Math.floor(capacity)),
+    this.cache = createLru<string, true>(capacity, {
       ttl: ttlMillis,
       updateAgeOnGet: false,
       updateAgeOnHas: false,

@@ -26,11 +26,7 @@ import { USER_GROUP_TYPE } from '../local/cohort-utils';
 import { FetchError, type HttpClient, splitUrl } from '../util/http';
 import type { Logger } from '../util/logger';
 import { LIBRARY } from '../version';
-import { lazy } from '../util/lazy';
-
-// Loaded with the first membership lookup, not at require time.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const lruCache = lazy(() => require('lru-cache') as typeof import('lru-cache'));
+import { createLru } from '../util/lru';
 
 /** What cohort enrichment needs: which of `cohortIds` (of `groupType`) contain `member`, in that order. */
 export interface CohortMembership {
@@ -139,8 +135,7 @@ export class ProxyMemberships implements CohortMembership {
     let cache = this.caches.get(groupType);
     if (!cache) {
       const clock = this.options.clock;
-      cache = new (lruCache().LRUCache)<string, Answer>({
-        max: this.options.capacity,
+      cache = createLru<string, Answer>(this.options.capacity, {
         ttl: this.options.ttlMillis,
         allowStale: true,
         noDeleteOnStaleGet: true,

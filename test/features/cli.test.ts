@@ -1,9 +1,14 @@
-/** The amplitude-experiment command line, run as a user runs it (node dist/cjs/cli.js; `npm run build:ts` first). */
+/**
+ * The amplitude-experiment command line. Each exit code (0, 1, 2) and `serve`'s SIGTERM are checked on the
+ * command as a user runs it (node dist/cjs/cli.js; `npm run build:ts` first); the other cases call main(),
+ * the CLI's whole logic, in this process (a Node process per case costs more CPU than the case itself).
+ */
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli';
 import { useLocalServer, useTempDir } from '../support';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -21,6 +26,14 @@ async function runCli(...args: string[]): Promise<{ code: number; stdout: string
   }
 }
 
+/** main() in this process, with what it prints collected as the process's stdout and stderr would be. */
+async function runMain(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (l) => void out.push(`${l}\n`), err: (l) => void err.push(`${l}\n`) });
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
 beforeAll(() => {
   expect(fs.existsSync(cli)).toBe(true); // built by `npm test` (pretest) or `npm run build:ts`
   expect(fs.readFileSync(cli, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
@@ -29,6 +42,7 @@ const server = useLocalServer(() => ({ flags: fs.readFileSync(flagsFile, 'utf8')
 const tmp = useTempDir('cli');
 
 // Each test runs its own CLI processes (writing to names of its own): side by side, their start-ups overlap.
+// runCli: the command as a process; runMain: main() in this process.
 describe.concurrent('amplitude-experiment CLI', () => {
   it('package.json bin points at the CLI', ({ expect }) => {
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -46,7 +60,7 @@ describe.concurrent('amplitude-experiment CLI', () => {
 
   it('eval --json gives the details, agreeing with evaluateV2 through the library', async ({ expect }) => {
     const user = { user_id: 'grace', device_id: 'device-grace', platform: 'iOS', version: '2.3.1' };
-    const r = await runCli('eval', '--flags', flagsFile, '--user', JSON.stringify(user), '--json');
+    const r = await runMain('eval', '--flags', flagsFile, '--user', JSON.stringify(user), '--json');
     expect(r.code).toBe(0);
     const details = JSON.parse(r.stdout) as Record<string, { variant?: { key: string }; reason: string }>;
     const { LocalEvaluationClient } = await import('../../src/local/client');
@@ -61,7 +75,7 @@ describe.concurrent('amplitude-experiment CLI', () => {
     const unknown = await runCli('eval', '--flags', flagsFile, '--user', '{}', '--flag', 'nope');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('flag nope is not in');
-    const bad = await runCli('eval', '--flags', flagsFile, '--user', 'not json');
+    const bad = await runMain('eval', '--flags', flagsFile, '--user', 'not json');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--user is not valid JSON');
     expect((await runCli('frobnicate')).code).toBe(2);
@@ -69,7 +83,7 @@ describe.concurrent('amplitude-experiment CLI', () => {
 
   it("pull saves a deployment's flag configs; a rejected key exits 1 and writes nothing", async ({ expect }) => {
     const out = path.join(tmp.path, 'sub', 'pulled.json');
-    const r = await runCli('pull', '--key', 'server-key', '--server-url', server.url, '--out', out);
+    const r = await runMain('pull', '--key', 'server-key', '--server-url', server.url, '--out', out);
     expect(r.code).toBe(0);
     expect(JSON.parse(fs.readFileSync(out, 'utf8'))).toEqual(JSON.parse(fs.readFileSync(flagsFile, 'utf8')));
     expect(r.stdout).toMatch(/saved 5 flag configs/);
@@ -77,7 +91,7 @@ describe.concurrent('amplitude-experiment CLI', () => {
     expect(auth?.headers.authorization).toBe('Api-Key server-key');
 
     const other = path.join(tmp.path, 'other.json');
-    const denied = await runCli('pull', '--key', 'wrong', '--server-url', server.url, '--out', other);
+    const denied = await runMain('pull', '--key', 'wrong', '--server-url', server.url, '--out', other);
     expect(denied.code).toBe(1);
     expect(denied.stderr).toContain('status 401');
     expect(fs.existsSync(other)).toBe(false);

@@ -25,8 +25,9 @@ describe.skipIf(!redisAvailable())('LocalEvaluationClient with redisConfig mode 
       directFallbackMillis: 0,
     };
     const logs = [capturingLogger(), capturingLogger()];
+    // The writer polls Amplitude every 100 ms (the test-only internals; the public minimum is 1 s).
     const clients = logs.map((logger) =>
-      localClient({ serverUrl: server.url, flagConfigPollingIntervalMillis: 1000, redisConfig, logger }),
+      localClient({ serverUrl: server.url, redisConfig, logger }, { flagPolling: { intervalMillis: 100 } }),
     );
     await Promise.all(clients.map((c) => c.start()));
     await eventually(

@@ -52,6 +52,8 @@ describe.skipIf(!redisAvailable())('fleet mode across processes', () => {
     return Array.from({ length: n }, () => {
       const proc = fork(join(__dirname, 'fleet-child.cjs'), [JSON.stringify({ apiKey: 'server-mp', config, internals })], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        // A plain Node process, as a user's: not this worker's flags (vitest's --conditions development, its require hook).
+        execArgv: [],
       });
       const child: Child = { proc, last: undefined };
       proc.on('message', (m) => (child.last = m as Child['last']));

@@ -3,8 +3,9 @@
  * addon did not, why and what to install. Tests of the addon itself are then
  * skipped with that note (see engine.ts) instead of failing one by one; under
  * CI (or AMPLITUDE_EXPERIMENT_ENGINE=native) a missing addon fails the run here.
- * It also rebuilds dist/ when src/ is newer (see dist.ts), once for all files.
+ * It also rebuilds dist/ when src/ is newer (see dist.ts) and looks for redis-server, once for all files.
  */
+import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
 import { diagnose } from '../../src/engine';
 import { ensureDistBuilt } from './dist';
@@ -13,6 +14,17 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** The native addon loaded in this checkout (build/Release or prebuilds/). */
     nativeAddonLoaded: boolean;
+    /** redis-server is installed (the Redis tests skip with a reason otherwise). */
+    redisAvailable: boolean;
+  }
+}
+
+function redisInstalled(): boolean {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -21,6 +33,7 @@ export default function setup(project: TestProject): void {
   const d = diagnose();
   const loaded = d.engine === 'native';
   project.provide('nativeAddonLoaded', loaded);
+  project.provide('redisAvailable', redisInstalled());
   if (loaded) {
     console.log(`engine: native (${d.binary}), Node ${d.nodeVersion}`);
     return;

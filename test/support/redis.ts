@@ -9,26 +9,23 @@
  *   const s = await startRedisSentinel({ password: 'pw' });   // master, replica, sentinels
  *   afterAll(() => stopAllRedis());
  *
- * Admin commands go through `redis-cli` (no client library needed here), so
- * this module works for any Redis client under test.
+ * Admin commands go over a socket of their own (a few lines of RESP, no client
+ * library), and through `redis-cli` only for what is the tool's own (`--scan`,
+ * `--cluster create`), so this module works for any Redis client under test.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { inject } from 'vitest';
 import { create as createTempDir, remove as removeTempDir } from './temp';
 
 export const HOST = '127.0.0.1';
 
-/** True when the binaries are installed (tests skip with a reason otherwise). */
+/** True when the binaries are installed (tests skip with a reason otherwise); looked up once, by global-setup.ts. */
 export function redisAvailable(): boolean {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  return inject('redisAvailable') ?? false;
 }
 
 export interface TlsFiles {
@@ -57,7 +54,10 @@ export interface RedisProcess {
   /** Pause the process (SIGSTOP) / resume it (SIGCONT): a hung server that keeps its sockets open. */
   freeze(): void;
   thaw(): void;
-  /** Run a command with redis-cli; resolves with its stdout (trimmed). */
+  /**
+   * Run a command; resolves with its reply as redis-cli prints it (trimmed, arrays one element per line).
+   * Arguments starting with `-` are redis-cli's own options (`--scan`, `-c`): those run redis-cli itself.
+   */
   cli(...args: string[]): Promise<string>;
 }
 
@@ -318,16 +318,15 @@ class Proc implements RedisProcess {
   }
 
   cli(...args: string[]): Promise<string> {
+    // A redis-cli process costs more CPU than the command; only its own options need it.
+    if (!args[0]?.startsWith('-')) return this.query(...args).then((out) => out.trim());
     const base = ['-h', HOST, '-p', String(this.port)];
     if (this.password) base.push('-a', this.password, '--no-auth-warning');
     if (this.tls) base.push('--tls', '--cacert', this.tls.ca);
     return run('redis-cli', [...base, ...args]);
   }
 
-  /**
-   * One command over a socket, printed as cli() prints it: for the status checks polled while a cluster or
-   * sentinel set forms (a redis-cli process per check and node cost more CPU than the servers themselves).
-   */
+  /** One command over a socket, printed as redis-cli prints it; an error reply rejects. */
   query(...args: string[]): Promise<string> {
     const commands = this.password ? [['AUTH', this.password], args] : [args];
     const wire = commands.map((c) => `*${c.length}\r\n${c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`).join('');
@@ -410,7 +409,7 @@ export interface RedisCluster {
   readonly startNodes: Array<{ host: string; port: number }>;
   /** Current master of the slot `key` hashes to. */
   masterFor(key: string): Promise<RedisProcess>;
-  /** Manual failover of the master that owns `key`'s slot (needs replicas: 1); resolves once roles swapped. */
+  /** Manual failover of the master that owns `key`'s slot (needs replicas: 1); resolves once the slot map shows it. */
   failover(key: string): Promise<void>;
   stop(): Promise<void>;
 }
@@ -526,6 +525,8 @@ export async function startRedisCluster(opts: { password?: string; replicas?: 0 
       })();
       await replica.cli('CLUSTER', 'FAILOVER');
       await until(async () => (await replica.query('ROLE')).startsWith('master'), 30_000, 'cluster failover');
+      // The other nodes learn of it by gossip: done once the slot map they serve names the new master too.
+      await until(async () => (await masterFor(key)) === replica, 30_000, 'the slot map to show the failover');
     },
     stop,
   };
