@@ -23,7 +23,11 @@ export class StatusTracker {
   private closed = false;
   /** Stale period of the running primary source (undefined: never stale, or not started). */
   private staleAfterMillis: number | undefined;
-  /** Freshness is measured from here (last refresh, or the start of the cycle). */
+  /**
+   * Freshness is measured from here: the last delivery or confirmation of the
+   * flags in force (kept across stop()/start(): a restart delivers nothing),
+   * or the start of the first cycle while there are none.
+   */
   private freshSince = 0;
   private staleTimer: NodeJS.Timeout | undefined;
   private last: ClientStatus;
@@ -43,7 +47,8 @@ export class StatusTracker {
     this.closed = false;
     this.startFailed = false;
     this.staleAfterMillis = staleAfterMillis;
-    this.freshSince = this.now();
+    // With flags in force, restarting does not make them any fresher.
+    this.freshSince = this.lastUpdatedAt ?? this.now();
     this.armStaleTimer();
     this.changed();
   }
