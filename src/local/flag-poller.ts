@@ -9,6 +9,7 @@ import { isPermanentFailure } from '../util/retry';
 import { apiKeyAuthorization, sdkHeaders } from '../util/auth';
 import type { Logger } from '../util/logger';
 import { type MetricsSink, NO_METRICS } from '../metrics';
+import { checkFlagResponse, contentTypeOf, NotAFlagPayloadError } from './sources/flag-response';
 
 export interface FlagPollerOptions {
   apiKey: string;
@@ -121,12 +122,14 @@ export class FlagPoller {
     if (response.status !== 200) {
       throw new FetchError(response.status, `flag request failed: status=${response.status}`);
     }
+    checkFlagResponse(origin + path, contentTypeOf(response.headers), response.body);
     return response.body;
   }
 
   /**
    * Load flags until one payload is accepted or `deadline` passes. Rejects at
-   * once on a permanent failure (401, 403, 404...).
+   * once on a permanent failure (401, 403, 404..., a web page instead of
+   * flags) and when nothing listens at serverUrl.
    */
   async loadInitial(deadline: number): Promise<void> {
     const backoff = new Backoff(this.options.initialBackoff ?? INITIAL_FETCH_BACKOFF);
@@ -135,11 +138,12 @@ export class FlagPoller {
       try {
         const body = await this.fetchOnce();
         if (await this.options.onPayload(body)) return;
-        lastError = new Error('the flag payload was not usable (see the logged error)');
+        lastError = new Error(`the flag payload from ${this.options.serverUrl} was not usable (see the logged error)`);
       } catch (err) {
         if (this.stopped) break;
         this.options.onError?.(err);
         if (isPermanentFailure(err)) throw describeFailure(err);
+        if (err instanceof NotAFlagPayloadError && err.permanent) throw err.withNote('Polling continues in the background');
         // Nothing listens there: waiting out the deadline would only hide a wrong serverUrl.
         const unreachable = unreachableCode(err);
         if (unreachable !== undefined) throw unreachableError(this.options.serverUrl, unreachable, err);

@@ -217,7 +217,8 @@ export class SnapshotHolder implements FlagSink {
 
   private unusable(err: unknown, from: string): void {
     const why = err instanceof FlagPayloadError ? err.message : `unexpected error: ${describe(err)}`;
-    this.options.logger.error(`flag configs from ${from} were not applied (${why}); keeping the previous flags`);
+    const kept = this.state === undefined ? 'no flags are in force yet' : 'keeping the previous flags';
+    this.options.logger.error(`flag configs from ${from} were not applied (${why}); ${kept}`);
     this.options.observer.failed(from, err);
   }
 
