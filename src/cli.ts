@@ -16,6 +16,8 @@ import { normalizeServerZone, serverUrlsFor } from './config/common';
 import { urlOption } from './config/option-table';
 import { apiKeyAuthorization, sdkHeaders } from './util/auth';
 import { LocalEvaluationClient } from './local/client';
+import { unreachableCode } from './local/flag-poller';
+import { checkFlagResponse, contentTypeOf, previewPayload } from './local/sources/flag-response';
 import type { ConditionDetail, EvaluationDetail } from './engine/details';
 import type { ExperimentUser } from './types';
 import { VERSION } from './version';
@@ -32,7 +34,8 @@ Evaluate the flags in FILE for one user, locally, and print each variant and why
   --flag KEY       only this flag (and what it depends on); repeat for more. Default: every flag
   --json           print the evaluation details as JSON instead of text
 
-Exit status: 0 on success, 1 when a --flag is not in FILE, 2 on bad arguments.`,
+Every option also takes the --option=value form.
+Exit status: 0 on success, 1 when FILE is not a usable flag payload or a --flag is not in it, 2 on bad arguments.`,
   serve: `usage: amplitude-experiment serve --flags FILE [--port N] [--host HOST] [--api-key KEY]...
 
 Run the local Amplitude-compatible dev server: flag configs, the SSE stream, remote
@@ -43,7 +46,7 @@ evaluation and cohorts, so any Amplitude SDK can point its serverUrl at it.
   --host HOST      interface to bind (default 127.0.0.1)
   --api-key KEY    accept only this deployment key; repeat for more. Default: any key
 
-Stops on SIGINT or SIGTERM.`,
+Every option also takes the --option=value form. Stops on SIGINT or SIGTERM.`,
   pull: `usage: amplitude-experiment pull --key KEY [--server-zone us|eu] [--server-url URL] --out FILE
 
 Save a deployment's flag configs (GET /sdk/v2/flags) to FILE, atomically, for
@@ -54,7 +57,8 @@ Save a deployment's flag configs (GET /sdk/v2/flags) to FILE, atomically, for
   --server-url URL     another flag server (overrides --server-zone)
   --out FILE           where to write the JSON array
 
-Exit status: 0 on success, 1 when the server refuses or answers something else, 2 on bad arguments.`,
+Every option also takes the --option=value form.
+Exit status: 0 on success, 1 when the server cannot be reached, refuses or answers something else, 2 on bad arguments.`,
 } as const;
 
 type Command = keyof typeof COMMANDS;
@@ -80,22 +84,39 @@ interface Parsed {
   switches: Set<string>;
 }
 
+/** `--name=value` as [name, value]; [arg, undefined] for anything else. */
+function splitInline(arg: string): [string, string | undefined] {
+  const eq = arg.indexOf('=');
+  return arg.startsWith('--') && eq > 2 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+}
+
 function parse(argv: readonly string[], valued: readonly string[], switches: readonly string[]): Parsed {
   const out: Parsed = { values: new Map(), switches: new Set() };
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+    const [arg, inline] = splitInline(argv[i]);
     if (switches.includes(arg)) {
+      if (inline !== undefined) throw new UsageError(`${arg} takes no value`);
       out.switches.add(arg);
     } else if (valued.includes(arg)) {
-      const value = argv[i + 1];
-      if (value === undefined || value.startsWith('--')) throw new UsageError(`${arg} needs a value`);
+      // `--name=value` says where the value is: it may start with '--'.
+      const value = inline ?? argv[++i];
+      if (value === undefined || value === '' || (inline === undefined && value.startsWith('--'))) {
+        throw new UsageError(`${arg} needs a value`);
+      }
       out.values.set(arg, [...(out.values.get(arg) ?? []), value]);
-      i++;
     } else {
       throw new UsageError(`unknown argument ${arg}`);
     }
   }
   return out;
+}
+
+/** `--name=value` arguments split in two, for a parser that takes only `--name value` (serve's). */
+function splitInlineValues(argv: readonly string[]): string[] {
+  return argv.flatMap((arg) => {
+    const [name, value] = splitInline(arg);
+    return value === undefined ? [arg] : [name, value];
+  });
 }
 
 function one(p: Parsed, name: string, required: true): string;
@@ -159,13 +180,47 @@ export function describeDetail(d: EvaluationDetail): string[] {
   return lines;
 }
 
+/**
+ * The flags file's text, once it is known to be a JSON array; otherwise a
+ * message naming the file and saying why it is not a flag payload.
+ */
+function readFlagsFile(file: string): { text: string } | { problem: string } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return { problem: `cannot read the flags file ${file}: ${(err as Error).message}` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return {
+      problem: `${file} is not a usable flag payload: it is not valid JSON (${escapeControls((err as Error).message)}); it starts ${previewPayload(text)}`,
+    };
+  }
+  if (!Array.isArray(parsed)) {
+    const got = parsed === null ? 'null' : typeof parsed === 'object' ? 'an object' : `a ${typeof parsed}`;
+    return {
+      problem: `${file} is not a usable flag payload: it must be a JSON array of flag configs (as GET /sdk/v2/flags returns, or \`pull\` saves), got ${got}`,
+    };
+  }
+  return { text };
+}
+
+/** JSON.parse's messages quote the input: escape its control characters (newlines, terminal escapes). */
+function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this replaces
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function readUser(text: string): ExperimentUser {
   const raw = text.startsWith('@') ? fs.readFileSync(text.slice(1), 'utf8') : text;
   let user: unknown;
   try {
     user = JSON.parse(raw);
   } catch (err) {
-    throw new UsageError(`--user is not valid JSON: ${(err as Error).message}`);
+    throw new UsageError(`--user is not valid JSON: ${escapeControls((err as Error).message)}`);
   }
   if (user === null || typeof user !== 'object' || Array.isArray(user)) throw new UsageError('--user must be a JSON object');
   return user;
@@ -183,7 +238,12 @@ async function evalCommand(argv: readonly string[], io: CliIo): Promise<number> 
     warn: (m: unknown) => void errors.push(String(m)),
     error: (m: unknown) => void errors.push(String(m)),
   };
-  const client = new LocalEvaluationClient('cli', { bootstrap: fs.readFileSync(file, 'utf8'), logger });
+  const flags = readFlagsFile(file);
+  if ('problem' in flags) {
+    io.err(flags.problem);
+    return 1;
+  }
+  const client = new LocalEvaluationClient('cli', { bootstrap: flags.text, logger });
   try {
     for (const e of errors) io.err(e);
     if (!client.hasFlags) return 1;
@@ -203,7 +263,7 @@ async function evalCommand(argv: readonly string[], io: CliIo): Promise<number> 
 async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
   // The local server's own command line (src/dev-server/cli.ts) takes the same options.
   const { runCli } = await import('./dev-server/cli');
-  const server = await runCli(argv);
+  const server = await runCli(splitInlineValues(argv));
   io.out(`Amplitude-compatible local server listening on ${server.url}`);
   io.out(`point an SDK at it: serverUrl '${server.url}' (any deployment key unless --api-key is given)`);
   await new Promise<void>((resolve) => {
@@ -221,25 +281,37 @@ async function pullCommand(argv: readonly string[], io: CliIo): Promise<number> 
   const zone = one(p, '--server-zone');
   if (zone !== undefined && !['us', 'eu'].includes(zone.toLowerCase())) throw new UsageError('--server-zone must be us or eu');
   const base = urlOption('serverUrl', one(p, '--server-url'), serverUrlsFor(normalizeServerZone(zone)).flags);
-  const response = await fetch(`${base}/sdk/v2/flags`, {
-    headers: sdkHeaders(apiKeyAuthorization(key), `experiment-native-cli/${VERSION}`),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const body = await response.text();
+  const url = `${base}/sdk/v2/flags`;
+  let response: Response;
+  let body: Buffer;
+  try {
+    response = await fetch(url, {
+      headers: sdkHeaders(apiKeyAuthorization(key), `experiment-native-cli/${VERSION}`),
+      signal: AbortSignal.timeout(PULL_TIMEOUT_MILLIS),
+    });
+    body = Buffer.from(await response.arrayBuffer());
+  } catch (err) {
+    io.err(`GET ${url} failed: ${transportFailure(err)}`);
+    return 1;
+  }
   if (response.status !== 200) {
     io.err(
-      `GET ${base}/sdk/v2/flags: status ${response.status}${response.status === 401 ? ' (check the deployment key: a server deployment key is needed)' : ''}`,
+      `GET ${url}: status ${response.status}${response.status === 401 ? ' (check the deployment key: a server deployment key is needed)' : ''}`,
     );
     return 1;
   }
   let flags: unknown;
   try {
-    flags = JSON.parse(body);
-  } catch {
-    flags = undefined;
+    checkFlagResponse(url, contentTypeOf({ 'content-type': response.headers.get('content-type') ?? undefined }), body);
+    flags = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    const why =
+      err instanceof SyntaxError ? `the answer is not valid JSON (${escapeControls(err.message)})` : (err as Error).message;
+    io.err(`GET ${url}: ${why}`);
+    return 1;
   }
   if (!Array.isArray(flags)) {
-    io.err(`GET ${base}/sdk/v2/flags did not return a JSON array of flag configs`);
+    io.err(`GET ${url} did not return a JSON array of flag configs`);
     return 1;
   }
   const target = path.resolve(out);
@@ -249,6 +321,29 @@ async function pullCommand(argv: readonly string[], io: CliIo): Promise<number> 
   fs.renameSync(temp, target);
   io.out(`saved ${flags.length} flag configs to ${out}`);
   return 0;
+}
+
+const PULL_TIMEOUT_MILLIS = 30_000;
+
+/** Why a request failed before any answer: fetch's own message is only "fetch failed", the reason is in its causes. */
+function transportFailure(err: unknown): string {
+  if (err instanceof Error && err.name === 'TimeoutError') return `no answer within ${PULL_TIMEOUT_MILLIS / 1000} s`;
+  const messages: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
+    if (e.message !== '' && e.message !== 'fetch failed') messages.push(e.message);
+    // Every address of a host name refused: one error per address.
+    if (e instanceof AggregateError && e.message === '') messages.push(e.errors.map(String).join(', '));
+    e = e.cause;
+  }
+  const code = unreachableCode(err);
+  const hint =
+    code === 'ECONNREFUSED'
+      ? '; nothing accepts connections there: check --server-url'
+      : code === 'ENOTFOUND'
+        ? '; its host name does not resolve: check --server-url'
+        : '';
+  return `${messages.length > 0 ? messages.join(': ') : String(err)}${hint}`;
 }
 
 /** Run the CLI; resolves with the exit code. */

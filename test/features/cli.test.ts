@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli';
-import { useLocalServer, useTempDir } from '../support';
+import { createLocalServer } from '../../src/dev-server';
+import { deadUrl, useLocalServer, useTempDir } from '../support';
 
 const root = path.resolve(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'cjs', 'cli.js');
@@ -81,6 +82,75 @@ describe.concurrent('amplitude-experiment CLI', () => {
     expect((await runCli('frobnicate')).code).toBe(2);
   });
 
+  it('eval: a flags file that is not a flag payload is named, with why; exit 1', async ({ expect }) => {
+    const notJson = path.join(tmp.path, 'not-json.json');
+    fs.writeFileSync(notJson, '<html>\u001b[2J');
+    const a = await runMain('eval', '--flags', notJson, '--user', '{}');
+    expect(a.code).toBe(1);
+    expect(a.stderr.startsWith(`${notJson} is not a usable flag payload: it is not valid JSON (`)).toBe(true);
+    expect(a.stderr).toMatch(/\); it starts "<html>\\u001b\[2J"\n$/);
+    expect(a.stderr).not.toContain('\u001b');
+
+    const object = path.join(tmp.path, 'object.json');
+    fs.writeFileSync(object, '{"flags":[]}');
+    const b = await runMain('eval', '--flags', object, '--user', '{}');
+    expect(b.code).toBe(1);
+    expect(b.stderr).toBe(
+      `${object} is not a usable flag payload: it must be a JSON array of flag configs (as GET /sdk/v2/flags returns, or \`pull\` saves), got an object\n`,
+    );
+
+    const missing = await runMain('eval', '--flags', path.join(tmp.path, 'absent.json'), '--user', '{}');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`cannot read the flags file ${path.join(tmp.path, 'absent.json')}: ENOENT`);
+    for (const r of [a, b, missing]) expect(r.stderr).not.toMatch(/bootstrap|previous flags/);
+  });
+
+  it('every option takes the --option=value form; a switch takes no value', async ({ expect }) => {
+    const user = JSON.stringify({ user_id: 'ada@example.com', device_id: 'd-1' });
+    const spaced = await runMain('eval', '--flags', flagsFile, '--user', user, '--flag', 'pricing-page');
+    const inline = await runMain('eval', `--flags=${flagsFile}`, `--user=${user}`, '--flag=pricing-page');
+    expect(inline).toEqual(spaced);
+    expect(inline.stdout).toMatch(/^pricing-page: treatment {2}\[TARGETING_MATCH\]$/m);
+
+    const out = path.join(tmp.path, 'inline-pulled.json');
+    const pulled = await runMain('pull', '--key=server-key', `--server-url=${server.url}`, `--out=${out}`, '--server-zone=eu');
+    expect(pulled.code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(out, 'utf8'))).toHaveLength(5);
+
+    const switchValue = await runMain('eval', `--flags=${flagsFile}`, '--user={}', '--json=yes');
+    expect(switchValue.code).toBe(2);
+    expect(switchValue.stderr).toContain('--json takes no value');
+    const empty = await runMain('eval', '--flags=', '--user={}');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('--flags needs a value');
+  });
+
+  it('pull: an unreachable server is named with the cause; a web page is named with its content-type; nothing written', async ({
+    expect,
+  }) => {
+    const dead = await deadUrl();
+    const out = path.join(tmp.path, 'never.json');
+    const refused = await runMain('pull', '--key', 'k', '--server-url', dead, '--out', out);
+    expect(refused.code).toBe(1);
+    const port = new URL(dead).port;
+    expect(refused.stderr).toBe(
+      `GET ${dead}/sdk/v2/flags failed: connect ECONNREFUSED 127.0.0.1:${port}; nothing accepts connections there: check --server-url\n`,
+    );
+
+    const page = await createLocalServer({ apiKeys: ['k'] });
+    try {
+      page.injectFaults('flags', { status: 200, body: '<!doctype html><p>sign in', headers: { 'content-type': 'text/html' } });
+      const html = await runMain('pull', '--key', 'k', '--server-url', page.url, '--out', out);
+      expect(html.code).toBe(1);
+      expect(html.stderr).toBe(
+        `GET ${page.url}/sdk/v2/flags: ${page.url}/sdk/v2/flags answered 200 with a web page instead of flags (content-type "text/html", body "<!doctype html><p>sign in"); check serverUrl\n`,
+      );
+    } finally {
+      await page.close();
+    }
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it("pull saves a deployment's flag configs; a rejected key exits 1 and writes nothing", async ({ expect }) => {
     const out = path.join(tmp.path, 'sub', 'pulled.json');
     const r = await runMain('pull', '--key', 'server-key', '--server-url', server.url, '--out', out);
@@ -98,7 +168,8 @@ describe.concurrent('amplitude-experiment CLI', () => {
   });
 
   it('serve runs the local server on the flags file until SIGTERM', async ({ expect }) => {
-    const child = spawn(process.execPath, [cli, 'serve', '--flags', flagsFile, '--port', '0'], { cwd: root });
+    // The --option=value form, which serve's own parser hands on as --option value.
+    const child = spawn(process.execPath, [cli, 'serve', `--flags=${flagsFile}`, '--port=0'], { cwd: root });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let text = '';

@@ -46,7 +46,7 @@ describe('start() against a URL that answers 200 with a web page', () => {
   it('a markup body without a content-type counts as a web page too', async () => {
     server.injectFaults('flags', { status: 200, body: '  <html>', headers: { 'content-type': '' }, times: Infinity });
     const c = localClient({ serverUrl: server.url, logger: capturingLogger() }, FAST_START);
-    await expect(c.start()).rejects.toThrow(/answered 200 with a web page instead of flags \(.*body "  <html>"\)/);
+    await expect(c.start()).rejects.toThrow(/answered 200 with a web page instead of flags \(.*body " {2}<html>"\)/);
     expect(server.requests('flags')).toHaveLength(1);
   });
 });
