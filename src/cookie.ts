@@ -10,6 +10,7 @@
  * contract (an API key that is too short is an error).
  */
 import type { ExperimentUser } from './types';
+import { decodeBase64Utf8, encodeUtf8Base64 } from './util/base64';
 import { createLogger } from './util/logger';
 import type { Logger } from './util/logger';
 
@@ -45,7 +46,7 @@ export class AmplitudeCookie {
     if (typeof amplitudeCookie !== 'string') return {};
     if (newFormat) {
       try {
-        const decoding = Buffer.from(amplitudeCookie, 'base64').toString('utf-8');
+        const decoding = decodeBase64Utf8(amplitudeCookie);
         const session: unknown = JSON.parse(decodeURIComponent(decoding));
         if (session === null || session === undefined) throw new TypeError('cookie holds no session object');
         const s = session as { deviceId?: string; userId?: string };
@@ -57,7 +58,7 @@ export class AmplitudeCookie {
     }
     const values = amplitudeCookie.split('.');
     let user_id: string | undefined = undefined;
-    if (values[1]) user_id = Buffer.from(values[1], 'base64').toString('utf-8');
+    if (values[1]) user_id = decodeBase64Utf8(values[1]);
     return { device_id: values[0], user_id };
   }
 
@@ -68,6 +69,6 @@ export class AmplitudeCookie {
    */
   static generate(deviceId: string, newFormat = false): string {
     if (!newFormat) return deviceId + '..........';
-    return Buffer.from(encodeURIComponent(JSON.stringify({ deviceId }))).toString('base64');
+    return encodeUtf8Base64(encodeURIComponent(JSON.stringify({ deviceId })));
   }
 }

@@ -15,6 +15,7 @@ import type * as Undici from 'undici';
 import type { Agent, Dispatcher, Pool } from 'undici';
 import type { Agent as HttpAgent } from 'node:http';
 import { lazy } from './lazy';
+import { FetchError } from './fetch-error';
 import type { NodeHttpTransport, NodeStreamResponse } from './node-http';
 import type { Readable } from 'node:stream';
 
@@ -25,47 +26,8 @@ const undici = lazy(() => (require('./undici') as typeof import('./undici')).und
 const loadUnrefConnector = lazy(() => require('./unref-connector') as typeof import('./unref-connector'));
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-export type FetchErrorCode =
-  /** The server answered with a status the caller treats as failure; see statusCode. */
-  | 'HTTP_STATUS'
-  /** No complete response within the request's timeout. */
-  | 'TIMEOUT'
-  /** Connection refused, reset, closed mid-body, DNS failure... see cause. */
-  | 'NETWORK'
-  /** A response arrived but its body was not what the protocol says (e.g. not JSON). */
-  | 'INVALID_RESPONSE'
-  /** The caller's AbortSignal fired. */
-  | 'ABORTED'
-  /** The client was closed while the request was in flight (or before it started). */
-  | 'CLOSED';
-
-export interface FetchErrorOptions {
-  code?: FetchErrorCode;
-  cause?: unknown;
-  /** Number of HTTP attempts made before giving up (set by retrying callers). */
-  attempts?: number;
-}
-
-/**
- * A failed request. Like the official SDK's FetchError it carries
- * `statusCode` (the HTTP status when the server answered; undefined when no
- * response was received), plus `code` and the underlying `cause`.
- */
-export class FetchError extends Error {
-  override readonly name = 'FetchError';
-  readonly statusCode: number | undefined;
-  readonly code: FetchErrorCode;
-  override readonly cause: unknown;
-  attempts: number;
-
-  constructor(statusCode: number | undefined, message: string, options: FetchErrorOptions = {}) {
-    super(message);
-    this.statusCode = statusCode;
-    this.code = options.code ?? (statusCode !== undefined ? 'HTTP_STATUS' : 'NETWORK');
-    this.cause = options.cause;
-    this.attempts = options.attempts ?? 1;
-  }
-}
+// In its own module, free of Node built-ins, so the edge entry exports the same class.
+export { FetchError, type FetchErrorCode, type FetchErrorOptions } from './fetch-error';
 
 export function isFetchError(e: unknown): e is FetchError {
   return e instanceof FetchError;
