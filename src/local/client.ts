@@ -561,7 +561,7 @@ export class LocalEvaluationClient {
     if (!current) {
       if (!this.warnedEmpty) {
         this.warnedEmpty = true;
-        this.logger.warn('evaluateV2 called before any flags were loaded (call and await start(), or pass bootstrap)');
+        this.logger.error('evaluateV2 called before any flags were loaded (call and await start(), or pass bootstrap)');
       }
       return {};
     }
