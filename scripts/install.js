@@ -58,7 +58,8 @@ function warn(failure, fromSource) {
     `${NAME}: WARNING: no native engine for ${process.platform}-${process.arch} (${reason}). ` +
       'The SDK will use its pure-JS engine: same results, slower evaluation. ' +
       `To build the native engine from source, install cmake and a C++17 compiler (${toolchainHint()}), ` +
-      `then run: \`${sourceBuildHint(failure)}\``,
+      `then run: \`${sourceBuildHint(failure)}\`` +
+      ` (where npm blocks dependency install scripts, first: \`npm install-scripts approve ${NAME}\`)`,
   );
 }
 

@@ -142,7 +142,7 @@ say "C ok: install ${ms} ms, JS engine, same answers as native"
 # build; run it exactly as printed.
 if [ "${SOURCE_BUILD:-1}" = 1 ]; then
   ms=$(NOCC_PATH="$PATH" install_into "$TMP/app-source" "$TGZ_NOPB")
-  cmd=$(sed -n 's/.*WARNING: no native engine.*then run: `\(.*\)`.*/\1/p' "$TMP/app-source.install.log" | head -1)
+  cmd=$(sed -n 's/.*WARNING: no native engine.*then run: `\([^`]*\)`.*/\1/p' "$TMP/app-source.install.log" | head -1)
   [ -n "$cmd" ] || { cat "$TMP/app-source.install.log"; fail "D: the install warning names no command for a source build"; }
   say "D   the warning says to run: $cmd"
   t=$(now_ms)

@@ -10,6 +10,7 @@
  * evaluateV2). One that throws is caught and logged once; the SDK goes on.
  */
 import type { Logger } from './util/logger';
+import { catchRejection } from './util/rejection';
 
 /** Which tracked events: exposure (exposureConfig) or assignment (assignmentConfig). */
 export type TrackedEventKind = 'exposure' | 'assignment';
@@ -69,16 +70,19 @@ export function createMetricsSink(metrics: LocalEvaluationMetrics | undefined, l
       sink[name] = noop;
       continue;
     }
+    const report = (err: unknown): void => {
+      if (reported.has(name)) return;
+      reported.add(name);
+      logger.error(
+        `metrics.${name} threw: ${err instanceof Error ? err.message : String(err)} (ignored; further errors are not logged)`,
+      );
+    };
     sink[name] = (...args: never[]) => {
       try {
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: the union of callback types has no common `this`
-        (fn as (...a: never[]) => void).apply(metrics, args);
+        catchRejection((fn as (...a: never[]) => unknown).apply(metrics, args), report);
       } catch (err) {
-        if (reported.has(name)) return;
-        reported.add(name);
-        logger.error(
-          `metrics.${name} threw: ${err instanceof Error ? err.message : String(err)} (ignored; further errors are not logged)`,
-        );
+        report(err);
       }
     };
   }

@@ -3,10 +3,12 @@
  * package resolved by name from dist/, in a fresh Node process): `require` and
  * `import` both work and give the same names. `npm test` builds dist/ first.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from './support';
 
 const root = join(__dirname, '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -59,4 +61,23 @@ describe('package entry points', () => {
     );
     expect(loaded[`${pkg.name}/dev-server`].cjs).toContain('createLocalServer');
   }, 60_000);
+
+  it.each([
+    ['openfeature', '@openfeature/server-sdk'],
+    ['opentelemetry', '@opentelemetry/api'],
+  ])(
+    'without its peer, import() of the %s subpath rejects, and a caller that catches it carries on',
+    (name, peer) => {
+      // dist/ copied where no node_modules can resolve the peer.
+      const dist = join(tempDir('no-peer'), 'dist');
+      cpSync(join(root, 'dist'), dist, { recursive: true });
+      const entry = pathToFileURL(join(dist, 'esm', `${name}.js`)).href;
+      const script = `try { await import(${JSON.stringify(entry)}); console.log('loaded'); } catch (e) { console.log(e.code, e.message.split('\\n')[0]); } console.log('alive');`;
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+      expect(run.stdout).toContain(`MODULE_NOT_FOUND Cannot find module '${peer}'`);
+      expect(run.stdout).toContain('alive');
+      expect(run.status, run.stderr).toBe(0);
+    },
+    60_000,
+  );
 });

@@ -5,6 +5,7 @@
 namespace experiment {
 
 namespace {
+constexpr uint32_t kC1 = 0xcc9e2d51u, kC2 = 0x1b873593u;
 inline uint32_t rotl32(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
 inline uint32_t fmix32(uint32_t h) {
   h ^= h >> 16;
@@ -14,35 +15,21 @@ inline uint32_t fmix32(uint32_t h) {
   h ^= h >> 16;
   return h;
 }
-}  // namespace
-
-uint32_t murmur3_blocks(const void* data, size_t blocks, uint32_t seed) {
-  const uint8_t* bytes = static_cast<const uint8_t*>(data);
-  const uint32_t c1 = 0xcc9e2d51u, c2 = 0x1b873593u;
-  uint32_t h = seed;
-  for (size_t i = 0; i < blocks; i++) {
-    // Little-endian load regardless of the host byte order.
-    const uint8_t* p = bytes + i * 4;
-    uint32_t k = static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-                 (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-    k *= c1;
-    k = rotl32(k, 15);
-    k *= c2;
-    h ^= k;
-    h = rotl32(h, 13);
-    h = h * 5 + 0xe6546b64u;
-  }
-  return h;
+// One 4-byte block into the state (a little-endian load regardless of the host byte order).
+inline uint32_t mixBlock(uint32_t h, const uint8_t* p) {
+  uint32_t k = static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
+               (static_cast<uint32_t>(p[3]) << 24);
+  k *= kC1;
+  k = rotl32(k, 15);
+  k *= kC2;
+  h ^= k;
+  h = rotl32(h, 13);
+  return h * 5 + 0xe6546b64u;
 }
-
-uint32_t murmur3_x86_32_from(uint32_t state, const void* rest, size_t restLength, size_t totalLength) {
-  const uint8_t* bytes = static_cast<const uint8_t*>(rest);
-  const size_t blocks = restLength / 4;
-  const uint32_t c1 = 0xcc9e2d51u, c2 = 0x1b873593u;
-  uint32_t h = murmur3_blocks(rest, blocks, state);
-  const uint8_t* tail = bytes + blocks * 4;
+// The last 0-3 bytes, the length and the finalizer.
+inline uint32_t finish(uint32_t h, const uint8_t* tail, size_t tailLength, size_t totalLength) {
   uint32_t k1 = 0;
-  switch (restLength & 3) {
+  switch (tailLength) {
     case 3:
       k1 ^= static_cast<uint32_t>(tail[2]) << 16;
       [[fallthrough]];
@@ -51,51 +38,38 @@ uint32_t murmur3_x86_32_from(uint32_t state, const void* rest, size_t restLength
       [[fallthrough]];
     case 1:
       k1 ^= tail[0];
-      k1 *= c1;
+      k1 *= kC1;
       k1 = rotl32(k1, 15);
-      k1 *= c2;
+      k1 *= kC2;
       h ^= k1;
   }
-  h ^= static_cast<uint32_t>(totalLength);
-  return fmix32(h);
+  return fmix32(h ^ static_cast<uint32_t>(totalLength));
+}
+}  // namespace
+
+uint32_t murmur3_blocks(const void* data, size_t blocks, uint32_t seed) {
+  const uint8_t* bytes = static_cast<const uint8_t*>(data);
+  uint32_t h = seed;
+  for (size_t i = 0; i < blocks; i++) h = mixBlock(h, bytes + i * 4);
+  return h;
+}
+
+uint32_t murmur3_x86_32_from(uint32_t state, const void* rest, size_t restLength, size_t totalLength) {
+  const size_t blocks = restLength / 4;
+  const uint32_t h = murmur3_blocks(rest, blocks, state);
+  return finish(h, static_cast<const uint8_t*>(rest) + blocks * 4, restLength & 3, totalLength);
 }
 
 void murmur3_x86_32_from4(const uint32_t state[4], const uint8_t* const rest[4], size_t restLength,
                           const size_t totalLength[4], uint32_t out[4]) {
-  const uint32_t c1 = 0xcc9e2d51u, c2 = 0x1b873593u;
   uint32_t h[4] = {state[0], state[1], state[2], state[3]};
   const size_t blocks = restLength / 4;
+  // Four independent chains side by side: the CPU overlaps their multiplies.
   for (size_t i = 0; i < blocks; i++) {
-    for (int lane = 0; lane < 4; lane++) {
-      const uint8_t* p = rest[lane] + i * 4;
-      uint32_t k = static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-                   (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-      k *= c1;
-      k = rotl32(k, 15);
-      k *= c2;
-      h[lane] ^= k;
-      h[lane] = rotl32(h[lane], 13);
-      h[lane] = h[lane] * 5 + 0xe6546b64u;
-    }
+    for (int lane = 0; lane < 4; lane++) h[lane] = mixBlock(h[lane], rest[lane] + i * 4);
   }
   for (int lane = 0; lane < 4; lane++) {
-    const uint8_t* tail = rest[lane] + blocks * 4;
-    uint32_t k1 = 0;
-    switch (restLength & 3) {
-      case 3:
-        k1 ^= static_cast<uint32_t>(tail[2]) << 16;
-        [[fallthrough]];
-      case 2:
-        k1 ^= static_cast<uint32_t>(tail[1]) << 8;
-        [[fallthrough]];
-      case 1:
-        k1 ^= tail[0];
-        k1 *= c1;
-        k1 = rotl32(k1, 15);
-        k1 *= c2;
-        h[lane] ^= k1;
-    }
-    out[lane] = fmix32(h[lane] ^ static_cast<uint32_t>(totalLength[lane]));
+    out[lane] = finish(h[lane], rest[lane] + blocks * 4, restLength & 3, totalLength[lane]);
   }
 }
 

@@ -103,7 +103,7 @@ export const OPTIONS = {
     'flag configs: an array, a record keyed by flag key, or a JSON string',
     (v) => typeof v === 'string' || typeof v === 'object',
   ),
-  flagConfigPollingIntervalMillis: { type: 'number', clients: 'local', default: 30_000, min: 1_000 },
+  flagConfigPollingIntervalMillis: { type: 'number', clients: 'local', default: 30_000, min: 1_000, clamp: true },
   flagConfigPollerRequestTimeoutMillis: { type: 'number', clients: 'local', default: 10_000, min: 1 },
   startTimeoutMillis: { type: 'number', clients: 'local', default: 20_000, min: 1 },
   streamUpdates: { type: 'boolean', clients: 'local', default: false },

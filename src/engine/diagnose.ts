@@ -113,7 +113,8 @@ export function describeNativeLoadFailure(err: unknown): string {
   if (/No native build was found/i.test(message)) {
     return (
       `no prebuilt binary for ${platformLabel()} and no local build ` +
-      `(install scripts disabled, or no source build: it needs cmake, a C++17 compiler and \`${SOURCE_BUILD_COMMAND}\`)`
+      `(install scripts disabled, or no source build: it needs cmake, a C++17 compiler and \`${SOURCE_BUILD_COMMAND}\`; ` +
+      `where npm blocks dependency install scripts, \`npm install-scripts approve amplitude-experiment-native\` first)`
     );
   }
   const glibc = /GLIBC(?:XX)?_[0-9.]+' not found/.exec(message);

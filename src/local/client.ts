@@ -431,6 +431,11 @@ export class LocalEvaluationClient {
     this.tracker.close();
   }
 
+  /** True once close() has been called (stop() can be undone by start(); close() cannot). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /**
    * stop() for good, then wait for connections to be released and tracked
    * events to be sent (bounded by flushTimeoutMillis). start() rejects after it.
@@ -556,7 +561,7 @@ export class LocalEvaluationClient {
     if (!current) {
       if (!this.warnedEmpty) {
         this.warnedEmpty = true;
-        this.logger.warn('evaluateV2 called before any flags were loaded (call and await start(), or pass bootstrap)');
+        this.logger.error('evaluateV2 called before any flags were loaded (call and await start(), or pass bootstrap)');
       }
       return {};
     }

@@ -5,6 +5,7 @@
  * flag update or the caller of evaluateV2. docs/events.md
  */
 import type { Logger } from '../util/logger';
+import { catchRejection } from '../util/rejection';
 
 /** Emitted once per installed change of the flag set (compared by content). */
 export interface FlagsUpdatedEvent {
@@ -126,11 +127,13 @@ export class ClientEvents {
   emit(event: string, payload: unknown): void {
     const list = this.listeners.get(event);
     if (!list) return;
+    const report = (err: unknown): void =>
+      this.logger.error(`a '${event}' listener threw (ignored): ${err instanceof Error ? err.message : String(err)}`);
     for (const listener of list) {
       try {
-        (listener as (e: unknown) => void)(payload);
+        catchRejection((listener as (e: unknown) => unknown)(payload), report);
       } catch (err) {
-        this.logger.error(`a '${event}' listener threw (ignored): ${err instanceof Error ? err.message : String(err)}`);
+        report(err);
       }
     }
   }

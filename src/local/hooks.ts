@@ -9,6 +9,7 @@
 import type { ExperimentUser, Variants } from '../types';
 import type { EvaluationDetails } from '../engine/details';
 import type { Logger } from '../util/logger';
+import { catchRejection } from '../util/rejection';
 
 /** What is being evaluated: passed to both stages of every hook. */
 export interface EvaluationHookContext {
@@ -75,6 +76,7 @@ export class HookRunner {
       if (typeof hook.beforeEvaluation !== 'function') continue;
       try {
         data[i] = hook.beforeEvaluation(context);
+        catchRejection(data[i], (err) => this.report(hook, i, 'beforeEvaluation', err));
       } catch (err) {
         this.report(hook, i, 'beforeEvaluation', err);
       }
@@ -91,7 +93,7 @@ export class HookRunner {
       const hook = hooks[i];
       if (typeof hook.afterEvaluation !== 'function') continue;
       try {
-        hook.afterEvaluation(context, outcome, data[i]);
+        catchRejection(hook.afterEvaluation(context, outcome, data[i]), (err) => this.report(hook, i, 'afterEvaluation', err));
       } catch (err) {
         this.report(hook, i, 'afterEvaluation', err);
       }

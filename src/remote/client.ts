@@ -137,7 +137,9 @@ export class RemoteEvaluationClient {
       }
     }
     error.attempts = attempts;
-    this.logger.error('Fetch failed: ', error);
+    // A cancellation the caller asked for (its signal, or close()) is no failure to report.
+    if (error.code === 'ABORTED' || error.code === 'CLOSED') this.logger.debug(`Fetch cancelled: ${error.message}`);
+    else this.logger.error('Fetch failed: ', error);
     throw error;
   }
 

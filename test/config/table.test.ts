@@ -128,6 +128,12 @@ describe('wrong types warn at the default log level and use the default', () => 
     }
   });
 
+  it('a polling interval below 1000 ms polls every 1000 ms (the floor), not at the 30 s default', () => {
+    const { resolved, warnings } = resolve('local', { flagConfigPollingIntervalMillis: 100 });
+    expect(resolved.flagConfigPollingIntervalMillis).toBe(1000);
+    expect(warnings.join()).toContain('config.flagConfigPollingIntervalMillis must be >= 1000; got 100, using 1000');
+  });
+
   it('a nested number is checked by its row too; the cohort interval is clamped to its 60000 minimum', () => {
     const base = { apiKey: 'a', secretKey: 's' };
     const low = resolve('local', { cohortSyncConfig: { ...base, cohortPollingIntervalMillis: 1000 } });

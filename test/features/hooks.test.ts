@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { LocalEvaluationClient } from '../../src/local/client';
 import type { EvaluationHook, EvaluationHookContext, EvaluationHookResult } from '../../src/local/hooks';
-import { capturingLogger, closeClientsAfterEach, track } from '../support';
+import { capturingLogger, closeClientsAfterEach, eventually, guardUnhandledRejections, track } from '../support';
+
+guardUnhandledRejections();
 
 const FLAGS = [
   {
@@ -81,6 +83,23 @@ describe('evaluation hooks', () => {
     expect(logger.count('error', 'hook broken threw in beforeEvaluation: boom before')).toBe(1);
     expect(logger.count('error', 'hook broken threw in afterEvaluation: boom after')).toBe(1);
     expect(logger.count('debug', 'boom before')).toBe(2);
+  });
+
+  it('an async hook that rejects is logged like one that throws, not left as an unhandled rejection', async () => {
+    const logger = capturingLogger();
+    const c = client({ logger });
+    c.addHook({
+      name: 'async-broken',
+      beforeEvaluation: async () => Promise.reject(new Error('async before')),
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises -- what is tested: a user writing an async hook
+      afterEvaluation: async () => {
+        await Promise.resolve();
+        throw new Error('async after');
+      },
+    });
+    expect(Object.keys(c.evaluateV2({ user_id: 'u' }))).toEqual(['a', 'b']);
+    await eventually(() => logger.count('error', 'hook async-broken threw in afterEvaluation: async after') === 1);
+    expect(logger.count('error', 'hook async-broken threw in beforeEvaluation: async before')).toBe(1);
   });
 
   it('rejects a hooks option that is not an array', () => {

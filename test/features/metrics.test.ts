@@ -160,6 +160,19 @@ describe('metrics', () => {
     expect(logger.count('error', 'metrics.onEvaluation threw: exporter down')).toBe(1);
   });
 
+  it('an async callback that rejects is logged once, not left as an unhandled rejection', async () => {
+    const logger = capturingLogger();
+    const c = localClient({
+      bootstrap: [flag('a')],
+      logger,
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises -- what is tested: a user writing an async callback
+      metrics: { onEvaluation: async () => Promise.reject(new Error('async exporter down')) },
+    });
+    c.evaluateV2({ user_id: 'u' });
+    c.evaluateV2({ user_id: 'u' });
+    await eventually(() => logger.count('error', 'metrics.onEvaluation threw: async exporter down') === 1);
+  });
+
   it('rejects a metrics option that is not an object', () => {
     expect(() => localClient({ metrics: 5 as unknown as LocalEvaluationMetrics })).toThrow(/config.metrics must be an object/);
   });

@@ -149,6 +149,19 @@ describe('listeners', () => {
     expect(logger.count('error', /'update' listener threw.*listener bug/)).toBe(1);
   });
 
+  it('an async listener that rejects is logged, not left as an unhandled rejection', async () => {
+    const logger = capturingLogger();
+    const td = new TestData();
+    const c = localClient({ dataSource: td, logger });
+    c.on('update', async () => {
+      await Promise.resolve();
+      throw new Error('async listener bug');
+    });
+    td.update(td.flag('z').booleanFlag());
+    expect(c.flagKeys()).toEqual(['z']);
+    await eventually(() => logger.count('error', /'update' listener threw.*async listener bug/) === 1);
+  });
+
   it('off() and once() remove listeners', () => {
     const td = new TestData();
     const c = localClient({ dataSource: td, logger: capturingLogger() });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { createLocalServer, type Fault, type LocalServer, type LocalServerOptions } from '../../src/dev-server';
+import { initializeLocal } from '../../src/local/factory';
 import { pollFailureBackoff } from '../../src/local/flag-poller';
 import { baseDelay } from '../../src/util/backoff';
 import { runNodeScript } from '../support/child';
@@ -13,6 +14,7 @@ import {
   flag,
   guardUnhandledRejections,
   localClient,
+  track,
   sleep,
   useLocalServer,
 } from '../support';
@@ -72,6 +74,21 @@ describe('start()', () => {
     expect(c.flagKeys()).toEqual(['a']);
     await c.close();
     await expect(c.start()).rejects.toThrow(/closed/);
+  });
+
+  it('Experiment.initializeLocal hands out one client per key until it is closed, then a new one', async () => {
+    const config = { serverUrl: server.url, logger: capturingLogger(), instanceName: 'lifecycle-factory' };
+    const a = initializeLocal(API_KEY, config);
+    expect(initializeLocal(API_KEY, config)).toBe(a);
+    track(a);
+    await a.start();
+    expect(a.isClosed).toBe(false);
+    await a.close();
+    expect(a.isClosed).toBe(true);
+    const b = track(initializeLocal(API_KEY, config));
+    expect(b).not.toBe(a);
+    await b.start();
+    expect(b.flagKeys()).toEqual(['a']);
   });
 });
 

@@ -63,3 +63,13 @@ describe('evaluateV2 with one flag key as a string', () => {
     expect(Object.keys(c.evaluateV2({ user_id: 'u' }, null as unknown as string[])).sort()).toEqual(['my-flag', 'other']);
   });
 });
+
+describe('evaluateV2 before start()', () => {
+  it('returns {} and says once, at error level, what to do', async () => {
+    const logger = capturingLogger();
+    const c = localClient({ serverUrl: `http://127.0.0.1:${await closedPort()}`, loggerProvider: logger });
+    expect(c.evaluateV2({ user_id: 'u' })).toEqual({});
+    expect(c.evaluateV2({ user_id: 'u' }, ['a'])).toEqual({});
+    expect(logger.count('error', 'evaluateV2 called before any flags were loaded (call and await start()')).toBe(1);
+  });
+});

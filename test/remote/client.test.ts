@@ -8,7 +8,7 @@ import { FetchError } from '../../src/util/http';
 import type { ExperimentUser } from '../../src/types';
 import { LIBRARY } from '../../src/version';
 import { API_KEY, FLAGS } from '../dev-server/fixtures';
-import { guardUnhandledRejections, silentLogger as silent, track, useLocalServer } from '../support';
+import { capturingLogger, guardUnhandledRejections, silentLogger as silent, track, useLocalServer } from '../support';
 
 guardUnhandledRejections();
 
@@ -411,13 +411,16 @@ describe('close() and abort', () => {
     expect(server.requests('vardata')).toHaveLength(1);
   });
 
-  it("the caller's signal aborts a request or a retry wait with ABORTED", async () => {
+  it("the caller's signal aborts a request or a retry wait with ABORTED, logged at debug level, not as an error", async () => {
     server.injectFaults('vardata', { hang: true });
     const ac = new AbortController();
-    const p = failure(client({ fetchTimeoutMillis: 60_000 }).fetchV2({}, { signal: ac.signal }));
+    const logger = capturingLogger();
+    const p = failure(client({ fetchTimeoutMillis: 60_000, logger }).fetchV2({}, { signal: ac.signal }));
     await server.waitForRequests('vardata', 1);
     ac.abort();
     expect((await p).code).toBe('ABORTED');
+    expect(logger.count('error', '')).toBe(0);
+    expect(logger.count('debug', 'Fetch cancelled: Request aborted')).toBe(1);
 
     server.injectFaults('vardata', { status: 503, times: Infinity });
     const ac2 = new AbortController();
