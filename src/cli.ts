@@ -263,7 +263,18 @@ async function evalCommand(argv: readonly string[], io: CliIo): Promise<number> 
 async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
   // The local server's own command line (src/dev-server/cli.ts) takes the same options.
   const { runCli } = await import('./dev-server/cli');
-  const server = await runCli(splitInlineValues(argv));
+  const args = splitInlineValues(argv);
+  // The same check and message as eval's, before the server starts.
+  const flagsAt = args.lastIndexOf('--flags');
+  const file = flagsAt >= 0 ? args[flagsAt + 1] : undefined;
+  if (file !== undefined && !file.startsWith('--')) {
+    const flags = readFlagsFile(file);
+    if ('problem' in flags) {
+      io.err(flags.problem);
+      return 1;
+    }
+  }
+  const server = await runCli(args);
   io.out(`Amplitude-compatible local server listening on ${server.url}`);
   io.out(`point an SDK at it: serverUrl '${server.url}' (any deployment key unless --api-key is given)`);
   await new Promise<void>((resolve) => {

@@ -99,6 +99,9 @@ describe.concurrent('amplitude-experiment CLI', () => {
       `${object} is not a usable flag payload: it must be a JSON array of flag configs (as GET /sdk/v2/flags returns, or \`pull\` saves), got an object\n`,
     );
 
+    const served = await runMain('serve', `--flags=${object}`, '--port=0');
+    expect(served).toEqual({ code: 1, stdout: '', stderr: b.stderr });
+
     const missing = await runMain('eval', '--flags', path.join(tmp.path, 'absent.json'), '--user', '{}');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`cannot read the flags file ${path.join(tmp.path, 'absent.json')}: ENOENT`);
