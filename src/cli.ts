@@ -16,8 +16,8 @@ import { normalizeServerZone, serverUrlsFor } from './config/common';
 import { urlOption } from './config/option-table';
 import { apiKeyAuthorization, sdkHeaders } from './util/auth';
 import { LocalEvaluationClient } from './local/client';
-import { unreachableCode } from './local/flag-poller';
-import { checkFlagResponse, contentTypeOf, previewPayload } from './local/sources/flag-response';
+import { unreachableReason } from './local/flag-poller';
+import { checkFlagResponse, previewPayload } from './local/sources/flag-response';
 import type { ConditionDetail, EvaluationDetail } from './engine/details';
 import type { ExperimentUser } from './types';
 import { VERSION } from './version';
@@ -311,18 +311,15 @@ async function pullCommand(argv: readonly string[], io: CliIo): Promise<number> 
     );
     return 1;
   }
-  let flags: unknown;
+  let flags: unknown[];
   try {
-    checkFlagResponse(url, contentTypeOf({ 'content-type': response.headers.get('content-type') ?? undefined }), body);
-    flags = JSON.parse(body.toString('utf8'));
+    // A body that does not start with '[' is refused here; one that does and parses is an array.
+    checkFlagResponse(url, response.headers.get('content-type') ?? '', body);
+    flags = JSON.parse(body.toString('utf8')) as unknown[];
   } catch (err) {
     const why =
       err instanceof SyntaxError ? `the answer is not valid JSON (${escapeControls(err.message)})` : (err as Error).message;
     io.err(`GET ${url}: ${why}`);
-    return 1;
-  }
-  if (!Array.isArray(flags)) {
-    io.err(`GET ${url} did not return a JSON array of flag configs`);
     return 1;
   }
   const target = path.resolve(out);
@@ -347,13 +344,8 @@ function transportFailure(err: unknown): string {
     if (e instanceof AggregateError && e.message === '') messages.push(e.errors.map(String).join(', '));
     e = e.cause;
   }
-  const code = unreachableCode(err);
-  const hint =
-    code === 'ECONNREFUSED'
-      ? '; nothing accepts connections there: check --server-url'
-      : code === 'ENOTFOUND'
-        ? '; its host name does not resolve: check --server-url'
-        : '';
+  const unreachable = unreachableReason(err);
+  const hint = unreachable === undefined ? '' : `; ${unreachable}: check --server-url`;
   return `${messages.length > 0 ? messages.join(': ') : String(err)}${hint}`;
 }
 

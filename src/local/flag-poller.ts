@@ -145,7 +145,7 @@ export class FlagPoller {
         if (isPermanentFailure(err)) throw describeFailure(err);
         if (err instanceof NotAFlagPayloadError && err.permanent) throw err.withNote('Polling continues in the background');
         // Nothing listens there: waiting out the deadline would only hide a wrong serverUrl.
-        const unreachable = unreachableCode(err);
+        const unreachable = unreachableReason(err);
         if (unreachable !== undefined) throw unreachableError(this.options.serverUrl, unreachable, err);
         lastError = err;
       }
@@ -234,19 +234,22 @@ function describeFailure(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** ECONNREFUSED or ENOTFOUND anywhere in the cause chain, else undefined. */
-export function unreachableCode(error: unknown): string | undefined {
+/**
+ * Why no server could answer, from ECONNREFUSED or ENOTFOUND anywhere in the cause chain ("nothing accepts
+ * connections there", "its host name does not resolve"); undefined for any other failure.
+ */
+export function unreachableReason(error: unknown): string | undefined {
   let e: unknown = error;
   for (let depth = 0; depth < 5 && e !== null && typeof e === 'object'; depth++) {
     const code = (e as { code?: unknown }).code;
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') return code;
+    if (code === 'ECONNREFUSED') return 'nothing accepts connections there';
+    if (code === 'ENOTFOUND') return 'its host name does not resolve';
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
 }
 
-function unreachableError(serverUrl: string, code: string, cause: unknown): Error {
-  const what = code === 'ENOTFOUND' ? 'its host name does not resolve' : 'nothing accepts connections there';
+function unreachableError(serverUrl: string, what: string, cause: unknown): Error {
   const detail = cause instanceof Error ? cause.message : String(cause);
   return new Error(
     `flags cannot be fetched from ${serverUrl}: ${what} (${detail}); check serverUrl. Polling continues in the background`,
