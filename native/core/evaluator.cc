@@ -134,11 +134,13 @@ void Evaluator::precompute() {
   precomputeBuckets();
   // Each answer: the slot's null answer, the comparison, or 2 for a value
   // the pre-pass cannot read (a list, an object: matchCondition when reached).
-  auto settle = [&](const CheapCondition& cc, uint8_t state, bool holds) {
-    const uint8_t choices[3] = {static_cast<uint8_t>(cc.nullResult), static_cast<uint8_t>(holds), 2};
-    const uint8_t answer = choices[state];
+  auto record = [&](const CheapCondition& cc, uint8_t answer) {
     answers_[cc.condition] = answer;
     groupFalse_[cc.group] |= static_cast<uint8_t>(answer == 0);
+  };
+  auto settle = [&](const CheapCondition& cc, uint8_t state, bool holds) {
+    const uint8_t choices[3] = {static_cast<uint8_t>(cc.nullResult), static_cast<uint8_t>(holds), 2};
+    record(cc, choices[state]);
   };
   for (const CheapCondition& cc : p.cheapNumeric) {
     const CheapSlotState& st = cheapState_[cc.cheapSlot];
@@ -173,9 +175,7 @@ void Evaluator::precompute() {
     const uint64_t common = st.listMask & cc.mask;
     const bool holds = cc.anyOf ? common != 0 : common == cc.mask && st.listSize >= cc.valueCount;
     const uint8_t choices[4] = {static_cast<uint8_t>(cc.nullResult), static_cast<uint8_t>(holds != cc.negate), 2, 0};
-    const uint8_t answer = choices[st.setState];
-    answers_[cc.condition] = answer;
-    groupFalse_[cc.group] |= static_cast<uint8_t>(answer == 0);
+    record(cc, choices[st.setState]);
   }
 }
 

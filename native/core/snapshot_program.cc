@@ -67,6 +67,23 @@ int orderRank(const Condition& c) {
   }
 }
 
+// The comparison an ordered operator asks for: `op` is one of the four
+// operators from `less` on (Less, LessOrEqual, Greater, GreaterOrEqual, or
+// their Version twins, in that order in Op).
+static_assert(static_cast<int>(Op::LessOrEqual) - static_cast<int>(Op::Less) == 1 &&
+                  static_cast<int>(Op::Greater) - static_cast<int>(Op::Less) == 2 &&
+                  static_cast<int>(Op::GreaterOrEqual) - static_cast<int>(Op::Less) == 3 &&
+                  static_cast<int>(Op::VersionLessOrEqual) - static_cast<int>(Op::VersionLess) == 1 &&
+                  static_cast<int>(Op::VersionGreater) - static_cast<int>(Op::VersionLess) == 2 &&
+                  static_cast<int>(Op::VersionGreaterOrEqual) - static_cast<int>(Op::VersionLess) == 3,
+              "setComparison reads the ordered operators by their offset");
+void setComparison(CheapCondition& cc, Op op, Op less) {
+  const int k = static_cast<int>(op) - static_cast<int>(less);
+  cc.wantLess = k <= 1;
+  cc.wantEqual = k == 1 || k == 3;
+  cc.wantGreater = k >= 2;
+}
+
 // The pre-pass's share of the program (see CheapSlot): which conditions it
 // answers, each context slot's dictionary and its table.
 void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
@@ -93,9 +110,7 @@ void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
     cc.valueCount = pc.valueCount;
     cc.valueStart = pc.valueStart;
     if (pc.op >= Op::Less && pc.op <= Op::GreaterOrEqual) {
-      cc.wantLess = pc.op == Op::Less || pc.op == Op::LessOrEqual;
-      cc.wantEqual = pc.op == Op::LessOrEqual || pc.op == Op::GreaterOrEqual;
-      cc.wantGreater = pc.op == Op::Greater || pc.op == Op::GreaterOrEqual;
+      setComparison(cc, pc.op, Op::Less);
       cc.cheapSlot = cheapSlot(pc.slot);
       p.cheapSlots[cc.cheapSlot].numeric = true;
       p.cheapNumeric.push_back(cc);
@@ -104,9 +119,7 @@ void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
     if (pc.op >= Op::VersionLess && pc.op <= Op::VersionGreaterOrEqual) {
       // A user value that is not a version is compared as text: when reached.
       if (!pc.source->anyVersion) continue;
-      cc.wantLess = pc.op == Op::VersionLess || pc.op == Op::VersionLessOrEqual;
-      cc.wantEqual = pc.op == Op::VersionLessOrEqual || pc.op == Op::VersionGreaterOrEqual;
-      cc.wantGreater = pc.op == Op::VersionGreater || pc.op == Op::VersionGreaterOrEqual;
+      setComparison(cc, pc.op, Op::VersionLess);
       cc.valueStart = static_cast<uint32_t>(p.versions.size());
       for (const FilterValue& v : pc.source->values) {
         if (v.version) p.versions.push_back(*v.version);
