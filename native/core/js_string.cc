@@ -26,22 +26,31 @@
 
 namespace experiment {
 
-void appendCodePoint(uint32_t cp, std::string& out) {
+namespace {
+// Writes cp's UTF-8 (lone surrogates: their 3-byte WTF-8 form) at `o`; returns the end.
+inline char* writeCodePoint(uint32_t cp, char* o) {
   if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
+    *o++ = static_cast<char>(cp);
   } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    *o++ = static_cast<char>(0xC0 | (cp >> 6));
+    *o++ = static_cast<char>(0x80 | (cp & 0x3F));
   } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    *o++ = static_cast<char>(0xE0 | (cp >> 12));
+    *o++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *o++ = static_cast<char>(0x80 | (cp & 0x3F));
   } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    *o++ = static_cast<char>(0xF0 | (cp >> 18));
+    *o++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    *o++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *o++ = static_cast<char>(0x80 | (cp & 0x3F));
   }
+  return o;
+}
+}  // namespace
+
+void appendCodePoint(uint32_t cp, std::string& out) {
+  char bytes[4];
+  out.append(bytes, static_cast<size_t>(writeCodePoint(cp, bytes) - bytes));
 }
 
 size_t appendUtf8Sequence(std::string_view text, size_t pos, std::string& out) {
@@ -567,23 +576,10 @@ void appendUtf16AsWtf8(std::u16string_view in, std::string& out) {
       }
     }
     uint32_t c = *p++;
-    if (c < 0x80) {
-      *o++ = static_cast<char>(c);
-    } else if (c < 0x800) {
-      *o++ = static_cast<char>(0xC0 | (c >> 6));
-      *o++ = static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c >= 0xD800 && c <= 0xDBFF && p < end && *p >= 0xDC00 && *p <= 0xDFFF) {
+    if (c >= 0xD800 && c <= 0xDBFF && p < end && *p >= 0xDC00 && *p <= 0xDFFF) {
       c = 0x10000 + ((c - 0xD800) << 10) + (*p++ - 0xDC00u);
-      *o++ = static_cast<char>(0xF0 | (c >> 18));
-      *o++ = static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-      *o++ = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      *o++ = static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-      // Lone surrogates too: their 3-byte form (WTF-8).
-      *o++ = static_cast<char>(0xE0 | (c >> 12));
-      *o++ = static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      *o++ = static_cast<char>(0x80 | (c & 0x3F));
     }
+    o = writeCodePoint(c, o);  // lone surrogates too: their 3-byte form (WTF-8)
   }
   out.resize(static_cast<size_t>(o - out.data()));
 }
