@@ -4,7 +4,7 @@
  * flag source and the cohort loader, closed when both have stopped.
  */
 import type { CohortStore } from '../engine/cohort-store';
-import type { SourceContext } from '../local/sources/types';
+import { flagPollingIntervalMillis, type SourceContext } from '../local/sources/types';
 import type { ResolvedRedisConfig } from '../redis/config';
 import { createRedisConnection } from '../redis/connection';
 import type { Logger } from '../util/logger';
@@ -25,8 +25,7 @@ export function evaluationProxyRedisSources(ctx: SourceContext): ReturnType<type
   return evaluationProxyRedisPlan({
     redisConfig,
     deploymentKey: ctx.apiKey,
-    // Test-only internals shorten the reads as they do the poll source's (below the 1 s floor).
-    pollingIntervalMillis: ctx.internals.flagPolling?.intervalMillis ?? ctx.config.flagConfigPollingIntervalMillis,
+    pollingIntervalMillis: flagPollingIntervalMillis(ctx),
     logger: ctx.logger,
     store: ctx.cohortStore(),
   });

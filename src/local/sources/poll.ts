@@ -1,6 +1,6 @@
 /** Flags from `GET {serverUrl}/sdk/v2/flags`, refreshed every flagConfigPollingIntervalMillis. */
 import { FlagPoller } from '../flag-poller';
-import type { FlagSink, FlagSource, SourceContext } from './types';
+import { flagPollingIntervalMillis, type FlagSink, type FlagSource, type SourceContext } from './types';
 
 /** A remote source is stale after this many polling intervals without a successful refresh. */
 export const STALE_AFTER_INTERVALS = 3;
@@ -13,7 +13,7 @@ export function createFlagPoller(ctx: SourceContext, sink: () => FlagSink | unde
     apiKey: ctx.apiKey,
     serverUrl: ctx.config.serverUrl,
     proxyUrl: ctx.config.evaluationProxyConfig?.proxyUrl,
-    pollingIntervalMillis: ctx.internals.flagPolling?.intervalMillis ?? ctx.config.flagConfigPollingIntervalMillis,
+    pollingIntervalMillis: flagPollingIntervalMillis(ctx),
     requestTimeoutMillis: ctx.config.flagConfigPollerRequestTimeoutMillis,
     http: ctx.http,
     logger: ctx.logger,

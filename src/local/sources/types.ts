@@ -128,6 +128,11 @@ export interface SourceContext {
   metrics?: MetricsSink;
 }
 
+/** How often flags are polled or read: the config's interval, or the test-only internals' (below the 1 s floor). */
+export function flagPollingIntervalMillis(ctx: SourceContext): number {
+  return ctx.internals.flagPolling?.intervalMillis ?? ctx.config.flagConfigPollingIntervalMillis;
+}
+
 /**
  * A start failure that retrying or falling back will not fix: a rejected
  * key (401, 403), a wrong URL (404). start() rejects with it at once, without
