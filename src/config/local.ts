@@ -275,8 +275,7 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | n
     streamUpdates: r.streamUpdates as boolean,
     streamServerUrl: r.streamServerUrl as string,
     streamFlagConnTimeoutMillis: r.streamFlagConnTimeoutMillis as number,
-    dispatcher: transport.dispatcher,
-    httpAgent: transport.httpAgent,
+    ...transport,
     exposureConfig: r.exposureConfig as ExposureConfig | undefined,
     assignmentConfig: r.assignmentConfig as AssignmentConfig | undefined,
     cohortSyncConfig: r.cohortSyncConfig as Required<CohortSyncConfig> | undefined,
@@ -288,6 +287,5 @@ export function resolveLocalConfig(config: LocalEvaluationConfig | undefined | n
     persistence,
     redisConfig,
     metrics: r.metrics as LocalEvaluationMetrics | undefined,
-    proxyFromEnv: transport.proxyFromEnv,
   };
 }
