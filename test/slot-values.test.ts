@@ -198,6 +198,47 @@ describe('SlotPlanner', () => {
     expect(sent).toBeGreaterThan(20);
   });
 
+  it("reads what an object lacks through the object's own prototype, asking for the prototype once", () => {
+    const props = new SlotPlanner([-1, 0, 1, 1, 1, 1], ['user', 'user_properties', 'own', 'inherited', 'missing', 'computed']);
+    const plan = props.plan([2, 3, 4, 5])!;
+    const interpreted = Object.assign(Object.create(Object.getPrototypeOf(plan) as object) as object, plan, {
+      compiled: undefined,
+    }) as typeof plan;
+    const base = {
+      inherited: 'from the prototype',
+      get computed(): string {
+        return `computed for ${(this as unknown as { own: string }).own}`;
+      },
+    };
+    let asked = 0;
+    const proxied = new Proxy(Object.assign(Object.create(base) as object, { own: 'p' }), {
+      getPrototypeOf: (target) => {
+        asked++;
+        return Reflect.getPrototypeOf(target);
+      },
+    });
+    const cases: Array<[string, object, unknown[]]> = [
+      ['plain', { own: 'o' }, ['o', undefined, undefined, undefined]],
+      [
+        'class-like',
+        Object.assign(Object.create(base) as object, { own: 'c' }),
+        ['c', 'from the prototype', undefined, 'computed for c'],
+      ],
+      [
+        'prototype-less',
+        Object.assign(Object.create(null) as object, { own: 'n', missing: 'm' }),
+        ['n', undefined, 'm', undefined],
+      ],
+      ['Proxy', proxied, ['p', 'from the prototype', undefined, 'computed for p']],
+    ];
+    for (const [name, userProperties, expected] of cases) {
+      asked = 0;
+      expect(plan.values({ user_properties: userProperties }), name).toEqual(expected);
+      if (name === 'Proxy') expect(asked).toBe(1);
+      expect(interpreted.values({ user_properties: userProperties }), name).toEqual(expected);
+    }
+  });
+
   it('tags values JSON cannot hold', () => {
     const text = read(planner.plan([1]), { a: NaN });
     expect(text?.startsWith('#![')).toBe(true);

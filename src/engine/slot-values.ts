@@ -164,7 +164,9 @@ type Reader = (u: Json, h: typeof HELPERS) => unknown[] | Declined;
  * generation is disabled; the ops are interpreted then.
  */
 function compileReader(ops: readonly Op[], outputs: readonly number[]): Reader | undefined {
-  const lines = ops.map((op, i) => {
+  // The objects Prop steps read keys other than Object.prototype's from: each gets its p<i> (see Step.Prop).
+  const objects = new Set(ops.filter((op) => op.step === Step.Prop && !PROTOTYPE_KEYS.has(op.key)).map((op) => op.from));
+  const reads = ops.map((op, i) => {
     const key = JSON.stringify(op.key);
     switch (op.step) {
       // A key the object lacks is read on Object.prototype (one shape, so V8 caches the miss) rather than on the
@@ -177,9 +179,12 @@ function compileReader(ops: readonly Op[], outputs: readonly number[]): Reader |
         if (PROTOTYPE_KEYS.has(op.key)) {
           return `const r${i} = typeof ${from} === 'object' && ${from} !== null ? ${from}[${key}] : undefined;`;
         }
+        // p<from>: whether the object's prototype is not Object.prototype, asked on its first missing key only
+        // (Object.getPrototypeOf is a call V8 does not inline here; once per object rather than per missing key).
+        const other = `p${op.from}`;
         return (
-          `const r${i} = typeof ${from} === 'object' && ${from} !== null ? ` +
-          `(h.has(${from}, ${key}) || h.proto(${from}) !== h.P ? ${from}[${key}] : h.P[${key}]) : undefined;`
+          `const r${i} = typeof ${from} === 'object' && ${from} !== null ? (h.has(${from}, ${key}) || ` +
+          `(${other} === undefined ? (${other} = h.proto(${from}) !== h.P) : ${other}) ? ${from}[${key}] : h.P[${key}]) : undefined;`
         );
       }
       case Step.User:
@@ -196,6 +201,7 @@ function compileReader(ops: readonly Op[], outputs: readonly number[]): Reader |
         return `const r${i} = undefined;`;
     }
   });
+  const lines = reads.map((line, i) => (objects.has(i) ? `${line}\nlet p${i};` : line));
   lines.push(`return [${outputs.map((o) => `r${o}`).join(', ')}];`);
   try {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- straight-line reads; every key is a JSON.stringify'd literal
