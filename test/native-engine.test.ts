@@ -447,6 +447,40 @@ describe('dependencies and flag keys', () => {
   });
 });
 
+describe('all flags as one object', () => {
+  // The all-flags result is built in one literal only when every flag has a materialized result; a flag without
+  // one (no catch-all segment, nothing matched) or a result not yet built takes the other way, in any order.
+  const onlyFor = (key: string, country: string) =>
+    onFlag(key, {
+      segments: [{ conditions: [[{ selector: ['context', 'user', 'country'], op: 'is', values: [country] }]], variant: 'on' }],
+    });
+  const flags = [onFlag('a'), onlyFor('b', 'DE'), onFlag('c', { segments: [{ variant: 'off' }] }), onlyFor('d', 'FR')];
+
+  it('leaves out flags without a result, before and after the others are materialized', () => {
+    const snap = loadEngine().load(JSON.stringify(flags));
+    const users = [{ country: 'US' }, { country: 'DE' }, { country: 'US' }, { country: 'FR' }, { country: 'DE' }, {}];
+    for (const user of [...users, ...users]) {
+      const expected = officialEvaluate(flags, user);
+      const actual = snap.evaluate(user);
+      expect(Object.keys(actual), JSON.stringify(user)).toEqual(Object.keys(expected));
+      expect(actual, JSON.stringify(user)).toStrictEqual(expected);
+    }
+  });
+
+  it('gives the same result objects once every flag has a result', () => {
+    const complete = flags.map((f) => ({ ...f, segments: [...f.segments, { variant: 'off' }] }));
+    const snap = loadEngine().load(JSON.stringify(complete));
+    const first = snap.evaluate({ country: 'DE' });
+    expect(Object.keys(first)).toEqual(['a', 'b', 'c', 'd']);
+    const again = snap.evaluate({ country: 'DE' });
+    expect(again).not.toBe(first);
+    for (const key of Object.keys(first)) expect(again[key]).toBe(first[key]);
+    for (const user of [{ country: 'FR' }, { country: 'DE' }, {}]) {
+      expect(snap.evaluate(user), JSON.stringify(user)).toStrictEqual(officialEvaluate(complete, user));
+    }
+  });
+});
+
 describe('bucketing', () => {
   it('distributes 10,000 device ids exactly like the official engine', () => {
     const flag = {

@@ -176,16 +176,18 @@ class NativeFlagSnapshot implements FlagSnapshot {
     if (keyCount === 0) return {};
     const count = this.evaluateNative(user, keyCount, flagKeys);
     const output = this.output;
-    if (keyCount < 0) {
-      // Every flag has a result (real configs end in a catch-all segment):
-      // make sure each is materialized, then build the object in one literal.
-      let complete = this.buildAll !== undefined && count === this.size;
+    if (keyCount < 0 && this.buildAll !== undefined && count === this.size) {
+      // Every flag has a result (real configs end in a catch-all segment), usually materialized by an earlier
+      // call: the object is built in one literal. Else each result is materialized first.
+      const all = this.buildAll(this.results, output);
+      if (all !== undefined) return all;
+      let complete = true;
       for (let i = 0; complete && i < count; i++) {
         const rid = output[2 * i + 1];
         if (rid < 0) complete = false;
         else if (this.results[rid] === undefined) this.materialize(output[2 * i], rid);
       }
-      if (complete) return this.buildAll!(this.results as Variant[], output);
+      if (complete) return this.buildAll(this.results, output)!;
     }
     const out: Record<string, Variant> = {};
     const keys = this.info.keys;
@@ -286,22 +288,27 @@ class NativeFlagSnapshot implements FlagSnapshot {
   }
 }
 
-type AllFlagsBuilder = (results: Variant[], output: Int32Array) => Variants;
+/** Undefined where a flag has no result (output -1) or its result is not materialized yet. */
+type AllFlagsBuilder = (results: ReadonlyArray<Variant | undefined>, output: Int32Array) => Variants | undefined;
 
 /**
  * For the all-flags call: a function returning `{ [key0]: results[output[1]],
- * [key1]: results[output[3]], ... }` with the keys in evaluation order. V8
- * builds such a literal with a precomputed shape, about 30x faster than
- * adding 100 keys one by one. Undefined where code generation is disabled or
- * a key would change the object's prototype (`__proto__`, which the official
- * SDK also cannot return).
+ * [key1]: results[output[3]], ... }` with the keys in evaluation order, or
+ * undefined when one of those is undefined. V8 builds such a literal with a
+ * precomputed shape, about 30x faster than adding 100 keys one by one.
+ * Undefined where code generation is disabled or a key would change the
+ * object's prototype (`__proto__`, which the official SDK also cannot return).
  */
 function compileAllFlagsBuilder(keysInOrder: string[]): AllFlagsBuilder | undefined {
   if (keysInOrder.length === 0 || keysInOrder.includes('__proto__')) return undefined;
-  const members = keysInOrder.map((key, i) => `${JSON.stringify(key)}: r[o[${2 * i + 1}]]`);
+  // (results[-1], for a flag without a result, is undefined too.)
+  const reads = keysInOrder.map((_, i) => `v${i} = r[o[${2 * i + 1}]]`);
+  const missing = keysInOrder.map((_, i) => `v${i} === undefined`);
+  const members = keysInOrder.map((key, i) => `${JSON.stringify(key)}: v${i}`);
+  const body = `const ${reads.join(', ')};\nif (${missing.join(' || ')}) return undefined;\nreturn {${members.join(',')}};`;
   try {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a compiled object literal: keys are JSON.stringify'd flag keys
-    return new Function('r', 'o', `return {${members.join(',')}};`) as AllFlagsBuilder;
+    return new Function('r', 'o', body) as AllFlagsBuilder;
   } catch {
     return undefined;
   }
