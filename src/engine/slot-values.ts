@@ -152,7 +152,7 @@ const HELPERS = {
   groupMap,
   groupObject,
   groupsObject,
-  enumerable: isEnumerable,
+  has: hasOwn,
   P: Object.prototype as Json,
 };
 /** `keys`: the keys of the Prop steps, read as `keys[j]` (see compileReader). */
@@ -167,11 +167,10 @@ function compileReader(ops: readonly Op[], outputs: readonly number[], keys: str
   const lines = ops.map((op, i) => {
     const key = JSON.stringify(op.key);
     switch (op.step) {
-      // context.user holds the user's own enumerable fields (a copy): a key the user lacks, or holds but not
-      // enumerable, is read on Object.prototype (one shape, so V8 caches the miss, where misses on many user
-      // shapes would overflow its shared cache).
+      // A key the object lacks is read on Object.prototype (one shape, so V8 caches the miss) rather than on the
+      // object: dozens of absent keys over many user shapes overflow V8's shared cache of misses otherwise.
       case Step.UserProp:
-        return `const r${i} = h.enumerable(u, ${key}) ? u[${key}] : h.P[${key}];`;
+        return `const r${i} = h.has(u, ${key}) ? u[${key}] : h.P[${key}];`;
       case Step.Prop: {
         // The user's own objects are read as the official reads them, `value[key]`, with the key taken from an
         // array rather than written as a literal: V8 then looks it up in the object itself instead of in its
@@ -260,8 +259,8 @@ export class SlotPlan {
   private run(op: Op, u: Json, r: unknown[]): unknown {
     switch (op.step) {
       case Step.UserProp:
-        // context.user is a plain-object copy of the own enumerable fields: the rest is read on Object.prototype.
-        return isEnumerable(u, op.key) ? u[op.key] : (Object.prototype as Json)[op.key];
+        // context.user is a plain-object copy: what the user lacks is read on Object.prototype.
+        return hasOwn(u, op.key) ? u[op.key] : (Object.prototype as Json)[op.key];
       case Step.Prop: {
         const from = r[op.from];
         return isObject(from) ? from[op.key] : undefined;
