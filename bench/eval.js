@@ -8,6 +8,8 @@
  *   simple: the 'realistic' profile (fewer conditions, small users)
  *
  *   npm run build:ts && node bench/eval.js            (see bench/README.md)
+ *   The binary users get on Linux (profile-guided): node scripts/prebuild.js, then
+ *   AMPLITUDE_EXPERIMENT_NATIVE_BINARY=$PWD/prebuilds/linux-x64/amplitude-experiment-native.glibc.node node bench/eval.js
  *
  * Options (environment):
  *   BENCH_SIZES=10,100,1000   flag counts
@@ -83,7 +85,9 @@ function describeOurEngine(sdk) {
   try {
     if (typeof sdk.diagnose === 'function') {
       const d = sdk.diagnose();
-      if (d && d.engine) return `${d.engine}${d.fallbackReason ? ` (fallback: ${d.fallbackReason})` : ''}`;
+      // Which binary: build/Release (npm run build:native, a plain -O3 build) or a prebuild (profile-guided).
+      const binary = d && d.binary ? ` ${path.relative(ROOT, d.binary)}` : '';
+      if (d && d.engine) return `${d.engine}${binary}${d.fallbackReason ? ` (fallback: ${d.fallbackReason})` : ''}`;
     }
   } catch {
     // fall through
