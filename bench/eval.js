@@ -8,11 +8,14 @@
  *   simple: the 'realistic' profile (fewer conditions, small users)
  *
  *   npm run build:ts && node bench/eval.js            (see bench/README.md)
+ *   The binary users get on Linux (profile-guided): node scripts/prebuild.js, then
+ *   AMPLITUDE_EXPERIMENT_NATIVE_BINARY=$PWD/prebuilds/linux-x64/amplitude-experiment-native.glibc.node node bench/eval.js
  *
  * Options (environment):
  *   BENCH_SIZES=10,100,1000   flag counts
- *   BENCH_CELL_MS=900         measured time per cell (split into BENCH_ROUNDS rounds, official and ours alternating)
- *   BENCH_ROUNDS=3            rounds per cell; the reported figure is the median round
+ *   BENCH_CELL_MS=1000        measured time per cell (split into BENCH_ROUNDS rounds, official and ours alternating)
+ *   BENCH_ROUNDS=5            rounds per cell; the reported times are the median rounds, the ratio the median of
+ *                             the rounds' ratios
  *   BENCH_SEED=7              generator seed
  *   BENCH_USERS=64            distinct users cycled through
  *   BENCH_HOOK=1              register one no-op evaluation hook on our client (cost of hooks; docs/hooks.md)
@@ -30,8 +33,8 @@ const SIZES = (process.env.BENCH_SIZES || '10,100,1000')
   .split(',')
   .map((s) => Number(s.trim()))
   .filter((n) => n > 0);
-const CELL_MS = Number(process.env.BENCH_CELL_MS || 900);
-const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 3));
+const CELL_MS = Number(process.env.BENCH_CELL_MS || 1000);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS || 5));
 const SEED = Number(process.env.BENCH_SEED || 7) >>> 0;
 const USERS = Math.max(1, Number(process.env.BENCH_USERS || 64));
 const CORPORA = (process.env.BENCH_CORPORA || 'hard,simple')
@@ -83,7 +86,9 @@ function describeOurEngine(sdk) {
   try {
     if (typeof sdk.diagnose === 'function') {
       const d = sdk.diagnose();
-      if (d && d.engine) return `${d.engine}${d.fallbackReason ? ` (fallback: ${d.fallbackReason})` : ''}`;
+      // Which binary: build/Release (npm run build:native, a plain -O3 build) or a prebuild (profile-guided).
+      const binary = d && d.binary ? ` ${path.relative(ROOT, d.binary)}` : '';
+      if (d && d.engine) return `${d.engine}${binary}${d.fallbackReason ? ` (fallback: ${d.fallbackReason})` : ''}`;
     }
   } catch {
     // fall through
@@ -214,7 +219,10 @@ function main() {
         }
         const o = median(tOfficial);
         const m = median(tOurs);
-        rows.push({ corpus, size, name: cs.keys ? `${cs.name} (${cs.keys[0]})` : cs.name, evaluated, o, m });
+        // The ratio of each round's pair (measured back to back), then their median: the machine's speed drifts
+        // between rounds, and a ratio of medians could pair an official round with one of ours run at another speed.
+        const ratio = median(tOfficial.map((t, r) => t / tOurs[r]));
+        rows.push({ corpus, size, name: cs.keys ? `${cs.name} (${cs.keys[0]})` : cs.name, evaluated, o, m, ratio });
         process.stdout.write(`  measured ${corpus} ${size} flags, ${cs.name}\n`);
       }
     }
@@ -227,7 +235,7 @@ function main() {
     String(r.evaluated),
     fmt(r.o),
     fmt(r.m),
-    `${(r.o / r.m).toFixed(2)}x`,
+    `${r.ratio.toFixed(2)}x`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
   const line = (cells) => cells.map((c, i) => (i <= 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');

