@@ -305,7 +305,12 @@ export class SlotCells {
   /** Pairs written by the last successful write(). */
   pairs = 0;
 
-  constructor(private readonly cells: Float64Array) {}
+  /** cells.length as a small integer field (a typed array's length is a 64-bit count to the compiler). */
+  private readonly capacity: number;
+
+  constructor(private readonly cells: Float64Array) {
+    this.capacity = cells.length;
+  }
 
   /**
    * Fills the cells with `values`; returns the text, or undefined when the JSON form is needed. Throws what
@@ -313,7 +318,7 @@ export class SlotCells {
    */
   write(values: readonly unknown[]): string | undefined {
     const cells = this.cells;
-    const capacity = cells.length;
+    const capacity = this.capacity;
     let text = '';
     let at = 0;
     for (let i = 0; i < values.length; i++) {
