@@ -48,8 +48,10 @@ class NativeFlagSnapshot implements FlagSnapshot {
   private readonly results: Array<Variant | undefined>;
   private readonly output: Int32Array;
   private readonly input: Int32Array;
-  /** Builds the all-flags result as one object literal (see compileAllFlagsBuilder). */
-  private readonly buildAll: AllFlagsBuilder | undefined;
+  /** Builds the all-flags result as one object literal (see compileResultBuilder). */
+  private readonly buildAll: ResultBuilder | undefined;
+  /** Per requested flag, made on its first one-key call: its result (with its dependencies') as one literal. */
+  private readonly buildOne: Array<ResultBuilder | null | undefined>;
   private readonly planner: SlotPlanner;
   private readonly cells: SlotCells;
   /** Per flag (and for all flags), made on first use: how to send only what it reads; null: send the user. */
@@ -113,7 +115,9 @@ class NativeFlagSnapshot implements FlagSnapshot {
     this.flags = new Array(this.size);
     // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- new Array(n).fill(undefined) is typed any[]
     this.results = new Array(this.info.resultCount);
-    this.buildAll = compileAllFlagsBuilder(this.info.order.map((i) => this.info.keys[i]));
+    this.buildAll = compileResultBuilder(this.info.order.map((i) => this.info.keys[i]));
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- new Array(n) is typed any[]
+    this.buildOne = new Array(this.size);
     this.planner = new SlotPlanner(this.info.slotParents, this.info.slotKeys);
     this.cells = new SlotCells(this.info.cells);
     // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- new Array(n) is typed any[]
@@ -176,10 +180,13 @@ class NativeFlagSnapshot implements FlagSnapshot {
     if (keyCount === 0) return {};
     const count = this.evaluateNative(user, keyCount, flagKeys);
     const output = this.output;
-    if (keyCount < 0 && this.buildAll !== undefined && count === this.size) {
+    if (keyCount === 1) {
+      const one = this.oneFlagResult(count);
+      if (one !== undefined) return one;
+    } else if (keyCount < 0 && this.buildAll !== undefined && count === this.size) {
       // Every flag has a result (real configs end in a catch-all segment), usually materialized by an earlier
       // call: the object is built in one literal. Else each result is materialized first.
-      const all = this.buildAll(this.results, output);
+      const all = this.buildAll(this.results, output, count);
       if (all !== undefined) return all;
       let complete = true;
       for (let i = 0; complete && i < count; i++) {
@@ -187,7 +194,7 @@ class NativeFlagSnapshot implements FlagSnapshot {
         if (rid < 0) complete = false;
         else if (this.results[rid] === undefined) this.materialize(output[2 * i], rid);
       }
-      if (complete) return this.buildAll(this.results, output)!;
+      if (complete) return this.buildAll(this.results, output, count)!;
     }
     const out: Record<string, Variant> = {};
     const keys = this.info.keys;
@@ -233,6 +240,24 @@ class NativeFlagSnapshot implements FlagSnapshot {
     return cells !== undefined
       ? this.handle.evaluateCells(cells, keyCount, this.cells.pairs)
       : this.handle.evaluate(json!, keyCount);
+  }
+
+  /**
+   * A one-key call's result built in one literal (the flag and its dependencies, as the first such call's output
+   * lists them), or undefined where the generic loop is needed: a flag without a result, one not materialized yet.
+   */
+  private oneFlagResult(count: number): Variants | undefined {
+    const f = this.input[0];
+    let build = this.buildOne[f];
+    if (build === undefined) {
+      // (The flags a one-key call lists are fixed per snapshot; the builder checks them anyway, two integer
+      // compares per flag, rather than trust that.)
+      const flags = Array.from({ length: count }, (_, i) => this.output[2 * i]);
+      const keys = flags.map((i) => this.info.keys[i]);
+      build = compileResultBuilder(keys, flags) ?? null;
+      this.buildOne[f] = build;
+    }
+    return build === null ? undefined : build(this.results, this.output, count);
   }
 
   private planFor(f: number): SlotPlan | null {
@@ -288,27 +313,32 @@ class NativeFlagSnapshot implements FlagSnapshot {
   }
 }
 
-/** Undefined where a flag has no result (output -1) or its result is not materialized yet. */
-type AllFlagsBuilder = (results: ReadonlyArray<Variant | undefined>, output: Int32Array) => Variants | undefined;
+/**
+ * Undefined where a flag has no result (output -1), its result is not materialized yet, or the output is not the
+ * flags the builder was made for.
+ */
+type ResultBuilder = (results: ReadonlyArray<Variant | undefined>, output: Int32Array, count: number) => Variants | undefined;
 
 /**
- * For the all-flags call: a function returning `{ [key0]: results[output[1]],
- * [key1]: results[output[3]], ... }` with the keys in evaluation order, or
- * undefined when one of those is undefined. V8 builds such a literal with a
- * precomputed shape, about 30x faster than adding 100 keys one by one.
- * Undefined where code generation is disabled or a key would change the
+ * A function returning `{ [keys[0]]: results[output[1]], [keys[1]]: results[output[3]], ... }` for an output
+ * of `keys.length` flags (with `flags`: exactly these flag indices, in this order), or undefined when one of
+ * those results is undefined. V8 builds such a literal with a precomputed shape, about 30x faster than adding
+ * 100 keys one by one (3x for two). Undefined where code generation is disabled or a key would change the
  * object's prototype (`__proto__`, which the official SDK also cannot return).
  */
-function compileAllFlagsBuilder(keysInOrder: string[]): AllFlagsBuilder | undefined {
-  if (keysInOrder.length === 0 || keysInOrder.includes('__proto__')) return undefined;
+function compileResultBuilder(keys: readonly string[], flags?: readonly number[]): ResultBuilder | undefined {
+  if (keys.length === 0 || keys.includes('__proto__')) return undefined;
+  const sameFlags = flags === undefined ? '' : flags.map((f, i) => ` || o[${2 * i}] !== ${f}`).join('');
   // (results[-1], for a flag without a result, is undefined too.)
-  const reads = keysInOrder.map((_, i) => `v${i} = r[o[${2 * i + 1}]]`);
-  const missing = keysInOrder.map((_, i) => `v${i} === undefined`);
-  const members = keysInOrder.map((key, i) => `${JSON.stringify(key)}: v${i}`);
-  const body = `const ${reads.join(', ')};\nif (${missing.join(' || ')}) return undefined;\nreturn {${members.join(',')}};`;
+  const reads = keys.map((_, i) => `v${i} = r[o[${2 * i + 1}]]`);
+  const missing = keys.map((_, i) => `v${i} === undefined`);
+  const members = keys.map((key, i) => `${JSON.stringify(key)}: v${i}`);
+  const body =
+    `if (n !== ${keys.length}${sameFlags}) return undefined;\n` +
+    `const ${reads.join(', ')};\nif (${missing.join(' || ')}) return undefined;\nreturn {${members.join(',')}};`;
   try {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a compiled object literal: keys are JSON.stringify'd flag keys
-    return new Function('r', 'o', body) as AllFlagsBuilder;
+    return new Function('r', 'o', 'n', body) as ResultBuilder;
   } catch {
     return undefined;
   }
