@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 'use strict';
-// The training run of the profile-guided build (scripts/prebuild.js --pgo): drives an instrumented addon
-// through the engine the way a server does, so the compiler learns which branches are hot. Its exit writes
-// the profile.
+// The training run of the profile-guided build (scripts/prebuild.js, unless --no-pgo): drives an instrumented
+// addon through the engine the way a server does, so the compiler learns which branches are hot. Its exit writes
+// the profile. (A profile that no longer fits the code costs speed, never correctness: GCC ignores what does not
+// match.)
 //
 // usage: node scripts/pgo-train.js <instrumented .node>
 //
