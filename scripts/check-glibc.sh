@@ -39,6 +39,10 @@ for f in "$@"; do
     echo "FAIL $f exports $nexp symbols (expected only the Node-API entry points): $(echo "$exports" | cut -c1-300)"
     bad=1
   fi
+  # Undefined, unversioned and not weak: only Node-API's functions, which the host process defines. Anything else
+  # (a glibc_compat.c shim whose .symver was lost, say) fails at load time under LD_BIND_NOW, or at first call.
+  unbound=$(printf '%s\n' "$dyn" | awk '/\*UND\*/ && /[ \t]Base[ \t]/ && $2 != "w" && $NF !~ /^(napi_|node_api_)/ { print $NF }' | sort -u | tr '\n' ' ')
+  [ -n "$unbound" ] && { echo "FAIL $f has undefined symbols nothing will define: $(echo "$unbound" | cut -c1-300)"; bad=1; }
   gxx=$(printf '%s\n' "$dyn" | grep -oE '(GLIBCXX|CXXABI)_[0-9.]+' | sort -uV | tail -1)
   [ -n "$gxx" ] && { echo "FAIL $f references $gxx symbols (dynamic libstdc++)"; bad=1; }
   if [ $bad -eq 0 ]; then
