@@ -159,12 +159,14 @@ function gccMajor(command) {
 
 /**
  * What the profile depends on: the native sources and the headers they include, the build file, the training
- * run, the compilers and their flags, and the checkout's path (part of GCC's checksums).
+ * run, the host's compiler and the flags, and the checkout's path (part of GCC's checksums).
  */
 function profileInputsHash() {
   const hash = crypto.createHash('sha256');
   hash.update(`${root}\0${process.env.CXXFLAGS ?? ''}\0${process.env.CFLAGS ?? ''}\0`);
-  for (const command of pgoCompilers) hash.update(`${command}\0${execFileSync(command, ['--version'], { encoding: 'utf8' })}`);
+  // (the host's compiler makes the profile; a cross build's reuses it)
+  const host = pgoCompilers[0];
+  hash.update(`${host}\0${execFileSync(host, ['--version'], { encoding: 'utf8' })}`);
   const addonApi = require.resolve('node-addon-api/package.json', { paths: [root] });
   hash.update(`${JSON.parse(fs.readFileSync(addonApi, 'utf8')).version}\0`);
   const files = ['CMakeLists.txt', 'scripts/pgo-train.js'];
