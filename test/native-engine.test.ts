@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { FlagPayloadError, loadEngine } from '../src/engine';
 import { loadNativeAddon } from '../src/engine';
+import { compileResultBuilder } from '../src/engine/native-engine';
 import { nativeAddonLoaded, skipWithoutNativeAddon } from './support/engine';
 import { officialEvaluate } from './support/official';
 
@@ -444,6 +445,32 @@ describe('dependencies and flag keys', () => {
   it("treats an empty key list as all flags (the Python SDK's documented behaviour)", () => {
     expect(snap.evaluate({}, [])).toStrictEqual(snap.evaluate({}));
     expect(Object.keys(snap.evaluate({}, []))).toEqual(Object.keys(officialEvaluate(flags, {})));
+  });
+});
+
+describe('result builders', () => {
+  const a = Object.freeze({ key: 'on' });
+  const b = Object.freeze({ key: 'off' });
+  const results = [a, b, undefined];
+
+  it('checked: the literal only for exactly its flags, in order, each with a materialized result', () => {
+    const build = compileResultBuilder(['x', 'y'], { checked: true, flags: [3, 5] })!;
+    const built = build(results, Int32Array.from([3, 0, 5, 1]), 2);
+    expect(built).toEqual({ x: a, y: b });
+    expect(Object.keys(built!)).toEqual(['x', 'y']);
+    expect(built!.x).toBe(a);
+    expect(build(results, Int32Array.from([3, 0, 5, 1]), 1)).toBeUndefined(); // another count
+    expect(build(results, Int32Array.from([5, 1, 3, 0]), 2)).toBeUndefined(); // another order
+    expect(build(results, Int32Array.from([3, 0, 4, 1]), 2)).toBeUndefined(); // another flag
+    expect(build(results, Int32Array.from([3, -1, 5, 1]), 2)).toBeUndefined(); // no result
+    expect(build(results, Int32Array.from([3, 0, 5, 2]), 2)).toBeUndefined(); // not materialized
+  });
+
+  it('unchecked: the literal as the output says; none where a key would set the prototype', () => {
+    const build = compileResultBuilder(['x', 'y'], { checked: false })!;
+    expect(build(results, Int32Array.from([9, 1, 8, 0]), 2)).toEqual({ x: b, y: a });
+    expect(compileResultBuilder(['x', '__proto__'], { checked: false })).toBeUndefined();
+    expect(compileResultBuilder([], { checked: true, flags: [] })).toBeUndefined();
   });
 });
 

@@ -328,7 +328,7 @@ type ResultBuilder = (results: ReadonlyArray<Variant | undefined>, output: Int32
  * shape, about 30x faster than adding 100 keys one by one (3x for two). Undefined where code generation is
  * disabled or a key would change the object's prototype (`__proto__`, which the official SDK also cannot return).
  */
-function compileResultBuilder(
+export function compileResultBuilder(
   keys: readonly string[],
   mode: { checked: false } | { checked: true; flags: readonly number[] },
 ): ResultBuilder | undefined {
