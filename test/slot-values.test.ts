@@ -94,6 +94,15 @@ function users(): Array<[string, unknown]> {
     ['BigInt', { user_id: 12n, user_properties: { a: 5n } }],
     ['tag-like strings', { user_id: '\u0000t3:abc', user_properties: { a: '\u0000u', arr: ['\u0000f0:'] } }],
     ['explicit undefined', { user_id: undefined, name: 'x' }],
+    [
+      // The official's context.user copies own enumerable fields only; deeper objects are read as they are.
+      'non-enumerable fields',
+      Object.defineProperty(
+        { user_id: 'ne', user_properties: Object.defineProperty({ arr: ['a'] }, 'a', { value: 'xa', enumerable: false }) },
+        'name',
+        { value: 'hidden', enumerable: false },
+      ),
+    ],
     ['only undefined', { user_id: undefined }],
     ['only groups', { groups: { org: ['acme'] } }],
     ['empty', {}],
