@@ -745,6 +745,19 @@ describe('hostile users', () => {
   };
   const snap = loadEngine().load(JSON.stringify([flag]));
 
+  it('a Proxy user whose traps throw evaluates as no user, for all flags and for one key', () => {
+    const boom = (): never => {
+      throw new Error('trap');
+    };
+    for (const trap of ['getPrototypeOf', 'ownKeys', 'get', 'getOwnPropertyDescriptor'] as const) {
+      const user = new Proxy({ user_properties: { deep: 'x' } }, { [trap]: boom });
+      for (const keys of [undefined, ['f']]) {
+        expect(() => snap.evaluate(user as never, keys), `${trap} ${JSON.stringify(keys)}`).not.toThrow();
+        expect(snap.evaluate(user as never, keys), trap).toEqual(snap.evaluate({}, keys));
+      }
+    }
+  });
+
   it('deeply nested values (10,000 levels) evaluate without throwing', () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 10000; i++) deep = [deep];

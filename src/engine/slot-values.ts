@@ -144,11 +144,11 @@ function userObject(u: Json): unknown {
   return any ? out : undefined;
 }
 
-/** The helpers a compiled reader calls (see compileReader). */
 /**
- * `field(u, key)`: whether context.user holds the user's field `key`. The official's context.user is
- * `Object.assign({}, user)`: the own enumerable fields. Nearly every user has only enumerable ones, and
- * hasOwnProperty is then the same answer, several times cheaper than propertyIsEnumerable.
+ * The helpers a compiled reader calls (see compileReader). `field(u, key)`: whether context.user holds the
+ * user's field `key`. The official's context.user is `Object.assign({}, user)`: the own enumerable fields.
+ * Nearly every user has only enumerable ones, and hasOwnProperty is then the same answer, several times cheaper
+ * than propertyIsEnumerable.
  */
 function helpers(field: (o: object, key: string) => boolean) {
   return {
@@ -241,17 +241,17 @@ export class SlotPlan {
 
   /** The values at the plan's slots, in order, or undefined to decline (send the whole user). */
   values(user: object): unknown[] | undefined {
-    const proto: unknown = Object.getPrototypeOf(user);
-    if ((proto !== Object.prototype && proto !== null) || typeof (user as { toJSON?: unknown }).toJSON === 'function') {
-      return undefined;
-    }
-    // (two counts of the same keys unless a field is not enumerable: about 12 ns)
-    const h = Object.keys(user).length === Object.getOwnPropertyNames(user).length ? HELPERS : HELPERS_EXACT;
     try {
+      const proto: unknown = Object.getPrototypeOf(user);
+      if ((proto !== Object.prototype && proto !== null) || typeof (user as { toJSON?: unknown }).toJSON === 'function') {
+        return undefined;
+      }
+      // (two counts of the same keys unless a field is not enumerable: about 12 ns; a Proxy's traps may throw)
+      const h = Object.keys(user).length === Object.getOwnPropertyNames(user).length ? HELPERS : HELPERS_EXACT;
       const values = this.compiled !== undefined ? this.compiled(user as Json, h) : this.interpret(user as Json, h);
       return values === DECLINE ? undefined : (values as unknown[]);
     } catch {
-      // A getter threw: the whole-user path handles and reports it.
+      // A getter or trap threw: the whole-user path handles and reports it.
       return undefined;
     }
   }
