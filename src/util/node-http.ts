@@ -1,18 +1,19 @@
 /**
  * Requests over Node's own http/https modules, for HttpClients of background
  * clients (`nodeHttp`: the local client's polling, flag stream, cohort
- * downloads and proxy lookups) with no caller dispatcher, no proxy from the
- * environment and TLS options only. Node's HTTP parser is native; undici's
- * is WebAssembly, and undici plus that module's compilation (tiered up on
- * V8's worker threads after the first responses) grow a process by ~10-20 MB
- * of RSS and ~2 MB of V8 heap, more than a whole polling client otherwise
- * costs. undici stays for throughput (the remote client) and every other
+ * downloads and proxy lookups) with no caller dispatcher and no proxy from
+ * the environment, and for any client given a caller's httpAgent. Node's
+ * HTTP parser is native; undici's is WebAssembly, and undici plus that
+ * module's compilation (tiered up on V8's worker threads after the first
+ * responses) grow a process by ~10-20 MB of RSS and ~2 MB of V8 heap, more
+ * than a whole polling client otherwise costs. undici stays for throughput (the remote client) and every other
  * configuration (see http.ts).
  *
  * Same contract as undici's path: one keep-alive Agent per protocol per
- * HttpClient (for https, the caller's httpAgent when one is given) (idle sockets closed after keepAliveTimeoutMillis, at most
- * `connections` per origin), a buffered body or one handed over as it
- * arrives, transport failures as errors HttpClient turns into FetchError;
+ * HttpClient, idle sockets closed after keepAliveTimeoutMillis, at most
+ * `connections` per origin (for https, the caller's httpAgent instead when
+ * one is given), a buffered body or one handed over as it arrives,
+ * transport failures as errors HttpClient turns into FetchError;
  * the deadline, caller abort and close() are applied by the caller (the
  * returned `abort`, or the AbortSignal of a stream).
  */
