@@ -37,6 +37,9 @@ function argValue(name) {
   return v;
 }
 
+/** askCompiler's answers, by command and flag. */
+const compilerAnswers = new Map();
+
 const platform = os.platform();
 const hostArch = os.arch();
 const arch = argValue('--arch') || process.env.npm_config_arch || hostArch;
@@ -146,15 +149,26 @@ function run(what, [command, ...commandArgs], runEnv = process.env) {
   }
 }
 
+/** A compiler command's answer to one flag (asked once per command and flag), or undefined when it does not run. */
+function askCompiler(command, flag) {
+  const key = `${command}\0${flag}`;
+  if (!compilerAnswers.has(key)) {
+    let answer;
+    try {
+      answer = execFileSync(command, [flag], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      answer = undefined;
+    }
+    compilerAnswers.set(key, answer);
+  }
+  return compilerAnswers.get(key);
+}
+
 /** The major version of the GCC a compiler command runs, or 0 when it is not GCC or does not run. */
 function gccMajor(command) {
-  const ask = (flag) => execFileSync(command, [flag], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  try {
-    if (/clang/i.test(ask('--version'))) return 0;
-    return Number.parseInt(ask('-dumpfullversion'), 10) || 0;
-  } catch {
-    return 0;
-  }
+  const version = askCompiler(command, '--version');
+  if (version === undefined || /clang/i.test(version)) return 0;
+  return Number.parseInt(askCompiler(command, '-dumpfullversion') ?? '', 10) || 0;
 }
 
 /**
@@ -166,7 +180,7 @@ function profileInputsHash() {
   hash.update(`${root}\0${process.env.CXXFLAGS ?? ''}\0${process.env.CFLAGS ?? ''}\0`);
   // (the host's compiler makes the profile; a cross build's reuses it)
   const host = pgoCompilers[0];
-  hash.update(`${host}\0${execFileSync(host, ['--version'], { encoding: 'utf8' })}`);
+  hash.update(`${host}\0${askCompiler(host, '--version')}`);
   const addonApi = require.resolve('node-addon-api/package.json', { paths: [root] });
   hash.update(`${JSON.parse(fs.readFileSync(addonApi, 'utf8')).version}\0`);
   const files = ['CMakeLists.txt', 'scripts/pgo-train.js'];
