@@ -584,6 +584,71 @@ describe('bucketing', () => {
     expect(Object.keys(counts).sort()).toEqual(['a', 'b', 'c', 'off']);
   });
 
+  it('picks like the official engine on ranges that are not plain whole numbers', () => {
+    // The evaluator compares whole-number bucket values with each range as the whole numbers it holds: fractional,
+    // negative, reversed, empty, one-element and huge bounds must all give the reference's answer.
+    const ranges: unknown[][] = [
+      [0.5, 50.5],
+      [-3, 10.01],
+      [49.999, 100],
+      [30, 10],
+      [20, 20],
+      [99.5, 1e12],
+      [-1e300, 7],
+      [3],
+      [0, 2 ** 32],
+      [2 ** 31, 2 ** 33],
+    ];
+    const splits: unknown[][] = [
+      [0.5, 21474836.5],
+      [-1, 10000000.25],
+      [21474836.000001, 4e9],
+      [42949672, 42949673],
+      [5e6],
+      [1e7, 1e7],
+      [-5e9, 2 ** 40],
+    ];
+    const flags = ranges.map((range, i) => ({
+      key: `r${i}`,
+      variants: { a: { key: 'a' }, b: { key: 'b' }, c: { key: 'c' }, off: { key: 'off' } },
+      segments: [
+        {
+          bucket: {
+            selector: ['context', 'user', 'device_id'],
+            salt: `s${i}`,
+            allocations: [
+              {
+                range,
+                distributions: [
+                  { variant: 'a', range: splits[i % splits.length] },
+                  { variant: 'b', range: splits[(i + 3) % splits.length] },
+                  { variant: 'c', range: [0, 42949673] },
+                ],
+              },
+              { range: [0, 100], distributions: [{ variant: 'b', range: splits[(i + 5) % splits.length] }] },
+            ],
+          },
+          variant: 'off',
+        },
+      ],
+    }));
+    const snap = loadEngine().load(JSON.stringify(flags));
+    const seen = new Set<string>();
+    for (let i = 1; i <= 3000; i++) {
+      const user = { device_id: `d${i}` };
+      const expected = officialEvaluate(flags, user);
+      expect(snap.evaluate(user), user.device_id).toStrictEqual(expected);
+      // (one flag at a time takes the other bucketing path: hashed when reached instead of in the pre-pass)
+      if (i % 10 === 0)
+        expect(snap.evaluate(user, [`r${i % ranges.length}`])).toStrictEqual({
+          [`r${i % ranges.length}`]: expected[`r${i % ranges.length}`],
+        });
+      for (const [key, v] of Object.entries(expected)) seen.add(`${key}:${(v as { key: string }).key}`);
+    }
+    // Every variant is reached on some flag (the ranges are not all empty or all full).
+    expect(new Set([...seen].map((s) => s.split(':')[1]))).toEqual(new Set(['a', 'b', 'c', 'off']));
+  });
+
   it('hashes many segments on one value like the official engine (salts of every length, values short to long)', () => {
     // An all-flags call hashes the segments bucketing on the same value four at a time, grouped by the
     // salt's length modulo 4: salts of 0 to 22 characters give groups of every size, values of every

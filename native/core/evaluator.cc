@@ -416,20 +416,19 @@ int32_t Evaluator::variantForHash(const ProgramSegment& ps, uint32_t hash) const
   // the first one's stays.
   constexpr int32_t kNone = INT32_MIN;  // dist.variant may be -1 (a key the flag lacks)
   const Program& p = snapshot_->program();
-  const double allocationValue = hash % 100;
-  const double distributionValue = hash / 100;
+  const uint32_t allocationValue = hash % 100;
+  const uint32_t distributionValue = hash / 100;
   int32_t variant = ps.variant;
   for (uint32_t a = ps.allocations.first + ps.allocations.count; a-- > ps.allocations.first;) {
     const ProgramAllocation& alloc = p.allocations[a];
     int32_t found = kNone;
     for (uint32_t d = alloc.distributions.first + alloc.distributions.count; d-- > alloc.distributions.first;) {
       const ProgramDistribution& dist = p.distributions[d];
-      const int32_t in =
-          -(static_cast<int32_t>(distributionValue >= dist.start) & static_cast<int32_t>(distributionValue < dist.end));
+      const int32_t in = -static_cast<int32_t>(dist.range.holds(distributionValue));
       found = (found & ~in) | (dist.variant & in);
     }
-    const int32_t in = -(static_cast<int32_t>(allocationValue >= alloc.start) &
-                         static_cast<int32_t>(allocationValue < alloc.end) & static_cast<int32_t>(found != kNone));
+    const int32_t in =
+        -(static_cast<int32_t>(alloc.range.holds(allocationValue)) & static_cast<int32_t>(found != kNone));
     variant = (variant & ~in) | (found & in);
   }
   return variant;

@@ -160,13 +160,25 @@ struct ProgramSegment {
   uint32_t bucketIndex = kNoBucketIndex;  // into Program::bucketSegments
 };
 
+// A [start, end) range of the config as the whole numbers it holds: the
+// values bucketing compares with it (the hash modulo 100, the hash divided by
+// 100) are whole numbers below 2^32 / 100, and `lo <= x < lo + width` is one
+// unsigned comparison, `x - lo < width`. Empty ranges (reversed, a missing
+// end, past every such value) have width 0.
+struct WholeRange {
+  uint32_t lo = 0;
+  uint32_t width = 0;
+  static WholeRange of(double start, double end);
+  bool holds(uint32_t x) const { return x - lo < width; }
+};
+
 struct ProgramAllocation {
-  double start = 0, end = 0;
+  WholeRange range;
   ProgramRange distributions;  // into Program::distributions
 };
 
 struct ProgramDistribution {
-  double start = 0, end = 0;
+  WholeRange range;
   int32_t variant = -1;
 };
 

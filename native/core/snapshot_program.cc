@@ -4,6 +4,7 @@
 // filter values' bytes sit in one string, so an all-flags call touches a few
 // contiguous kilobytes rather than hundreds of scattered allocations.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <string_view>
@@ -15,6 +16,18 @@
 #include "snapshot.h"
 
 namespace experiment {
+
+WholeRange WholeRange::of(double start, double end) {
+  // For a whole number x: x >= start iff x >= ceil(start), and x < end iff x < ceil(end). NaN compares false
+  // both ways (a missing end): an empty range. The values compared are below 2^32 / 100, so bounds are clamped
+  // to [0, 2^31] without changing an answer.
+  constexpr double kLimit = 2147483648.0;
+  if (!(start <= end)) return {};
+  const uint32_t lo = start <= 0 ? 0 : start >= kLimit ? 1u << 31 : static_cast<uint32_t>(std::ceil(start));
+  const uint32_t hi = end <= 0 ? 0 : end >= kLimit ? 1u << 31 : static_cast<uint32_t>(std::ceil(end));
+  if (hi <= lo) return {};
+  return {lo, hi - lo};
+}
 
 namespace {
 
@@ -244,11 +257,10 @@ void Snapshot::buildProgram() {
       ps.allocations = {static_cast<uint32_t>(p.allocations.size()), static_cast<uint32_t>(seg.allocations.size())};
       for (const Allocation& alloc : seg.allocations) {
         p.allocations.push_back(
-            {alloc.start,
-             alloc.end,
+            {WholeRange::of(alloc.start, alloc.end),
              {static_cast<uint32_t>(p.distributions.size()), static_cast<uint32_t>(alloc.distributions.size())}});
         for (const Distribution& dist : alloc.distributions)
-          p.distributions.push_back({dist.start, dist.end, dist.variant});
+          p.distributions.push_back({WholeRange::of(dist.start, dist.end), dist.variant});
       }
       ps.groups = {static_cast<uint32_t>(p.groups.size()), static_cast<uint32_t>(seg.conditions.size())};
       p.segments.push_back(ps);
