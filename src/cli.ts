@@ -21,6 +21,7 @@ import { checkFlagResponse, previewPayload } from './local/sources/flag-response
 import type { ConditionDetail, EvaluationDetail } from './engine/details';
 import type { ExperimentUser } from './types';
 import { VERSION } from './version';
+import { errorMessage } from './util/error-message';
 
 /** Each command's help: what `amplitude-experiment <command> --help` prints. */
 const COMMANDS = {
@@ -396,7 +397,7 @@ export async function main(
       io.err(`${err.message}\n${usage}`);
       return 2;
     }
-    io.err(err instanceof Error ? err.message : String(err));
+    io.err(errorMessage(err));
     return 1;
   }
 }

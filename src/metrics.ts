@@ -11,6 +11,7 @@
  */
 import type { Logger } from './util/logger';
 import { catchRejection } from './util/rejection';
+import { errorMessage } from './util/error-message';
 
 /** Which tracked events: exposure (exposureConfig) or assignment (assignmentConfig). */
 export type TrackedEventKind = 'exposure' | 'assignment';
@@ -73,9 +74,7 @@ export function createMetricsSink(metrics: LocalEvaluationMetrics | undefined, l
     const report = (err: unknown): void => {
       if (reported.has(name)) return;
       reported.add(name);
-      logger.error(
-        `metrics.${name} threw: ${err instanceof Error ? err.message : String(err)} (ignored; further errors are not logged)`,
-      );
+      logger.error(`metrics.${name} threw: ${errorMessage(err)} (ignored; further errors are not logged)`);
     };
     sink[name] = (...args: never[]) => {
       try {

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { createLocalServer } from './index';
 import type { LocalServer } from './index';
+import { errorMessage } from '../util/error-message';
 
 export interface CliOptions {
   port: number;
@@ -77,7 +78,7 @@ if (require.main === module) {
       process.once('SIGTERM', stop);
     },
     (e: unknown) => {
-      console.error(e instanceof Error ? e.message : String(e));
+      console.error(errorMessage(e));
       process.exit(2);
     },
   );

@@ -38,6 +38,7 @@ import { membershipsRoute, statusRoute } from './routes/memberships';
 import type { ServedCohort } from './state';
 import type { StreamHubOptions } from './stream-hub';
 import { jsonError } from './routes/util';
+import { errorMessage } from '../util/error-message';
 
 export type { Fault, RequestLogEntry, Route, RouteContext, RouteResponse } from './types';
 export type { CapturedBatch, FlagsInput, ServedCohort } from './state';
@@ -163,7 +164,7 @@ class LocalServerImpl implements LocalServer {
       this.handle(req, res).catch((e: unknown) => {
         if (!res.headersSent && !res.destroyed) {
           res.writeHead(500, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: 'internal error: ' + (e instanceof Error ? e.message : String(e)) }));
+          res.end(JSON.stringify({ error: 'internal error: ' + errorMessage(e) }));
         } else {
           res.destroy();
         }

@@ -19,6 +19,7 @@
  */
 import type { Engine } from './types';
 import { lazy } from '../util/lazy';
+import { errorMessage } from '../util/error-message';
 
 // The pure-JS engine is only loaded when it is used (no addon, or AMPLITUDE_EXPERIMENT_ENGINE=js).
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a literal require, loaded lazily, visible to bundlers and file tracers
@@ -105,7 +106,7 @@ function platformLabel(): string {
 
 /** One sentence on why the native addon did not load, from the error node-gyp-build or dlopen gave. */
 export function describeNativeLoadFailure(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   const napi = napiVersion();
   if (napi !== null && napi < REQUIRED_NAPI_VERSION) {
     return `this Node has Node-API ${napi}; the native engine needs Node-API ${REQUIRED_NAPI_VERSION}`;
@@ -168,7 +169,7 @@ export function selectEngine(
       kind: 'js',
       binary: null,
       fallbackReason: reason,
-      loadError: err instanceof Error ? err.message : String(err),
+      loadError: errorMessage(err),
     };
     if (!warned) {
       warned = true;

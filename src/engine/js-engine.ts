@@ -23,6 +23,7 @@
  */
 import type * as ExperimentCore from '@amplitude/experiment-core';
 import { lazy } from '../util/lazy';
+import { errorMessage } from '../util/error-message';
 
 // Loaded when a JS engine is made (a fallback, or AMPLITUDE_EXPERIMENT_ENGINE=js), not at require time.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -372,7 +373,7 @@ class JsSnapshot implements FlagSnapshot {
       for (const key of Object.keys(results)) variants[key] = toVariant(results[key]);
       return variants;
     } catch (err) {
-      this.warn(`a user object cannot be read (${err instanceof Error ? err.message : String(err)}); it gets no variants`);
+      this.warn(`a user object cannot be read (${errorMessage(err)}); it gets no variants`);
       return {};
     }
   }

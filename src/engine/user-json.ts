@@ -15,6 +15,7 @@
  * and `groups` takes the array form the official reads.
  */
 import type { ExperimentUser } from '../types';
+import { errorMessage } from '../util/error-message';
 
 type Json = Record<string, unknown>;
 
@@ -228,9 +229,7 @@ export function userJson(user: ExperimentUser | undefined, warn: (message: strin
     if (json !== undefined && groups === undefined && !needsTaggedJson(user as Json)) return json;
     return taggedJson(user as Json, groups);
   } catch (err) {
-    warn(
-      `a user object cannot be read (${err instanceof Error ? err.message : String(err)}); it is evaluated as if it had no properties`,
-    );
+    warn(`a user object cannot be read (${errorMessage(err)}); it is evaluated as if it had no properties`);
     return '';
   }
 }

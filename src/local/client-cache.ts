@@ -13,6 +13,7 @@ import type { FlagConfig } from '../types';
 import type { Logger } from '../util/logger';
 import { type FlagConfigCache, InMemoryFlagConfigCache } from './compat/cache';
 import type { Installed, SnapshotHolder } from './sources/snapshot-holder';
+import { errorMessage } from '../util/error-message';
 
 export const CACHE_SOURCE = 'cache';
 
@@ -54,9 +55,7 @@ export class ClientFlagCache extends InMemoryFlagConfigCache {
       .then(() => store.clear())
       .then(() => store.putAll(configs))
       .catch((err: unknown) => {
-        this.logger.error(
-          `the FlagConfigCache given to the client failed to take the flag update: ${err instanceof Error ? err.message : String(err)}`,
-        );
+        this.logger.error(`the FlagConfigCache given to the client failed to take the flag update: ${errorMessage(err)}`);
       });
   }
 

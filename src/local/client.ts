@@ -27,6 +27,7 @@ import { type FlagConfigCache, type InMemoryFlagConfigCache, isFlagConfigCache }
 import { isPermanentSourceError, type SourcePlan } from './sources/types';
 import type { ProxyMemberships } from '../proxy/memberships';
 import { lazy } from '../util/lazy';
+import { errorMessage } from '../util/error-message';
 
 // Loaded when a client is configured for them (hooks, update listeners, evaluateV2Details...):
 // `require()` of the package loads only what a polling client evaluating flags needs.
@@ -224,7 +225,7 @@ export class LocalEvaluationClient {
   }
 
   private onFailed(from: string, error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     this.tracker.failed(message);
     this.events.emit('error', Object.freeze({ source: from, error, message }));
   }
@@ -329,7 +330,7 @@ export class LocalEvaluationClient {
       started.catch((err: unknown) => {
         if (cycle.stopped) return;
         if (!this.holder.hasFlags) this.tracker.markStartFailed();
-        this.logger.error(`start() failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.logger.error(`start() failed: ${errorMessage(err)}`);
       });
       this.startPromise = started;
     }

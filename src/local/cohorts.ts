@@ -21,6 +21,7 @@ import type { Logger } from '../util/logger';
 import { zlib } from '../util/builtins';
 import type { CohortLoader } from './sources/types';
 import { MemoryReleaser } from './release-memory';
+import { errorMessage } from '../util/error-message';
 
 /** Per-request deadline, as the official SDK's COHORT_CONFIG_TIMEOUT. */
 export const COHORT_REQUEST_TIMEOUT_MILLIS = 20_000;
@@ -255,7 +256,7 @@ export class CohortSync implements CohortLoader {
       }
       if (attempt === COHORT_ATTEMPTS - 1) break;
       const wait = backoff.next();
-      logger.debug(`cohort ${cohortId} download failed (${describe(lastError)}); retrying in ${wait} ms`);
+      logger.debug(`cohort ${cohortId} download failed (${errorMessage(lastError)}); retrying in ${wait} ms`);
       try {
         await sleep(wait, { signal: this.abort.signal });
       } catch {
@@ -264,7 +265,7 @@ export class CohortSync implements CohortLoader {
     }
     this.metrics.onCohortDownloadFailure(cohortId, lastError);
     const kept = this.options.store.has(cohortId) ? '; keeping the loaded members' : '';
-    logger.error(`cohort ${cohortId} download failed after ${COHORT_ATTEMPTS} attempts: ${describe(lastError)}${kept}`);
+    logger.error(`cohort ${cohortId} download failed after ${COHORT_ATTEMPTS} attempts: ${errorMessage(lastError)}${kept}`);
     return 'failed';
   }
 
@@ -284,7 +285,7 @@ export class CohortSync implements CohortLoader {
       if (!this.proxyFailing) {
         this.proxyFailing = true;
         this.options.logger.warn(
-          `cohort ${cohortId} from the evaluation proxy failed (${describe(err)}); downloading cohorts from Amplitude until it answers`,
+          `cohort ${cohortId} from the evaluation proxy failed (${errorMessage(err)}); downloading cohorts from Amplitude until it answers`,
         );
       }
       return this.downloadFrom(this.origin, this.basePath, cohortId, lastModified);
@@ -376,7 +377,10 @@ function gunzipBody(body: Buffer): Promise<Buffer> {
     zlib().gunzip(body, (err, out) => {
       if (err)
         reject(
-          new FetchError(200, `cohort response is not valid gzip: ${describe(err)}`, { code: 'INVALID_RESPONSE', cause: err }),
+          new FetchError(200, `cohort response is not valid gzip: ${errorMessage(err)}`, {
+            code: 'INVALID_RESPONSE',
+            cause: err,
+          }),
         );
       else resolve(out);
     });
@@ -385,8 +389,4 @@ function gunzipBody(body: Buffer): Promise<Buffer> {
 
 export class CohortTooLargeError extends Error {
   override readonly name = 'CohortTooLargeError';
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../util/logger';
 import { catchRejection } from '../util/rejection';
+import { errorMessage } from '../util/error-message';
 
 /** Emitted once per installed change of the flag set (compared by content). */
 export interface FlagsUpdatedEvent {
@@ -127,8 +128,7 @@ export class ClientEvents {
   emit(event: string, payload: unknown): void {
     const list = this.listeners.get(event);
     if (!list) return;
-    const report = (err: unknown): void =>
-      this.logger.error(`a '${event}' listener threw (ignored): ${err instanceof Error ? err.message : String(err)}`);
+    const report = (err: unknown): void => this.logger.error(`a '${event}' listener threw (ignored): ${errorMessage(err)}`);
     for (const listener of list) {
       try {
         catchRejection((listener as (e: unknown) => unknown)(payload), report);

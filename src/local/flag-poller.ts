@@ -10,6 +10,7 @@ import { apiKeyAuthorization, sdkHeaders } from '../util/auth';
 import type { Logger } from '../util/logger';
 import { type MetricsSink, NO_METRICS } from '../metrics';
 import { checkFlagResponse, contentTypeOf, NotAFlagPayloadError } from './sources/flag-response';
+import { errorMessage } from '../util/error-message';
 
 export interface FlagPollerOptions {
   apiKey: string;
@@ -250,7 +251,7 @@ export function unreachableReason(error: unknown): string | undefined {
 }
 
 function unreachableError(serverUrl: string, what: string, cause: unknown): Error {
-  const detail = cause instanceof Error ? cause.message : String(cause);
+  const detail = errorMessage(cause);
   return new Error(
     `flags cannot be fetched from ${serverUrl}: ${what} (${detail}); check serverUrl. Polling continues in the background`,
     { cause },

@@ -10,6 +10,7 @@ import type { ExperimentUser, Variants } from '../types';
 import type { EvaluationDetails } from '../engine/details';
 import type { Logger } from '../util/logger';
 import { catchRejection } from '../util/rejection';
+import { errorMessage } from '../util/error-message';
 
 /** What is being evaluated: passed to both stages of every hook. */
 export interface EvaluationHookContext {
@@ -103,7 +104,7 @@ export class HookRunner {
 
   private report(hook: EvaluationHook, index: number, stage: string, err: unknown): void {
     const name = typeof hook.name === 'string' && hook.name ? hook.name : `#${index}`;
-    const line = `evaluation hook ${name} threw in ${stage}: ${err instanceof Error ? err.message : String(err)}`;
+    const line = `evaluation hook ${name} threw in ${stage}: ${errorMessage(err)}`;
     const key = `${index}/${stage}`;
     if (this.reported.has(key)) {
       this.logger.debug(line);

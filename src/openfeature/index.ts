@@ -31,6 +31,7 @@ import type { ClientStatus, FlagsUpdatedEvent } from '../local/events';
 import { isPermanentSourceError } from '../local/sources/types';
 import type { EvaluationDetail } from '../engine/details';
 import type { ExperimentUser, Variant } from '../types';
+import { errorMessage } from '../util/error-message';
 
 export interface AmplitudeProviderOptions {
   /** Call client.start() in initialize(). Default true (set false for a client you start yourself). */
@@ -184,7 +185,7 @@ export class AmplitudeProvider implements Provider {
       // The SDK turns this rejection into ERROR (FATAL for a rejected key: retrying cannot fix it).
       this.announced = 'error';
       if (!isPermanentSourceError(err)) throw err;
-      throw Object.assign(new Error((err as Error)?.message ?? String(err), { cause: err }), { code: ErrorCode.PROVIDER_FATAL });
+      throw Object.assign(new Error(errorMessage(err), { cause: err }), { code: ErrorCode.PROVIDER_FATAL });
     }
     this.announced = 'ready';
     // The SDK announces READY when this resolves; flags that are already stale (last-known-good) follow as STALE.
@@ -314,7 +315,7 @@ export class AmplitudeProvider implements Provider {
         throw err;
       }
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       logger?.error(`amplitude provider: evaluating ${flagKey} failed: ${message}`);
       return failure(ErrorCode.GENERAL, message);
     }

@@ -28,6 +28,7 @@ import {
   type ProxyRedisCommands,
   ProxyRedisLayout,
 } from './redis-layout';
+import { errorMessage } from '../util/error-message';
 
 /** Retry schedule for the first read at start (transient Redis errors), within the start deadline. */
 export const START_RETRY_BACKOFF = Object.freeze({ minMillis: 100, maxMillis: 2_000, scalar: 2 });
@@ -83,7 +84,7 @@ export class EvaluationProxyRedisSource implements FlagSource {
     this.staleAfterMillis = STALE_AFTER_INTERVALS * reader.options.pollingIntervalMillis;
   }
 
-  describe(): string {
+  errorMessage(): string {
     return `the flags in Redis (evaluation-proxy layout, prefix "${this.reader.options.prefix}")`;
   }
 
@@ -165,9 +166,7 @@ export class EvaluationProxyRedisSource implements FlagSource {
       if (this.stopped) return;
       if (!this.failing) {
         this.failing = true;
-        this.reader.options.logger.warn(
-          `reading flags from Redis failed (${err instanceof Error ? err.message : String(err)}); the last flags keep serving`,
-        );
+        this.reader.options.logger.warn(`reading flags from Redis failed (${errorMessage(err)}); the last flags keep serving`);
       }
       sink.reportError(this.name, err);
     }
@@ -253,8 +252,8 @@ export class EvaluationProxyRedisCohorts implements CohortLoader {
         descriptions = await this.reader.layout.readDescriptions(projectId);
       } catch (err) {
         this.logOnce(
-          `read:${describe(err)}`,
-          `cohorts could not be read from Redis (${describe(err)}); retrying on the next refresh`,
+          `read:${errorMessage(err)}`,
+          `cohorts could not be read from Redis (${errorMessage(err)}); retrying on the next refresh`,
         );
         return;
       }
@@ -369,8 +368,8 @@ export class EvaluationProxyRedisCohorts implements CohortLoader {
       } catch (err) {
         const kept = this.store.has(cohortId) ? '; keeping the loaded members' : '';
         this.logOnce(
-          `err:${cohortId}:${d.lastModified}:${describe(err)}`,
-          `cohort ${cohortId} not loaded from Redis (${describe(err)})${kept}`,
+          `err:${cohortId}:${d.lastModified}:${errorMessage(err)}`,
+          `cohort ${cohortId} not loaded from Redis (${errorMessage(err)})${kept}`,
         );
         return false;
       }
@@ -383,10 +382,6 @@ export class EvaluationProxyRedisCohorts implements CohortLoader {
     this.reported.add(key);
     this.reader.options.logger.error(message);
   }
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 export type { CohortDescription };

@@ -13,6 +13,7 @@ import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { backoffDelay } from '../util/backoff';
 import type { Logger } from '../util/logger';
 import type { ResolvedRedisConfig } from './config';
+import { errorMessage } from '../util/error-message';
 
 export type RedisClient = Redis | Cluster;
 
@@ -142,7 +143,7 @@ export function createRedisConnection(
   let authReported = false;
   let wasReady = false;
   const onError = (err: unknown): void => {
-    lastError = err instanceof Error ? err : new Error(String(err));
+    lastError = err instanceof Error ? err : new Error(errorMessage(err));
     if (isRedisAuthError(err)) {
       if (!authReported) {
         authReported = true;

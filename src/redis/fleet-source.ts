@@ -26,6 +26,7 @@ import { FleetKeys, type FleetManifest } from './fleet-layout';
 import { FleetPublisher } from './fleet-publisher';
 import { FleetReader } from './fleet-reader';
 import { Lease } from './lease';
+import { errorMessage } from '../util/error-message';
 
 export type FleetRole = 'starting' | 'writer' | 'reader' | 'direct' | 'stopped';
 
@@ -163,7 +164,7 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
   /** Start without Redis: fetch from Amplitude directly; the tick loop switches back once Redis answers. */
   private async startDirect(err: unknown, deadline: number, what: string): Promise<void> {
     if (this.stopped) return;
-    const why = (err as Error)?.message ?? String(err);
+    const why = errorMessage(err);
     this.lastError = why;
     if (this.cfg.directFallbackMillis === 0) throw new Error(`${what} (${why}) and redisConfig.directFallbackMillis is 0`);
     this.logger.warn(`fleet mode: ${what} at start (${why}); fetching flags from Amplitude directly until it is back`);
@@ -303,7 +304,7 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
 
   private onRedisError(err: unknown): void {
     if (this.stopped) return;
-    this.lastError = (err as Error)?.message ?? String(err);
+    this.lastError = errorMessage(err);
     this.sink?.reportError(this.name, err);
     if (this.role === 'writer' && !this.lease.held) {
       // We cannot renew, so another process may take over: stop publishing, keep fetching for ourselves.
@@ -439,7 +440,7 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
             const body = await this.reader.cohort(id, manifest.cohorts[id]);
             if (body) await store.load(body, id);
           } catch (err) {
-            this.logger.warn(`fleet mode: cohort ${id} could not be read from Redis: ${(err as Error)?.message ?? String(err)}`);
+            this.logger.warn(`fleet mode: cohort ${id} could not be read from Redis: ${errorMessage(err)}`);
           }
         }),
     );

@@ -18,6 +18,7 @@ import { lazy } from './lazy';
 import { FetchError } from './fetch-error';
 import type { NodeHttpTransport, NodeStreamResponse } from './node-http';
 import type { Readable } from 'node:stream';
+import { errorMessage } from './error-message';
 
 // Each transport is loaded when a client first needs it.
 /* eslint-disable @typescript-eslint/no-require-imports -- literal requires, loaded lazily, visible to bundlers and file tracers */
@@ -112,11 +113,6 @@ export function splitUrl(url: string | URL): { origin: string; path: string } {
 
 const CLOSED_MESSAGE = 'HTTP client closed';
 
-function describe(e: unknown): string {
-  if (e instanceof Error) return e.message || e.name;
-  return String(e);
-}
-
 function closedError(cause?: unknown): FetchError {
   return new FetchError(undefined, CLOSED_MESSAGE, { code: 'CLOSED', cause });
 }
@@ -126,7 +122,7 @@ function timeoutError(timeout: number): FetchError {
 }
 
 function abortedError(signal: AbortSignal): FetchError {
-  return new FetchError(undefined, 'Request aborted: ' + describe(signal.reason), {
+  return new FetchError(undefined, 'Request aborted: ' + errorMessage(signal.reason), {
     code: 'ABORTED',
     cause: signal.reason,
   });
@@ -134,7 +130,7 @@ function abortedError(signal: AbortSignal): FetchError {
 
 /** A transport failure (refused, reset, DNS...) of the request to `target`. */
 function networkError(target: string, cause: unknown): FetchError {
-  return new FetchError(undefined, `Request failed (${target}): ${describe(cause)}`, { code: 'NETWORK', cause });
+  return new FetchError(undefined, `Request failed (${target}): ${errorMessage(cause)}`, { code: 'NETWORK', cause });
 }
 
 /**
@@ -312,7 +308,7 @@ export class HttpClient {
         try {
           ({ origin, path } = splitUrl(req.url));
         } catch (e) {
-          return handler.fail(new FetchError(undefined, `Invalid URL: ${describe(e)}`, { code: 'NETWORK', cause: e }));
+          return handler.fail(new FetchError(undefined, `Invalid URL: ${errorMessage(e)}`, { code: 'NETWORK', cause: e }));
         }
       }
       if (!origin || !path) {
@@ -425,7 +421,7 @@ export class HttpClient {
     if (userSignal) {
       onUserAbort = () => {
         controller.abort(
-          new FetchError(undefined, 'Request aborted: ' + describe(userSignal.reason), {
+          new FetchError(undefined, 'Request aborted: ' + errorMessage(userSignal.reason), {
             code: 'ABORTED',
             cause: userSignal.reason,
           }),

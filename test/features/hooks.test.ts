@@ -102,6 +102,25 @@ describe('evaluation hooks', () => {
     expect(logger.count('error', 'hook async-broken threw in beforeEvaluation: async before')).toBe(1);
   });
 
+  it('a hook throwing or rejecting with a value String() cannot convert is reported, not rethrown', async () => {
+    // A null-prototype object has no toString: a report built with String(err) would throw from evaluateV2, or
+    // leave an unhandled rejection from the async path.
+    const logger = capturingLogger();
+    const c = client({ logger });
+    const opaque = (): unknown => Object.create(null);
+    c.addHook({
+      name: 'opaque',
+      beforeEvaluation: () => {
+        throw opaque();
+      },
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises -- what is tested: a user writing an async hook
+      afterEvaluation: async () => Promise.reject(opaque()),
+    });
+    expect(Object.keys(c.evaluateV2({ user_id: 'u' }))).toEqual(['a', 'b']);
+    await eventually(() => logger.count('error', 'hook opaque threw in afterEvaluation: [object Object]') === 1);
+    expect(logger.count('error', 'hook opaque threw in beforeEvaluation: [object Object]')).toBe(1);
+  });
+
   it('rejects a hooks option that is not an array', () => {
     expect(() => client({ hooks: {} as unknown as EvaluationHook[] })).toThrow(/hooks must be an array/);
   });

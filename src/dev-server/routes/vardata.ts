@@ -7,6 +7,7 @@
  */
 import type { Route, RouteContext, RouteResponse } from '../types';
 import { decodeJsonHeader, jsonError, unauthorized } from './util';
+import { errorMessage } from '../../util/error-message';
 
 const CACHE_LIMIT = 10000;
 
@@ -60,7 +61,7 @@ export const vardataRoute: Route = {
       const results = state.snapshot().evaluate(user, flagKeys);
       body = Buffer.from(JSON.stringify(results), 'utf8');
     } catch (e) {
-      return jsonError(500, 'evaluation failed: ' + (e instanceof Error ? e.message : String(e)));
+      return jsonError(500, 'evaluation failed: ' + errorMessage(e));
     }
     if (state.vardataCache.size >= CACHE_LIMIT) state.vardataCache.clear();
     state.vardataCache.set(cacheKey, body);

@@ -12,6 +12,7 @@ import { createLogger, type Logger, LogLevel, type LoggerProvider } from '../../
 import { extractCohortIdsByGroup } from '../cohort-utils';
 import type { FlagConfigCache } from './cache';
 import type { FlagConfigFetcher } from './fetcher';
+import { errorMessage } from '../../util/error-message';
 
 /** A downloaded cohort, as the official SDK's cohort storage holds it. */
 export interface Cohort {
@@ -63,7 +64,7 @@ export class FlagConfigPoller {
     if (this.timer) return;
     this.logger.debug('poller - start');
     this.timer = setInterval(() => {
-      this.update(onChange).catch((err: unknown) => this.logger.debug(`flag config update failed: ${describe(err)}`));
+      this.update(onChange).catch((err: unknown) => this.logger.debug(`flag config update failed: ${errorMessage(err)}`));
     }, this.pollingIntervalMillis);
     this.timer.unref();
     let lastError: unknown;
@@ -77,7 +78,7 @@ export class FlagConfigPoller {
         if (attempt < INITIAL_ATTEMPTS - 1) await sleep(1);
       }
     }
-    this.logger.error(`flag config initial poll failed, stopping: ${describe(lastError)}`);
+    this.logger.error(`flag config initial poll failed, stopping: ${errorMessage(lastError)}`);
     this.stop();
     throw lastError;
   }
@@ -113,7 +114,7 @@ export class FlagConfigPoller {
           .map((id) =>
             (this.cohortFetcher as CohortFetcher).fetch(id).then(
               (cohort) => cohort && storage.put(cohort),
-              (err: unknown) => this.logger.error(`Cohort download failed ${id}: ${describe(err)}`),
+              (err: unknown) => this.logger.error(`Cohort download failed ${id}: ${errorMessage(err)}`),
             ),
           ),
       );
@@ -126,8 +127,4 @@ export class FlagConfigPoller {
     // The official SDK calls onChange on every update (its change check compares object identity).
     if (onChange) await onChange(this.cache);
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

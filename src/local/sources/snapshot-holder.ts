@@ -13,6 +13,7 @@ import type { Logger } from '../../util/logger';
 import { buildCohortIndex, type CohortIndex } from '../cohort-utils';
 import type { CohortLoader, FlagSink } from './types';
 import type { MetricsSink } from '../../metrics';
+import { errorMessage } from '../../util/error-message';
 
 /** The flags in force and the cohorts they reference (swapped together). */
 export interface Installed {
@@ -128,7 +129,7 @@ export class SnapshotHolder implements FlagSink {
       return true;
     });
     const result = run.catch((err: unknown) => {
-      this.options.logger.error(`flag update from ${from} failed: ${describe(err)}`);
+      this.options.logger.error(`flag update from ${from} failed: ${errorMessage(err)}`);
       this.options.observer.failed(from, err);
       return false;
     });
@@ -216,7 +217,7 @@ export class SnapshotHolder implements FlagSink {
   }
 
   private unusable(err: unknown, from: string): void {
-    const why = err instanceof FlagPayloadError ? err.message : `unexpected error: ${describe(err)}`;
+    const why = err instanceof FlagPayloadError ? err.message : `unexpected error: ${errorMessage(err)}`;
     const kept = this.state === undefined ? 'no flags are in force yet' : 'keeping the previous flags';
     this.options.logger.error(`flag configs from ${from} were not applied (${why}); ${kept}`);
     this.options.observer.failed(from, err);
@@ -242,8 +243,4 @@ function samePayload(a: string | Uint8Array, b: string | Uint8Array): boolean {
   if (typeof a !== 'string' && typeof b !== 'string')
     return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
   return false;
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
