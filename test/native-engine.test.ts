@@ -547,6 +547,34 @@ describe('results built as one object', () => {
   });
 });
 
+describe('boolean words in is / is not', () => {
+  it('answers like the official engine in the all-flags pre-pass and one flag at a time', () => {
+    // A boolean word compares ignoring ASCII case with the condition's boolean words, anything else exactly. The
+    // all-flags pre-pass looks boolean words up lowercased; a slot read both by such conditions and by plain ones
+    // must still give each its own answer.
+    const valueSets = [['true'], ['TRUE', 'x'], ['False', 'true'], ['yes'], ['x', 'True'], ['false'], ['tru', 'truex']];
+    const flags = valueSets.flatMap((values, i) =>
+      (['is', 'is not'] as const).map((op) => ({
+        key: `${op === 'is' ? 'is' : 'not'}-${i}`,
+        variants: { on: { key: 'on' }, off: { key: 'off' } },
+        segments: [
+          { conditions: [[{ selector: ['context', 'user', 'user_properties', 'flag'], op, values }]], variant: 'on' },
+          { variant: 'off' },
+        ],
+      })),
+    );
+    const snap = loadEngine().load(JSON.stringify(flags));
+    const userValues: unknown[] = ['true', 'TRUE', 'tRuE', 'false', 'FALSE', 'False', true, false, 'yes', 'x', 'X'];
+    userValues.push('truex', 'tru', 1, 0, null, undefined, ['true'], ['TRUE', 'x'], 'trué');
+    for (const flag of userValues) {
+      const user = { user_id: 'u', user_properties: flag === undefined ? {} : { flag } };
+      const expected = officialEvaluate(flags, user);
+      expect(snap.evaluate(user), JSON.stringify(flag)).toStrictEqual(expected);
+      for (const { key } of flags) expect(snap.evaluate(user, [key])).toStrictEqual({ [key]: expected[key] });
+    }
+  });
+});
+
 describe('bucketing', () => {
   it('distributes 10,000 device ids exactly like the official engine', () => {
     const flag = {

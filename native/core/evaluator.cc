@@ -128,7 +128,10 @@ void Evaluator::precompute() {
     }
     if (cs.equality) {
       if (f.kind == SlotFacts::Kind::Number) fillSlotText(static_cast<uint32_t>(cs.slot), f);
-      st.id = dictionaryId(cs, f.text, f.length);
+      const bool booleanWord =
+          cs.booleans && (f.length == 4 || f.length == 5) && isBooleanWord(std::string_view(f.text, f.length));
+      st.id = booleanWord ? dictionaryId(cs, f.length == 4 ? "true" : "false", f.length)
+                          : dictionaryId(cs, f.text, f.length);
     }
   }
   precomputeBuckets();

@@ -193,15 +193,18 @@ struct ProgramFlag {
 // missing, Number(value), which of a few known strings it is) are answered
 // for every flag at once, in tight loops without data-dependent branches,
 // before the flags run; the flags' loop then reads their answers. Those are
-// the numeric comparisons and the is / is not conditions (boolean words
-// aside) on context slots, and the set operators but "set is" (values
-// without boolean words).
+// the numeric comparisons and the is / is not conditions on context slots,
+// and the set operators but "set is" (values without boolean words).
 struct CheapSlot {
   int32_t slot = -1;
   bool numeric = false;   // numeric comparisons read it: Number(value)
   bool equality = false;  // is / is not read it: which dictionary string it is
   bool set = false;       // set operators read it: which dictionary strings its list holds
   bool version = false;   // version comparisons read it: its version
+  // Some of its is / is not conditions hold a boolean word ("true", "false" in any ASCII case), which such a
+  // condition compares ignoring case with a user value that is one: their dictionary holds those words lowercased,
+  // and a user value that is a boolean word is looked up lowercased.
+  bool booleans = false;
   // The slot's dictionary: the distinct strings its equality conditions
   // compare with (id = position, below kNoDictionaryId), found through an
   // open-addressing table of positions (-1: empty) of size tableMask + 1.

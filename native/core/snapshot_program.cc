@@ -101,6 +101,10 @@ void setComparison(CheapCondition& cc, Op op, Op less) {
 // answers, each context slot's dictionary and its table.
 void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
   p.initialAnswers.assign(p.conditions.size(), 2);
+  // The lowercased boolean words (see CheapSlot::booleans), appended before any view into p.text is taken here.
+  const size_t wordsAt = p.text.size();
+  p.text.append("truefalse");
+  const std::string_view trueWord(p.text.data() + wordsAt, 4), falseWord(p.text.data() + wordsAt + 4, 5);
   std::unordered_map<int32_t, uint32_t> cheapSlotOf;
   std::vector<std::vector<std::string_view>> dictionaries;
   auto cheapSlot = [&](int32_t slot) -> uint32_t {
@@ -153,9 +157,10 @@ void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
         booleanWord = booleanWord || isBooleanWord(std::string_view(p.text.data() + v.offset, v.length));
       }
       if (booleanWord) continue;
-    } else if (!pc.equality || pc.booleans) {
+    } else if (!pc.equality) {
       continue;
     }
+    const bool booleanWords = !set && pc.booleans;
     // Its values get dictionary ids, as long as the slot's dictionary has room.
     const uint32_t slotIndex = cheapSlot(pc.slot);
     std::vector<std::string_view>& dictionary = dictionaries[slotIndex];
@@ -164,7 +169,8 @@ void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
     bool fits = true;
     for (uint32_t i = 0; i < pc.valueCount && fits; i++) {
       const ProgramValue& v = p.values[pc.valueStart + i];
-      const std::string_view text(p.text.data() + v.offset, v.length);
+      std::string_view text(p.text.data() + v.offset, v.length);
+      if (booleanWords && isBooleanWord(text)) text = text.size() == trueWord.size() ? trueWord : falseWord;
       size_t id = std::find(dictionary.begin(), dictionary.end(), text) - dictionary.begin();
       if (id == dictionary.size()) {
         id = std::find(added.begin(), added.end(), text) - added.begin() + dictionary.size();
@@ -185,6 +191,7 @@ void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
     } else {
       cc.negate = pc.op == Op::IsNot;
       p.cheapSlots[slotIndex].equality = true;
+      p.cheapSlots[slotIndex].booleans = p.cheapSlots[slotIndex].booleans || booleanWords;
       p.cheapEquality.push_back(cc);
     }
   }
