@@ -547,6 +547,81 @@ describe('results built as one object', () => {
   });
 });
 
+describe('conditions on other flags’ results', () => {
+  it('answer like the official engine whichever result came first (each answer is kept per result)', () => {
+    // `dep` gives a user-dependent result (one of three variants, from its first or second segment, or none);
+    // `main` reads it in several ways, and `later` (evaluated after `main`: never a result `main` can see).
+    const dep = {
+      key: 'dep',
+      variants: { a: { key: 'a', value: 'A' }, b: { key: 'b', payload: { n: 1 } }, c: { key: 'c', value: 'C' } },
+      segments: [
+        { conditions: [[{ selector: ['context', 'user', 'country'], op: 'is', values: ['none'] }]], variant: 'ghost' },
+        {
+          conditions: [[{ selector: ['context', 'user', 'country'], op: 'is', values: ['US'] }]],
+          metadata: { segmentName: 'us' },
+          variant: 'c',
+        },
+        {
+          bucket: {
+            selector: ['context', 'user', 'user_id'],
+            salt: 'dep',
+            allocations: [
+              {
+                range: [0, 100],
+                distributions: [
+                  { variant: 'a', range: [0, 14316558] },
+                  { variant: 'b', range: [14316558, 28633115] },
+                  { variant: 'c', range: [28633115, 42949673] },
+                ],
+              },
+            ],
+          },
+          variant: 'a',
+        },
+      ],
+    };
+    const reads: Array<[unknown[], string, string[]]> = [
+      [['result', 'dep', 'key'], 'is', ['a']],
+      [['result', 'dep', 'key'], 'is not', ['b', 'c']],
+      [['result', 'dep', 'value'], 'is', ['C']],
+      [['result', 'dep', 'payload', 'n'], 'greater', ['0']],
+      [['result', 'dep', 'metadata', 'segmentName'], 'is', ['us']],
+      [['result', 'dep'], 'contains', ['"key":"b"']],
+      [['result', 'dep', 'key'], 'regex match', ['^[ab]$']],
+      [['result', 'later', 'key'], 'is not', ['on']],
+      [['result', 'dep', 'key'], 'set contains any', ['a', 'c']],
+    ];
+    const main = {
+      key: 'main',
+      dependencies: ['dep'],
+      variants: Object.fromEntries(reads.map((_, i) => [`v${i}`, { key: `v${i}` }])),
+      segments: [...reads.map(([selector, op, values], i) => ({ conditions: [[{ selector, op, values }]], variant: `v${i}` }))],
+    };
+    const later = { key: 'later', variants: { on: { key: 'on' } }, segments: [{ variant: 'on' }] };
+    // Each of main's conditions alone (one segment per condition, no fall-through) in its own flag too.
+    const single = reads.map(([selector, op, values], i) => ({
+      key: `single-${i}`,
+      dependencies: ['dep'],
+      variants: { yes: { key: 'yes' } },
+      segments: [{ conditions: [[{ selector, op, values }]], variant: 'yes' }],
+    }));
+    const flags = [dep, main, ...single, later];
+    const snap = loadEngine().load(JSON.stringify(flags));
+    const users = Array.from({ length: 60 }, (_, i) => ({
+      user_id: `user-${i}`,
+      ...(i % 7 === 0 ? { country: 'US' } : i % 11 === 0 ? { country: 'none' } : {}),
+    }));
+    for (const round of [0, 1]) {
+      for (const user of round === 0 ? users : [...users].reverse()) {
+        const expected = officialEvaluate(flags, user);
+        expect(snap.evaluate(user), user.user_id).toStrictEqual(expected);
+        const one = officialEvaluate(flags, user, [`single-${users.indexOf(user) % reads.length}`]);
+        expect(snap.evaluate(user, Object.keys(one).slice(-1))).toStrictEqual(one);
+      }
+    }
+  });
+});
+
 describe('boolean words in is / is not', () => {
   it('answers like the official engine in the all-flags pre-pass and one flag at a time', () => {
     // A boolean word compares ignoring ASCII case with the condition's boolean words, anything else exactly. The

@@ -317,7 +317,7 @@ void Evaluator::fillSlotText(uint32_t slot, SlotFacts& f) {
 }
 
 bool Evaluator::matchProgramCondition(const ProgramCondition& pc) {
-  if (pc.slot < 0) return matchCondition(*pc.source);
+  if (pc.slot < 0) return pc.source->answerInResult.empty() ? matchCondition(*pc.source) : matchOnResult(*pc.source);
   SlotFacts& f = slotFacts(static_cast<uint32_t>(pc.slot));
   if (f.kind == SlotFacts::Kind::Null) return pc.nullResult;
   if (f.kind == SlotFacts::Kind::Other) return matchCondition(*pc.source);
@@ -369,6 +369,17 @@ bool Evaluator::matchProgramCondition(const ProgramCondition& pc) {
   }
   if (isSetOp(pc.op)) return false;  // a set operator on a scalar
   return matchString(std::string_view(f.text, f.length), *pc.source, &slotScalar_[static_cast<size_t>(pc.slot)]);
+}
+
+bool Evaluator::matchOnResult(const Condition& c) {
+  // Results never change: a condition on one answers the same for the same result (as select() resolves the path
+  // once per result). The last entry: the flag has no result in this call.
+  const auto f = static_cast<size_t>(c.selector.resultFlag);
+  const size_t at = resultStamp_[f] == call_ ? static_cast<size_t>(resultId_[f]) - snapshot_->flags()[f].resultBase
+                                             : c.answerInResult.size() - 1;
+  uint8_t& answer = c.answerInResult[at];
+  if (answer == kUnknownAnswer) answer = matchCondition(c) ? 1 : 0;
+  return answer == 1;
 }
 
 int32_t Evaluator::bucket(const Segment& seg) {

@@ -143,6 +143,8 @@ class Evaluator {
   // The all-flags pre-pass (CheapSlot in snapshot.h): fills answers_ and groupFalse_.
   void precompute();
   bool matchCondition(const Condition& c);
+  // matchCondition for a condition with Condition::answerInResult.
+  bool matchOnResult(const Condition& c);
   int32_t bucket(const Segment& segment);
   // bucket() for the flat program (the salt's hash state precomputed).
   int32_t bucket(const ProgramSegment& segment);

@@ -753,7 +753,12 @@ void Snapshot::buildMergedResults() {
     for (auto& seg : flag.segments) {
       resolve(seg.bucketSelector);
       for (auto& group : seg.conditions) {
-        for (auto& c : group) resolve(c.selector);
+        for (auto& c : group) {
+          resolve(c.selector);
+          if (c.selector.resultFlag >= 0 && c.op != Op::RegexMatch && c.op != Op::RegexDoesNotMatch) {
+            c.answerInResult.assign(c.selector.resolvedInResult.size() + 1, kUnknownAnswer);
+          }
+        }
       }
     }
   }

@@ -77,7 +77,14 @@ struct Condition {
   bool containsBooleans = false;
   bool anyVersion = false;
   uint32_t distinctValues = 0;
+  // On another flag's result (selector.resultFlag >= 0; not a regex, which
+  // the host may give up on): the answer for each possible result of that
+  // flag, then for none in the call, filled on first use like
+  // Selector::resolvedInResult. kUnknownAnswer: not yet.
+  mutable std::vector<uint8_t> answerInResult;
 };
+
+constexpr uint8_t kUnknownAnswer = 2;
 
 struct Distribution {
   double start = 0, end = 0;
