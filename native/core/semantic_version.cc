@@ -54,12 +54,12 @@ std::optional<SemanticVersion> SemanticVersion::parse(std::string_view s) {
 }
 
 int SemanticVersion::compare(const SemanticVersion& o) const {
-  if (major_ > o.major_) return 1;
-  if (major_ < o.major_) return -1;
-  if (minor_ > o.minor_) return 1;
-  if (minor_ < o.minor_) return -1;
-  if (patch_ > o.patch_) return 1;
-  if (patch_ < o.patch_) return -1;
+  // The three numbers compared without a branch on each (versions of users against a flag's list go either way).
+  const int major = (major_ > o.major_) - (major_ < o.major_);
+  const int minor = (minor_ > o.minor_) - (minor_ < o.minor_);
+  const int patch = (patch_ > o.patch_) - (patch_ < o.patch_);
+  const int numbers = major != 0 ? major : minor != 0 ? minor : patch;
+  if (numbers != 0) return numbers;
   if (hasPreRelease_ && !o.hasPreRelease_) return -1;
   if (!hasPreRelease_ && o.hasPreRelease_) return 1;
   if (hasPreRelease_ && o.hasPreRelease_) {
