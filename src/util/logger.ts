@@ -4,6 +4,8 @@
  * winston). A user `logger` keeps its own level; `debug` only affects ours.
  */
 
+import { catchRejection } from './rejection';
+
 export enum LogLevel {
   Disable = 0,
   Error = 1,
@@ -48,12 +50,14 @@ function isLoggerLike(value: unknown): value is LoggerProvider {
 }
 
 function call(target: LoggerProvider, method: keyof LoggerProvider, message: string, rest: unknown[]): void {
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- only its type or presence is read here, or it is called with its object
-  const fn = target[method] ?? target.debug;
+  // A user logger that throws (a method, or a getter for one) or rejects (an async one whose sink is down) must never
+  // break flag evaluation or end the process. Its failure is dropped: reporting it would go through it again.
   try {
-    fn.call(target, PREFIX + message, ...rest);
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- only its type or presence is read here, or it is called with its object
+    const fn = target[method] ?? target.debug;
+    catchRejection(fn.call(target, PREFIX + message, ...rest), noop);
   } catch {
-    // A throwing user logger must never break flag evaluation.
+    // Dropped, as above.
   }
 }
 
