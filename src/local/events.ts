@@ -103,9 +103,10 @@ export class ClientEvents {
   }
 
   once(event: string, listener: AnyListener): void {
+    // Returns the listener's result: emit() needs an async listener's promise to catch its rejection.
     const wrapper = ((e: never) => {
       this.off(event, wrapper);
-      (listener as (e: unknown) => void)(e);
+      return (listener as (e: unknown) => unknown)(e);
     }) as OnceWrapper;
     wrapper.original = listener;
     this.on(event, wrapper);

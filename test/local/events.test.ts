@@ -14,6 +14,7 @@ import {
   flag,
   guardUnhandledRejections,
   localClient,
+  sleep,
   tempDir,
   useLocalServer,
 } from '../support';
@@ -160,6 +161,21 @@ describe('listeners', () => {
     td.update(td.flag('z').booleanFlag());
     expect(c.flagKeys()).toEqual(['z']);
     await eventually(() => logger.count('error', /'update' listener threw.*async listener bug/) === 1);
+  });
+
+  it('an async once() listener that rejects is logged, not left as an unhandled rejection', async () => {
+    const logger = capturingLogger();
+    const td = new TestData();
+    const c = localClient({ dataSource: td, logger });
+    c.once('update', async () => {
+      await Promise.resolve();
+      throw new Error('async once bug');
+    });
+    td.update(td.flag('z').booleanFlag());
+    await eventually(() => logger.count('error', /'update' listener threw.*async once bug/) === 1);
+    td.update(td.flag('y').booleanFlag()); // removed after the first call
+    await sleep(20);
+    expect(logger.count('error', 'async once bug')).toBe(1);
   });
 
   it('off() and once() remove listeners', () => {
