@@ -20,6 +20,8 @@ import { apiKeyAuthorization } from '../util/auth';
 import type { BackoffOptions } from '../util/backoff';
 import { FetchError, HttpClient } from '../util/http';
 import type { Logger } from '../util/logger';
+import { errorMessage } from '../util/error-message';
+import { catchRejection } from '../util/rejection';
 import { convertParsedVariants, filterDefaultVariants } from '../util/variant';
 import { resolveRemoteConfig } from '../config/remote';
 import type { RemoteEvaluationConfig, ResolvedRemoteConfig } from '../config/remote';
@@ -166,7 +168,7 @@ export class RemoteEvaluationClient {
   fetchAsyncV2(user: ExperimentUser, callback?: FetchCallback, options?: FetchOptions): void {
     this.fetchV2(user, options).then(
       (variants) => this.callBack(callback, user, variants, undefined),
-      (e: unknown) => this.callBack(callback, user, {}, e instanceof Error ? e : new Error(String(e))),
+      (e: unknown) => this.callBack(callback, user, {}, e instanceof Error ? e : new Error(errorMessage(e), { cause: e })),
     );
   }
 
@@ -196,11 +198,12 @@ export class RemoteEvaluationClient {
 
   private callBack(callback: FetchCallback | undefined, user: ExperimentUser, variants: Variants, error?: Error): void {
     if (!callback) return;
+    const report = (e: unknown): void => this.logger.error('fetchAsyncV2 callback threw: ', e);
     try {
-      if (error === undefined) callback(user, variants);
-      else callback(user, variants, error);
+      // An async callback rejects instead of throwing: nobody else would catch that.
+      catchRejection(error === undefined ? callback(user, variants) : callback(user, variants, error), report);
     } catch (e) {
-      this.logger.error('fetchAsyncV2 callback threw: ', e);
+      report(e);
     }
   }
 

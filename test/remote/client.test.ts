@@ -485,6 +485,36 @@ describe('deprecated fetch and the callback forms', () => {
     await vi.waitFor(() => expect(error).toHaveBeenCalledWith(expect.stringMatching(/callback threw/), expect.any(Error)));
   });
 
+  it('an async callback that rejects is logged, not an unhandled rejection', async () => {
+    const error = vi.fn();
+    const c = client({ loggerProvider: { ...silent, error } });
+    c.fetchAsyncV2({}, async () => {
+      await Promise.resolve();
+      throw new Error('async callback bug');
+    });
+    await vi.waitFor(() =>
+      expect(error).toHaveBeenCalledWith(expect.stringMatching(/callback threw/), new Error('async callback bug')),
+    );
+  });
+
+  it('a failure that is not an Error and cannot be made a string still reaches the callback as an Error', async () => {
+    // A user whose toJSON throws a null-prototype object: fetchV2 rejects with that object; String() of it throws.
+    const thrown: unknown = Object.create(null);
+    const user = {
+      toJSON() {
+        throw thrown;
+      },
+    } as unknown as ExperimentUser;
+    let args: unknown[] | undefined;
+    client().fetchAsyncV2(user, (...a) => void (args = a));
+    await vi.waitFor(() => expect(args).toBeDefined());
+    const [, variants, error] = args!;
+    expect(variants).toEqual({});
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe('[object Object]');
+    expect((error as Error).cause).toBe(thrown);
+  });
+
   it('fetchAsyncV2 passes fetch options; fetchAsync drops defaults', async () => {
     const v2 = await new Promise<Record<string, unknown>>((resolve) =>
       client().fetchAsyncV2({}, (_u, v) => resolve(v), { flagKeys: ['flag-off'] }),
