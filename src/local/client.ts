@@ -47,9 +47,15 @@ export interface EvaluateOptions {
 }
 
 export interface CloseOptions {
-  /** How long close() waits for tracked events to be sent. Default 10000. */
+  /**
+   * How long close() waits for tracked events to be sent, and for the FlagConfigCache given to the constructor to
+   * take the last flag update. Default 10000.
+   */
   flushTimeoutMillis?: number;
 }
+
+/** The trackers' default flush timeout (exposure.ts, loaded only when tracking is configured). */
+const DEFAULT_STORE_FLUSH_TIMEOUT_MILLIS = 10_000;
 
 const NO_COHORTS: ReadonlySet<string> = new Set();
 
@@ -453,7 +459,7 @@ export class LocalEvaluationClient {
       this.cycle.http.close().catch(() => undefined),
       this.flushPromise,
       this.persistence?.flush(),
-      this.clientCache.flushStore(),
+      this.clientCache.flushStore(flushTimeout ?? DEFAULT_STORE_FLUSH_TIMEOUT_MILLIS),
     ]);
   }
 

@@ -2,6 +2,9 @@ import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { createLocalServer, type Fault, type LocalServer, type LocalServerOptions } from '../../src/dev-server';
 import { initializeLocal } from '../../src/local/factory';
+import { LocalEvaluationClient } from '../../src/local/client';
+import { type FlagConfigCache, InMemoryFlagConfigCache } from '../../src/local/compat/cache';
+import { TestData } from '../../src/testing/test-data';
 import { pollFailureBackoff } from '../../src/local/flag-poller';
 import { baseDelay } from '../../src/util/backoff';
 import { runNodeScript } from '../support/child';
@@ -89,6 +92,33 @@ describe('start()', () => {
     expect(b).not.toBe(a);
     await b.start();
     expect(b.flagKeys()).toEqual(['a']);
+  });
+});
+
+describe('close()', () => {
+  it("returns within flushTimeoutMillis when the constructor's FlagConfigCache never settles, and logs it", async () => {
+    const logger = capturingLogger();
+    const hung = (): Promise<void> => new Promise<void>(() => undefined);
+    const store = new InMemoryFlagConfigCache();
+    const neverSettles: FlagConfigCache = {
+      get: (k) => store.get(k),
+      getAll: () => store.getAll(),
+      put: hung,
+      putAll: hung,
+      delete: hung,
+      clear: hung,
+    };
+    const td = new TestData();
+    td.update(td.flag('x').booleanFlag());
+    const c = track(new LocalEvaluationClient(API_KEY, { dataSource: td, logger }, neverSettles), (client) =>
+      client.close({ flushTimeoutMillis: 50 }),
+    );
+    await c.start();
+    let closed = false;
+    void c.close({ flushTimeoutMillis: 50 }).then(() => (closed = true));
+    await eventually(() => closed, 2000, 'close()');
+    expect(c.status().state).toBe('closed');
+    expect(logger.count('error', /FlagConfigCache given to the client did not take the last flag update within 50 ms/)).toBe(1);
   });
 });
 
