@@ -200,7 +200,17 @@ export class LocalEvaluationClient {
     });
     this.holder.useCohorts(plan.cohorts, this.cohortStore);
     this.holder.open();
-    plan.primary.attach?.(this.holder);
+    try {
+      plan.primary.attach?.(this.holder);
+    } catch (err) {
+      // A user data source's subscribe() threw: release what this cycle opened before reporting it.
+      this.holder.close();
+      plan.primary.stop();
+      plan.fallback?.source.stop();
+      plan.cohorts?.stop();
+      void http.close().catch(() => undefined);
+      throw err;
+    }
     const proxy = this.config.evaluationProxyConfig;
     const memberships = proxy
       ? new (loadMemberships().ProxyMemberships)({
@@ -313,7 +323,14 @@ export class LocalEvaluationClient {
    */
   start(): Promise<void> {
     if (this.closed) return Promise.reject(new Error('client is closed (close() is final; use stop() to restart later)'));
-    if (this.cycle.stopped) this.cycle = this.newCycle();
+    if (this.cycle.stopped) {
+      try {
+        this.cycle = this.newCycle();
+      } catch (err) {
+        this.logger.error(`start() failed: ${errorMessage(err)}`);
+        return Promise.reject(err);
+      }
+    }
     if (!this.startPromise) {
       const timeout = this.config.startTimeoutMillis;
       const cycle = this.cycle;
@@ -429,11 +446,20 @@ export class LocalEvaluationClient {
     const cycle = this.cycle;
     cycle.stopped = true;
     this.startPromise = undefined;
+    // Every part is stopped even when one throws (a user data source's unsubscribe): no timer or connection may
+    // outlive stop(), and the status must say 'closed'.
+    const step = (what: string, stop: () => void): void => {
+      try {
+        stop();
+      } catch (err) {
+        this.logger.error(`stopping ${what} failed (the rest was stopped): ${errorMessage(err)}`);
+      }
+    };
     this.holder.close();
-    cycle.plan.primary.stop();
-    cycle.plan.fallback?.source.stop();
-    cycle.plan.cohorts?.stop();
-    cycle.memberships?.stop();
+    step(`the ${cycle.plan.primary.name} source`, () => cycle.plan.primary.stop());
+    step('the fallback source', () => cycle.plan.fallback?.source.stop());
+    step('cohort refresh', () => cycle.plan.cohorts?.stop());
+    step('cohort memberships', () => cycle.memberships?.stop());
     void cycle.http.close().catch(() => undefined);
     this.tracker.close();
   }

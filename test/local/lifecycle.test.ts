@@ -122,6 +122,102 @@ describe('close()', () => {
   });
 });
 
+describe('a user dataSource', () => {
+  const payload = JSON.stringify([flag('a')]);
+
+  it('may return an RxJS-style subscription: stop() calls its unsubscribe()', async () => {
+    const logger = capturingLogger();
+    let unsubscribed = 0;
+    const subscription = {
+      unsubscribe(this: unknown) {
+        expect(this).toBe(subscription);
+        unsubscribed++;
+      },
+    };
+    const c = localClient({
+      dataSource: {
+        subscribe: (listener) => {
+          listener(payload);
+          return subscription;
+        },
+      },
+      logger,
+    });
+    await c.start();
+    expect(c.flagKeys()).toEqual(['a']);
+    c.stop();
+    expect(unsubscribed).toBe(1);
+    expect(c.status().state).toBe('closed');
+    expect(logger.count('error', /./)).toBe(0);
+  });
+
+  it('returning something else is logged; stop() and close() still work', async () => {
+    const logger = capturingLogger();
+    const c = localClient({ dataSource: { subscribe: () => 42 as unknown as () => void }, logger });
+    expect(logger.count('error', /subscribe\(\) must return a function or an object with an unsubscribe\(\) method/)).toBe(1);
+    await c.start();
+    c.stop();
+    await expect(c.close()).resolves.toBeUndefined();
+    expect(c.status().state).toBe('closed');
+  });
+
+  it('whose unsubscribe throws: stop() and close() log it and still shut everything down', async () => {
+    const logger = capturingLogger();
+    const c = localClient({
+      dataSource: {
+        subscribe: () => () => {
+          throw new Error('unsubscribe bug');
+        },
+      },
+      logger,
+    });
+    await c.start();
+    expect(() => c.stop()).not.toThrow();
+    expect(c.status().state).toBe('closed');
+    expect(logger.count('error', /unsubscrib.*unsubscribe bug/)).toBe(1);
+    await expect(c.close()).resolves.toBeUndefined();
+  });
+
+  it('an async unsubscribe that rejects is logged, not an unhandled rejection', async () => {
+    const logger = capturingLogger();
+    const c = localClient({
+      dataSource: {
+        subscribe: () => async () => {
+          await Promise.resolve();
+          throw new Error('async unsubscribe bug');
+        },
+      },
+      logger,
+    });
+    await c.close();
+    await eventually(() => logger.count('error', /unsubscrib.*async unsubscribe bug/) === 1);
+  });
+
+  it('whose subscribe throws on a restart: start() returns a rejected promise', async () => {
+    const logger = capturingLogger();
+    let calls = 0;
+    const c = localClient({
+      dataSource: {
+        subscribe: (listener) => {
+          if (++calls > 1) throw new Error('subscribe bug');
+          listener(payload);
+          return () => undefined;
+        },
+      },
+      logger,
+    });
+    await c.start();
+    c.stop();
+    let started: Promise<void> | undefined;
+    expect(() => (started = c.start())).not.toThrow();
+    await expect(started).rejects.toThrow('subscribe bug');
+    expect(logger.count('error', /start\(\) failed: subscribe bug/)).toBe(1);
+    expect(c.flagKeys()).toEqual(['a']); // the flags in force stay
+    await expect(c.close()).resolves.toBeUndefined();
+    expect(c.status().state).toBe('closed');
+  });
+});
+
 describe('polling under faults', () => {
   const server = useLocalServer(SERVER);
   it('keeps serving the last good flags through every fault and recovers', async () => {

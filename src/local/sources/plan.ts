@@ -34,7 +34,7 @@ export function planSources(ctx: SourceContext): SourcePlan {
     return withLastKnownGood(ctx, { primary: fleet, cohorts: fleet });
   }
   if (config.flagsFile !== undefined) primary = new (loadFileSource().FileSource)(ctx, config.flagsFile);
-  else if (config.dataSource !== undefined) primary = new (loadDataSource().DataSourceSource)(config.dataSource);
+  else if (config.dataSource !== undefined) primary = new (loadDataSource().DataSourceSource)(config.dataSource, ctx.logger);
   else if (config.streamUpdates) primary = new (loadStreamSource().StreamSource)(ctx);
   else primary = new PollSource(ctx);
 
