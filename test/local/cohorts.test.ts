@@ -448,6 +448,29 @@ describe('cohort sync in the client', () => {
     expect(logger.count('error', 'no cohort download configured')).toBe(1);
   });
 
+  it('a field of the user that cannot be read (a throwing getter) is evaluated as absent, logged once', async () => {
+    const logger = capturingLogger();
+    const c = client(logger);
+    await c.start();
+    const throwing = (what: string) => () => {
+      throw new Error(`${what} getter bug`);
+    };
+    const noUserId = Object.defineProperty({ groups: { org: ['acme'] } }, 'user_id', { get: throwing('id'), enumerable: true });
+    const noGroups = Object.defineProperty({ user_id: 'u1' }, 'groups', { get: throwing('groups'), enumerable: true });
+    const noDevice = Object.defineProperty({ user_id: 'u1' }, 'device_id', { get: throwing('device'), enumerable: true });
+    for (let i = 0; i < 3; i++) {
+      expect(c.evaluateV2(noUserId, ['f1']).f1.key).toBe('on'); // by its group
+      expect(c.evaluateV2(noGroups, ['f1']).f1.key).toBe('on'); // by its user_id
+      expect(c.evaluateV2(noDevice).f1.key).toBe('on');
+      expect(c.evaluateV2Details(noDevice, ['f1']).f1.variant?.key).toBe('on');
+    }
+    expect(logger.count('error', /user object cannot be read \(id getter bug\); its user_id is evaluated as absent/)).toBe(1);
+    expect(logger.count('error', /user object cannot be read \(groups getter bug\); its groups is evaluated as absent/)).toBe(1);
+    expect(logger.count('error', /user object cannot be read \(device getter bug\); its device_id is evaluated as absent/)).toBe(
+      1,
+    );
+  });
+
   it('bootstrap flags with cohorts evaluate as non-member until start() has loaded the cohorts', async () => {
     const c = client(capturingLogger(), {}, { bootstrap: [cohortFlag('f1', 'c1')] });
     expect(c.evaluateV2({ user_id: 'u1' }, ['f1']).f1.key).toBe('off');

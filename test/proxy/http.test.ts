@@ -233,6 +233,22 @@ describe('memberships for cohorts not held in memory', () => {
     expect(proxy.requests('memberships')).toHaveLength(5);
   });
 
+  it('a user whose getter throws: prepareUser resolves, the field counts as absent, logged once', async () => {
+    const logger = capturingLogger();
+    const c = client({}, logger);
+    await c.start();
+    const user = {
+      get user_id(): string {
+        throw new Error('id getter bug');
+      },
+      groups: { org: ['acme'] },
+    };
+    await expect(c.prepareUser(user)).resolves.toBeUndefined();
+    await expect(c.evaluateV2Async(user, ['f1'])).resolves.toMatchObject({ f1: { key: 'on' } }); // by its group
+    expect(proxy.requests('memberships').map((r) => r.path)).toEqual(['/sdk/v2/memberships/org/acme']);
+    expect(logger.count('error', /user object cannot be read \(id getter bug\); its user_id is evaluated as absent/)).toBe(1);
+  });
+
   it('the memberships endpoint failing: one error, held cohorts still answer, prepareUser never rejects', async () => {
     proxy.injectFaults('memberships', { status: 500, times: 3 }, { reset: true }, { status: 200, body: '{"not":"an array"}' });
     const logger = capturingLogger();
