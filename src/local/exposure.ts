@@ -17,6 +17,7 @@ import { createLru } from '../util/lru';
 import { type AssignmentConfig, AssignmentConfigDefaults, type ExposureConfig, ExposureConfigDefaults } from '../config/local';
 import type { ExperimentUser, Variant, Variants } from '../types';
 import type { Logger } from '../util/logger';
+import { errorMessage } from '../util/error-message';
 import { type MetricsSink, NO_METRICS, type TrackedEventKind } from '../metrics';
 import { createProxyTransport } from './analytics-transport';
 
@@ -310,7 +311,7 @@ abstract class Tracker {
 
   private observe(promise: Promise<unknown> | undefined, what: string): void {
     promise?.catch((err: unknown) => {
-      if (this.failures++ < 5) this.logger.error(`tracking ${what} failed: ${(err as Error)?.message ?? String(err)}`);
+      if (this.failures++ < 5) this.logger.error(`tracking ${what} failed: ${errorMessage(err)}`);
     });
   }
 
@@ -326,7 +327,7 @@ abstract class Tracker {
       .then(
         () => true,
         (err: unknown) => {
-          this.logger.error(`tracking flush failed: ${(err as Error)?.message ?? String(err)}`);
+          this.logger.error(`tracking flush failed: ${errorMessage(err)}`);
           return false;
         },
       );
@@ -398,7 +399,7 @@ export class Tracking {
         }
       }
     } catch (err) {
-      this.logger.error(`tracking failed: ${(err as Error).message}`);
+      this.logger.error(`tracking failed: ${errorMessage(err)}`);
     }
   }
 

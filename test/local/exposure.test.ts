@@ -186,6 +186,22 @@ describe('tracking through analytics-node', () => {
     });
   });
 
+  it('a user getter that throws null while events are built: logged, evaluateV2 still answers', async () => {
+    const logger = capturingLogger();
+    const c = localClient({ serverUrl: server.url, logger, assignmentConfig: { apiKey: 'k', ...trackingOptions() } });
+    await c.start();
+    // Answers the first read (the engine's, when it reads it), then throws null: not an Error, reading its .message throws.
+    let reads = 0;
+    const user = {
+      get user_id(): string {
+        if (reads++ > 0) throw null; // eslint-disable-line @typescript-eslint/only-throw-error -- user code throws anything
+        return 'u1';
+      },
+    };
+    expect(c.evaluateV2(user).a.key).toBe('on');
+    expect(logger.count('error', 'tracking failed: null')).toBe(1);
+  });
+
   it('close() returns within its flush timeout when the analytics endpoint hangs', async () => {
     server.injectFaults('httpapi', { hang: true, times: Infinity });
     const logger = capturingLogger();
