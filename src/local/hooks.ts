@@ -74,8 +74,9 @@ export class HookRunner {
     const data: unknown[] = new Array(hooks.length);
     for (let i = 0; i < hooks.length; i++) {
       const hook = hooks[i];
-      if (typeof hook.beforeEvaluation !== 'function') continue;
+      // The check is inside the try too: a hook may be a Proxy or have getters, and reading them can throw.
       try {
+        if (typeof hook.beforeEvaluation !== 'function') continue;
         data[i] = hook.beforeEvaluation(context);
         catchRejection(data[i], (err) => this.report(hook, i, 'beforeEvaluation', err));
       } catch (err) {
@@ -92,8 +93,8 @@ export class HookRunner {
     // After-stages run in reverse registration order, as OpenFeature and LaunchDarkly do.
     for (let i = hooks.length - 1; i >= 0; i--) {
       const hook = hooks[i];
-      if (typeof hook.afterEvaluation !== 'function') continue;
       try {
+        if (typeof hook.afterEvaluation !== 'function') continue;
         catchRejection(hook.afterEvaluation(context, outcome, data[i]), (err) => this.report(hook, i, 'afterEvaluation', err));
       } catch (err) {
         this.report(hook, i, 'afterEvaluation', err);
@@ -103,7 +104,12 @@ export class HookRunner {
   }
 
   private report(hook: EvaluationHook, index: number, stage: string, err: unknown): void {
-    const name = typeof hook.name === 'string' && hook.name ? hook.name : `#${index}`;
+    let name = `#${index}`;
+    try {
+      if (typeof hook.name === 'string' && hook.name) name = hook.name;
+    } catch {
+      // A throwing `name` getter: the hook is named by its position.
+    }
     const line = `evaluation hook ${name} threw in ${stage}: ${errorMessage(err)}`;
     const key = `${index}/${stage}`;
     if (this.reported.has(key)) {

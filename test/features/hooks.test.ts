@@ -121,6 +121,40 @@ describe('evaluation hooks', () => {
     expect(logger.count('error', 'hook opaque threw in beforeEvaluation: [object Object]')).toBe(1);
   });
 
+  it('a Proxy hook whose stages cannot be read is reported under its position, not rethrown', () => {
+    const logger = capturingLogger();
+    const c = client({ logger });
+    const seen: string[] = [];
+    const trap = new Proxy(
+      {},
+      {
+        get(_target, prop) {
+          throw new Error(`no ${String(prop)}`);
+        },
+      },
+    );
+    c.addHook(trap);
+    c.addHook({ afterEvaluation: (_c, r) => void seen.push(Object.keys(r.variants).join(',')) });
+    expect(Object.keys(c.evaluateV2({ user_id: 'u' }))).toEqual(['a', 'b']);
+    expect(seen).toEqual(['a,b']);
+    // Its `name` cannot be read either: the log line names it by position.
+    expect(logger.count('error', 'hook #0 threw in beforeEvaluation: no beforeEvaluation')).toBe(1);
+    expect(logger.count('error', 'hook #0 threw in afterEvaluation: no afterEvaluation')).toBe(1);
+  });
+
+  it('a throwing name getter does not turn an async rejection into an unhandled one', async () => {
+    const logger = capturingLogger();
+    const c = client({ logger });
+    c.addHook({
+      get name(): string {
+        throw new Error('no name');
+      },
+      beforeEvaluation: async () => Promise.reject(new Error('async before')),
+    });
+    expect(Object.keys(c.evaluateV2({ user_id: 'u' }))).toEqual(['a', 'b']);
+    await eventually(() => logger.count('error', 'hook #0 threw in beforeEvaluation: async before') === 1);
+  });
+
   it('rejects a hooks option that is not an array', () => {
     expect(() => client({ hooks: {} as unknown as EvaluationHook[] })).toThrow(/hooks must be an array/);
   });
