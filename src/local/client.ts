@@ -415,12 +415,7 @@ export class LocalEvaluationClient {
           return;
         }
         if (done || cycle.stopped) return;
-        const why =
-          reason === undefined
-            ? `no answer within ${fallback.afterMillis} ms`
-            : reason instanceof Error
-              ? reason.message
-              : String(reason);
+        const why = reason === undefined ? `no answer within ${fallback.afterMillis} ms` : errorMessage(reason);
         const what = fallback.source.describe?.() ?? `the ${fallback.source.name} flags`;
         this.logger.warn(`flags could not be fetched at start (${why}); serving ${what}; fetching continues in the background`);
         finish();

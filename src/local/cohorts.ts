@@ -363,7 +363,7 @@ async function readBody(response: HttpStream, timeoutMillis: number): Promise<Bu
     return Buffer.concat(chunks);
   } catch (err) {
     if (err instanceof FetchError) throw err;
-    throw new FetchError(undefined, `cohort response failed: ${(err as Error)?.message ?? String(err)}`, {
+    throw new FetchError(undefined, `cohort response failed: ${errorMessage(err)}`, {
       code: 'NETWORK',
       cause: err,
     });

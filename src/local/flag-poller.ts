@@ -98,7 +98,7 @@ export class FlagPoller {
       if (!this.proxyFailing) {
         this.proxyFailing = true;
         this.options.logger.warn(
-          `flags from the evaluation proxy failed (${(err as Error)?.message ?? String(err)}); fetching them from Amplitude until it answers`,
+          `flags from the evaluation proxy failed (${errorMessage(err)}); fetching them from Amplitude until it answers`,
         );
       }
       this.fromProxy = false;
@@ -152,7 +152,7 @@ export class FlagPoller {
       }
       const wait = backoff.next();
       if (Date.now() + wait >= deadline) break;
-      this.options.logger.debug(`flag fetch failed (${String((lastError as Error)?.message)}); retrying in ${wait} ms`);
+      this.options.logger.debug(`flag fetch failed (${errorMessage(lastError)}); retrying in ${wait} ms`);
       try {
         await sleep(wait, { signal: this.abort.signal });
       } catch {
@@ -208,7 +208,7 @@ export class FlagPoller {
       if (this.stopped) return;
       this.options.onError?.(err);
       next = this.failureBackoff.next();
-      this.options.logger.warn(`flag poll failed: ${(err as Error).message}; next try in ${next} ms`);
+      this.options.logger.warn(`flag poll failed: ${errorMessage(err)}; next try in ${next} ms`);
     } finally {
       this.inFlight = false;
     }

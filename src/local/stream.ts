@@ -23,6 +23,7 @@ import type { Logger } from '../util/logger';
 import type { FlagPoller } from './flag-poller';
 import { isPermanentFailure } from '../util/retry';
 import { apiKeyAuthorization, sdkHeaders } from '../util/auth';
+import { errorMessage } from '../util/error-message';
 
 /** 15 s server keep-alive + 2 s grace, as the official SDK. */
 export const STREAM_KEEP_ALIVE_TIMEOUT_MILLIS = 17_000;
@@ -281,7 +282,7 @@ export class FlagStream {
           },
           (err: unknown) => {
             const status = err instanceof FetchError ? err.statusCode : undefined;
-            fail(new StreamError(`stream connect failed: ${(err as Error)?.message ?? String(err)}`, status, { cause: err }));
+            fail(new StreamError(`stream connect failed: ${errorMessage(err)}`, status, { cause: err }));
           },
         );
     });

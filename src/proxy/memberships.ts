@@ -25,6 +25,7 @@ import type { CohortIndex } from '../local/cohort-utils';
 import { readUserField, type UnreadableUserReport, USER_GROUP_TYPE } from '../local/cohort-utils';
 import { FetchError, type HttpClient, splitUrl } from '../util/http';
 import type { Logger } from '../util/logger';
+import { errorMessage } from '../util/error-message';
 import { LIBRARY } from '../version';
 import { createLru } from '../util/lru';
 
@@ -185,7 +186,7 @@ export class ProxyMemberships implements CohortMembership {
           if (this.stopped || this.failing) return;
           this.failing = true;
           this.options.logger.error(
-            `cohort memberships from the evaluation proxy failed (${(err as Error)?.message ?? String(err)}); ` +
+            `cohort memberships from the evaluation proxy failed (${errorMessage(err)}); ` +
               'cohorts not held in memory count as not matched until it answers',
           );
         })

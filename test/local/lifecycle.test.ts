@@ -5,7 +5,9 @@ import { initializeLocal } from '../../src/local/factory';
 import { LocalEvaluationClient } from '../../src/local/client';
 import { type FlagConfigCache, InMemoryFlagConfigCache } from '../../src/local/compat/cache';
 import { TestData } from '../../src/testing/test-data';
-import { pollFailureBackoff } from '../../src/local/flag-poller';
+import { FlagPoller, pollFailureBackoff } from '../../src/local/flag-poller';
+import { HttpClient } from '../../src/util/http';
+import { createLogger } from '../../src/util/logger';
 import { baseDelay } from '../../src/util/backoff';
 import { runNodeScript } from '../support/child';
 import {
@@ -246,6 +248,33 @@ describe('polling under faults', () => {
     await eventually(() => c.flagKeys().includes('b'), 5000, 'recovery');
     expect(server.requests('flags').length - before).toBe(faults.length + 1);
     expect(logger.count('warn', 'flag poll failed')).toBeGreaterThanOrEqual(7);
+  });
+
+  it('a poll failing with a value that is not an Error is logged, and polling goes on', async ({ onTestFinished }) => {
+    const logger = capturingLogger();
+    const http = new HttpClient();
+    let payloads = 0;
+    const poller = new FlagPoller({
+      apiKey: API_KEY,
+      serverUrl: server.url,
+      pollingIntervalMillis: 10,
+      failureBackoff: { minMillis: 10, maxMillis: 10, scalar: 1 },
+      requestTimeoutMillis: 5_000,
+      http,
+      logger: createLogger({ logger }),
+      onPayload: () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- what is tested: a failure that is not an Error
+        if (++payloads === 1) throw null;
+        return true;
+      },
+    });
+    onTestFinished(async () => {
+      poller.stop();
+      await http.close();
+    });
+    poller.startPolling();
+    await eventually(() => payloads >= 2, 5_000, 'a poll after the failed one');
+    expect(logger.count('warn', /flag poll failed: null; next try in 10 ms/)).toBe(1);
   });
 
   it('a failing flag server is polled at most once per backoff delay', async () => {
