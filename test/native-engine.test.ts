@@ -642,7 +642,8 @@ describe('boolean words in is / is not', () => {
     const userValues: unknown[] = ['true', 'TRUE', 'tRuE', 'false', 'FALSE', 'False', true, false, 'yes', 'x', 'X'];
     userValues.push('truex', 'tru', 1, 0, null, undefined, ['true'], ['TRUE', 'x'], 'trué');
     for (const flag of userValues) {
-      const user = { user_id: 'u', user_properties: flag === undefined ? {} : { flag } };
+      // (values of every JSON type, lists and null among them: wider than ExperimentUser's property type)
+      const user = { user_id: 'u', user_properties: flag === undefined ? {} : { flag } } as never;
       const expected = officialEvaluate(flags, user);
       expect(snap.evaluate(user), JSON.stringify(flag)).toStrictEqual(expected);
       for (const { key } of flags) expect(snap.evaluate(user, [key])).toStrictEqual({ [key]: expected[key] });
