@@ -84,7 +84,7 @@ export class EvaluationProxyRedisSource implements FlagSource {
     this.staleAfterMillis = STALE_AFTER_INTERVALS * reader.options.pollingIntervalMillis;
   }
 
-  errorMessage(): string {
+  describe(): string {
     return `the flags in Redis (evaluation-proxy layout, prefix "${this.reader.options.prefix}")`;
   }
 
