@@ -755,7 +755,11 @@ void Snapshot::buildMergedResults() {
       for (auto& group : seg.conditions) {
         for (auto& c : group) {
           resolve(c.selector);
-          if (c.selector.resultFlag >= 0 && c.op != Op::RegexMatch && c.op != Op::RegexDoesNotMatch) {
+          // Not for the operators that may call into the host: a regex it gave up on, a lower-casing that
+          // failed (the call fell back to ASCII), would be kept as the answer for good.
+          const bool host = c.op == Op::RegexMatch || c.op == Op::RegexDoesNotMatch || c.op == Op::Contains ||
+                            c.op == Op::DoesNotContain;
+          if (c.selector.resultFlag >= 0 && !host) {
             c.answerInResult.assign(c.selector.resolvedInResult.size() + 1, kUnknownAnswer);
           }
         }

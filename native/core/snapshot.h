@@ -77,9 +77,9 @@ struct Condition {
   bool containsBooleans = false;
   bool anyVersion = false;
   uint32_t distinctValues = 0;
-  // On another flag's result (selector.resultFlag >= 0; not a regex, which
-  // the host may give up on): the answer for each possible result of that
-  // flag, then for none in the call, filled on first use like
+  // On another flag's result (selector.resultFlag >= 0; not a regex or a
+  // contains, which may call into the host): the answer for each possible
+  // result of that flag, then for none in the call, filled on first use like
   // Selector::resolvedInResult. kUnknownAnswer: not yet.
   mutable std::vector<uint8_t> answerInResult;
 };
