@@ -359,7 +359,14 @@ class JsSnapshot implements FlagSnapshot {
     try {
       const flags = this.select(flagKeys);
       if (flags.length === 0) return {};
-      const context = userToContext(user);
+      let context: Record<string, unknown>;
+      try {
+        context = userToContext(user);
+      } catch (err) {
+        // As the native engine: a user that cannot be read is evaluated as if it had no properties.
+        this.warn(`a user object cannot be read (${errorMessage(err)}); it is evaluated as if it had no properties`);
+        context = {};
+      }
       let results: Record<string, CoreVariant>;
       try {
         results = this.engine.evaluate(context, flags);

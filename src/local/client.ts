@@ -10,7 +10,7 @@ import type { ExperimentUser, Variant, Variants } from '../types';
 import { HttpClient } from '../util/http';
 import { filterDefaultVariants } from '../util/variant';
 import type { Logger } from '../util/logger';
-import { enrichUser, reportUnreadableOnce, type UnreadableUserReport } from './cohort-utils';
+import { enrichUser } from './cohort-utils';
 import type { Tracking } from './exposure';
 import type { FlagPersistence } from './persistence';
 import type { EvaluationHook, HookRunner } from './hooks';
@@ -104,8 +104,6 @@ export class LocalEvaluationClient {
   private warnedEmpty = false;
   private warnedNoTracking = false;
   private warnedFlagKeys = false;
-  /** A user field that cannot be read for cohort targeting: each distinct message logged once. */
-  private readonly reportUnreadableUser: UnreadableUserReport;
   /** Present once a hook is registered: evaluateV2 checks this one field when there is none. */
   private hooks: HookRunner | undefined;
   private readonly metrics: MetricsSink;
@@ -136,7 +134,6 @@ export class LocalEvaluationClient {
     }
     this.config = resolveLocalConfig(config);
     this.logger = this.config.logger;
-    this.reportUnreadableUser = reportUnreadableOnce(this.logger);
     if (typeof apiKey !== 'string' || apiKey.length === 0) {
       this.logger.error('Experiment API key is empty: flags cannot be fetched');
     }
@@ -226,7 +223,6 @@ export class LocalEvaluationClient {
           store: this.cohortStore,
           requestTimeoutMillis: this.internals.membershipRequestTimeoutMillis,
           clock: this.internals.membershipClock,
-          reportUnreadableUser: this.reportUnreadableUser,
         })
       : undefined;
     return { plan, http, memberships, stopped: false };
@@ -547,8 +543,7 @@ export class LocalEvaluationClient {
     if (!current) return {};
     const index = current.cohorts;
     const store = this.cohortStore;
-    const evaluated =
-      index === undefined || !user ? user : enrichUser(user, index, this.cycle.memberships ?? store, this.reportUnreadableUser);
+    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cycle.memberships ?? store);
     const explained = loadDetails().explainSnapshot(current.snapshot, evaluated, flagKeys, (id) => store?.has(id) ?? false);
     this.countEvaluation?.(Object.keys(explained).length);
     return explained;
@@ -599,10 +594,7 @@ export class LocalEvaluationClient {
       return {};
     }
     const index = current.cohorts;
-    const evaluated =
-      index === undefined || !user
-        ? user
-        : enrichUser(user, index, this.cycle.memberships ?? this.cohortStore, this.reportUnreadableUser);
+    const evaluated = index === undefined || !user ? user : enrichUser(user, index, this.cycle.memberships ?? this.cohortStore);
     const results = current.snapshot.evaluate(evaluated, flagKeys);
     this.countEvaluation?.(Object.keys(results).length);
     if (this.tracking !== undefined) this.tracking.onEvaluate(evaluated, results, options?.tracksExposure);

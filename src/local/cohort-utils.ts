@@ -9,8 +9,6 @@
 import type { FlagSnapshot } from '../engine';
 import type { CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
-import { errorMessage } from '../util/error-message';
-import type { Logger } from '../util/logger';
 
 export const USER_GROUP_TYPE = 'User';
 
@@ -98,116 +96,59 @@ export function buildCohortIndex(snapshot: FlagSnapshot): CohortIndex | undefine
   return { byGroup, user: byGroup.get(USER_GROUP_TYPE), all, byFlag };
 }
 
-/** Told when a field of a user cannot be read (a throwing getter or Proxy trap). */
-export type UnreadableUserReport = (message: string) => void;
-
-/**
- * Logs each distinct report once (at most 100 of them), at error level: a user's mistake must be visible at the
- * default log level, and a getter that throws for every user must not log on every evaluation. As the engine does.
- */
-export function reportUnreadableOnce(logger: Logger): UnreadableUserReport {
-  const reported = new Set<string>();
-  return (message) => {
-    if (reported.has(message) || reported.size >= 100) return;
-    reported.add(message);
-    logger.error(message);
-  };
-}
-
-/** `get()`, or undefined (reported) when it throws: the field is then treated as absent. */
-export function readUserField<T>(what: string, get: () => T, report: UnreadableUserReport | undefined): T | undefined {
-  try {
-    return get();
-  } catch (err) {
-    report?.(`a user object cannot be read (${errorMessage(err)}); its ${what} is evaluated as absent`);
-    return undefined;
-  }
-}
-
-/** A shallow copy of `user`; the properties that cannot be read are left out (reported). */
-function copyUser(user: ExperimentUser, report: UnreadableUserReport | undefined): ExperimentUser {
-  try {
-    return { ...user };
-  } catch {
-    // One of its properties throws: copy the others one by one.
-  }
-  const out: Record<string, unknown> = {};
-  const keys = readUserField('properties', () => Object.keys(user), report) ?? [];
-  for (const key of keys) {
-    const value = readUserField(key, () => (user as Record<string, unknown>)[key], report);
-    if (value !== undefined) out[key] = value;
-  }
-  return out;
-}
-
 /**
  * The user to evaluate, with `cohort_ids` (user cohorts the user_id is in)
  * and `group_cohort_ids` (for the first name of each group type) set as the
  * official SDK's enrichUserWithCohorts does, restricted to the cohorts the
  * flags reference. The caller's object is never modified: a copy is made
  * when something is set (nested group_cohort_ids objects are copied too).
- * Never throws: a field that cannot be read (a throwing getter) is reported
- * and treated as absent.
+ * Never throws.
  */
 export function enrichUser(
   user: ExperimentUser,
   index: CohortIndex,
   store: Pick<CohortStore, 'memberOf'> | undefined,
-  report?: UnreadableUserReport,
+): ExperimentUser {
+  try {
+    return enrichReadable(user, index, store);
+  } catch {
+    // A field of the user cannot be read (a throwing getter or Proxy trap): the user goes to the engine as given,
+    // which reports it and evaluates it as it does every such user, whether or not a flag uses cohorts.
+    return user;
+  }
+}
+
+function enrichReadable(
+  user: ExperimentUser,
+  index: CohortIndex,
+  store: Pick<CohortStore, 'memberOf'> | undefined,
 ): ExperimentUser {
   let out: ExperimentUser | undefined;
   const userIds = index.user;
-  const userId = userIds === undefined ? undefined : readUserField('user_id', () => user.user_id, report);
-  if (userIds !== undefined && userId) {
-    out = copyUser(user, report);
-    out.cohort_ids = store ? store.memberOf(USER_GROUP_TYPE, userId, userIds) : [];
+  if (userIds !== undefined && user.user_id) {
+    out = { ...user };
+    out.cohort_ids = store ? store.memberOf(USER_GROUP_TYPE, user.user_id, userIds) : [];
   }
-  const groups = readUserField('groups', () => user.groups, report);
+  const groups = user.groups;
   if (groups !== undefined && groups !== null && typeof groups === 'object') {
     let groupCohorts: Record<string, Record<string, string[]>> | undefined;
-    const groupTypes = readUserField('groups', () => groupTypesOf(groups), report) ?? [];
-    for (const groupType of groupTypes) {
-      const first = readUserField(
-        `groups.${groupType}`,
-        () => {
-          const names = groups[groupType];
-          return names === null || names === undefined || !(names.length > 0) ? undefined : { name: names[0] };
-        },
-        report,
-      );
-      if (first === undefined) continue;
+    for (const groupType in groups) {
+      const names = groups[groupType];
+      if (names === null || names === undefined || !(names.length > 0)) continue;
       const ids = index.byGroup.get(groupType);
       if (ids === undefined) continue;
-      if (out === undefined) out = copyUser(user, report);
+      const name = names[0];
+      if (out === undefined) out = { ...user };
       if (groupCohorts === undefined) {
-        groupCohorts =
-          readUserField(
-            'group_cohort_ids',
-            () => {
-              const existing = user.group_cohort_ids;
-              return existing && typeof existing === 'object' ? { ...existing } : {};
-            },
-            report,
-          ) ?? {};
+        const existing = user.group_cohort_ids;
+        groupCohorts = existing && typeof existing === 'object' ? { ...existing } : {};
         out.group_cohort_ids = groupCohorts;
       }
       const existingType = groupCohorts[groupType];
-      const byName =
-        readUserField(
-          `group_cohort_ids.${groupType}`,
-          (): Record<string, string[]> => (existingType && typeof existingType === 'object' ? { ...existingType } : {}),
-          report,
-        ) ?? {};
-      byName[first.name] = store ? store.memberOf(groupType, first.name, ids) : [];
+      const byName: Record<string, string[]> = existingType && typeof existingType === 'object' ? { ...existingType } : {};
+      byName[name] = store ? store.memberOf(groupType, name, ids) : [];
       groupCohorts[groupType] = byName;
     }
   }
   return out ?? user;
-}
-
-/** The group types of `groups` in for...in order (inherited enumerable ones included, as the official SDK's loop). */
-function groupTypesOf(groups: object): string[] {
-  const types: string[] = [];
-  for (const groupType in groups) types.push(groupType);
-  return types;
 }

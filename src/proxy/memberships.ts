@@ -22,7 +22,7 @@ import type { LRUCache } from 'lru-cache';
 import type { CohortStore } from '../engine/cohort-store';
 import type { ExperimentUser } from '../types';
 import type { CohortIndex } from '../local/cohort-utils';
-import { readUserField, type UnreadableUserReport, USER_GROUP_TYPE } from '../local/cohort-utils';
+import { USER_GROUP_TYPE } from '../local/cohort-utils';
 import { FetchError, type HttpClient, splitUrl } from '../util/http';
 import type { Logger } from '../util/logger';
 import { errorMessage } from '../util/error-message';
@@ -51,8 +51,6 @@ export interface ProxyMembershipsOptions {
   requestTimeoutMillis?: number;
   /** Clock for the TTL (tests). Default performance. */
   clock?: { now(): number };
-  /** Told when a user's field cannot be read (prepare() then treats it as absent). */
-  reportUnreadableUser?: UnreadableUserReport;
 }
 
 type Answer = ReadonlySet<string>;
@@ -101,27 +99,18 @@ export class ProxyMemberships implements CohortMembership {
       if (this.cache(groupType).getRemainingTTL(name) > 0) return;
       pending.push(this.lookup(groupType, name));
     };
-    // A field that cannot be read (a throwing getter) is treated as absent, as evaluation does: never a rejection.
-    const report = this.options.reportUnreadableUser;
-    if (index.user !== undefined)
-      need(
-        USER_GROUP_TYPE,
-        readUserField('user_id', () => user.user_id, report),
-        index.user,
-      );
-    const groups = readUserField('groups', () => user.groups, report);
-    if (groups && typeof groups === 'object') {
-      for (const groupType of readUserField('groups', () => Object.keys(groups), report) ?? []) {
-        const name = readUserField(
-          `groups.${groupType}`,
-          () => {
-            const names = groups[groupType];
-            return Array.isArray(names) && names.length > 0 ? names[0] : undefined;
-          },
-          report,
-        );
-        need(groupType, name, index.byGroup.get(groupType));
+    try {
+      need(USER_GROUP_TYPE, user.user_id, index.user);
+      const groups = user.groups;
+      if (groups && typeof groups === 'object') {
+        for (const groupType of Object.keys(groups)) {
+          const names = groups[groupType];
+          if (Array.isArray(names) && names.length > 0) need(groupType, names[0], index.byGroup.get(groupType));
+        }
       }
+    } catch {
+      // A field of the user cannot be read (a throwing getter): nothing more to look up. Evaluation reports such a
+      // user and evaluates it as it does every one (enrichUser leaves it as given).
     }
     await Promise.all(pending);
   }

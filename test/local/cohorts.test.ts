@@ -448,7 +448,7 @@ describe('cohort sync in the client', () => {
     expect(logger.count('error', 'no cohort download configured')).toBe(1);
   });
 
-  it('a field of the user that cannot be read (a throwing getter) is evaluated as absent, logged once', async () => {
+  it('a user with a field that cannot be read (a throwing getter) is evaluated as if it had no properties, as without cohorts, logged once', async () => {
     const logger = capturingLogger();
     const c = client(logger);
     await c.start();
@@ -458,17 +458,21 @@ describe('cohort sync in the client', () => {
     const noUserId = Object.defineProperty({ groups: { org: ['acme'] } }, 'user_id', { get: throwing('id'), enumerable: true });
     const noGroups = Object.defineProperty({ user_id: 'u1' }, 'groups', { get: throwing('groups'), enumerable: true });
     const noDevice = Object.defineProperty({ user_id: 'u1' }, 'device_id', { get: throwing('device'), enumerable: true });
+    // (the same user in cohorts, readable, gets f1 'on'; the rule is the engine's, whether or not a flag uses cohorts)
+    expect(c.evaluateV2({ user_id: 'u1', groups: { org: ['acme'] } }, ['f1']).f1.key).toBe('on');
+    const none = c.evaluateV2({});
     for (let i = 0; i < 3; i++) {
-      expect(c.evaluateV2(noUserId, ['f1']).f1.key).toBe('on'); // by its group
-      expect(c.evaluateV2(noGroups, ['f1']).f1.key).toBe('on'); // by its user_id
-      expect(c.evaluateV2(noDevice).f1.key).toBe('on');
-      expect(c.evaluateV2Details(noDevice, ['f1']).f1.variant?.key).toBe('on');
+      for (const user of [noUserId, noGroups, noDevice]) {
+        expect(c.evaluateV2(user)).toEqual(none);
+        expect(c.evaluateV2Details(user, ['f1']).f1.variant).toEqual(none.f1);
+      }
     }
-    expect(logger.count('error', /user object cannot be read \(id getter bug\); its user_id is evaluated as absent/)).toBe(1);
-    expect(logger.count('error', /user object cannot be read \(groups getter bug\); its groups is evaluated as absent/)).toBe(1);
-    expect(logger.count('error', /user object cannot be read \(device getter bug\); its device_id is evaluated as absent/)).toBe(
-      1,
-    );
+    for (const what of ['id', 'groups', 'device']) {
+      const message = new RegExp(
+        `user object cannot be read \\(${what} getter bug\\); it is evaluated as if it had no properties`,
+      );
+      expect(logger.count('error', message)).toBe(1);
+    }
   });
 
   it('bootstrap flags with cohorts evaluate as non-member until start() has loaded the cohorts', async () => {
