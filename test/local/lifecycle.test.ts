@@ -5,6 +5,7 @@ import { initializeLocal } from '../../src/local/factory';
 import { LocalEvaluationClient } from '../../src/local/client';
 import { type FlagConfigCache, InMemoryFlagConfigCache } from '../../src/local/compat/cache';
 import { TestData } from '../../src/testing/test-data';
+import type { FlagDataSource } from '../../src/local/data-source';
 import { FlagPoller, pollFailureBackoff } from '../../src/local/flag-poller';
 import { HttpClient } from '../../src/util/http';
 import { createLogger } from '../../src/util/logger';
@@ -138,10 +139,11 @@ describe('a user dataSource', () => {
     };
     const c = localClient({
       dataSource: {
-        subscribe: (listener) => {
+        // (the declared type is a function; what is tested is a JavaScript caller, or a cast, returning a subscription)
+        subscribe: ((listener: (payload: string) => void) => {
           listener(payload);
           return subscription;
-        },
+        }) as unknown as FlagDataSource['subscribe'],
       },
       logger,
     });
