@@ -14,6 +14,7 @@ import type { Logger } from '../util/logger';
 import { type FlagConfigCache, InMemoryFlagConfigCache } from './compat/cache';
 import type { Installed, SnapshotHolder } from './sources/snapshot-holder';
 import { errorMessage } from '../util/error-message';
+import { flushTimeoutOf, settledWithin } from '../util/flush-timeout';
 
 export const CACHE_SOURCE = 'cache';
 
@@ -60,21 +61,14 @@ export class ClientFlagCache extends InMemoryFlagConfigCache {
   }
 
   /**
-   * Resolves once the store has taken every install so far, or after timeoutMillis: a user store whose clear() or
-   * putAll() never settles must not hang close(). Never rejects.
+   * Resolves once the store has taken every install so far, or after timeoutMillis (flushTimeoutOf): a user store
+   * whose clear() or putAll() never settles must not hang close(). Never rejects.
    */
-  async flushStore(timeoutMillis: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    // Ref'd: the caller of close() is awaiting it, and it is cleared as soon as the store is done.
-    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMillis)));
-    try {
-      if (await Promise.race([this.storeChain.then(() => false), timedOut])) {
-        this.logger.error(
-          `the FlagConfigCache given to the client did not take the last flag update within ${timeoutMillis} ms; close() stopped waiting for it`,
-        );
-      }
-    } finally {
-      clearTimeout(timer);
+  async flushStore(timeoutMillis: number | undefined): Promise<void> {
+    if (!(await settledWithin(this.storeChain, timeoutMillis))) {
+      this.logger.error(
+        `the FlagConfigCache given to the client did not take the last flag update within ${flushTimeoutOf(timeoutMillis)} ms; close() stopped waiting for it`,
+      );
     }
   }
 }

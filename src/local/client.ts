@@ -49,13 +49,10 @@ export interface EvaluateOptions {
 export interface CloseOptions {
   /**
    * How long close() waits for tracked events to be sent, and for the FlagConfigCache given to the constructor to
-   * take the last flag update. Default 10000.
+   * take the last flag update. Default 10000 (also for a value that is not a number >= 0); Infinity: no limit.
    */
   flushTimeoutMillis?: number;
 }
-
-/** The trackers' default flush timeout (exposure.ts, loaded only when tracking is configured). */
-const DEFAULT_STORE_FLUSH_TIMEOUT_MILLIS = 10_000;
 
 const NO_COHORTS: ReadonlySet<string> = new Set();
 
@@ -480,7 +477,7 @@ export class LocalEvaluationClient {
       this.cycle.http.close().catch(() => undefined),
       this.flushPromise,
       this.persistence?.flush(),
-      this.clientCache.flushStore(flushTimeout ?? DEFAULT_STORE_FLUSH_TIMEOUT_MILLIS),
+      this.clientCache.flushStore(flushTimeout),
     ]);
   }
 

@@ -20,11 +20,10 @@ import type { Logger } from '../util/logger';
 import { errorMessage } from '../util/error-message';
 import { type MetricsSink, NO_METRICS, type TrackedEventKind } from '../metrics';
 import { createProxyTransport } from './analytics-transport';
+import { flushTimeoutOf, settledWithin } from '../util/flush-timeout';
 
 export const DAY_MILLIS = 24 * 60 * 60 * 1000;
 export const FLAG_TYPE_MUTUAL_EXCLUSION_GROUP = 'mutual-exclusion-group';
-/** close() waits at most this long for events to be sent, by default. */
-export const DEFAULT_FLUSH_TIMEOUT_MILLIS = 10_000;
 
 /** The analytics event this module sends (analytics-node's BaseEvent subset). */
 export interface TrackedEvent {
@@ -316,26 +315,19 @@ abstract class Tracker {
   }
 
   /** Send queued events; resolves when done or after timeoutMillis (never rejects). */
-  async flush(timeoutMillis: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMillis);
-      timer.unref();
-    });
+  async flush(timeoutMillis: number | undefined): Promise<boolean> {
+    let sent = false;
     const flushed = Promise.resolve()
       .then(() => this.analytics.flush().promise)
       .then(
-        () => true,
+        () => {
+          sent = true;
+        },
         (err: unknown) => {
           this.logger.error(`tracking flush failed: ${errorMessage(err)}`);
-          return false;
         },
       );
-    try {
-      return await Promise.race([flushed, timeout]);
-    } finally {
-      if (timer) clearTimeout(timer);
-    }
+    return (await settledWithin(flushed, timeoutMillis)) && sent;
   }
 }
 
@@ -404,9 +396,11 @@ export class Tracking {
   }
 
   /** Flush both trackers in parallel within timeoutMillis. */
-  async flush(timeoutMillis: number = DEFAULT_FLUSH_TIMEOUT_MILLIS): Promise<void> {
+  async flush(timeoutMillis?: number): Promise<void> {
     const results = await Promise.all([this.exposure?.flush(timeoutMillis), this.assignment?.flush(timeoutMillis)]);
-    if (results.some((r) => r === false)) this.logger.warn(`tracking events not confirmed sent within ${timeoutMillis} ms`);
+    if (results.some((r) => r === false)) {
+      this.logger.warn(`tracking events not confirmed sent within ${flushTimeoutOf(timeoutMillis)} ms`);
+    }
   }
 }
 
