@@ -14,7 +14,7 @@ import {
   flag,
   guardUnhandledRejections,
   localClient,
-  sleep,
+  afterThisTurn,
   tempDir,
   useLocalServer,
 } from '../support';
@@ -174,7 +174,7 @@ describe('listeners', () => {
     td.update(td.flag('z').booleanFlag());
     await eventually(() => logger.count('error', /'update' listener threw.*async once bug/) === 1);
     td.update(td.flag('y').booleanFlag()); // removed after the first call
-    await sleep(20);
+    await afterThisTurn();
     expect(logger.count('error', 'async once bug')).toBe(1);
   });
 

@@ -1,7 +1,7 @@
 /** The wrapper around a user's logger: whatever the logger does, logging never throws and never leaves a rejection. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, type LoggerProvider } from '../../src/util/logger';
-import { sleep } from '../support';
+import { afterThisTurn } from '../support';
 
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown): void => void unhandled.push(e);
@@ -24,7 +24,7 @@ describe('a user logger', () => {
     const logger = createLogger({ logger: { debug: sink, info: sink, warn: sink, error: sink } });
     logger.error('first');
     logger.warn('second');
-    await sleep(20); // unhandled rejections are reported after the microtask queue drains
+    await afterThisTurn(); // unhandled rejections are reported once the microtask queue drains
     expect(unhandled).toEqual([]);
     // Its failure is not reported through the same logger (that would loop).
     expect(calls).toBe(2);
