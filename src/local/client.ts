@@ -201,11 +201,7 @@ export class LocalEvaluationClient {
       plan.primary.attach?.(this.holder);
     } catch (err) {
       // A user data source's subscribe() threw: release what this cycle opened before reporting it.
-      this.holder.close();
-      plan.primary.stop();
-      plan.fallback?.source.stop();
-      plan.cohorts?.stop();
-      void http.close().catch(() => undefined);
+      this.releaseCycle({ plan, http, memberships: undefined });
       throw err;
     }
     const proxy = this.config.evaluationProxyConfig;
@@ -438,8 +434,15 @@ export class LocalEvaluationClient {
     const cycle = this.cycle;
     cycle.stopped = true;
     this.startPromise = undefined;
-    // Every part is stopped even when one throws (a user data source's unsubscribe): no timer or connection may
-    // outlive stop(), and the status must say 'closed'.
+    this.releaseCycle(cycle);
+    this.tracker.close();
+  }
+
+  /**
+   * Stops a cycle's sources, lookups and connections. Every part is stopped even when one throws (a user data
+   * source's unsubscribe): no timer or connection may outlive it.
+   */
+  private releaseCycle({ plan, http, memberships }: Pick<Cycle, 'plan' | 'http' | 'memberships'>): void {
     const step = (what: string, stop: () => void): void => {
       try {
         stop();
@@ -448,12 +451,11 @@ export class LocalEvaluationClient {
       }
     };
     this.holder.close();
-    step(`the ${cycle.plan.primary.name} source`, () => cycle.plan.primary.stop());
-    step('the fallback source', () => cycle.plan.fallback?.source.stop());
-    step('cohort refresh', () => cycle.plan.cohorts?.stop());
-    step('cohort memberships', () => cycle.memberships?.stop());
-    void cycle.http.close().catch(() => undefined);
-    this.tracker.close();
+    step(`the ${plan.primary.name} source`, () => plan.primary.stop());
+    step('the fallback source', () => plan.fallback?.source.stop());
+    step('cohort refresh', () => plan.cohorts?.stop());
+    step('cohort memberships', () => memberships?.stop());
+    void http.close().catch(() => undefined);
   }
 
   /** True once close() has been called (stop() can be undone by start(); close() cannot). */
