@@ -47,7 +47,7 @@ export class DataSourceSource implements FlagSource {
 
   /** What subscribe() returned, as a function to call on stop(): a function, or an object's unsubscribe(). */
   private unsubscriberOf(handle: unknown): (() => unknown) | undefined {
-    if (typeof handle === 'function') return () => (handle as () => unknown)();
+    if (typeof handle === 'function') return handle as () => unknown;
     try {
       if (handle !== null && typeof handle === 'object') {
         const subscription = handle as { unsubscribe?: unknown };
