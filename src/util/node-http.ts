@@ -6,8 +6,8 @@
  * HTTP parser is native; undici's is WebAssembly, and undici plus that
  * module's compilation (tiered up on V8's worker threads after the first
  * responses) grow a process by ~10-20 MB of RSS and ~2 MB of V8 heap, more
- * than a whole polling client otherwise costs. undici stays for throughput (the remote client) and every other
- * configuration (see http.ts).
+ * than a whole polling client otherwise costs. undici stays for throughput
+ * (the remote client) and every other configuration (see http.ts).
  *
  * Same contract as undici's path: one keep-alive Agent per protocol per
  * HttpClient, idle sockets closed after keepAliveTimeoutMillis, at most
