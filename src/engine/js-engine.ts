@@ -24,6 +24,7 @@
 import type * as ExperimentCore from '@amplitude/experiment-core';
 import { lazy } from '../util/lazy';
 import { errorMessage } from '../util/error-message';
+import { unreadableUserMessage } from './user-json';
 
 // Loaded when a JS engine is made (a fallback, or AMPLITUDE_EXPERIMENT_ENGINE=js), not at require time.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -364,7 +365,7 @@ class JsSnapshot implements FlagSnapshot {
         context = userToContext(user);
       } catch (err) {
         // As the native engine: a user that cannot be read is evaluated as if it had no properties.
-        this.warn(`a user object cannot be read (${errorMessage(err)}); it is evaluated as if it had no properties`);
+        this.warn(unreadableUserMessage(err));
         context = {};
       }
       let results: Record<string, CoreVariant>;

@@ -216,6 +216,11 @@ export function valuesJson(values: unknown[], depths: readonly number[]): string
  * user cannot be read at all (a throwing getter): it is then evaluated
  * without properties.
  */
+/** What both engines log for a user they cannot read (a throwing getter or Proxy trap): they evaluate it as empty. */
+export function unreadableUserMessage(err: unknown): string {
+  return `a user object cannot be read (${errorMessage(err)}); it is evaluated as if it had no properties`;
+}
+
 export function userJson(user: ExperimentUser | undefined, warn: (message: string) => void): string {
   if (user === undefined || user === null) return '';
   let json: string | undefined;
@@ -229,7 +234,7 @@ export function userJson(user: ExperimentUser | undefined, warn: (message: strin
     if (json !== undefined && groups === undefined && !needsTaggedJson(user as Json)) return json;
     return taggedJson(user as Json, groups);
   } catch (err) {
-    warn(`a user object cannot be read (${errorMessage(err)}); it is evaluated as if it had no properties`);
+    warn(unreadableUserMessage(err));
     return '';
   }
 }
