@@ -260,6 +260,9 @@ class Evaluator {
   std::vector<std::pair<uint32_t, uint32_t>> listSpans_;
   std::string listArena_;
   std::vector<std::string_view> list_;
+  // The last coerceList's elements are all views into a document that lasts the call (not listDoc_, not
+  // listArena_): a slot's cache may keep them as they are.
+  bool listInDocument_ = false;
   const std::vector<std::string_view>* items_ = &list_;  // the list matchSet works on
   std::vector<std::string_view> sorted_;
   JsonDocument listDoc_;

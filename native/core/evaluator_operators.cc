@@ -161,6 +161,7 @@ bool Evaluator::coerceList(const Value& v) {
   listArena_.clear();
   const JsonDocument* doc = nullptr;
   uint32_t array = kNoNode;
+  listInDocument_ = true;
   if (v.kind == Value::Kind::ArrayPrototype) return true;
   if (v.kind != Value::Kind::Node) return false;
   const JsonType type = v.doc->type(v.id);
@@ -203,6 +204,7 @@ bool Evaluator::coerceList(const Value& v) {
       list_[i] = std::string_view(listArena_.data() + listSpans_[i].first, listSpans_[i].second);
     }
   }
+  listInDocument_ = doc != &listDoc_ && listArena_.empty();
   return true;
 }
 
@@ -212,7 +214,10 @@ void Evaluator::fillScalarCache(ScalarCache& sc, const Value& v) {
   sc.regexMemo.clear();
   sc.isList = coerceList(v);
   sc.hasString = !sc.isList && coerceString(v, sc.buffer, sc.text);
-  if (sc.isList) {
+  if (sc.isList && listInDocument_) {
+    // Every element is a view into the call's document, which outlives the cache entry (as sc.text does).
+    sc.list.assign(list_.begin(), list_.end());
+  } else if (sc.isList) {
     // Keep the elements for the other conditions on this selector: the
     // scratch they point into is reused by the next list.
     sc.listArena.clear();
