@@ -651,6 +651,42 @@ describe('boolean words in is / is not', () => {
   });
 });
 
+describe('is / is not against many similar strings', () => {
+  it('tells apart strings that differ in one byte, at every length up to 24', () => {
+    // The all-flags pre-pass compares a value with a condition's strings by their first and last 8 bytes (the
+    // whole string up to 16 bytes) and the rest byte by byte: each string here has twins that differ in one
+    // position (first, middle, last), in non-ASCII bytes, or only in length. One property per length keeps
+    // each slot's dictionary small enough for the pre-pass to take all its conditions.
+    const groups: string[][] = [];
+    for (let n = 1; n <= 24; n++) {
+      const base = 'abcdefghijklmnopqrstuvwxyz'.slice(0, n);
+      const twins = [...new Set([0, n >> 1, n - 1])].map((at) => `${base.slice(0, at)}Z${base.slice(at + 1)}`);
+      groups.push([base, ...twins, `${base.slice(0, n - 1)}é`]);
+    }
+    const flags = groups.flatMap((values, n) =>
+      values.map((value, i) => ({
+        key: `f${n}-${i}`,
+        variants: { on: { key: 'on' }, off: { key: 'off' } },
+        segments: [
+          {
+            conditions: [
+              [{ selector: ['context', 'user', 'user_properties', `p${n}`], op: i % 2 ? 'is not' : 'is', values: [value] }],
+            ],
+            variant: 'on',
+          },
+          { variant: 'off' },
+        ],
+      })),
+    );
+    const snap = loadEngine().load(JSON.stringify(flags));
+    for (const value of [...groups.flat(), 'abcdefghijklmnopqrstuvwxyz', 'é', '']) {
+      const user = { user_id: 'u', user_properties: Object.fromEntries(groups.map((_, n) => [`p${n}`, value])) };
+      const expected = officialEvaluate(flags, user);
+      expect(snap.evaluate(user), value).toStrictEqual(expected);
+    }
+  });
+});
+
 describe('bucketing', () => {
   it('distributes 10,000 device ids exactly like the official engine', () => {
     const flag = {

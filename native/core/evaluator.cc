@@ -185,12 +185,16 @@ void Evaluator::precompute() {
 uint8_t Evaluator::dictionaryId(const CheapSlot& cs, const char* text, size_t length) const {
   const Program& p = snapshot_->program();
   const int32_t* table = p.dictionaryTable.data() + cs.tableFirst;
-  const ProgramValue* dictionary = p.dictionary.data() + cs.dictionaryFirst;
-  for (uint32_t h = dictionaryHash(text, length) & cs.tableMask;; h = (h + 1) & cs.tableMask) {
+  const DictionaryEntry* dictionary = p.dictionary.data() + cs.dictionaryFirst;
+  const StringEnds ends = StringEnds::of(text, length);
+  for (uint32_t h = dictionaryHash(ends, length) & cs.tableMask;; h = (h + 1) & cs.tableMask) {
     const int32_t id = table[h];
     if (id < 0) return kNoDictionaryId;
-    const ProgramValue& d = dictionary[id];
-    if (d.length == length && std::memcmp(p.text.data() + d.offset, text, length) == 0) return static_cast<uint8_t>(id);
+    const DictionaryEntry& d = dictionary[id];
+    if (d.length == length && d.ends == ends &&
+        (length <= 16 || std::memcmp(p.text.data() + d.offset, text, length) == 0)) {
+      return static_cast<uint8_t>(id);
+    }
   }
 }
 

@@ -236,17 +236,54 @@ struct CheapCondition {
   bool anyOf = false;  // sets: contains any (else contains all)
 };
 
-// Hash of the dictionary strings (its own: build and lookups agree).
-inline uint32_t dictionaryHash(const char* s, size_t n) {
-  uint64_t head = 0, tail = 0;
-  const size_t k = n < 8 ? n : 8;
-  if (k != 0) {  // (an empty view's pointer may be null)
-    std::memcpy(&head, s, k);
-    std::memcpy(&tail, s + n - k, k);
+// The first min(n, 8) bytes of s as one number (different bytes, different
+// numbers), with fixed-size loads: a memcpy of a variable size is a library call.
+inline uint64_t leadingBytes(const char* s, size_t n) {
+  if (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, s, 8);
+    return v;
   }
-  const uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ (n * 0x165667B19E3779F9ull);
+#if (defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) || defined(_WIN32)
+  if (n >= 4) {
+    // Two overlapping 4-byte loads: the bytes they share land on the same positions.
+    uint32_t a, b;
+    std::memcpy(&a, s, 4);
+    std::memcpy(&b, s + n - 4, 4);
+    return a | (uint64_t{b} << (8 * (n - 4)));
+  }
+  if (n == 0) return 0;  // (an empty view's pointer may be null)
+  const auto byte = [s](size_t i) { return uint64_t{static_cast<unsigned char>(s[i])}; };
+  return byte(0) | (byte(n / 2) << (8 * (n / 2))) | (byte(n - 1) << (8 * (n - 1)));
+#else
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++) v |= uint64_t{static_cast<unsigned char>(s[i])} << (8 * i);
+  return v;
+#endif
+}
+
+// A string's first and last min(n, 8) bytes: the whole string when n <= 16.
+struct StringEnds {
+  uint64_t head = 0, tail = 0;
+  static StringEnds of(const char* s, size_t n) {
+    return {leadingBytes(s, n), n > 8 ? leadingBytes(s + n - 8, 8) : leadingBytes(s, n)};
+  }
+  bool operator==(const StringEnds& o) const { return head == o.head && tail == o.tail; }
+};
+
+// Hash of the dictionary strings (its own: build and lookups agree).
+inline uint32_t dictionaryHash(StringEnds ends, size_t n) {
+  const uint64_t h =
+      (ends.head * 0x9E3779B97F4A7C15ull) ^ (ends.tail * 0xC2B2AE3D27D4EB4Full) ^ (n * 0x165667B19E3779F9ull);
   return static_cast<uint32_t>(h >> 32);
 }
+
+// A dictionary string: its bytes in Program::text, and its ends, which are
+// the whole comparison for strings of up to 16 bytes (most of them).
+struct DictionaryEntry {
+  uint32_t offset = 0, length = 0;
+  StringEnds ends;
+};
 
 struct Program {
   std::vector<ProgramFlag> flags;  // by flag index
@@ -266,7 +303,7 @@ struct Program {
   // condition's values that are versions), compared as the numeric ones.
   std::vector<CheapCondition> cheapVersion;
   std::vector<SemanticVersion> versions;
-  std::vector<ProgramValue> dictionary;  // into text
+  std::vector<DictionaryEntry> dictionary;
   std::vector<int32_t> dictionaryTable;
   // The pre-pass also hashes each bucketing value on a context slot, four
   // segments at a time: the segments (indices) that bucket on a slot, in

@@ -202,8 +202,8 @@ void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
     cs.dictionaryFirst = static_cast<uint32_t>(p.dictionary.size());
     cs.dictionaryCount = static_cast<uint32_t>(dictionary.size());
     for (std::string_view text : dictionary) {
-      p.dictionary.push_back(
-          {static_cast<uint32_t>(text.data() - p.text.data()), static_cast<uint32_t>(text.size()), 0});
+      p.dictionary.push_back({static_cast<uint32_t>(text.data() - p.text.data()), static_cast<uint32_t>(text.size()),
+                              StringEnds::of(text.data(), text.size())});
     }
     uint32_t size = 4;
     while (size < 2 * dictionary.size()) size *= 2;
@@ -211,7 +211,8 @@ void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
     cs.tableMask = size - 1;
     p.dictionaryTable.resize(p.dictionaryTable.size() + size, -1);
     for (size_t id = 0; id < dictionary.size(); id++) {
-      uint32_t h = dictionaryHash(dictionary[id].data(), dictionary[id].size()) & cs.tableMask;
+      const std::string_view text = dictionary[id];
+      uint32_t h = dictionaryHash(StringEnds::of(text.data(), text.size()), text.size()) & cs.tableMask;
       while (p.dictionaryTable[cs.tableFirst + h] >= 0) h = (h + 1) & cs.tableMask;
       p.dictionaryTable[cs.tableFirst + h] = static_cast<int32_t>(id);
     }
