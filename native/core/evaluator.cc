@@ -203,7 +203,8 @@ void Evaluator::precomputeBuckets() {
   bucketState_.assign(p.bucketSegments.size(), 0);
   bucketHash_.resize(p.bucketSegments.size());
   constexpr size_t kMaxRest = 128;  // longer values are hashed when reached
-  uint8_t lanes[4][kMaxRest];
+  // Each lane: 4 bytes for the salt's tail (right-aligned, written as one word per segment), then the value.
+  uint8_t lanes[4][4 + kMaxRest];
   for (const Program::BucketRun& run : p.bucketRuns) {
     const SlotFacts& f = slotFacts(static_cast<uint32_t>(run.slot));
     if (f.kind == SlotFacts::Kind::Null || (f.kind == SlotFacts::Kind::Text && f.length == 0)) {
@@ -212,8 +213,9 @@ void Evaluator::precomputeBuckets() {
     }
     const size_t length = run.saltTail + f.length;
     if (f.kind != SlotFacts::Kind::Text || length > kMaxRest) continue;
-    for (auto& lane : lanes) std::memcpy(lane + run.saltTail, f.text, f.length);
-    const uint8_t* rest[4] = {lanes[0], lanes[1], lanes[2], lanes[3]};
+    for (auto& lane : lanes) std::memcpy(lane + 4, f.text, f.length);
+    const size_t restAt = 4 - run.saltTail;
+    const uint8_t* rest[4] = {lanes[0] + restAt, lanes[1] + restAt, lanes[2] + restAt, lanes[3] + restAt};
     for (uint32_t i = 0; i < run.count; i += 4) {
       // A short last batch repeats its last segment in the spare lanes.
       uint32_t states[4];
@@ -221,7 +223,15 @@ void Evaluator::precomputeBuckets() {
       uint32_t hashes[4];
       for (uint32_t lane = 0; lane < 4; lane++) {
         const ProgramSegment& ps = p.segments[p.bucketSegments[run.first + std::min(i + lane, run.count - 1)]];
-        std::memcpy(lanes[lane], ps.saltTailBytes, run.saltTail);
+        // The saltTail bytes moved to the word's end, in memory order (a fixed-size copy, not a library call).
+        uint32_t tail;
+        std::memcpy(&tail, ps.saltTailBytes, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        tail = static_cast<uint32_t>(uint64_t{tail} >> (8 * restAt));
+#else
+        tail = static_cast<uint32_t>(uint64_t{tail} << (8 * restAt));
+#endif
+        std::memcpy(lanes[lane], &tail, 4);
         states[lane] = ps.saltState;
         totals[lane] = ps.saltLength + f.length;
       }
