@@ -42,8 +42,8 @@ export const STREAM_STABLE_MILLIS = 60_000;
 
 const KEEP_ALIVE_DATA = ' ';
 
-/** Timing overrides (tests). */
-export interface StreamTimings {
+/** Timing and size overrides (tests). */
+export interface StreamTimings extends SseLimits {
   keepAliveTimeoutMillis?: number;
   maxConnectionMinMillis?: number;
   maxConnectionMaxMillis?: number;
@@ -77,43 +77,104 @@ export class StreamError extends Error {
   }
 }
 
-/** Incremental text/event-stream parser (WHATWG rules for data/event fields and line endings). */
+/**
+ * Largest line and event the parser holds, in characters: far above real flag payloads (a few MB), but a bound, so a
+ * line or an event that never ends cannot grow memory without limit while each chunk keeps the connection alive.
+ */
+export const SSE_MAX_LINE_CHARS = 64 * 1024 * 1024;
+export const SSE_MAX_EVENT_CHARS = 64 * 1024 * 1024;
+
+export interface SseLimits {
+  /** Longest line, its end not counted. Default SSE_MAX_LINE_CHARS. */
+  maxLineChars?: number;
+  /** Largest event: the data of its lines, joined. Default SSE_MAX_EVENT_CHARS. */
+  maxEventChars?: number;
+}
+
+/** A line or an event went past the parser's limit; the stream cannot be parsed further. */
+export class SseLimitError extends Error {
+  override readonly name = 'SseLimitError';
+}
+
+/**
+ * Incremental text/event-stream parser (WHATWG rules for data/event fields and line endings). Each chunk is scanned
+ * once: the unfinished line's pieces are kept as they came and joined only when the line ends.
+ */
 export class SseParser {
   private readonly decoder = new StringDecoder('utf8');
-  private buffer = '';
+  private readonly maxLineChars: number;
+  private readonly maxEventChars: number;
+  private partial: string[] = [];
+  private partialChars = 0;
   private data: string[] = [];
+  private dataChars = 0;
   private eventType = '';
+  /** The last chunk ended with CR: an LF first in the next non-empty chunk belongs to that line end. */
   private sawCr = false;
 
-  constructor(private readonly onMessage: (data: string, eventType: string) => void) {}
+  constructor(
+    private readonly onMessage: (data: string, eventType: string) => void,
+    limits: SseLimits = {},
+  ) {
+    this.maxLineChars = limits.maxLineChars ?? SSE_MAX_LINE_CHARS;
+    this.maxEventChars = limits.maxEventChars ?? SSE_MAX_EVENT_CHARS;
+  }
 
+  /** Throws SseLimitError when a line or an event gets too large (the parser is then empty and should be dropped). */
   push(chunk: Buffer | string): void {
-    let text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
-    if (this.sawCr && text.startsWith('\n')) text = text.slice(1);
-    this.sawCr = false;
-    this.buffer += text;
-    let start = 0;
-    for (;;) {
-      let i = start;
-      const len = this.buffer.length;
-      while (i < len) {
-        const c = this.buffer.charCodeAt(i);
-        if (c === 10 || c === 13) break;
-        i++;
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    // Nothing to scan (an empty chunk, or part of a UTF-8 character): a pending CR keeps waiting for its LF.
+    if (text.length === 0) return;
+    const len = text.length;
+    let i = 0;
+    if (this.sawCr) {
+      this.sawCr = false;
+      if (text.charCodeAt(0) === 10) i = 1;
+    }
+    // Next LF and CR at or after i (-1: none left); each is searched again only once passed.
+    let lf = -2;
+    let cr = -2;
+    while (i < len) {
+      if (lf !== -1 && lf < i) lf = text.indexOf('\n', i);
+      if (cr !== -1 && cr < i) cr = text.indexOf('\r', i);
+      const end = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
+      if (end < 0) {
+        this.keepPartial(text.slice(i));
+        return;
       }
-      if (i >= len) break;
-      const line = this.buffer.slice(start, i);
-      if (this.buffer.charCodeAt(i) === 13) {
-        if (i + 1 < len) {
-          if (this.buffer.charCodeAt(i + 1) === 10) i++;
-        } else {
-          this.sawCr = true;
-        }
+      let line = text.slice(i, end);
+      if (this.partialChars + line.length > this.maxLineChars) this.overLimit('line', this.maxLineChars);
+      if (this.partial.length > 0) {
+        this.partial.push(line);
+        line = this.partial.join('');
+        this.partial = [];
+        this.partialChars = 0;
       }
-      start = i + 1;
+      i = end + 1;
+      if (end === cr) {
+        if (i === len) this.sawCr = true;
+        else if (text.charCodeAt(i) === 10) i++;
+      }
       this.line(line);
     }
-    this.buffer = this.buffer.slice(start);
+  }
+
+  private keepPartial(piece: string): void {
+    this.partialChars += piece.length;
+    if (this.partialChars > this.maxLineChars) this.overLimit('line', this.maxLineChars);
+    this.partial.push(piece);
+  }
+
+  private overLimit(what: 'line' | 'event', limit: number): never {
+    this.partial = [];
+    this.partialChars = 0;
+    this.data = [];
+    this.dataChars = 0;
+    throw new SseLimitError(
+      what === 'line'
+        ? `an SSE line is longer than ${limit} characters without its end`
+        : `an SSE event is larger than ${limit} characters without the blank line that ends it`,
+    );
   }
 
   private line(line: string): void {
@@ -122,6 +183,7 @@ export class SseParser {
         const data = this.data.join('\n');
         const type = this.eventType;
         this.data = [];
+        this.dataChars = 0;
         this.eventType = '';
         this.onMessage(data, type);
       } else {
@@ -134,8 +196,12 @@ export class SseParser {
     const field = colon < 0 ? line : line.slice(0, colon);
     let value = colon < 0 ? '' : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
-    else if (field === 'event') this.eventType = value;
+    if (field === 'data') {
+      // Joined with a newline between lines.
+      this.dataChars += value.length + (this.data.length > 0 ? 1 : 0);
+      if (this.dataChars > this.maxEventChars) this.overLimit('event', this.maxEventChars);
+      this.data.push(value);
+    } else if (field === 'event') this.eventType = value;
     // id and retry are not used by this protocol
   }
 }
@@ -152,6 +218,8 @@ export class FlagStream {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private connectedAt = 0;
   private closed = false;
+  /** An oversized line or event was logged as an error (once; later ones are stream failures like any other). */
+  private reportedLimit = false;
   private readonly abort = new AbortController();
 
   constructor(private readonly options: FlagStreamOptions) {
@@ -239,7 +307,7 @@ export class FlagStream {
           }
         });
       };
-      const parser = new SseParser(onMessage);
+      const parser = new SseParser(onMessage, timings);
 
       this.options.http
         .stream({
@@ -273,7 +341,12 @@ export class FlagStream {
               try {
                 parser.push(chunk);
               } catch (err) {
-                fail(new StreamError('stream data parse error', undefined, { cause: err }));
+                if (err instanceof SseLimitError && !this.reportedLimit) {
+                  // Stream failures are warnings (hidden at the default level); this one will not go away by itself.
+                  this.reportedLimit = true;
+                  this.options.logger.error(`flag stream: ${err.message}; dropping the connection, polling meanwhile`);
+                }
+                fail(new StreamError(`stream data parse error: ${errorMessage(err)}`, undefined, { cause: err }));
               }
             });
             s.body.on('error', (err: Error) => fail(new StreamError(`stream error: ${err.message}`, undefined, { cause: err })));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SseParser } from '../../src/local/stream';
+import { SseLimitError, SseParser, type SseLimits } from '../../src/local/stream';
 import { baseDelay } from '../../src/util/backoff';
 import { LIBRARY } from '../../src/version';
 import {
@@ -17,9 +17,9 @@ import {
 guardUnhandledRejections();
 
 describe('SseParser', () => {
-  function parse(chunks: Array<string | Buffer>): Array<[string, string]> {
+  function parse(chunks: Array<string | Buffer>, limits?: SseLimits): Array<[string, string]> {
     const out: Array<[string, string]> = [];
-    const p = new SseParser((data, type) => out.push([data, type]));
+    const p = new SseParser((data, type) => out.push([data, type]), limits);
     for (const c of chunks) p.push(c);
     return out;
   }
@@ -37,6 +37,62 @@ describe('SseParser', () => {
       ['y', 'other'],
       ['z', ''],
     ]);
+  });
+
+  it('an empty chunk between CR and LF keeps them one line end', () => {
+    expect(parse(['data: x\r', '', '\ndata: y\n\n'])).toEqual([['x\ny', '']]);
+    expect(parse([Buffer.from('data: x\r'), Buffer.alloc(0), Buffer.from('\ndata: y\n\n')])).toEqual([['x\ny', '']]);
+    // A chunk holding only the start of a UTF-8 character decodes to nothing, too.
+    const e = Buffer.from('é');
+    expect(parse([Buffer.from('data: x\r'), e.subarray(0, 1), Buffer.concat([e.subarray(1), Buffer.from('\n\n')])])).toEqual([
+      ['x', ''],
+    ]);
+  });
+
+  it('a line split over many chunks is scanned once: 16 MB in 64 KB chunks parses in linear time', () => {
+    // Rescanning the buffer from its start on every chunk took about 18 s of CPU for this event.
+    const size = 16 * 1024 * 1024;
+    const chunk = 64 * 1024;
+    const text = 'data: ' + 'x'.repeat(size) + '\n\n';
+    let got = 0;
+    const p = new SseParser((data) => (got = data.length));
+    const began = performance.now();
+    for (let at = 0; at < text.length; at += chunk) p.push(text.slice(at, at + chunk));
+    const elapsed = performance.now() - began;
+    expect(got).toBe(size);
+    expect(elapsed).toBeLessThan(2000); // about 30 ms; the bound is for a loaded machine
+  });
+
+  it('splits lines at every kind of end across chunks of any size', () => {
+    const text = 'event: a\r\ndata: 1\rdata: 2\n\r\n: c\n\ndata: 3\r\rdata:4\n\n';
+    const whole = parse([text]);
+    expect(whole).toEqual([
+      ['1\n2', 'a'],
+      ['3', ''],
+      ['4', ''],
+    ]);
+    for (let size = 1; size <= 4; size++) {
+      const chunks: string[] = [];
+      for (let at = 0; at < text.length; at += size) chunks.push(text.slice(at, at + size), '');
+      expect(parse(chunks)).toEqual(whole);
+    }
+  });
+
+  it('a line or an event past its limit throws SseLimitError; up to the limit it parses', () => {
+    const limits = { maxLineChars: 16, maxEventChars: 20 };
+    expect(parse(['data: ' + 'x'.repeat(10) + '\n\n'], limits)).toEqual([['x'.repeat(10), '']]);
+    // A line that never ends, in one chunk or many.
+    expect(() => parse(['data: ' + 'x'.repeat(11)], limits)).toThrow(SseLimitError);
+    expect(() => parse(['data: xxxxx', 'xxxxx', 'x'], limits)).toThrow(/SSE line is longer than 16 characters/);
+    // An ended line that is too long.
+    expect(() => parse([': ' + 'c'.repeat(15) + '\n'], limits)).toThrow(SseLimitError);
+    // Data lines never followed by the blank line that ends their event: 10 + 1 + 10 characters.
+    expect(parse(['data: ' + 'x'.repeat(9) + '\ndata: ' + 'y'.repeat(10) + '\n\n'], limits)).toEqual([
+      ['x'.repeat(9) + '\n' + 'y'.repeat(10), ''],
+    ]);
+    expect(() => parse(['data: ' + 'x'.repeat(10) + '\n', 'data: ' + 'y'.repeat(10) + '\n'], limits)).toThrow(
+      /SSE event is larger than 20 characters/,
+    );
   });
 
   it('decodes UTF-8 split inside a character and keeps the keep-alive space', () => {
@@ -173,6 +229,31 @@ describe('flag streaming', () => {
     await eventually(() => server.state.streams.opened >= 3, 5000, 'reconnect after an invalid payload');
     expect(client.flagKeys()).toEqual(['a']);
     expect(logger.count('error', 'not applied')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a line that never ends fails the stream at its limit, logged as an error, and polling takes over', async () => {
+    // No keep-alives (their blank line would end the line), and a keep-alive timeout the test does not reach.
+    server.setStreamOptions({ keepAliveMillis: 0 });
+    const logger = capturingLogger();
+    const client = streamingClient({ maxLineChars: 1000, keepAliveTimeoutMillis: 60_000 }, logger);
+    await client.start();
+    expect(server.requests('flags')).toHaveLength(0);
+    server.pushStream('data: ' + 'x'.repeat(600));
+    server.pushStream('x'.repeat(600));
+    await server.waitForRequests('flags', 1, 5000);
+    expect(logger.count('error', /flag stream: an SSE line is longer than 1000 characters/)).toBe(1);
+    expect(logger.count('warn', 'flag stream failed (stream data parse error: an SSE line')).toBe(1);
+    expect(client.evaluateV2({}).a.key).toBe('on');
+  });
+
+  it('a first payload larger than the event limit: start() loads by polling and says why at the error level', async () => {
+    const logger = capturingLogger();
+    const client = streamingClient({ maxEventChars: 20 }, logger);
+    await client.start();
+    expect(client.flagKeys()).toEqual(['a']);
+    expect(server.requests('flags').length).toBeGreaterThanOrEqual(1);
+    expect(logger.count('error', /flag stream: an SSE event is larger than 20 characters/)).toBe(1);
+    expect(logger.count('warn', 'flag stream unavailable (stream data parse error: an SSE event')).toBe(1);
   });
 
   it('reconnects after a connection reset', async () => {
