@@ -56,7 +56,7 @@ export interface FlagStreamOptions {
   streamServerUrl: string;
   /** Deadline for the response and the first flag payload. */
   connTimeoutMillis: number;
-  http: HttpClient;
+  http: Pick<HttpClient, 'stream'>;
   logger: Logger;
   /** Apply a full flag payload; false (or a rejection) when it could not be used. */
   onPayload: (payload: string) => boolean | Promise<boolean>;
@@ -217,6 +217,8 @@ export class FlagStream {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private connectedAt = 0;
+  /** Rejects the connect() still waiting for its first payload, if any. */
+  private pendingConnect: ((error: StreamError) => void) | undefined;
   private closed = false;
   /** An oversized line or event was logged as an error (once; later ones are stream failures like any other). */
   private reportedLimit = false;
@@ -249,13 +251,22 @@ export class FlagStream {
     const keepAliveMillis = timings.keepAliveTimeoutMillis ?? STREAM_KEEP_ALIVE_TIMEOUT_MILLIS;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
+      const settleWith = (error: StreamError | undefined): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(connTimer);
+        if (this.pendingConnect === settleWith) this.pendingConnect = undefined;
+        if (error) reject(error);
+        else resolve();
+      };
+      // Dropped before its first payload (close(), disconnect(), a newer connect()), this attempt's own failures are
+      // ignored from then on: the drop settles it, instead of it waiting for nothing until its caller's deadline.
+      this.pendingConnect = settleWith;
       const fail = (error: StreamError): void => {
         if (generation !== this.generation) return;
         if (!settled) {
-          settled = true;
-          clearTimeout(connTimer);
+          settleWith(error);
           this.disconnect();
-          reject(error);
           return;
         }
         // An established connection failed.
@@ -299,11 +310,9 @@ export class FlagStream {
             return;
           }
           if (!settled) {
-            settled = true;
-            clearTimeout(connTimer);
             this.connectedAt = Date.now();
             this.scheduleReplacement(generation);
-            resolve();
+            settleWith(undefined);
           }
         });
       };
@@ -376,8 +385,14 @@ export class FlagStream {
     this.reconnectTimer.unref();
   }
 
-  /** Drop the current connection and its timers (a later connect() is allowed). */
+  /** Drop the current connection and its timers (a later connect() is allowed); a pending connect() rejects. */
   disconnect(): void {
+    this.drop(new StreamError('stream disconnected'));
+  }
+
+  private drop(reason: StreamError): void {
+    const pending = this.pendingConnect;
+    this.pendingConnect = undefined;
     this.generation++;
     this.connectedAt = 0;
     if (this.keepAliveTimer) clearTimeout(this.keepAliveTimer);
@@ -386,19 +401,20 @@ export class FlagStream {
     this.reconnectTimer = undefined;
     const s = this.current;
     this.current = undefined;
-    if (s) s.abort(new StreamError('stream disconnected'));
+    if (s) s.abort(reason);
+    pending?.(reason);
   }
 
-  /** Close for good: drops the connection and aborts a connect in progress. */
+  /** Close for good: drops the connection and rejects a connect in progress. */
   close(): void {
     this.closed = true;
-    this.disconnect();
+    this.drop(new StreamError('client stopped'));
     this.abort.abort(new Error('client stopped'));
   }
 }
 
 export interface StreamingUpdaterOptions extends FlagStreamOptions {
-  poller: FlagPoller;
+  poller: Pick<FlagPoller, 'loadInitial' | 'startPolling' | 'pausePolling' | 'pollNow'>;
   metrics?: MetricsSink;
   /** Told when the stream cannot connect or fails (for status and events; logging stays here). */
   onFailure?: (error: StreamError) => void;
@@ -410,7 +426,7 @@ export interface StreamingUpdaterOptions extends FlagStreamOptions {
  */
 export class StreamingUpdater {
   readonly stream: FlagStream;
-  private readonly poller: FlagPoller;
+  private readonly poller: StreamingUpdaterOptions['poller'];
   private readonly logger: Logger;
   private readonly backoff: Backoff;
   private readonly stableMillis: number;

@@ -1,5 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { SseLimitError, SseParser, type SseLimits } from '../../src/local/stream';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  FlagStream,
+  type FlagStreamOptions,
+  SseLimitError,
+  SseParser,
+  type SseLimits,
+  StreamError,
+} from '../../src/local/stream';
+import type { HttpRequest, HttpStream } from '../../src/util/http';
 import { baseDelay } from '../../src/util/backoff';
 import { LIBRARY } from '../../src/version';
 import {
@@ -10,6 +18,8 @@ import {
   flag,
   guardUnhandledRejections,
   localClient,
+  afterThisTurn,
+  silentLogger,
   sleep,
   useLocalServer,
 } from '../support';
@@ -101,6 +111,84 @@ describe('SseParser', () => {
       ['é', ''],
       [' ', ''],
     ]);
+  });
+});
+
+describe('FlagStream', () => {
+  /** Requests that are never answered (whatever their abort signal says) unless the test does it. */
+  function hangingHttp(): FlagStreamOptions['http'] & { requests: HttpRequest[] } {
+    const requests: HttpRequest[] = [];
+    return {
+      requests,
+      stream: (req: HttpRequest) => {
+        requests.push(req);
+        return new Promise<HttpStream>(() => undefined);
+      },
+    };
+  }
+
+  function flagStream(http = hangingHttp()): FlagStream {
+    return new FlagStream({
+      apiKey: API_KEY,
+      streamServerUrl: 'http://127.0.0.1:9',
+      connTimeoutMillis: 8000,
+      http,
+      logger: silentLogger,
+      onPayload: () => true,
+    });
+  }
+
+  /** The promise's outcome so far: 'pending', 'resolved' or the rejection. */
+  function track(p: Promise<void>): () => unknown {
+    let outcome: unknown = 'pending';
+    p.then(
+      () => (outcome = 'resolved'),
+      (err: unknown) => (outcome = err),
+    );
+    return () => outcome;
+  }
+
+  // Only the timers: setImmediate (afterThisTurn) stays real.
+  const fakeTimers = (): void => void vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  afterEach(() => void vi.useRealTimers());
+
+  it('close() while connecting rejects the connect() at once and leaves no timer', async () => {
+    fakeTimers();
+    const stream = flagStream();
+    const outcome = track(stream.connect());
+    expect(vi.getTimerCount()).toBe(1); // the connect timeout
+    stream.close();
+    await afterThisTurn();
+    expect(outcome()).toBeInstanceOf(StreamError);
+    expect((outcome() as Error).message).toBe('client stopped');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('disconnect() while connecting rejects the connect()', async () => {
+    fakeTimers();
+    const stream = flagStream();
+    const outcome = track(stream.connect());
+    stream.disconnect();
+    await afterThisTurn();
+    expect((outcome() as Error).message).toBe('stream disconnected');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a newer connect() rejects the one it replaces and clears its connect timer', async () => {
+    fakeTimers();
+    const http = hangingHttp();
+    const stream = flagStream(http);
+    const first = track(stream.connect());
+    const second = track(stream.connect());
+    await afterThisTurn();
+    expect(http.requests).toHaveLength(2);
+    expect(first()).toBeInstanceOf(StreamError);
+    expect(second()).toBe('pending');
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(8000);
+    await afterThisTurn();
+    expect((second() as Error).message).toMatch(/timed out after 8000 ms/);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
 
@@ -254,6 +342,21 @@ describe('flag streaming', () => {
     expect(server.requests('flags').length).toBeGreaterThanOrEqual(1);
     expect(logger.count('error', /flag stream: an SSE event is larger than 20 characters/)).toBe(1);
     expect(logger.count('warn', 'flag stream unavailable (stream data parse error: an SSE event')).toBe(1);
+  });
+
+  it('close() while the stream is connecting rejects start() at once, not at startTimeoutMillis', async () => {
+    server.injectFaults('stream', { hang: true, times: Infinity });
+    const client = streamingClient({}, capturingLogger(), { streamFlagConnTimeoutMillis: 60_000, startTimeoutMillis: 60_000 });
+    let outcome: unknown = 'pending';
+    client.start().then(
+      () => (outcome = 'resolved'),
+      (err: unknown) => (outcome = err),
+    );
+    await server.waitForRequests('stream', 1, 5000);
+    await client.close();
+    await afterThisTurn();
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toMatch(/client stopped/);
   });
 
   it('reconnects after a connection reset', async () => {
