@@ -208,8 +208,11 @@ export class SseParser {
 
 /** One SSE connection at a time; see the module comment. */
 export class FlagStream {
-  /** Called once per established connection that fails (not for a connect() that rejects). */
-  onError: (error: StreamError) => void = () => undefined;
+  /**
+   * Called once per established connection that fails (not for a connect() that rejects), with when that
+   * connection was established (Date.now()): connectedSince is already 0 by then.
+   */
+  onError: (error: StreamError, connectedSince: number) => void = () => undefined;
   private readonly origin: string;
   private readonly path: string;
   private current: HttpStream | undefined;
@@ -270,8 +273,9 @@ export class FlagStream {
           return;
         }
         // An established connection failed.
+        const since = this.connectedAt;
         this.disconnect();
-        this.onError(error);
+        this.onError(error, since);
       };
       const connTimer = setTimeout(
         () => fail(new StreamError(`stream timed out after ${this.options.connTimeoutMillis} ms waiting for flags`)),
@@ -380,7 +384,9 @@ export class FlagStream {
     this.reconnectTimer = setTimeout(() => {
       if (generation !== this.generation || this.closed) return;
       this.options.logger.debug('stream: replacing the connection (periodic reconnect)');
-      this.connect().catch((err: StreamError) => this.onError(err));
+      // A failed replacement reports the connection it replaced, which lived 12-18 minutes.
+      const since = this.connectedAt;
+      this.connect().catch((err: StreamError) => this.onError(err, since));
     }, after);
     this.reconnectTimer.unref();
   }
@@ -446,7 +452,7 @@ export class StreamingUpdater {
     this.stableMillis = options.timings?.stableMillis ?? STREAM_STABLE_MILLIS;
     this.metrics = options.metrics ?? NO_METRICS;
     this.onFailure = options.onFailure ?? (() => undefined);
-    this.stream.onError = (err) => this.onStreamFailure(err);
+    this.stream.onError = (err, connectedSince) => this.onStreamFailure(err, connectedSince);
   }
 
   get state(): 'idle' | 'streaming' | 'polling' {
@@ -483,10 +489,9 @@ export class StreamingUpdater {
     }
   }
 
-  private onStreamFailure(err: StreamError): void {
+  private onStreamFailure(err: StreamError, connectedSince: number): void {
     if (this.stopped) return;
-    const since = this.stream.connectedSince;
-    if (since > 0 && Date.now() - since >= this.stableMillis) this.backoff.reset();
+    if (connectedSince > 0 && Date.now() - connectedSince >= this.stableMillis) this.backoff.reset();
     this.metrics.onStreamFailure(err);
     this.onFailure(err);
     this.logger.warn(`flag stream failed (${err.message}); polling until it reconnects`);

@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   FlagStream,
@@ -6,6 +7,8 @@ import {
   SseParser,
   type SseLimits,
   StreamError,
+  StreamingUpdater,
+  type StreamTimings,
 } from '../../src/local/stream';
 import type { HttpRequest, HttpStream } from '../../src/util/http';
 import { baseDelay } from '../../src/util/backoff';
@@ -189,6 +192,104 @@ describe('FlagStream', () => {
     await afterThisTurn();
     expect((second() as Error).message).toMatch(/timed out after 8000 ms/);
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe('StreamingUpdater', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  /** Connections refused `refusals` times, then accepted with a flag payload; each attempt's time is recorded. */
+  function setup(refusals: number, timings: StreamTimings = {}) {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const attempts: number[] = [];
+    const bodies: PassThrough[] = [];
+    let left = refusals;
+    const updater = new StreamingUpdater({
+      apiKey: API_KEY,
+      streamServerUrl: 'http://127.0.0.1:9',
+      connTimeoutMillis: 1000,
+      http: {
+        stream: (): Promise<HttpStream> => {
+          attempts.push(Date.now());
+          if (left-- > 0) return Promise.reject(new StreamError('refused', 503));
+          const body = new PassThrough();
+          bodies.push(body);
+          body.write('data: []\n\n');
+          return Promise.resolve({ status: 200, headers: {}, body, abort: () => void body.destroy() });
+        },
+      },
+      logger: silentLogger,
+      onPayload: () => true,
+      poller: {
+        loadInitial: () => Promise.resolve(),
+        startPolling: () => undefined,
+        pausePolling: () => undefined,
+        pollNow: () => undefined,
+      },
+      timings: {
+        // Nothing but the test ends a connection.
+        keepAliveTimeoutMillis: 3_600_000,
+        maxConnectionMinMillis: 3_600_000,
+        maxConnectionMaxMillis: 3_600_000,
+        retryBackoff: { minMillis: 20, maxMillis: 1000, scalar: 2, jitter: 0 },
+        stableMillis: 60_000,
+        ...timings,
+      },
+    });
+    return { updater, attempts, bodies, refuse: (n: number) => void (left = n) };
+  }
+
+  /** Refused three times (retries after 20, 40 and 80 ms), then connected: the next delay would be 160 ms. */
+  async function connectAfterThreeRefusals(timings?: StreamTimings) {
+    const t = setup(3, timings);
+    await t.updater.start(Date.now() + 10_000);
+    await vi.advanceTimersByTimeAsync(20 + 40 + 80);
+    await afterThisTurn();
+    expect(t.attempts).toHaveLength(4);
+    expect(t.updater.state).toBe('streaming');
+    return t;
+  }
+
+  it('a connection that was up for stableMillis resets the retry schedule when it fails', async () => {
+    const { updater, attempts, bodies } = await connectAfterThreeRefusals();
+    await vi.advanceTimersByTimeAsync(60_000);
+    bodies[0].end();
+    await afterThisTurn();
+    expect(updater.state).toBe('polling');
+    await vi.advanceTimersByTimeAsync(20);
+    await afterThisTurn();
+    expect(attempts).toHaveLength(5);
+    updater.stop();
+  });
+
+  it('a periodic replacement that fails resets the schedule: the connection it replaced was stable', async () => {
+    const { updater, attempts, refuse } = await connectAfterThreeRefusals({
+      maxConnectionMinMillis: 60_000,
+      maxConnectionMaxMillis: 60_000,
+    });
+    refuse(1);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await afterThisTurn();
+    expect(attempts).toHaveLength(5); // the replacement, refused
+    expect(updater.state).toBe('polling');
+    await vi.advanceTimersByTimeAsync(20);
+    await afterThisTurn();
+    expect(attempts).toHaveLength(6);
+    updater.stop();
+  });
+
+  it('a shorter connection keeps the schedule going', async () => {
+    const { updater, attempts, bodies } = await connectAfterThreeRefusals();
+    await vi.advanceTimersByTimeAsync(59_999);
+    bodies[0].end();
+    await afterThisTurn();
+    await vi.advanceTimersByTimeAsync(159);
+    await afterThisTurn();
+    expect(attempts).toHaveLength(4);
+    await vi.advanceTimersByTimeAsync(1);
+    await afterThisTurn();
+    expect(attempts).toHaveLength(5);
+    updater.stop();
   });
 });
 
