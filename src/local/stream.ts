@@ -172,7 +172,7 @@ export class SseParser {
     this.dataChars = 0;
     throw new SseLimitError(
       what === 'line'
-        ? `an SSE line is longer than ${limit} characters without its end`
+        ? `an SSE line is longer than ${limit} characters`
         : `an SSE event is larger than ${limit} characters without the blank line that ends it`,
     );
   }
