@@ -62,18 +62,16 @@ describe('SseParser', () => {
     ]);
   });
 
-  it('a line split over many chunks is scanned once: 16 MB in 64 KB chunks parses in linear time', () => {
-    // Rescanning the buffer from its start on every chunk took about 18 s of CPU for this event.
+  it('a 16 MB line split over 64 KB chunks arrives whole', () => {
+    // (Rescanning the buffer from its start on every chunk took about 18 s of CPU for this event, past the test's
+    // time limit; scanned once per chunk it takes milliseconds. No timing is asserted here.)
     const size = 16 * 1024 * 1024;
     const chunk = 64 * 1024;
     const text = 'data: ' + 'x'.repeat(size) + '\n\n';
     let got = 0;
     const p = new SseParser((data) => (got = data.length));
-    const began = performance.now();
     for (let at = 0; at < text.length; at += chunk) p.push(text.slice(at, at + chunk));
-    const elapsed = performance.now() - began;
     expect(got).toBe(size);
-    expect(elapsed).toBeLessThan(2000); // about 30 ms; the bound is for a loaded machine
   });
 
   it('splits lines at every kind of end across chunks of any size', () => {
