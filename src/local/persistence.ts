@@ -9,6 +9,7 @@
  * loaded at that time (id, groupType, size, lastModified: members are not
  * persisted; they are downloaded again once Amplitude is reachable).
  */
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../util/logger';
@@ -29,7 +30,6 @@ export class FlagPersistence {
   private lastSaved: string | undefined;
   private writing: Promise<void> = Promise.resolve();
   private pending: { payload: string; cohorts: unknown[] } | undefined;
-  private seq = 0;
 
   constructor(
     file: string,
@@ -60,10 +60,19 @@ export class FlagPersistence {
     const body =
       `{"format":${JSON.stringify(PERSISTENCE_FORMAT)},"savedAt":${JSON.stringify(new Date().toISOString())},` +
       `"cohorts":${JSON.stringify(next.cohorts)},"flags":${next.payload}}\n`;
-    const temp = `${this.file}.${process.pid}.${++this.seq}.tmp`;
+    // A random name opened exclusively ('wx'): another writer on the same path (a second client in this
+    // process, or another container whose app is also PID 1 on a shared volume) never shares the temp file.
+    const temp = `${this.file}.${randomUUID()}.tmp`;
     try {
       await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
-      await fs.promises.writeFile(temp, body, { mode: 0o600 });
+      const handle = await fs.promises.open(temp, 'wx', 0o600);
+      try {
+        await handle.writeFile(body);
+        // On disk before the rename, so a crash cannot leave a renamed but empty file.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await fs.promises.rename(temp, this.file);
       this.lastSaved = next.payload;
       this.logger.debug(`last-known-good flags written to ${this.file}`);

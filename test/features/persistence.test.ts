@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalEvaluationClient } from '../../src/local/client';
-import { PERSISTENCE_FORMAT } from '../../src/local/persistence';
+import { FlagPersistence, PERSISTENCE_FORMAT } from '../../src/local/persistence';
+import { createLogger } from '../../src/util/logger';
 import { capturingLogger, deadUrl, eventually, track, useLocalServer, useTempDir } from '../support';
 
 const flags = (value: string): unknown[] => [{ key: 'f', segments: [{ variant: 'v' }], variants: { v: { key: 'v', value } } }];
@@ -58,5 +59,25 @@ describe('persistence (last-known-good)', () => {
     server.injectFaults('flags', { status: 401 });
     const unauthorized = client(file, server.url);
     await expect(unauthorized.start()).rejects.toThrow(/401/);
+  });
+
+  it('two writers on one path at once: the file is one of the two payloads, intact, and no temp file is left', async () => {
+    const file = path.join(tmp.path, 'shared', 'flags-4.json');
+    // Large, different-length payloads so that concurrent writes to one shared temp file would interleave.
+    const payload = (value: string, n: number): string => JSON.stringify(Array.from({ length: n }, () => flags(value)[0]));
+    for (let round = 0; round < 5; round++) {
+      const logger = capturingLogger();
+      const a = new FlagPersistence(file, createLogger({ logger }));
+      const b = new FlagPersistence(file, createLogger({ logger }));
+      const pa = payload(`a${round}`, 20_000);
+      const pb = payload(`b${round}`, 15_000);
+      a.save(pa);
+      b.save(pb);
+      await Promise.all([a.flush(), b.flush()]);
+      expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+      const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+      expect([pa, pb]).toContain(JSON.stringify(saved.flags));
+      expect(fs.readdirSync(path.dirname(file)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    }
   });
 });
