@@ -3,6 +3,8 @@
  * error text): the messages name the URL, the content-type and the first
  * bytes; a web page makes start() reject at once.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkFlagResponse, NotAFlagPayloadError, previewPayload } from '../../src/local/sources/flag-response';
 import {
@@ -14,6 +16,7 @@ import {
   flag,
   guardUnhandledRejections,
   localClient,
+  tempDir,
   useLocalServer,
 } from '../support';
 
@@ -76,6 +79,34 @@ describe('a 200 that is not a flag payload, but not a web page either', () => {
     server.injectFaults('flags', { status: 200, body: '[{"garbage"', times: Infinity });
     await eventually(() => logger.count('error', /; keeping the previous flags$/) > 0, 10_000, 'the second error');
     expect(c.flagKeys()).toEqual(['a']);
+  });
+
+  it('a payload whose every flag is rejected keeps the flags and the last-known-good file; [] still clears them', async () => {
+    const file = path.join(tempDir('lkg'), 'flags.json');
+    const logger = capturingLogger();
+    const c = localClient({ serverUrl: server.url, logger, persistence: { path: file } }, FAST_POLLING);
+    await c.start();
+    await eventually(() => fs.existsSync(file), 10_000, 'the last-known-good file');
+    const saved = fs.readFileSync(file, 'utf8');
+    for (const body of ['[{"garbage":1}]', '[1]', '[null]']) {
+      server.clearRequests();
+      server.injectFaults('flags', { status: 200, body, times: Infinity });
+      await server.waitForRequests('flags', 3, 10_000);
+      expect(c.flagKeys()).toEqual(['a']);
+      server.clearFaults('flags');
+    }
+    expect(
+      logger.count(
+        'error',
+        /flag configs from poll were not applied \(every flag was rejected \(1\): "#0": flag (has no string "key"|must be an object, got (a number|null))\); keeping the previous flags$/,
+      ),
+    ).toBe(3);
+    expect(c.status().lastError).toContain('every flag was rejected');
+    expect(fs.readFileSync(file, 'utf8')).toBe(saved);
+
+    server.setFlags([]);
+    await eventually(() => c.flagKeys().length === 0, 10_000, 'the empty payload');
+    await eventually(() => fs.readFileSync(file, 'utf8').includes('"flags":[]'), 10_000, 'the empty payload persisted');
   });
 });
 

@@ -4,7 +4,8 @@
  * it arrives (off the main thread where the engine can), but installed only
  * after every payload submitted before it and after the cohorts it references
  * are loaded; a newer install wins over an older submission still in flight.
- * An unusable payload is logged and the last good flags stay.
+ * An unusable payload (malformed, or one whose every flag is rejected) is
+ * logged and the last good flags stay.
  */
 // performance: the global (node:perf_hooks itself is not in Node's startup snapshot; loading it costs require() time).
 import { type Engine, type FlagSnapshot, FlagPayloadError } from '../../engine';
@@ -224,6 +225,16 @@ export class SnapshotHolder implements FlagSink {
   }
 
   private accept(next: FlagSnapshot, from: string): FlagSnapshot {
+    if (next.size === 0 && next.rejected.length > 0) {
+      // Valid JSON but not one usable flag (`[{"garbage":1}]`, `[null]`): a broken payload, not "no flags" (`[]`),
+      // so it must not replace the flags in force nor the last-known-good file.
+      const first = next.rejected
+        .slice(0, 3)
+        .map((r) => `${JSON.stringify(r.flagKey)}: ${r.reason}`)
+        .join('; ');
+      const more = next.rejected.length > 3 ? `; and ${next.rejected.length - 3} more` : '';
+      throw new FlagPayloadError(`every flag was rejected (${next.rejected.length}): ${first}${more}`);
+    }
     for (const r of next.rejected) {
       const line = `flag ${JSON.stringify(r.flagKey)} left out: ${r.reason}`;
       if (!this.reportedFlags.has(line)) {
