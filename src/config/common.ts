@@ -75,6 +75,22 @@ export function describeValue(value: unknown): string {
   }
 }
 
+/** setTimeout's longest delay: a longer one fires after 1 ms (Node's TimeoutOverflowWarning). */
+export const MAX_TIMER_MILLIS = 2 ** 31 - 1;
+
+/**
+ * Every option in milliseconds (its name ends in Millis) ends up as a timer delay, where a value above
+ * MAX_TIMER_MILLIS would fire at once (a poll storm, an instant time-out): clamped here, with a warning, for the
+ * table's rows and numberOption's alike.
+ */
+export function timerMillisOption(name: string, value: number, warn: (message: string) => void): number {
+  if (!name.endsWith('Millis') || value <= MAX_TIMER_MILLIS) return value;
+  warn(
+    `config.${name} must be at most ${MAX_TIMER_MILLIS} (about 24.8 days, the longest delay a Node.js timer takes; a longer one fires at once); got ${value}, using ${MAX_TIMER_MILLIS}`,
+  );
+  return MAX_TIMER_MILLIS;
+}
+
 /**
  * A numeric option outside the option table (sub-configs that validate
  * themselves): a finite number >= min, else `warn` and the default. Same
@@ -96,5 +112,5 @@ export function numberOption(
     warn(`config.${name} must be >= ${min}; got ${value}, using ${fallback}`);
     return fallback;
   }
-  return value;
+  return timerMillisOption(name, value, warn);
 }

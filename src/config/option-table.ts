@@ -10,10 +10,11 @@
  *   not what it must be, options that contradict each other).
  * - A warning, visible at every log level but Disable, and the default is
  *   used: a wrong type, a number out of bounds, an unknown enum value, an
- *   unknown option (with a did-you-mean).
+ *   unknown option (with a did-you-mean). A millisecond option above the
+ *   longest timer delay is clamped to it (timerMillisOption).
  * - A deprecated option is logged at Warn (level-filtered): it still works.
  */
-import { ConfigError, describeValue, type ServerUrls, US_SERVER_URLS } from './common';
+import { ConfigError, describeValue, type ServerUrls, timerMillisOption, US_SERVER_URLS } from './common';
 
 export { describeValue };
 
@@ -178,7 +179,7 @@ function resolveNumber(row: NumberRow, value: unknown, ctx: OptionContext): numb
     ctx.warn(`config.${ctx.path} must be an integer; got ${n}, using ${Math.floor(n)}`);
     n = Math.floor(n);
   }
-  return n;
+  return timerMillisOption(ctx.path, n, (message) => ctx.warn(message));
 }
 
 function resolveUrl(value: unknown, fallback: string, ctx: OptionContext): string {

@@ -1,8 +1,7 @@
+import { MAX_TIMER_MILLIS } from '../config/common';
+
 /** close() waits at most this long, by default, for what it flushes (tracking events, a user's FlagConfigCache). */
 export const DEFAULT_FLUSH_TIMEOUT_MILLIS = 10_000;
-
-/** setTimeout's longest delay; longer ones fire at once (with a TimeoutOverflowWarning). */
-const MAX_TIMER_MILLIS = 2 ** 31 - 1;
 
 /**
  * The wait a `flushTimeoutMillis` option asks for: the default when it is not a number >= 0, Infinity (no limit)

@@ -11,6 +11,7 @@ import { resolveLocalConfig } from '../../src/config/local';
 import { defaultOf, describeValue, didYouMean, type OptionRow } from '../../src/config/option-table';
 import { LOGGING_OPTIONS, OPTIONS } from '../../src/config/options';
 import { resolveRemoteConfig } from '../../src/config/remote';
+import { resolveRedisConfig } from '../../src/redis/config';
 import { LogLevel, type LoggerProvider } from '../../src/util/logger';
 
 type Client = 'local' | 'remote';
@@ -144,6 +145,70 @@ describe('wrong types warn at the default log level and use the default', () => 
     const typo = resolve('local', { cohortSyncConfig: { ...base, maxCohortSize: 'five' } });
     expect((typo.resolved.cohortSyncConfig as Record<string, unknown>).maxCohortSize).toBe(2_147_483_647);
     expect(typo.warnings.join('\n')).toContain("got 'five' (a string)");
+  });
+});
+
+describe('millisecond options are at most the longest timer delay (2147483647)', () => {
+  const MAX = 2_147_483_647;
+  const clamped = (path: string, got: number): string =>
+    `config.${path} must be at most ${MAX} (about 24.8 days, the longest delay a Node.js timer takes; a longer one fires at once); got ${got}, using ${MAX}`;
+
+  /** Every number row ending in Millis, nested ones included, with what its parent object needs to resolve. */
+  function millisRows(): Array<[Client, string, Record<string, unknown>]> {
+    const required: Record<string, Record<string, unknown>> = {
+      cohortSyncConfig: { apiKey: 'a', secretKey: 's' },
+      evaluationProxyConfig: { proxyUrl: 'http://127.0.0.1:1' },
+      persistence: { path: 'flags.json' },
+    };
+    const out: Array<[Client, string, Record<string, unknown>]> = [];
+    for (const client of CLIENTS) {
+      for (const [name, row] of ROWS) {
+        if (!takes(row, client)) continue;
+        if (row.type === 'number' && name.endsWith('Millis')) out.push([client, name, {}]);
+        if (row.type !== 'object') continue;
+        for (const [field, sub] of Object.entries(row.fields)) {
+          if (sub.type === 'number' && field.endsWith('Millis')) out.push([client, `${name}.${field}`, required[name] ?? {}]);
+        }
+      }
+    }
+    return out;
+  }
+
+  it('the table has such rows, top-level and nested', () => {
+    const names = millisRows().map(([, name]) => name);
+    expect(names).toContain('startTimeoutMillis');
+    expect(names).toContain('fetchTimeoutMillis');
+    expect(names).toContain('cohortSyncConfig.cohortPollingIntervalMillis');
+  });
+
+  it.each(millisRows())(
+    '%s %s: 3e9 is clamped to 2147483647 with a warning; 2147483647 is taken silently',
+    (client, path, base) => {
+      const [parent, field] = path.includes('.') ? path.split('.') : [undefined, path];
+      const config = (value: number): Record<string, unknown> =>
+        // persistence.startFallbackMillis is capped at startTimeoutMillis as well: that one at the maximum too.
+        parent === undefined ? { [field]: value } : { startTimeoutMillis: MAX, [parent]: { ...base, [field]: value } };
+      const valueOf = (resolved: Record<string, unknown>): unknown =>
+        parent === undefined ? resolved[field] : (resolved[parent] as Record<string, unknown>)[field];
+      const over = resolve(client, config(3e9));
+      expect(valueOf(over.resolved)).toBe(MAX);
+      expect(over.warnings.join('\n')).toContain(clamped(path, 3e9));
+      const at = resolve(client, config(MAX));
+      expect(valueOf(at.resolved)).toBe(MAX);
+      expect(at.warnings.join('\n')).not.toContain('must be at most');
+    },
+  );
+
+  it('redisConfig timings (validated outside the table) follow the same rule', () => {
+    const warnings: string[] = [];
+    const resolved = resolveRedisConfig(
+      { mode: 'fleet', url: 'redis://127.0.0.1:1', leaseMillis: 30 * 24 * 3600 * 1000, commandTimeoutMillis: 3e9 },
+      (m) => warnings.push(m),
+    );
+    expect(resolved.leaseMillis).toBe(MAX);
+    expect(resolved.commandTimeoutMillis).toBe(MAX);
+    expect(warnings).toContain(clamped('redisConfig.leaseMillis', 2_592_000_000));
+    expect(warnings).toContain(clamped('redisConfig.commandTimeoutMillis', 3e9));
   });
 });
 
