@@ -24,7 +24,7 @@ export interface LocalClientInternals {
   cohortStore?: 'native' | 'js';
   analyticsFactory?: AnalyticsFactory;
   membershipRequestTimeoutMillis?: number;
-  /** Clock for the memberships cache TTL. */
+  /** Clock for the memberships cache TTL and failure backoff. */
   membershipClock?: { now(): number };
   /** Replaces the primary source's stale period (status). */
   staleAfterMillis?: number;

@@ -17,6 +17,11 @@
  * user has it) and, meanwhile, counts as "in none of the cohorts not held".
  * `prepare()` awaits the lookups one user needs, for callers that want the
  * first evaluation to be exact (client.prepareUser / evaluateV2Async).
+ *
+ * A failed lookup pauses every lookup for a backoff delay (doubling while the
+ * proxy keeps failing): with nothing cached for a user, each evaluation would
+ * otherwise ask again, thousands of requests a second against a proxy that is
+ * down. While paused, users not looked up count as in none (as on a failure).
  */
 import type { LRUCache } from 'lru-cache';
 import type { CohortStore } from '../engine/cohort-store';
@@ -28,6 +33,7 @@ import type { Logger } from '../util/logger';
 import { errorMessage } from '../util/error-message';
 import { LIBRARY } from '../version';
 import { createLru } from '../util/lru';
+import { Backoff, type BackoffOptions } from '../util/backoff';
 
 /** What cohort enrichment needs: which of `cohortIds` (of `groupType`) contain `member`, in that order. */
 export interface CohortMembership {
@@ -38,6 +44,12 @@ export interface CohortMembership {
 export const MEMBERSHIP_REQUEST_TIMEOUT_MILLIS = 5_000;
 /** Background lookups (started by a cache miss in evaluateV2) in flight at once; further misses wait for a later call. */
 export const MAX_BACKGROUND_LOOKUPS = 64;
+/** After a failed lookup, no lookup for this long: 1 s, doubling up to 30 s while the proxy keeps failing. */
+export const MEMBERSHIP_FAILURE_BACKOFF: Readonly<BackoffOptions> = Object.freeze({
+  minMillis: 1_000,
+  maxMillis: 30_000,
+  scalar: 2,
+});
 
 export interface ProxyMembershipsOptions {
   apiKey: string;
@@ -49,7 +61,7 @@ export interface ProxyMembershipsOptions {
   /** Cohorts held in memory (downloaded); undefined when none are downloaded (no cohortSyncConfig). */
   store: CohortStore | undefined;
   requestTimeoutMillis?: number;
-  /** Clock for the TTL (tests). Default performance. */
+  /** Clock for the TTL and the failure backoff (tests). Default performance. */
   clock?: { now(): number };
 }
 
@@ -63,11 +75,17 @@ export class ProxyMemberships implements CohortMembership {
   private readonly abort = new AbortController();
   private failing = false;
   private stopped = false;
+  private readonly clock: { now(): number };
+  private readonly backoff: Backoff;
+  /** No lookup starts before this time (clock): the proxy failed. */
+  private pausedUntil = -Infinity;
 
   constructor(private readonly options: ProxyMembershipsOptions) {
     const { origin, path } = splitUrl(options.proxyUrl + '/sdk/v2/memberships');
     this.origin = origin;
     this.basePath = path;
+    this.clock = options.clock ?? performance;
+    this.backoff = new Backoff(MEMBERSHIP_FAILURE_BACKOFF);
   }
 
   memberOf(groupType: string, member: unknown, cohortIds: readonly string[]): string[] {
@@ -157,22 +175,29 @@ export class ProxyMemberships implements CohortMembership {
     void this.lookup(groupType, name);
   }
 
-  /** One lookup per (group type, name) at a time; resolves when cached or failed. */
+  /** One lookup per (group type, name) at a time; resolves when cached or failed (or at once while paused). */
   private lookup(groupType: string, name: string): Promise<void> {
     const key = groupType + '\u0000' + name;
     let promise = this.inFlight.get(key);
     if (!promise) {
+      if (this.clock.now() < this.pausedUntil) return Promise.resolve();
       promise = this.fetch(groupType, name)
         .then((answer) => {
           if (this.stopped) return;
           this.cache(groupType).set(name, answer);
+          this.backoff.reset();
+          this.pausedUntil = -Infinity;
           if (this.failing) {
             this.failing = false;
             this.options.logger.info('cohort memberships from the evaluation proxy are answered again');
           }
         })
         .catch((err: unknown) => {
-          if (this.stopped || this.failing) return;
+          if (this.stopped) return;
+          // Lookups already in flight when the pause began fail too: they do not lengthen it.
+          const now = this.clock.now();
+          if (now >= this.pausedUntil) this.pausedUntil = now + this.backoff.next();
+          if (this.failing) return;
           this.failing = true;
           this.options.logger.error(
             `cohort memberships from the evaluation proxy failed (${errorMessage(err)}); ` +

@@ -253,18 +253,64 @@ describe('memberships for cohorts not held in memory', () => {
   it('the memberships endpoint failing: one error, held cohorts still answer, prepareUser never rejects', async () => {
     proxy.injectFaults('memberships', { status: 500, times: 3 }, { reset: true }, { status: 200, body: '{"not":"an array"}' });
     const logger = capturingLogger();
-    const c = client({ cohortSyncConfig: { ...cohortKeys, cohortServerUrl: amplitude.url, maxCohortSize: 2 } }, logger);
+    let now = 1_000;
+    const c = client({ cohortSyncConfig: { ...cohortKeys, cohortServerUrl: amplitude.url, maxCohortSize: 2 } }, logger, {
+      membershipClock: { now: () => now },
+    });
     await c.start();
-    for (const id of ['u3', 'u4', 'u5', 'u3', 'u3']) await expect(c.prepareUser({ user_id: id })).resolves.toBeUndefined();
+    for (const id of ['u3', 'u4', 'u5', 'u3', 'u3']) {
+      now += 60_000; // past the pause each failure starts
+      await expect(c.prepareUser({ user_id: id })).resolves.toBeUndefined();
+    }
+    expect(proxy.requests('memberships')).toHaveLength(5);
     expect(on(c, { user_id: 'u3' }, 'fbig')).toBe('off');
     expect(on(c, { user_id: 'u1' }, 'f1')).toBe('on');
     expect(
       logger.count('error', /cohort memberships from the evaluation proxy failed \(memberships request failed: status=500\)/),
     ).toBe(1);
     expect(logger.lines.filter((l) => l.level === 'error' && /memberships/.test(l.message))).toHaveLength(1);
+    now += 60_000;
     await c.prepareUser({ user_id: 'u3' });
     expect(on(c, { user_id: 'u3' }, 'fbig')).toBe('on');
     expect(logger.count('info', 'cohort memberships from the evaluation proxy are answered again')).toBe(1);
+  });
+
+  it('a failing proxy is not hammered: a failure pauses every lookup for a backoff delay (1 s, doubling)', async () => {
+    proxy.injectFaults('memberships', { status: 503, times: Infinity });
+    const logger = capturingLogger();
+    let now = 1_000;
+    const c = client({}, logger, { membershipClock: { now: () => now } });
+    await c.start();
+    const user = { user_id: 'u1' };
+    const hammer = async (): Promise<void> => {
+      for (let i = 0; i < 100; i++) {
+        expect(on(c, user, 'f1')).toBe('off');
+        await c.prepareUser(user); // waits for a lookup in flight, if one was started
+        expect(on(c, { user_id: `other-${i}` }, 'f1')).toBe('off');
+      }
+    };
+    await hammer();
+    expect(proxy.requests('memberships')).toHaveLength(1);
+    now += 999; // still within the first pause (1 s, jitter only lengthens it)
+    await hammer();
+    expect(proxy.requests('memberships')).toHaveLength(1);
+    now += 1_200; // past it: one lookup, which fails and pauses for 2 s
+    await hammer();
+    expect(proxy.requests('memberships')).toHaveLength(2);
+    now += 1_999;
+    await hammer();
+    expect(proxy.requests('memberships')).toHaveLength(2);
+    expect(
+      logger.count('error', /cohort memberships from the evaluation proxy failed \(memberships request failed: status=503\)/),
+    ).toBe(1);
+
+    proxy.clearFaults('memberships');
+    now += 60_000;
+    await c.prepareUser(user);
+    expect(on(c, user, 'f1')).toBe('on');
+    // Answered again: lookups are no longer paused.
+    await c.prepareUser({ user_id: 'u2' });
+    expect(on(c, { user_id: 'u2' }, 'f1')).toBe('on');
   });
 });
 
