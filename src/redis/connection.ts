@@ -55,7 +55,7 @@ export interface RedisConnection {
   readonly client: RedisClient;
   /** A second connection for SUBSCRIBE (a subscribed connection can run no other command). */
   subscriber(): RedisClient;
-  /** Resolves once the connection is ready; rejects at `deadline` or on an auth failure. */
+  /** Resolves once the connection is ready; rejects at `deadline`, on an auth failure, or on close(). */
   ready(deadline: number): Promise<void>;
   /** The last connection error, cleared on ready. */
   readonly lastError: Error | undefined;
@@ -178,6 +178,9 @@ export function createRedisConnection(
   watch(client);
   if (owned) client.connect().catch(onError);
   let closed = false;
+  /** ready() calls still waiting: close() settles them, so a start() waiting on Redis ends with it. */
+  const waiting = new Set<(err: Error) => void>();
+  const closedError = (): Error => new Error('Redis connection closed (the client was stopped or closed)');
   return {
     client,
     get lastError() {
@@ -192,10 +195,12 @@ export function createRedisConnection(
       return sub;
     },
     ready(deadline) {
+      if (closed) return Promise.reject(closedError());
       if (client.status === 'ready') return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const done = (err?: Error): void => {
           clearTimeout(timer);
+          waiting.delete(done);
           client.off('ready', onOk);
           client.off('error', onErr);
           if (err) reject(err);
@@ -212,12 +217,13 @@ export function createRedisConnection(
         timer.unref();
         client.on('ready', onOk);
         client.on('error', onErr);
-        if (closed) done(new Error('Redis connection closed'));
+        waiting.add(done);
       });
     },
     async close() {
       if (closed) return;
       closed = true;
+      for (const done of [...waiting]) done(closedError());
       for (const c of extra) c.disconnect();
       client.off('error', onError);
       client.off('ready', onReady);

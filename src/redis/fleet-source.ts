@@ -142,6 +142,8 @@ export class RedisFleetSource implements FlagSource, CohortLoader {
     try {
       await this.conn.ready(fallbackAt);
     } catch (err) {
+      // Stopped or closed while connecting: start() fails with that, as it does for a fetch cut short by stop().
+      if (this.stopped) throw err;
       return this.startDirect(err, deadline, isRedisAuthError(err) ? 'Redis rejected the credentials' : 'Redis is unreachable');
     }
     this.redisOkAt = Date.now();

@@ -5,8 +5,11 @@ import { ConfigError } from '../../src/config/common';
 import { resolveRedisConfig } from '../../src/redis/config';
 import { createRedisConnection, isRedisAuthError } from '../../src/redis/connection';
 import { createLogger } from '../../src/util/logger';
-import { capturingLogger } from '../support';
-import { redisAvailable, startRedis, stopAllRedis } from '../support/redis';
+import { afterThisTurn, capturingLogger, closeClientsAfterEach, guardUnhandledRejections, localClient } from '../support';
+import { freePort, redisAvailable, startRedis, stopAllRedis } from '../support/redis';
+
+guardUnhandledRejections();
+closeClientsAfterEach();
 
 const none = (): void => undefined;
 
@@ -103,6 +106,54 @@ describe.skipIf(!redisAvailable())('connections', () => {
     await conn.close();
     expect(log.count('error', /Redis rejected the credentials/)).toBe(1);
   });
+});
+
+/** 'pending' if `p` has not settled by the end of this turn, else how it settled. */
+async function stateOf(p: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> {
+  let state: 'resolved' | 'rejected' | 'pending' = 'pending';
+  p.then(
+    () => (state = 'resolved'),
+    () => (state = 'rejected'),
+  );
+  await afterThisTurn();
+  return state;
+}
+
+describe('close() while Redis is still connecting', () => {
+  it('ready() waiting for a connection rejects at once with a "closed" error; later calls too', async () => {
+    // Nothing listens on this port: ioredis keeps reconnecting, ready() would wait for its deadline.
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const conn = createRedisConnection(
+      resolveRedisConfig({ mode: 'fleet', url }, none),
+      createLogger({ logger: capturingLogger() }),
+    );
+    const waiting = conn.ready(Date.now() + 600_000);
+    waiting.catch(() => undefined);
+    expect(await stateOf(waiting)).toBe('pending');
+    await conn.close();
+    expect(await stateOf(waiting)).toBe('rejected');
+    await expect(waiting).rejects.toThrow(/Redis connection closed/);
+    await expect(conn.ready(Date.now() + 600_000)).rejects.toThrow(/Redis connection closed/);
+  });
+
+  it.each(['fleet', 'evaluation-proxy'] as const)(
+    "%s: a client's start() waiting on Redis rejects when the client is closed, not at startTimeoutMillis",
+    async (mode) => {
+      const url = `redis://127.0.0.1:${await freePort()}`;
+      const c = localClient({
+        serverUrl: 'http://127.0.0.1:1',
+        startTimeoutMillis: 600_000,
+        redisConfig: { mode, url, directFallbackMillis: 0 },
+        logger: capturingLogger(),
+      });
+      const started = c.start();
+      started.catch(() => undefined);
+      expect(await stateOf(started)).toBe('pending');
+      await c.close();
+      expect(await stateOf(started)).toBe('rejected');
+      await expect(started).rejects.toThrow(/Redis connection closed/);
+    },
+  );
 });
 
 describe('redisConfig with other options', () => {
