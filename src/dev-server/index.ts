@@ -37,7 +37,7 @@ import { cohortRoute } from './routes/cohort';
 import { membershipsRoute, statusRoute } from './routes/memberships';
 import type { ServedCohort } from './state';
 import type { StreamHubOptions } from './stream-hub';
-import { jsonError } from './routes/util';
+import { jsonError, MAX_BODY_BYTES } from './routes/util';
 import { errorMessage } from '../util/error-message';
 
 export type { Fault, RequestLogEntry, Route, RouteContext, RouteResponse } from './types';
@@ -56,9 +56,6 @@ export const DEFAULT_ROUTES: readonly Route[] = [
   httpApiRoute,
   batchApiRoute,
 ];
-
-/** Largest request body accepted (analytics batches), bytes. */
-const MAX_BODY_BYTES = 20 * 1024 * 1024;
 
 export interface LocalServerOptions {
   /** Default '127.0.0.1'. */
@@ -88,6 +85,8 @@ export interface LocalServerOptions {
   logRequests?: boolean;
   /** Request log entries kept (oldest dropped). Default 10000. */
   maxLoggedRequests?: number;
+  /** Analytics batches kept for events() / eventBatches() (oldest dropped). Default 10000. */
+  maxCapturedBatches?: number;
 }
 
 export interface LocalServer {
@@ -147,7 +146,12 @@ class LocalServerImpl implements LocalServer {
 
   constructor(options: LocalServerOptions) {
     const injected = options.engine;
-    this.state = new ServerState(() => injected ?? loadEngine(), options.logRequests ?? true, options.maxLoggedRequests ?? 10000);
+    this.state = new ServerState(
+      () => injected ?? loadEngine(),
+      options.logRequests ?? true,
+      options.maxLoggedRequests ?? 10000,
+      options.maxCapturedBatches ?? 10000,
+    );
     for (const key of options.apiKeys ?? []) this.state.apiKeys.add(key);
     if (options.flags !== undefined) this.state.setFlags(options.flags);
     for (const c of options.cohorts ?? []) this.state.setCohort(c);

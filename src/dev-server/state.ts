@@ -53,6 +53,7 @@ export class ServerState {
   readonly batches: CapturedBatch[] = [];
   readonly requests: RequestLogEntry[] = [];
   maxLoggedRequests: number;
+  maxCapturedBatches: number;
   logRequests: boolean;
 
   private flagsText = '[]';
@@ -75,10 +76,11 @@ export class ServerState {
    */
   evaluationProxy = false;
 
-  constructor(engineProvider: () => Engine, logRequests: boolean, maxLoggedRequests: number) {
+  constructor(engineProvider: () => Engine, logRequests: boolean, maxLoggedRequests: number, maxCapturedBatches = 10000) {
     this.engineProvider = engineProvider;
     this.logRequests = logRequests;
     this.maxLoggedRequests = maxLoggedRequests;
+    this.maxCapturedBatches = maxCapturedBatches;
   }
 
   // ---- flags ----
@@ -198,11 +200,12 @@ export class ServerState {
 
   record(entry: RequestLogEntry): void {
     if (!this.logRequests) return;
-    this.requests.push(entry);
-    // Trim in halves so a long run (a benchmark) does not shift on every request.
-    if (this.requests.length > this.maxLoggedRequests * 2) {
-      this.requests.splice(0, this.requests.length - this.maxLoggedRequests);
-    }
+    keepLast(this.requests, entry, this.maxLoggedRequests);
+  }
+
+  /** An analytics batch received (the oldest are dropped past maxCapturedBatches, as the request log). */
+  recordBatch(batch: CapturedBatch): void {
+    keepLast(this.batches, batch, this.maxCapturedBatches);
   }
 
   // ---- faults ----
@@ -234,4 +237,13 @@ export class ServerState {
     }
     return fault;
   }
+}
+
+/**
+ * Append `item`, keeping about the last `max` items: trimmed in halves, so a long run (a benchmark) does not shift
+ * the list on every append.
+ */
+function keepLast<T>(list: T[], item: T, max: number): void {
+  list.push(item);
+  if (list.length > max * 2) list.splice(0, list.length - max);
 }

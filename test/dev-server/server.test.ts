@@ -1,4 +1,6 @@
-import { request as httpRequest } from 'node:http';
+import { type IncomingMessage, request as httpRequest } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createServer as createNetServer } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
@@ -6,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalServer } from '../../src/dev-server';
 import type { LocalServer, Route } from '../../src/dev-server';
 import { createJsEngine } from '../../src/engine/js-engine';
+import { afterThisTurn } from '../support';
 import { API_KEY, FLAGS } from './fixtures';
 
 interface Reply {
@@ -246,6 +249,32 @@ describe('local server: /2/httpapi', () => {
     expect(server.events()).toHaveLength(2);
   });
 
+  it('a gzip body that decompresses past the body limit (a gzip bomb) is refused with 413, not kept', async () => {
+    // Valid JSON once decompressed: 25 MB of padding, about 25 KB gzipped (the 20 MB limit applied only to the latter).
+    const bomb = gzipSync(`{"api_key":"k","events":[{"event_type":"e"}],"pad":"${' '.repeat(25 * 1024 * 1024)}"}`);
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    const r = await send(server, '/2/httpapi', { method: 'POST', headers: { 'content-encoding': 'gzip' }, body: bomb });
+    expect(r.status).toBe(413);
+    expect(JSON.parse(r.body)).toEqual({
+      code: 413,
+      error: 'Request body too large: more than 20971520 bytes once decompressed',
+    });
+    expect(server.events()).toEqual([]);
+  });
+
+  it('keeps about the last maxCapturedBatches batches (oldest dropped)', async () => {
+    await server.close();
+    server = await createLocalServer({ maxCapturedBatches: 5 });
+    for (let i = 0; i < 23; i++) {
+      const body = JSON.stringify({ api_key: 'k', events: [{ event_type: `e${i}` }] });
+      expect((await send(server, '/2/httpapi', { method: 'POST', body })).status).toBe(200);
+    }
+    const kept = server.eventBatches();
+    expect(kept.length).toBeGreaterThanOrEqual(5);
+    expect(kept.length).toBeLessThanOrEqual(10);
+    expect(server.events().at(-1)).toEqual({ event_type: 'e22' });
+  });
+
   it('400 for invalid JSON, a missing api_key or events', async () => {
     const post = (body: string) => send(server, '/2/httpapi', { method: 'POST', body });
     const bad = await post('{not json');
@@ -468,6 +497,29 @@ describe('local server: routes and lifecycle', () => {
     expect(first).toBe('data: []\n\n');
     await server.close();
     expect(ended).toBe(true);
+  });
+
+  it('a flag stream the client closed is released at once, not held until the server closes', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    server = await createLocalServer({ flags: FLAGS });
+    const streams = (server.state.streams as unknown as { connections: Set<{ res: object }> }).connections;
+    const req = httpRequest(server.url + '/sdk/stream/v1/flags', { agent: false });
+    const opened = new Promise<IncomingMessage>((resolve, reject) => {
+      req.on('response', resolve);
+      req.on('error', reject);
+    });
+    req.end();
+    (await opened).on('error', () => undefined);
+    expect(streams.size).toBe(1);
+    const response = new WeakRef([...streams][0].res);
+    req.destroy();
+    while (server.openStreams > 0) await afterThisTurn();
+    for (let i = 0; i < 20 && response.deref() !== undefined; i++) {
+      await afterThisTurn();
+      gc();
+    }
+    expect(response.deref()).toBeUndefined();
   });
 
   it('close() frees the port, ends idle keep-alive connections and is idempotent', async () => {

@@ -4,6 +4,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import type { Route, RouteContext, RouteResponse } from '../types';
+import { MAX_BODY_BYTES } from './util';
 
 function reply(status: number, payload: Record<string, unknown>): RouteResponse {
   return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) };
@@ -13,8 +14,12 @@ function handle(ctx: RouteContext): RouteResponse {
   let raw = ctx.body;
   if (ctx.req.headers['content-encoding'] === 'gzip') {
     try {
-      raw = gunzipSync(raw);
-    } catch {
+      // The body limit holds for what it decompresses to as well: a small gzip can expand to gigabytes.
+      raw = gunzipSync(raw, { maxOutputLength: MAX_BODY_BYTES });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        return reply(413, { code: 413, error: `Request body too large: more than ${MAX_BODY_BYTES} bytes once decompressed` });
+      }
       return reply(400, { code: 400, error: 'Invalid gzip request body' });
     }
   }
@@ -35,7 +40,7 @@ function handle(ctx: RouteContext): RouteResponse {
     return reply(400, { code: 400, error: 'Request missing required field', missing_field: 'events' });
   }
   const events = p.events.filter((e): e is Record<string, unknown> => e !== null && typeof e === 'object');
-  ctx.state.batches.push({
+  ctx.state.recordBatch({
     apiKey: p.api_key,
     events,
     options: p.options && typeof p.options === 'object' ? (p.options as Record<string, unknown>) : undefined,

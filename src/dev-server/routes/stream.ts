@@ -13,10 +13,9 @@ export const streamRoute: Route = {
   handler(ctx) {
     if (!ctx.state.checkApiKey(ctx.req.headers.authorization)) return unauthorized();
     ctx.log.status = 200;
+    // The hub ends it when the server closes (close() calls closeAll) and forgets it when it closes: nothing else
+    // may hold the response, or every stream ever opened would stay in memory until then.
     ctx.state.streams.open(ctx.res, ctx.state.flagsJson);
-    void ctx.closing.then(() => {
-      if (!ctx.res.destroyed) ctx.res.end();
-    });
     return undefined;
   },
 };

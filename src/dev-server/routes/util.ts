@@ -1,5 +1,8 @@
 import type { RouteResponse } from '../types';
 
+/** Largest request body accepted (analytics batches), bytes: as received, and again once decompressed. */
+export const MAX_BODY_BYTES = 20 * 1024 * 1024;
+
 export function jsonError(status: number, message: string, extra: Record<string, unknown> = {}): RouteResponse {
   return {
     status,
