@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RemoteEvaluationClient } from '../../src/remote/client';
 import {
   API_KEY,
-  afterThisTurn,
+  stateAfterThisTurn,
   capturingLogger,
   flag,
   guardUnhandledRejections,
@@ -39,17 +39,6 @@ function roundTrip(): Promise<void> {
   });
 }
 
-/** Settles to 'pending' if `p` has neither resolved nor rejected by the end of this turn. */
-async function stateOf(p: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> {
-  let state: 'resolved' | 'rejected' | 'pending' = 'pending';
-  p.then(
-    () => (state = 'resolved'),
-    () => (state = 'rejected'),
-  );
-  await afterThisTurn();
-  return state;
-}
-
 describe('millisecond options longer than a timer can wait', () => {
   it('flagConfigPollingIntervalMillis of 30 days: no request storm, a warning', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
@@ -71,7 +60,7 @@ describe('millisecond options longer than a timer can wait', () => {
     const c = localClient({ serverUrl: server.url, logger, startTimeoutMillis: 3e9 });
     const started = c.start();
     await vi.advanceTimersByTimeAsync(1000);
-    expect(await stateOf(started)).toBe('pending');
+    expect(await stateAfterThisTurn(started)).toBe('pending');
     expect(logger.count('warn', `config.startTimeoutMillis ${CLAMPED}`)).toBe(1);
     await c.close();
     await expect(started).rejects.toThrow();
@@ -84,7 +73,7 @@ describe('millisecond options longer than a timer can wait', () => {
     const c = track(new RemoteEvaluationClient(API_KEY, { serverUrl: server.url, logger, fetchTimeoutMillis: 3e9 }));
     const fetched = c.fetchV2({ user_id: 'u' });
     await vi.advanceTimersByTimeAsync(1000);
-    expect(await stateOf(fetched)).toBe('pending');
+    expect(await stateAfterThisTurn(fetched)).toBe('pending');
     expect(logger.count('warn', `config.fetchTimeoutMillis ${CLAMPED}`)).toBe(1);
     await c.close();
     await expect(fetched).rejects.toThrow();

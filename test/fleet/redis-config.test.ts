@@ -5,7 +5,7 @@ import { ConfigError } from '../../src/config/common';
 import { resolveRedisConfig } from '../../src/redis/config';
 import { createRedisConnection, isRedisAuthError } from '../../src/redis/connection';
 import { createLogger } from '../../src/util/logger';
-import { afterThisTurn, capturingLogger, closeClientsAfterEach, guardUnhandledRejections, localClient } from '../support';
+import { capturingLogger, closeClientsAfterEach, guardUnhandledRejections, localClient, stateAfterThisTurn } from '../support';
 import { freePort, redisAvailable, startRedis, stopAllRedis } from '../support/redis';
 
 guardUnhandledRejections();
@@ -108,17 +108,6 @@ describe.skipIf(!redisAvailable())('connections', () => {
   });
 });
 
-/** 'pending' if `p` has not settled by the end of this turn, else how it settled. */
-async function stateOf(p: Promise<unknown>): Promise<'resolved' | 'rejected' | 'pending'> {
-  let state: 'resolved' | 'rejected' | 'pending' = 'pending';
-  p.then(
-    () => (state = 'resolved'),
-    () => (state = 'rejected'),
-  );
-  await afterThisTurn();
-  return state;
-}
-
 describe('close() while Redis is still connecting', () => {
   it('ready() waiting for a connection rejects at once with a "closed" error; later calls too', async () => {
     // Nothing listens on this port: ioredis keeps reconnecting, ready() would wait for its deadline.
@@ -129,9 +118,9 @@ describe('close() while Redis is still connecting', () => {
     );
     const waiting = conn.ready(Date.now() + 600_000);
     waiting.catch(() => undefined);
-    expect(await stateOf(waiting)).toBe('pending');
+    expect(await stateAfterThisTurn(waiting)).toBe('pending');
     await conn.close();
-    expect(await stateOf(waiting)).toBe('rejected');
+    expect(await stateAfterThisTurn(waiting)).toBe('rejected');
     await expect(waiting).rejects.toThrow(/Redis connection closed/);
     await expect(conn.ready(Date.now() + 600_000)).rejects.toThrow(/Redis connection closed/);
   });
@@ -148,9 +137,9 @@ describe('close() while Redis is still connecting', () => {
       });
       const started = c.start();
       started.catch(() => undefined);
-      expect(await stateOf(started)).toBe('pending');
+      expect(await stateAfterThisTurn(started)).toBe('pending');
       await c.close();
-      expect(await stateOf(started)).toBe('rejected');
+      expect(await stateAfterThisTurn(started)).toBe('rejected');
       await expect(started).rejects.toThrow(/Redis connection closed/);
     },
   );

@@ -5,5 +5,5 @@ export { guardUnhandledRejections } from './guards';
 export { deadUrl, useLocalServer } from './local-server';
 export { capturingLogger, silentLogger, type CapturingLogger } from './logger';
 export { tempDir, useTempDir } from './temp';
-export { afterThisTurn, eventually, sleep } from './wait';
+export { afterThisTurn, eventually, sleep, stateAfterThisTurn } from './wait';
 export { describeNative, itNative, nativeAddonLoaded, skipWithoutNativeAddon } from './engine';
