@@ -76,7 +76,7 @@ export class ServerState {
    */
   evaluationProxy = false;
 
-  constructor(engineProvider: () => Engine, logRequests: boolean, maxLoggedRequests: number, maxCapturedBatches = 10000) {
+  constructor(engineProvider: () => Engine, logRequests: boolean, maxLoggedRequests: number, maxCapturedBatches: number) {
     this.engineProvider = engineProvider;
     this.logRequests = logRequests;
     this.maxLoggedRequests = maxLoggedRequests;
