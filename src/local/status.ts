@@ -2,6 +2,7 @@
  * How fresh a client's flags are (client.status()), and when that changes
  * (the 'status' event: on a change of state, stale, source or flagCount).
  */
+import { MAX_TIMER_MILLIS } from '../config/common';
 import type { ClientState, ClientStatus } from './events';
 
 export interface StatusTrackerOptions {
@@ -108,7 +109,11 @@ export class StatusTracker {
     });
   }
 
-  /** Wake when the flags would turn stale, to emit the 'status' change (unref'd: never keeps a process alive). */
+  /**
+   * Wake when the flags would turn stale, to emit the 'status' change (unref'd: never keeps a process alive). The
+   * stale period can be longer than a timer can wait (three polling intervals of 10 days): then it wakes at the
+   * longest delay and sets itself again.
+   */
   private armStaleTimer(): void {
     const after = this.staleAfterMillis;
     if (after === undefined || this.closed) return;
@@ -116,9 +121,10 @@ export class StatusTracker {
     this.staleTimer = setTimeout(
       () => {
         this.staleTimer = undefined;
-        this.changed();
+        if (this.isStale()) this.changed();
+        else this.armStaleTimer();
       },
-      Math.max(0, this.freshSince + after - this.now()) + 1,
+      Math.min(MAX_TIMER_MILLIS, Math.max(0, this.freshSince + after - this.now()) + 1),
     );
     this.staleTimer.unref();
   }

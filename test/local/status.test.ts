@@ -75,6 +75,24 @@ describe('StatusTracker', () => {
     expect(seen.map((s) => s.state)).toEqual(['ready', 'closed', 'ready', 'stale']);
   });
 
+  it('a stale period longer than a timer can wait (three 10-day polling intervals) still ends in the stale event', () => {
+    // setTimeout fires a delay above 2^31-1 ms after 1 ms (the fake timers do as Node does): the timer must wait in
+    // steps it can take instead.
+    // (The tracker reads the faked Date here: its clock and the timers move together, as in a real process.)
+    vi.useFakeTimers();
+    const seen: ClientStatus[] = [];
+    const tracker = new StatusTracker({ onChange: (s) => seen.push(s) });
+    const advance = (ms: number): void => void vi.advanceTimersByTime(ms);
+    const staleAfter = 3 * 10 * 24 * 3600 * 1000;
+    tracker.started(staleAfter);
+    tracker.installed('poll', 1);
+    tracker.refreshed('poll');
+    advance(staleAfter - 1);
+    expect(seen.at(-1)).toMatchObject({ state: 'ready', stale: false });
+    advance(2);
+    expect(seen.at(-1)).toMatchObject({ state: 'stale', stale: true });
+  });
+
   it('without flags, the first start is not stale (there is nothing to be stale)', () => {
     const { tracker, advance } = trackerOnFakeClock();
     tracker.started(3000);
