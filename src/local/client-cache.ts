@@ -12,11 +12,9 @@ import type { FlagSnapshot } from '../engine';
 import type { FlagConfig } from '../types';
 import type { Logger } from '../util/logger';
 import { type FlagConfigCache, InMemoryFlagConfigCache } from './compat/cache';
-import type { Installed, SnapshotHolder } from './sources/snapshot-holder';
+import { CACHE_SOURCE, type Installed, type SnapshotHolder } from './sources/snapshot-holder';
 import { errorMessage } from '../util/error-message';
 import { flushTimeoutOf, settledWithin } from '../util/flush-timeout';
-
-export const CACHE_SOURCE = 'cache';
 
 export class ClientFlagCache extends InMemoryFlagConfigCache {
   /** Configs built from `built.snapshot`, or set through this cache. */

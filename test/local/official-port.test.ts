@@ -309,6 +309,11 @@ describe('client.cache and the FlagConfigCache argument', () => {
     await client.cache.putAll({ x: { key: 'x', variants: 'not an object' } });
     expect(client.flagKeys()).toEqual(['a']);
     expect(logger.count('error', /flag "x" left out/)).toBe(1);
+    // Deleting the last valid one leaves only what failed: the delete still happens, as in the official SDK (a
+    // payload from a source with nothing but rejected flags is refused; an edit through the cache is not).
+    await client.cache.delete('a');
+    expect(client.flagKeys()).toEqual([]);
+    expect(client.evaluateV2({ user_id: 'u' })).toEqual({});
   });
 
   it("the constructor's FlagConfigCache receives every flag update (write-through) and every client.cache change", async () => {

@@ -30,6 +30,9 @@ export interface Installed {
   readonly arrivedAt: number;
 }
 
+/** The source name of changes made through client.cache. */
+export const CACHE_SOURCE = 'cache';
+
 /** What the holder tells its owner (the client: events, status, persistence). */
 export interface HolderObserver {
   /** A new snapshot is in force. */
@@ -225,9 +228,10 @@ export class SnapshotHolder implements FlagSink {
   }
 
   private accept(next: FlagSnapshot, from: string): FlagSnapshot {
-    if (next.size === 0 && next.rejected.length > 0) {
+    if (next.size === 0 && next.rejected.length > 0 && from !== CACHE_SOURCE) {
       // Valid JSON but not one usable flag (`[{"garbage":1}]`, `[null]`): a broken payload, not "no flags" (`[]`),
-      // so it must not replace the flags in force nor the last-known-good file.
+      // so it must not replace the flags in force nor the last-known-good file. (client.cache is the user editing
+      // the configs one by one, as in the official SDK: deleting the last valid one leaves what they put.)
       const first = next.rejected
         .slice(0, 3)
         .map((r) => `${JSON.stringify(r.flagKey)}: ${r.reason}`)
