@@ -211,8 +211,8 @@ void buildCheap(Program& p, const std::vector<uint32_t>& conditionGroup) {
     cs.tableMask = size - 1;
     p.dictionaryTable.resize(p.dictionaryTable.size() + size, -1);
     for (size_t id = 0; id < dictionary.size(); id++) {
-      const std::string_view text = dictionary[id];
-      uint32_t h = dictionaryHash(StringEnds::of(text.data(), text.size()), text.size()) & cs.tableMask;
+      const DictionaryEntry& entry = p.dictionary[cs.dictionaryFirst + id];
+      uint32_t h = dictionaryHash(entry.ends, entry.length) & cs.tableMask;
       while (p.dictionaryTable[cs.tableFirst + h] >= 0) h = (h + 1) & cs.tableMask;
       p.dictionaryTable[cs.tableFirst + h] = static_cast<int32_t>(id);
     }
